@@ -1,0 +1,58 @@
+import type { AsyncOptions, Engine, EngineInfo } from './backend/engine.js';
+import type { NDArray } from './types.js';
+import * as moments from './ops/moments.js';
+
+/**
+ * The typed API over one engine (native or WASM). Every method is written
+ * once here and in src/ops/*, so both engines behave identically; get one
+ * from `loadBackend()`.
+ */
+export class Backend {
+  constructor(readonly engine: Engine) {}
+
+  get name(): Engine['name'] {
+    return this.engine.name;
+  }
+
+  info(): EngineInfo {
+    return this.engine.info();
+  }
+
+  /** Threads one core call may use (native; WASM is single-threaded). */
+  setThreads(threads: number): number {
+    return this.engine.call('setThreads', { numbers: { threads } }).numbers.threads!;
+  }
+
+  // --- moments (src/ops/moments.ts) ---
+  /** Centred covariance (1/N) of `x` (N×d) → d×d. */
+  covariance(x: NDArray): NDArray {
+    return moments.covariance(this.engine, x);
+  }
+  /** `covariance` off the event loop. */
+  covarianceAsync(x: NDArray, options?: AsyncOptions): Promise<NDArray> {
+    return moments.covarianceAsync(this.engine, x, options);
+  }
+  /** Uncentred E[dsx_k dsx_k^T] for each k of `dsx` (K×N×d) → K×d×d. */
+  scoreDiffCovariance(dsx: NDArray): NDArray {
+    return moments.scoreDiffCovariance(this.engine, dsx);
+  }
+  scoreDiffCovarianceAsync(dsx: NDArray, options?: AsyncOptions): Promise<NDArray> {
+    return moments.scoreDiffCovarianceAsync(this.engine, dsx, options);
+  }
+  /** All cross moments E[dsx_i dsx_j^T] of `dsx` (K×N×d) → (K·d)×(K·d); block (i, j) is rows i·d.., columns j·d... */
+  crossScoreDiffCovariance(dsx: NDArray): NDArray {
+    return moments.crossScoreDiffCovariance(this.engine, dsx);
+  }
+  crossScoreDiffCovarianceAsync(dsx: NDArray, options?: AsyncOptions): Promise<NDArray> {
+    return moments.crossScoreDiffCovarianceAsync(this.engine, dsx, options);
+  }
+  /** Eigen-decomposition of a symmetric matrix: ascending eigenvalues, eigenvectors as columns. */
+  symmetricEigen(a: NDArray): { values: Float64Array; vectors: NDArray } {
+    return moments.symmetricEigen(this.engine, a);
+  }
+
+  /** Stops worker threads this backend started. */
+  close(): Promise<void> {
+    return this.engine.close();
+  }
+}

@@ -1,0 +1,65 @@
+import type { NDArray } from '../types.js';
+
+/** Named inputs of a core operation. */
+export interface OpInputs {
+  arrays?: Record<string, NDArray>;
+  numbers?: Record<string, number | boolean>;
+  strings?: Record<string, string>;
+}
+
+/** Named outputs of a core operation. */
+export interface OpOutputs {
+  arrays: Record<string, NDArray>;
+  numbers: Record<string, number>;
+  strings: Record<string, string>;
+}
+
+export interface AsyncOptions {
+  /** Called with the fraction done (0..1) and a short message. */
+  onProgress?: (fraction: number, message: string) => void;
+  /** Aborting rejects the call with an AbortError once the core notices. */
+  signal?: AbortSignal;
+}
+
+export type BackendName = 'native' | 'wasm';
+
+export interface EngineInfo {
+  name: BackendName;
+  version: string;
+  /** Instruction set the dense kernels use: 'avx2+fma', 'sse2', 'wasm-simd128', ... */
+  simd: string;
+  /** Whether Eigen was built on OpenBLAS. */
+  blas: boolean;
+  /** Threads one call may use. */
+  threads: number;
+  eigen: string;
+}
+
+/**
+ * What every backend implements: the core's operation table. The typed API
+ * (`Backend`) is written once on top of this interface.
+ */
+export interface Engine {
+  readonly name: BackendName;
+  /** Runs an operation on the calling thread. */
+  call(op: string, inputs: OpInputs): OpOutputs;
+  /** Runs an operation off the event loop (a native thread, or a worker for WASM). */
+  callAsync(op: string, inputs: OpInputs, options?: AsyncOptions): Promise<OpOutputs>;
+  info(): EngineInfo;
+  ops(): string[];
+  /** Releases worker threads, if any. */
+  close(): Promise<void>;
+}
+
+export class ScorecrlError extends Error {
+  constructor(message: string, readonly op?: string) {
+    super(message);
+    this.name = 'ScorecrlError';
+  }
+}
+
+export function abortError(op: string): Error {
+  const error = new Error(`${op}: cancelled`);
+  error.name = 'AbortError';
+  return error;
+}

@@ -1,0 +1,112 @@
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from './paths.js';
+import {
+  abortError,
+  ScorecrlError,
+  type AsyncOptions,
+  type Engine,
+  type EngineInfo,
+  type OpInputs,
+  type OpOutputs,
+} from './engine.js';
+
+interface NativeAddon {
+  call(op: string, arrays: object, numbers: object, strings: object): OpOutputs;
+  callAsync(
+    op: string,
+    arrays: object,
+    numbers: object,
+    strings: object,
+    onProgress?: (fraction: number, message: string) => void,
+    cancelFlag?: Int32Array,
+  ): Promise<OpOutputs>;
+  info(): Omit<EngineInfo, 'name'>;
+  ops(): string[];
+}
+
+function wrapError(error: unknown, op: string): Error {
+  if (error instanceof Error) {
+    if (/: cancelled$/.test(error.message)) return abortError(op);
+    return new ScorecrlError(error.message, op);
+  }
+  return new ScorecrlError(String(error), op);
+}
+
+export class NativeEngine implements Engine {
+  readonly name = 'native' as const;
+  constructor(private readonly addon: NativeAddon) {}
+
+  call(op: string, inputs: OpInputs): OpOutputs {
+    try {
+      return this.addon.call(op, inputs.arrays ?? {}, inputs.numbers ?? {}, inputs.strings ?? {});
+    } catch (error) {
+      throw wrapError(error, op);
+    }
+  }
+
+  async callAsync(op: string, inputs: OpInputs, options: AsyncOptions = {}): Promise<OpOutputs> {
+    const { signal, onProgress } = options;
+    if (signal?.aborted) throw abortError(op);
+    const flag = new Int32Array(1);
+    const abort = () => {
+      flag[0] = 1;
+    };
+    signal?.addEventListener('abort', abort, { once: true });
+    try {
+      return await this.addon.callAsync(
+        op,
+        inputs.arrays ?? {},
+        inputs.numbers ?? {},
+        inputs.strings ?? {},
+        onProgress,
+        flag,
+      );
+    } catch (error) {
+      throw wrapError(error, op);
+    } finally {
+      signal?.removeEventListener('abort', abort);
+    }
+  }
+
+  info(): EngineInfo {
+    return { name: 'native', ...this.addon.info() };
+  }
+
+  ops(): string[] {
+    return this.addon.ops();
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Paths node-gyp-build looks in, for error messages. */
+export function nativeSearchPaths(): string[] {
+  return [
+    join(packageRoot, 'build', 'Release', 'scorecrl.node'),
+    join(packageRoot, 'build', 'Debug', 'scorecrl.node'),
+    join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`),
+  ];
+}
+
+/** Loads the addon (a matching prebuild, else the local build); throws with the paths tried. */
+export function loadNativeEngine(): NativeEngine {
+  const require = createRequire(import.meta.url);
+  try {
+    const load = require('node-gyp-build') as (dir: string) => NativeAddon;
+    return new NativeEngine(load(packageRoot));
+  } catch (error) {
+    const tried = nativeSearchPaths()
+      .map((p) => `  ${p}${existsSync(p) ? '' : ' (missing)'}`)
+      .join('\n');
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new ScorecrlError(
+      `the native scorecrl addon could not be loaded on ${process.platform}-${process.arch} ` +
+        `(Node ${process.versions.node}, N-API ${process.versions.napi}): ${reason}\n` +
+        `Paths tried:\n${tried}\n` +
+        `Build it with \`npm run build:native\` (needs a C++17 compiler and Python), ` +
+        `or use the WebAssembly backend: SCORECRL_BACKEND=wasm or loadBackend({ backend: 'wasm' }).`,
+    );
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * scorecrl: score-based causal representation learning on a C++/Eigen core,
+ * served by a native N-API addon or a WebAssembly build of the same core.
+ *
+ * ```ts
+ * import { loadBackend } from 'scorecrl';
+ * const crl = await loadBackend();
+ * ```
+ */
+export { loadBackend, backendInfo, type LoadOptions } from './backend/load.js';
+export { Backend } from './backend.js';
+export {
+  ScorecrlError,
+  type AsyncOptions,
+  type BackendName,
+  type Engine,
+  type EngineInfo,
+  type OpInputs,
+  type OpOutputs,
+} from './backend/engine.js';
+export { ndarray, at, toRows, fromRows, sliceFirst, type NDArray } from './types.js';
