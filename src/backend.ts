@@ -1,6 +1,7 @@
 import type { AsyncOptions, Engine, EngineInfo } from './backend/engine.js';
 import type { NDArray } from './types.js';
 import * as moments from './ops/moments.js';
+import * as random from './ops/random.js';
 
 /**
  * The typed API over one engine (native or WASM). Every method is written
@@ -49,6 +50,12 @@ export class Backend {
   /** Eigen-decomposition of a symmetric matrix: ascending eigenvalues, eigenvectors as columns. */
   symmetricEigen(a: NDArray): { values: Float64Array; vectors: NDArray } {
     return moments.symmetricEigen(this.engine, a);
+  }
+
+  // --- random numbers (src/ops/random.ts) ---
+  /** Draws from `numpy.random.default_rng(seed)`, step by step on one stream. */
+  randomDraws(seed: number, plan: random.Draw[]): Float64Array[] {
+    return random.randomDraws(this.engine, seed, plan);
   }
 
   /** Stops worker threads this backend started. */

@@ -19,3 +19,4 @@ export {
   type OpOutputs,
 } from './backend/engine.js';
 export { ndarray, at, toRows, fromRows, sliceFirst, type NDArray } from './types.js';
+export type { Draw } from './ops/random.js';
