@@ -1,0 +1,51 @@
+// Shared helpers for the benchmark scripts: each bench/*.mjs prints one JSON
+// object on stdout; `npm run bench` runs them all.
+import { loadBackend } from '../dist/index.js';
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Runs fn `repeats` times after `warmup` calls; returns the median in seconds and all samples. */
+export async function time(fn, { repeats = 5, warmup = 1 } = {}) {
+  for (let i = 0; i < warmup; i++) await fn();
+  const samples = [];
+  for (let i = 0; i < repeats; i++) {
+    const start = process.hrtime.bigint();
+    await fn();
+    samples.push(Number(process.hrtime.bigint() - start) / 1e9);
+  }
+  return { median: median(samples), samples };
+}
+
+/** Both backends (WASM only when native is unavailable). */
+export async function backends() {
+  const out = {};
+  try {
+    out.native = await loadBackend({ backend: 'native' });
+  } catch (error) {
+    console.error(`native backend unavailable: ${error.message.split('\n')[0]}`);
+  }
+  out.wasm = await loadBackend({ backend: 'wasm' });
+  return out;
+}
+
+export function round(x, digits = 4) {
+  return Number(x.toPrecision(digits));
+}
+
+/** Uniform(-1, 1) samples from a seeded generator (mulberry32), so runs are comparable. */
+export function randomData(size, seed = 1) {
+  let a = seed >>> 0;
+  const data = new Float64Array(size);
+  for (let i = 0; i < size; i++) {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    data[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  }
+  return data;
+}
