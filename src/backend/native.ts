@@ -82,22 +82,25 @@ export class NativeEngine implements Engine {
 }
 
 /** Paths node-gyp-build looks in, for error messages. */
-export function nativeSearchPaths(): string[] {
+export function nativeSearchPaths(root: string = packageRoot): string[] {
   return [
-    join(packageRoot, 'build', 'Release', 'scorecrl.node'),
-    join(packageRoot, 'build', 'Debug', 'scorecrl.node'),
-    join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`),
+    join(root, 'build', 'Release', 'scorecrl.node'),
+    join(root, 'build', 'Debug', 'scorecrl.node'),
+    join(root, 'prebuilds', `${process.platform}-${process.arch}`),
   ];
 }
 
-/** Loads the addon (a matching prebuild, else the local build); throws with the paths tried. */
-export function loadNativeEngine(): NativeEngine {
+/**
+ * Loads the addon from `root` (a matching prebuild, else the local build);
+ * throws with the platform and the paths tried.
+ */
+export function loadNativeEngine(root: string = packageRoot): NativeEngine {
   const require = createRequire(import.meta.url);
   try {
     const load = require('node-gyp-build') as (dir: string) => NativeAddon;
-    return new NativeEngine(load(packageRoot));
+    return new NativeEngine(load(root));
   } catch (error) {
-    const tried = nativeSearchPaths()
+    const tried = nativeSearchPaths(root)
       .map((p) => `  ${p}${existsSync(p) ? '' : ' (missing)'}`)
       .join('\n');
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);

@@ -1,0 +1,74 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { backendInfo, loadBackend } from '../src/index.js';
+import { loadNativeEngine } from '../src/backend/native.js';
+import { BACKENDS, backend } from './helpers/backends.js';
+
+describe('backend selection', () => {
+  const saved = process.env.SCORECRL_BACKEND;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.SCORECRL_BACKEND;
+    else process.env.SCORECRL_BACKEND = saved;
+  });
+
+  it('auto picks native when it loads', async () => {
+    delete process.env.SCORECRL_BACKEND;
+    expect((await loadBackend()).name).toBe('native');
+  });
+
+  it('SCORECRL_BACKEND and the option force a backend', async () => {
+    process.env.SCORECRL_BACKEND = 'wasm';
+    expect((await loadBackend()).name).toBe('wasm');
+    expect((await loadBackend({ backend: 'native' })).name).toBe('native');
+    process.env.SCORECRL_BACKEND = 'native';
+    expect((await loadBackend()).name).toBe('native');
+    expect((await loadBackend({ backend: 'wasm' })).name).toBe('wasm');
+  });
+
+  it('rejects an unknown SCORECRL_BACKEND', async () => {
+    process.env.SCORECRL_BACKEND = 'gpu';
+    await expect(loadBackend()).rejects.toThrow(/SCORECRL_BACKEND must be 'native', 'wasm' or 'auto', got 'gpu'/);
+  });
+
+  it('a native backend that cannot load says why and how to use WASM', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'scorecrl-noaddon-'));
+    let message = '';
+    try {
+      loadNativeEngine(empty);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain(`${process.platform}-${process.arch}`);
+    expect(message).toContain(join(empty, 'build', 'Release', 'scorecrl.node'));
+    expect(message).toContain(join(empty, 'prebuilds', `${process.platform}-${process.arch}`));
+    expect(message).toMatch(/SCORECRL_BACKEND=wasm/);
+  });
+
+  it.each(BACKENDS)('backendInfo(%s) reports name, version, SIMD, BLAS and threads', async (name) => {
+    const info = await backendInfo({ backend: name });
+    expect(info.name).toBe(name);
+    expect(info.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(info.simd).toMatch(name === 'wasm' ? /^wasm-simd128$/ : /^(avx2\+fma|avx|sse2|sse4\.2|neon|none|avx512)$/);
+    expect(typeof info.blas).toBe('boolean');
+    expect(info.threads).toBeGreaterThanOrEqual(1);
+    if (name === 'wasm') expect(info.threads).toBe(1);
+    expect(info.eigen).toBe('3.4.0');
+  });
+
+  it('both backends expose the same operations', async () => {
+    const [native, wasm] = await Promise.all(BACKENDS.map(backend));
+    expect(native!.engine.ops()).toEqual(wasm!.engine.ops());
+  });
+
+  it('setThreads limits native threads and is a no-op for WASM', async () => {
+    const native = await backend('native');
+    const before = native.info().threads;
+    expect(native.setThreads(1)).toBe(1);
+    expect(native.info().threads).toBe(1);
+    native.setThreads(before);
+    const wasm = await backend('wasm');
+    expect(wasm.setThreads(4)).toBe(1);
+  });
+});
