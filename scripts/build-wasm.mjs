@@ -1,19 +1,24 @@
 // Builds wasm/dist/scorecrl.{mjs,wasm} from the same core sources as the
-// native addon (native/sources.txt) with Debian's emscripten.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// native addon (native/sources.txt) with Debian's emscripten. Objects are
+// cached in wasm/build/ (rebuilt when a source or an included header changes)
+// and compiled two at a time; the link step always runs.
+import { execFile as execFileCb, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
+const execFile = promisify(execFileCb);
 const require = createRequire(import.meta.url);
 const { coreSources, root } = require('./sources.cjs');
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 const outDir = join(root, 'wasm', 'dist');
+const objDir = join(root, 'wasm', 'build');
 mkdirSync(outDir, { recursive: true });
+mkdirSync(objDir, { recursive: true });
 
-const args = [
-  ...coreSources(),
-  'wasm/src/binding.cpp',
+const compileFlags = [
   '-std=c++17',
   '-O3',
   '-msimd128',
@@ -22,6 +27,13 @@ const args = [
   `-DSCORECRL_VERSION="${version}"`,
   '-isystem', 'native/third_party/eigen',
   '-Inative/include',
+  // Paths in the output do not depend on where the tree is checked out.
+  `-ffile-prefix-map=${root}=.`,
+];
+
+const linkFlags = [
+  '-O3',
+  '-fwasm-exceptions',
   '--bind',
   '-sMODULARIZE=1',
   '-sEXPORT_ES6=1',
@@ -36,16 +48,55 @@ const args = [
   // The module must not install process-wide handlers in the host application.
   '-sNODEJS_CATCH_EXIT=0',
   '-sNODEJS_CATCH_REJECTION=0',
-  '-ffile-prefix-map=' + root + '=.',
-  '-o', join('wasm', 'dist', 'scorecrl.mjs'),
 ];
 
 const env = { ...process.env, NODE_PATH: process.env.NODE_PATH ?? '/usr/share/nodejs', SOURCE_DATE_EPOCH: '0' };
-console.log(`em++ ${args.join(' ')}`);
+const flagsKey = JSON.stringify(compileFlags);
+const flagsFile = join(objDir, 'flags.json');
+const flagsChanged = !existsSync(flagsFile) || readFileSync(flagsFile, 'utf8') !== flagsKey;
+
+function mtime(path) {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return Infinity;
+  }
+}
+
+// True when the object is missing or older than its source or any header it
+// included last time (from the -MMD dependency file).
+function stale(source, object, depfile) {
+  if (flagsChanged || !existsSync(object) || !existsSync(depfile)) return true;
+  const built = mtime(object);
+  const deps = readFileSync(depfile, 'utf8').replace(/\\\n/g, ' ').split(':').slice(1).join(':').trim().split(/\s+/);
+  return [source, ...deps].some((dep) => dep && mtime(join(root, dep)) > built);
+}
+
+const sources = [...coreSources(), 'wasm/src/binding.cpp'];
+const objects = sources.map((source) => join(objDir, source.replace(/[\\/]/g, '_').replace(/\.cpp$/, '.o')));
+const todo = sources
+  .map((source, i) => ({ source, object: objects[i], depfile: objects[i].replace(/\.o$/, '.d') }))
+  .filter(({ source, object, depfile }) => stale(source, object, depfile));
+
+async function compile({ source, object, depfile }) {
+  console.log(`em++ -c ${source}`);
+  await execFile('em++', [...compileFlags, '-MMD', '-MF', depfile, '-c', source, '-o', object], { cwd: root, env });
+}
+
 try {
-  execFileSync('em++', args, { cwd: root, stdio: 'inherit', env });
+  const jobs = Math.max(1, Math.min(2, cpus().length));
+  const queue = [...todo];
+  await Promise.all(
+    Array.from({ length: jobs }, async () => {
+      while (queue.length) await compile(queue.shift());
+    }),
+  );
+  writeFileSync(flagsFile, flagsKey);
+  console.log(`em++ link (${objects.length} objects)`);
+  execFileSync('em++', [...objects, ...linkFlags, '-o', join(outDir, 'scorecrl.mjs')], { cwd: root, stdio: 'inherit', env });
 } catch (error) {
-  console.error(error.code === 'ENOENT' ? 'em++ not found: apt-get install -y emscripten' : `em++ failed (${error.status})`);
+  if (error.code === 'ENOENT') console.error('em++ not found: apt-get install -y emscripten');
+  else console.error(error.stderr || error.message);
   process.exit(1);
 }
 
