@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../backend/paths.js';
 import { registerInfo } from './info.js';
+import { registerMerge } from './merge.js';
+import { registerReport } from './report.js';
+import { registerSweep } from './sweep.js';
 
 /** Exit codes: 0 success, 1 the work failed, 2 bad usage or input. */
 export const EXIT_OK = 0;
@@ -11,6 +14,16 @@ export const EXIT_USAGE = 2;
 
 /** An error in what the user asked for (exit code 2). */
 export class UsageError extends Error {}
+
+/** Ends the command with a given exit code (e.g. 130 after SIGINT) and an optional message. */
+export class ExitCode extends Error {
+  constructor(
+    readonly code: number,
+    message = '',
+  ) {
+    super(message);
+  }
+}
 
 export function buildProgram(): Command {
   const version = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')).version as string;
@@ -21,6 +34,9 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerInfo(program);
+  registerSweep(program);
+  registerReport(program);
+  registerMerge(program);
   return program;
 }
 
@@ -34,6 +50,10 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) {
       // Help and version exit with code 0; parse errors were already printed.
       return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (error instanceof ExitCode) {
+      if (error.message) process.stderr.write(`scorecrl: ${error.message}\n`);
+      return error.code;
     }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`scorecrl: ${message}\n`);

@@ -1,0 +1,116 @@
+import type { Engine } from '../backend/engine.js';
+
+/**
+ * Settings of one simulated CRL trial: data model, estimator, algorithm.
+ * Defaults (see `DEFAULT_TRIAL`) are those of the NeurIPS 2024
+ * sample-complexity experiment.
+ */
+export interface TrialSpec {
+  /** Latent dimension n (1..20). */
+  n: number;
+  /** Observed dimension d >= n. */
+  d: number;
+  /** Samples per environment. */
+  samples: number;
+  latent: 'linear' | 'quadratic' | 'mlp';
+  /** Edge probability of the latent DAG. */
+  density: number;
+  /** Random topological order (relabel nodes by a random permutation). */
+  randomOrder: boolean;
+  intervention: 'hard' | 'soft';
+  /** Factor on the intervened node's noise variance. */
+  factor: number;
+  varianceChange: 'scale' | 'add';
+  design: 'single-node' | 'two-hard' | 'multi-node';
+  /** Assign environments to nodes in a random order. */
+  randomInterventionOrder: boolean;
+  transform: 'linear' | 'tanh' | 'tanh-mlp';
+  /** Scale decoder columns to max |entry| 1. */
+  scaleDecoder: boolean;
+  /** Smallest sigma_min / sigma_max of the decoder's mixing block. */
+  conditionFloor: number;
+  /** 'gaussian': Gaussian plug-in scores; 'exact': the true scores (simulation only). */
+  estimator: 'gaussian' | 'exact';
+  algorithm: 'finite-sample';
+  /** Finite-sample algorithm: eigenvalue tolerance (ranks) and orthogonality tolerance (edges). */
+  tolEigv: number;
+  tolOrth: number;
+}
+
+export const DEFAULT_TRIAL: Omit<TrialSpec, 'n' | 'd' | 'samples'> = {
+  latent: 'linear',
+  density: 0.5,
+  randomOrder: true,
+  intervention: 'hard',
+  factor: 0.25,
+  varianceChange: 'scale',
+  design: 'single-node',
+  randomInterventionOrder: true,
+  transform: 'linear',
+  scaleDecoder: false,
+  conditionFloor: 0.1,
+  estimator: 'gaussian',
+  algorithm: 'finite-sample',
+  tolEigv: 1e-2,
+  tolOrth: 1e-1,
+};
+
+/** Metrics of one trial (graphs compared as transitive closures, in the true labelling). */
+export interface TrialResult {
+  /** Entries where the closures of the estimated and true graphs differ (false positives + false negatives). */
+  shd: number;
+  /** TP / (TP + FP) on closure edges (1 if no edge was estimated). */
+  precision: number;
+  /** TP / (TP + FN) on closure edges (1 if the true closure has no edge). */
+  recall: number;
+  /** Spectral norm of the unit-row effective mixing (encoder · decoder) outside parents + identity. */
+  encoderError: number;
+  /** shd == 0. */
+  correct: boolean;
+  /** Edges of the true closure and of the estimated graph. */
+  trueEdges: number;
+  estimatedEdges: number;
+  /** Entries of the unit-row effective mixing with |value| >= 0.05 outside parents + identity. */
+  incorrectMixing: number;
+}
+
+const STRING_FIELDS = ['latent', 'intervention', 'varianceChange', 'design', 'transform', 'estimator', 'algorithm'] as const;
+const NUMBER_FIELDS = ['n', 'd', 'samples', 'density', 'factor', 'conditionFloor', 'tolEigv', 'tolOrth'] as const;
+const FLAG_FIELDS = ['randomOrder', 'randomInterventionOrder', 'scaleDecoder'] as const;
+
+/**
+ * Runs one trial in the core: draws the model and data from `seed`, estimates
+ * the score differences, runs the algorithm and scores the result. For a
+ * linear SCM with a linear decoder and Gaussian plug-in (or exact) scores,
+ * only per-environment second moments are formed: no N x d array is made.
+ * Same seed and spec, same result, on either backend.
+ */
+export function trial(engine: Engine, spec: Partial<TrialSpec> & Pick<TrialSpec, 'n' | 'd' | 'samples'>, seed: number): TrialResult {
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`trial: 'seed' must be a non-negative integer below 2^53, got ${seed}`);
+  const full: TrialSpec = { ...DEFAULT_TRIAL, ...spec };
+  const numbers: Record<string, number | boolean> = { seed };
+  const strings: Record<string, string> = {};
+  for (const k of NUMBER_FIELDS) {
+    if (typeof full[k] !== 'number' || !Number.isFinite(full[k])) throw new TypeError(`trial: '${k}' must be a finite number`);
+    numbers[k] = full[k];
+  }
+  for (const k of FLAG_FIELDS) {
+    if (typeof full[k] !== 'boolean') throw new TypeError(`trial: '${k}' must be true or false`);
+    numbers[k] = full[k];
+  }
+  for (const k of STRING_FIELDS) {
+    if (typeof full[k] !== 'string') throw new TypeError(`trial: '${k}' must be a string`);
+    strings[k] = full[k];
+  }
+  const out = engine.call('trial', { numbers, strings }).numbers;
+  return {
+    shd: out.shd!,
+    precision: out.precision!,
+    recall: out.recall!,
+    encoderError: out.encoderError!,
+    correct: out.correct === 1,
+    trueEdges: out.trueEdges!,
+    estimatedEdges: out.estimatedEdges!,
+    incorrectMixing: out.incorrectMixing!,
+  };
+}

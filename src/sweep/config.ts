@@ -1,0 +1,472 @@
+/**
+ * Sweep configuration: a grid of trial settings ("cells") times a number of
+ * seeded runs per cell.
+ *
+ * A config file is JSON:
+ *
+ * ```json
+ * { "seed": 0, "runs": 100,
+ *   "grid": { "nd": [[3, 3], [5, 15]], "samples": [1000, 10000],
+ *             "estimator": ["gaussian", "exact"], "tolEigv": 0.01 } }
+ * ```
+ *
+ * Every cell field (see `Cell`) may appear in `grid` as one value or a list
+ * of values; the cells are the cartesian product of the lists. `(n, d)` pairs
+ * come either from `nd` (a list of pairs) or from the product of the lists
+ * `n` and `d` (`d` defaults to `n`). Fields left out take the defaults of the
+ * default sweep, the NeurIPS 2024 sample-complexity experiment.
+ */
+import { createHash } from 'node:crypto';
+
+export const LATENT_MODELS = ['linear', 'quadratic', 'mlp'] as const;
+export const INTERVENTIONS = ['hard', 'soft'] as const;
+export const VARIANCE_CHANGES = ['scale', 'add'] as const;
+export const DESIGNS = ['single-node', 'two-hard', 'multi-node'] as const;
+export const TRANSFORMS = ['linear', 'tanh', 'tanh-mlp'] as const;
+export const ESTIMATORS = ['gaussian', 'exact'] as const;
+export const ALGORITHMS = ['finite-sample'] as const;
+
+/** One grid point: everything a trial needs except its seed. */
+export interface Cell {
+  /** Latent dimension. */
+  n: number;
+  /** Observed dimension (>= n). */
+  d: number;
+  /** Samples per environment. */
+  samples: number;
+  /** Latent SCM mechanisms. */
+  latent: (typeof LATENT_MODELS)[number];
+  /** Edge probability of the Erdős–Rényi DAG. */
+  density: number;
+  /** Relabel the nodes by a random permutation (random topological order). */
+  randomOrder: boolean;
+  /** Hard (mechanism removed) or soft (mechanism halved) interventions. */
+  intervention: (typeof INTERVENTIONS)[number];
+  /** Factor applied to the intervened node's noise variance. */
+  factor: number;
+  /** How the factor changes the variance: v * factor or v + factor. */
+  varianceChange: (typeof VARIANCE_CHANGES)[number];
+  /** Intervention design (single-node: environment k intervenes one node). */
+  design: (typeof DESIGNS)[number];
+  /** Assign environments to nodes in a random order. */
+  randomInterventionOrder: boolean;
+  /** Mixing transform x = g(z). */
+  transform: (typeof TRANSFORMS)[number];
+  /** Scale decoder columns to max |entry| 1. */
+  scaleDecoder: boolean;
+  /** Smallest sigma_min / sigma_max of the decoder's n x n block. */
+  conditionFloor: number;
+  /** Score-difference estimator: Gaussian plug-in or exact (simulation only). */
+  estimator: (typeof ESTIMATORS)[number];
+  /** CRL algorithm. */
+  algorithm: (typeof ALGORITHMS)[number];
+  /** Eigenvalue tolerance of the finite-sample algorithm (ranks). */
+  tolEigv: number;
+  /** Orthogonality tolerance of the finite-sample algorithm (edges). */
+  tolOrth: number;
+}
+
+export type CellField = keyof Cell;
+
+/** Default values of every cell field: the NeurIPS 2024 sample-complexity experiment. */
+export const DEFAULT_CELL: Omit<Cell, 'n' | 'd' | 'samples'> = {
+  latent: 'linear',
+  density: 0.5,
+  randomOrder: true,
+  intervention: 'hard',
+  factor: 0.25,
+  varianceChange: 'scale',
+  design: 'single-node',
+  randomInterventionOrder: true,
+  transform: 'linear',
+  scaleDecoder: false,
+  conditionFloor: 0.1,
+  estimator: 'gaussian',
+  algorithm: 'finite-sample',
+  tolEigv: 1e-2,
+  tolOrth: 1e-1,
+};
+
+export const DEFAULT_ND: [number, number][] = [
+  [3, 3],
+  [3, 15],
+  [5, 5],
+  [5, 15],
+  [10, 10],
+  [10, 15],
+];
+/** 10^2.5, 10^3, ..., 10^5, truncated to integers as in the reference experiment. */
+export const DEFAULT_SAMPLES = [316, 1000, 3162, 10000, 31622, 100000];
+export const DEFAULT_RUNS = 100;
+export const DEFAULT_SEED = 0;
+
+/** Order of the fields in a cell (also the order of the grid's loops, outermost first). */
+export const CELL_FIELDS: CellField[] = [
+  'n',
+  'd',
+  'samples',
+  'latent',
+  'density',
+  'randomOrder',
+  'intervention',
+  'factor',
+  'varianceChange',
+  'design',
+  'randomInterventionOrder',
+  'transform',
+  'scaleDecoder',
+  'conditionFloor',
+  'estimator',
+  'algorithm',
+  'tolEigv',
+  'tolOrth',
+];
+
+/** A grid: each field a list of values; (n, d) as a list of pairs. */
+export interface Grid {
+  nd: [number, number][];
+  samples: number[];
+  fields: { [K in Exclude<CellField, 'n' | 'd' | 'samples'>]: Cell[K][] };
+}
+
+export interface SweepConfig {
+  /** Sweep seed: every trial's seed derives from it, its cell and its run index. */
+  seed: number;
+  /** Runs (independent seeded trials) per cell. */
+  runs: number;
+  grid: Grid;
+}
+
+/** A bad config or flag (the CLI exits with code 2). */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function defaultConfig(): SweepConfig {
+  const fields = Object.fromEntries(
+    Object.entries(DEFAULT_CELL).map(([k, v]) => [k, [v]]),
+  ) as unknown as Grid['fields'];
+  return {
+    seed: DEFAULT_SEED,
+    runs: DEFAULT_RUNS,
+    grid: { nd: DEFAULT_ND.map(([n, d]) => [n, d]), samples: [...DEFAULT_SAMPLES], fields },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Validation of single values
+
+type Kind = 'int' | 'positive' | 'probability' | 'nonnegative' | 'boolean' | readonly string[];
+
+const FIELD_KINDS: Record<Exclude<CellField, 'n' | 'd'>, Kind> = {
+  samples: 'int',
+  latent: LATENT_MODELS,
+  density: 'probability',
+  randomOrder: 'boolean',
+  intervention: INTERVENTIONS,
+  factor: 'positive',
+  varianceChange: VARIANCE_CHANGES,
+  design: DESIGNS,
+  randomInterventionOrder: 'boolean',
+  transform: TRANSFORMS,
+  scaleDecoder: 'boolean',
+  conditionFloor: 'probability',
+  estimator: ESTIMATORS,
+  algorithm: ALGORITHMS,
+  tolEigv: 'nonnegative',
+  tolOrth: 'nonnegative',
+};
+
+function checkValue(where: string, kind: Kind, value: unknown): unknown {
+  if (Array.isArray(kind)) {
+    if (typeof value !== 'string' || !kind.includes(value)) {
+      throw new ConfigError(`${where}: '${String(value)}' is not one of ${kind.join(', ')}`);
+    }
+    return value;
+  }
+  switch (kind) {
+    case 'boolean':
+      if (typeof value !== 'boolean') throw new ConfigError(`${where}: expected true or false, got ${JSON.stringify(value)}`);
+      return value;
+    case 'int':
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+        throw new ConfigError(`${where}: expected a positive whole number, got ${JSON.stringify(value)}`);
+      }
+      return value;
+    default: {
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        throw new ConfigError(`${where}: expected a number, got ${JSON.stringify(value)}`);
+      }
+      if (kind === 'positive' && !(value > 0)) throw new ConfigError(`${where}: must be > 0, got ${value}`);
+      if (kind === 'nonnegative' && !(value >= 0)) throw new ConfigError(`${where}: must be >= 0, got ${value}`);
+      if (kind === 'probability' && !(value >= 0 && value <= 1)) {
+        throw new ConfigError(`${where}: must be in [0, 1], got ${value}`);
+      }
+      return value;
+    }
+  }
+}
+
+function asList(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [value];
+}
+
+function checkList(where: string, kind: Kind, value: unknown): unknown[] {
+  const list = asList(value);
+  if (list.length === 0) throw new ConfigError(`${where}: the list is empty`);
+  const seen = new Set<string>();
+  return list.map((v, i) => {
+    const checked = checkValue(`${where}[${i}]`, kind, v);
+    const key = JSON.stringify(checked);
+    if (seen.has(key)) throw new ConfigError(`${where}: ${key} appears twice`);
+    seen.add(key);
+    return checked;
+  });
+}
+
+function checkDims(where: string, n: unknown, d: unknown): [number, number] {
+  for (const [name, v] of [['n', n], ['d', d]] as const) {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
+      throw new ConfigError(`${where}: ${name} must be a positive whole number, got ${JSON.stringify(v)}`);
+    }
+  }
+  if ((d as number) < (n as number)) throw new ConfigError(`${where}: d (${d}) must be >= n (${n})`);
+  if ((n as number) > 20) throw new ConfigError(`${where}: n = ${n} is too large (at most 20 latents)`);
+  return [n as number, d as number];
+}
+
+/** Parses "3x15" or "3" (d = n). */
+export function parseNd(text: string): [number, number] {
+  const m = /^\s*(\d+)\s*(?:[x×,:]\s*(\d+))?\s*$/.exec(text);
+  if (!m) throw new ConfigError(`--nd: '${text}' is not a pair like 3x15`);
+  const n = Number(m[1]);
+  return checkDims(`--nd ${text}`, n, m[2] === undefined ? n : Number(m[2]));
+}
+
+// ---------------------------------------------------------------------------
+// Building a config from a JSON object and from flags
+
+const TOP_LEVEL = new Set(['seed', 'runs', 'grid', 'name', 'description']);
+
+function checkSeed(where: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new ConfigError(`${where}: the seed must be a non-negative whole number, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function checkRuns(where: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > 1_000_000) {
+    throw new ConfigError(`${where}: runs must be a whole number in 1..1000000, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** Applies grid entries (from a file's "grid" object or from flags) on top of `config`. */
+export function applyGrid(config: SweepConfig, grid: Record<string, unknown>, where: string): SweepConfig {
+  const next: SweepConfig = structuredClone(config);
+  const has = (k: string) => Object.prototype.hasOwnProperty.call(grid, k) && grid[k] !== undefined;
+  for (const key of Object.keys(grid)) {
+    if (grid[key] === undefined) continue;
+    if (key !== 'nd' && key !== 'n' && key !== 'd' && !(key in FIELD_KINDS)) {
+      throw new ConfigError(`${where}: unknown grid field '${key}' (known: nd, n, d, ${Object.keys(FIELD_KINDS).join(', ')})`);
+    }
+  }
+  if (has('nd') && (has('n') || has('d'))) {
+    throw new ConfigError(`${where}: give either 'nd' (a list of [n, d] pairs) or 'n'/'d', not both`);
+  }
+  if (has('nd')) {
+    const list = grid.nd;
+    if (!Array.isArray(list) || list.length === 0) throw new ConfigError(`${where}.nd: expected a non-empty list of [n, d] pairs`);
+    const pairs = list.map((p, i) => {
+      if (typeof p === 'string') return parseNd(p);
+      if (!Array.isArray(p) || p.length !== 2) throw new ConfigError(`${where}.nd[${i}]: expected [n, d], got ${JSON.stringify(p)}`);
+      return checkDims(`${where}.nd[${i}]`, p[0], p[1]);
+    });
+    const keys = pairs.map((p) => p.join('x'));
+    const dup = keys.find((k, i) => keys.indexOf(k) !== i);
+    if (dup) throw new ConfigError(`${where}.nd: ${dup} appears twice`);
+    next.grid.nd = pairs;
+  } else if (has('n') || has('d')) {
+    const ns = has('n') ? checkList(`${where}.n`, 'int', grid.n) : [...new Set(next.grid.nd.map(([n]) => n))];
+    const ds = has('d') ? checkList(`${where}.d`, 'int', grid.d) : undefined;
+    const pairs: [number, number][] = [];
+    for (const n of ns as number[]) {
+      for (const d of (ds ?? [n]) as number[]) pairs.push(checkDims(`${where} (n=${n}, d=${d})`, n, d));
+    }
+    next.grid.nd = pairs;
+  }
+  if (has('samples')) {
+    const list = checkList(`${where}.samples`, 'int', grid.samples) as number[];
+    for (const N of list) {
+      if (N < 2) throw new ConfigError(`${where}.samples: each environment needs at least 2 samples, got ${N}`);
+      if (N > 100_000_000) throw new ConfigError(`${where}.samples: ${N} is too many (at most 1e8)`);
+    }
+    next.grid.samples = list;
+  }
+  for (const [key, kind] of Object.entries(FIELD_KINDS)) {
+    if (key === 'samples' || !has(key)) continue;
+    (next.grid.fields as Record<string, unknown[]>)[key] = checkList(`${where}.${key}`, kind, grid[key]);
+  }
+  return next;
+}
+
+/** A config from a parsed JSON file (fields left out take the defaults). */
+export function configFromJson(json: unknown, where = 'config'): SweepConfig {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new ConfigError(`${where}: expected a JSON object with 'seed', 'runs' and 'grid'`);
+  }
+  const obj = json as Record<string, unknown>;
+  for (const key of Object.keys(obj)) {
+    if (!TOP_LEVEL.has(key)) throw new ConfigError(`${where}: unknown field '${key}' (known: ${[...TOP_LEVEL].join(', ')})`);
+  }
+  let config = defaultConfig();
+  if (obj.seed !== undefined) config.seed = checkSeed(`${where}.seed`, obj.seed);
+  if (obj.runs !== undefined) config.runs = checkRuns(`${where}.runs`, obj.runs);
+  if (obj.grid !== undefined) {
+    if (typeof obj.grid !== 'object' || obj.grid === null || Array.isArray(obj.grid)) {
+      throw new ConfigError(`${where}.grid: expected an object of field -> value or list of values`);
+    }
+    config = applyGrid(config, obj.grid as Record<string, unknown>, `${where}.grid`);
+  }
+  return config;
+}
+
+/** Overrides of seed and runs from flags. */
+export function applyTopLevel(config: SweepConfig, seed?: unknown, runs?: unknown): SweepConfig {
+  const next = structuredClone(config);
+  if (seed !== undefined) next.seed = checkSeed('--seed', seed);
+  if (runs !== undefined) next.runs = checkRuns('--runs', runs);
+  return next;
+}
+
+/** The config as a plain JSON object (the form written to result files; `configFromJson` reads it back). */
+export function configToJson(config: SweepConfig): { seed: number; runs: number; grid: Record<string, unknown> } {
+  const grid: Record<string, unknown> = { nd: config.grid.nd, samples: config.grid.samples };
+  for (const field of CELL_FIELDS) {
+    if (field === 'n' || field === 'd' || field === 'samples') continue;
+    grid[field] = config.grid.fields[field as keyof Grid['fields']];
+  }
+  return { seed: config.seed, runs: config.runs, grid };
+}
+
+// ---------------------------------------------------------------------------
+// Cells, keys, seeds, plan
+
+/** JSON with the cell's fields in CELL_FIELDS order: the cell's identity. */
+export function canonicalCell(cell: Cell): string {
+  return JSON.stringify(Object.fromEntries(CELL_FIELDS.map((f) => [f, cell[f]])));
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** A short stable key of a cell (16 hex digits of the SHA-256 of its canonical JSON). */
+export function cellKey(cell: Cell): string {
+  return sha256(canonicalCell(cell)).slice(0, 16);
+}
+
+/**
+ * The seed of run `run` of `cell` in a sweep seeded `sweepSeed`: 52 bits of
+ * SHA-256 over the three. It depends on nothing else (not the grid's other
+ * cells, the order of execution, the worker count or the shard), so the same
+ * trial gives the same result in any sweep that contains it.
+ */
+export function trialSeed(sweepSeed: number, cell: Cell, run: number): number {
+  return parseInt(sha256(`scorecrl-trial|${sweepSeed}|${canonicalCell(cell)}|${run}`).slice(0, 13), 16);
+}
+
+/** All cells of the grid, outermost loop (n, d), then samples, then the other fields in CELL_FIELDS order. */
+export function expandCells(config: SweepConfig): Cell[] {
+  let partial: Partial<Cell>[] = [];
+  for (const [n, d] of config.grid.nd) for (const samples of config.grid.samples) partial.push({ n, d, samples });
+  for (const field of CELL_FIELDS) {
+    if (field === 'n' || field === 'd' || field === 'samples') continue;
+    const values = config.grid.fields[field as keyof Grid['fields']] as unknown[];
+    partial = partial.flatMap((p) => values.map((v) => ({ ...p, [field]: v })));
+  }
+  return partial as Cell[];
+}
+
+/** One trial of the plan. */
+export interface Trial {
+  /** `<cellKey>/<run>`: unique within a sweep. */
+  id: string;
+  /** Position in the plan (cells in grid order, runs inside). */
+  index: number;
+  cell: Cell;
+  cellKey: string;
+  run: number;
+  seed: number;
+}
+
+/** Every trial of the sweep in plan order. */
+export function planTrials(config: SweepConfig): Trial[] {
+  const trials: Trial[] = [];
+  for (const cell of expandCells(config)) {
+    const key = cellKey(cell);
+    for (let run = 0; run < config.runs; run++) {
+      trials.push({ id: `${key}/${run}`, index: trials.length, cell, cellKey: key, run, seed: trialSeed(config.seed, cell, run) });
+    }
+  }
+  return trials;
+}
+
+/** Identity of a sweep: SHA-256 over its seed, runs and cells (16 hex digits). Shards of one sweep share it. */
+export function sweepId(config: SweepConfig): string {
+  const cells = expandCells(config).map(canonicalCell);
+  return sha256(JSON.stringify({ seed: config.seed, runs: config.runs, cells })).slice(0, 16);
+}
+
+/** Fields that take more than one value in the grid (n and d count if the pairs differ). */
+export function varyingFields(config: SweepConfig): CellField[] {
+  const out: CellField[] = [];
+  if (new Set(config.grid.nd.map(([n]) => n)).size > 1) out.push('n');
+  if (new Set(config.grid.nd.map(([, d]) => d)).size > 1) out.push('d');
+  if (config.grid.samples.length > 1) out.push('samples');
+  for (const field of CELL_FIELDS) {
+    if (field === 'n' || field === 'd' || field === 'samples') continue;
+    if ((config.grid.fields[field as keyof Grid['fields']] as unknown[]).length > 1) out.push(field);
+  }
+  return out;
+}
+
+/** Rough relative cost of a trial (for scheduling longest first and for a cost-weighted ETA). */
+export function trialCost(cell: Cell): number {
+  const envs = cell.design === 'two-hard' ? 2 * cell.n + 1 : cell.n + 1;
+  const sampling = cell.samples * envs * cell.n * (cell.transform === 'linear' && cell.latent === 'linear' ? 1 : 20 * cell.d);
+  const algorithm = 40 * cell.n * cell.n * cell.d * cell.d * cell.d;
+  return sampling + algorithm + 20_000;
+}
+
+// ---------------------------------------------------------------------------
+// Shards
+
+export interface Shard {
+  /** 1-based index. */
+  index: number;
+  count: number;
+}
+
+/** Parses "k/N" (1 <= k <= N). */
+export function parseShard(text: string): Shard {
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
+  if (!m) throw new ConfigError(`--shard: '${text}' is not of the form k/N (e.g. 2/8)`);
+  const index = Number(m[1]);
+  const count = Number(m[2]);
+  if (count < 1) throw new ConfigError(`--shard ${text}: N must be at least 1`);
+  if (index < 1 || index > count) {
+    throw new ConfigError(`--shard ${text}: k must be in 1..${count} (shards are numbered from 1)`);
+  }
+  return { index, count };
+}
+
+/** The trials of shard k/N: every N-th trial of the plan, starting at the (k-1)-th. */
+export function shardTrials(trials: Trial[], shard: Shard | undefined): Trial[] {
+  if (!shard || shard.count === 1) return trials;
+  return trials.filter((t) => t.index % shard.count === shard.index - 1);
+}
