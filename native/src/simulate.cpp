@@ -1,0 +1,510 @@
+#include "scorecrl/simulate.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <sstream>
+#include <string>
+
+#if !defined(__EMSCRIPTEN__)
+#include <condition_variable>
+#include <mutex>
+#endif
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+#include "scorecrl/error.hpp"
+#include "scorecrl/ops.hpp"
+#include "scorecrl/parallel.hpp"
+#include "scorecrl/rng.hpp"
+
+namespace scorecrl {
+
+namespace {
+
+// Rows per block in the sampling pipeline (a block of normals, latents and
+// observations stays in cache before it is appended to its output).
+constexpr Index kBlock = 512;
+// Largest number of values in one output array.
+constexpr double kMaxValues = 1ull << 38;
+
+[[noreturn]] void fail(const std::string& message) { throw Error("simulate", message); }
+
+std::string text(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+const char* designName(InterventionDesign design) {
+  switch (design) {
+    case InterventionDesign::SingleNode: return "single-node";
+    case InterventionDesign::TwoHardPerNode: return "two-hard-per-node";
+    default: return "multi-node";
+  }
+}
+
+// The K per-environment variance factors of a (validated) config.
+std::vector<double> resolveFactors(const SimulationConfig& c) {
+  const int K = environmentCount(c.design, c.n);
+  std::vector<double> given = c.varianceFactors;
+  if (given.empty()) {
+    if (c.design == InterventionDesign::SingleNode) given = {5.0};
+    else if (c.design == InterventionDesign::MultiNode) given = {0.25};
+    else given = {0.25, 4.0};
+  }
+  std::vector<double> factors(static_cast<size_t>(K));
+  for (int m = 0; m < K; ++m) {
+    if (given.size() == 1) factors[static_cast<size_t>(m)] = given[0];
+    else if (static_cast<int>(given.size()) == K) factors[static_cast<size_t>(m)] = given[static_cast<size_t>(m)];
+    else factors[static_cast<size_t>(m)] = given[m < c.n ? 0 : 1];  // two-hard-per-node pair
+  }
+  return factors;
+}
+
+// Asks the kernel for transparent huge pages for a large output buffer before
+// it is first written: its page faults then cost 2 MiB each instead of 4 KiB.
+void adviseHugePages(const double* data, size_t count) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr uintptr_t kHuge = uintptr_t(1) << 21;
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + count * sizeof(double)) & ~(kHuge - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#else
+  (void)data;
+  (void)count;
+#endif
+}
+
+// Reserves an output that is then filled by appending blocks in order, so
+// that its memory is written once (no zero fill first).
+void reserveOutput(std::vector<double>& v, double count) {
+  v.clear();
+  v.reserve(static_cast<size_t>(count));
+  adviseHugePages(v.data(), static_cast<size_t>(count));
+}
+
+// Hand-off between the thread that draws environments and the one that
+// transforms them: environments [0, ready) are complete.
+class Handoff {
+ public:
+  void publish(int ready) {
+#if !defined(__EMSCRIPTEN__)
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ready_ = ready;
+    }
+    cv_.notify_all();
+#else
+    ready_ = ready;
+#endif
+  }
+  // Waits until `count` environments are complete; false if the other side failed.
+  bool waitFor(int count) {
+#if !defined(__EMSCRIPTEN__)
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait(lock, [&] { return ready_ >= count || aborted_.load(); });
+#endif
+    return !aborted_.load();
+  }
+  void abort() {
+#if !defined(__EMSCRIPTEN__)
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      aborted_.store(true);
+    }
+    cv_.notify_all();
+#else
+    aborted_.store(true);
+#endif
+  }
+  bool aborted() const { return aborted_.load(); }
+
+ private:
+#if !defined(__EMSCRIPTEN__)
+  std::mutex mutex_;
+  std::condition_variable cv_;
+#endif
+  int ready_ = 0;
+  std::atomic<bool> aborted_{false};
+};
+
+void checkEnvironmentIndex(const SimulationModel& model, int env, const char* function) {
+  if (env < 0 || env > model.K())
+    throw Error(function, "'environment' must be in 0.." + std::to_string(model.K()) + ", got " + std::to_string(env));
+}
+
+}  // namespace
+
+int environmentCount(InterventionDesign design, int n) { return design == InterventionDesign::TwoHardPerNode ? 2 * n : n; }
+
+void validateSimulationConfig(const SimulationConfig& c) {
+  if (c.n < 1) fail("'n' must be at least 1, got " + std::to_string(c.n));
+  if (c.d < 0) fail("'d' must be at least n = " + std::to_string(c.n) + ", got " + std::to_string(c.d));
+  const int d = c.d == 0 ? c.n : c.d;
+  if (d < c.n)
+    fail("'d' must be at least n = " + std::to_string(c.n) + " (the transform must be injective), got " +
+         std::to_string(d));
+  if (c.samples < 1) fail("'samples' must be at least 1, got " + std::to_string(c.samples));
+  if (!(c.density >= 0.0 && c.density <= 1.0)) fail("'density' must be in [0, 1], got " + text(c.density));
+  if (c.targetDensity >= 0.0 && c.targetDensity > 1.0)
+    fail("'targetDensity' must be in [0, 1], got " + text(c.targetDensity));
+  if (!(c.conditionFloor >= 0.0 && c.conditionFloor <= 1.0))
+    fail("'conditionFloor' must be in [0, 1], got " + text(c.conditionFloor));
+  if (c.mlpHidden < 1) fail("'mlpHidden' must be at least 1, got " + std::to_string(c.mlpHidden));
+  if (c.transformLayers < 1) fail("'transformLayers' must be at least 1, got " + std::to_string(c.transformLayers));
+  if (!std::isfinite(c.softScale)) fail("'softScale' must be a finite number");
+  if (c.design == InterventionDesign::TwoHardPerNode && !c.hard)
+    fail("design 'two-hard-per-node' uses hard interventions; set intervention to 'hard' or choose another design");
+  const int K = environmentCount(c.design, c.n);
+  const size_t count = c.varianceFactors.size();
+  const bool pair = c.design == InterventionDesign::TwoHardPerNode && count == 2;
+  if (count != 0 && count != 1 && !pair && static_cast<int>(count) != K)
+    fail("'varianceFactors' must hold 1 value or one per environment (K = " + std::to_string(K) + ")" +
+         (c.design == InterventionDesign::TwoHardPerNode ? " or 2 (first and second intervention)" : "") + ", got " +
+         std::to_string(count));
+  for (size_t i = 0; i < count; ++i) {
+    const double f = c.varianceFactors[i];
+    if (!(f > 0.0) || !std::isfinite(f))
+      fail("variance factors must be positive and finite (" + std::string(designName(c.design)) +
+           "); 'varianceFactors[" + std::to_string(i) + "]' is " + text(f));
+  }
+  const double values = static_cast<double>(K + 1) * static_cast<double>(c.samples) * static_cast<double>(d);
+  if (values > kMaxValues)
+    fail("(K+1) x samples x d = " + text(values) + " values is too large; lower 'samples'");
+}
+
+SimulationModel drawSimulationModel(const SimulationConfig& config, Generator& rng) {
+  validateSimulationConfig(config);
+  SimulationModel model;
+  model.config = config;
+  SimulationConfig& c = model.config;
+  if (c.d == 0) c.d = c.n;
+  if (c.targetDensity < 0.0) c.targetDensity = c.density;
+  const std::vector<double> factors = resolveFactors(c);
+  c.varianceFactors = factors;
+  const int n = c.n;
+  const int K = environmentCount(c.design, n);
+
+  MixingOptions transform;
+  transform.kind = c.transform;
+  transform.conditionFloor = c.conditionFloor;
+  transform.scaleColumns = c.scaleDecoder;
+  transform.layers = c.transformLayers;
+  model.transform = drawMixing(n, c.d, transform, rng);
+
+  ScmOptions scm;
+  scm.model = c.latent;
+  scm.density = c.density;
+  scm.randomOrder = c.randomOrder;
+  scm.mlpHidden = c.mlpHidden;
+  model.scm = drawLatentScm(n, scm, rng);
+
+  // Targets of each interventional environment.
+  std::vector<std::vector<int>> targets(static_cast<size_t>(K));
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
+  if (c.design == InterventionDesign::MultiNode) {
+    order = rng.permutation(n);
+    Adjacency dmat = Adjacency::Identity(n, n);
+    if (c.targetMatrix == TargetMatrix::UpperTriangular) {
+      Matrix u(n, n);
+      rng.fillRandom(u.data(), static_cast<size_t>(n) * static_cast<size_t>(n));
+      for (int i = 0; i < n; ++i)
+        for (int j = i; j < n; ++j) dmat(i, j) = dmat(i, j) || u(i, j) <= c.targetDensity;
+    }
+    // Unit upper triangular, hence invertible; column j of the result is
+    // column order[j] of dmat.
+    for (int j = 0; j < K; ++j)
+      for (int i = 0; i < n; ++i)
+        if (dmat(i, static_cast<Index>(order[static_cast<size_t>(j)]))) targets[static_cast<size_t>(j)].push_back(i);
+  } else {
+    if (c.randomInterventionOrder) order = rng.permutation(n);
+    for (int m = 0; m < K; ++m) targets[static_cast<size_t>(m)] = {static_cast<int>(order[static_cast<size_t>(m % n)])};
+  }
+
+  model.environments.push_back(observationalEnvironment(model.scm));
+  model.targets = Adjacency::Constant(n, K, false);
+  model.varianceFactors.resize(K);
+  for (int m = 0; m < K; ++m) {
+    InterventionSpec spec;
+    spec.hard = c.hard;
+    spec.factor = factors[static_cast<size_t>(m)];
+    spec.change = c.varianceChange;
+    spec.softScale = c.softScale;
+    model.environments.push_back(intervenedEnvironment(model.scm, targets[static_cast<size_t>(m)], spec));
+    for (int i : targets[static_cast<size_t>(m)]) model.targets(i, m) = true;
+    model.varianceFactors[m] = spec.factor;
+  }
+  return model;
+}
+
+SimulationModel drawSimulationModel(const SimulationConfig& config) {
+  validateSimulationConfig(config);
+  Generator rng(config.seed);
+  return drawSimulationModel(config, rng);
+}
+
+namespace {
+
+// Writes dsx for environments 1..K at the observational latents z0 (N x n).
+// Linear transform: environment-major, each environment's rows appended to
+// `out` (or written at `dst` when given); nonlinear: row blocks, all
+// environments at once (the Jacobian is factored once per point).
+class ScoreDifferenceWriter {
+ public:
+  explicit ScoreDifferenceWriter(const SimulationModel& model) : model_(model) {
+    const SimulationModel& m = model_;
+    const Matrix theta0 = m.scm.model == LatentModel::Linear ? linearPrecision(m.scm, m.environments[0]) : Matrix();
+    for (int e = 1; e <= m.K(); ++e) {
+      if (m.scm.model == LatentModel::Linear) {
+        // dsz (row form) = z (Theta_m - Theta_0)
+        Matrix dtheta = linearPrecision(m.scm, m.environments[static_cast<size_t>(e)]) - theta0;
+        latentMaps_.push_back(dtheta);
+        if (m.transform.linear()) observedMaps_.push_back(dtheta * m.transform.encoder());
+      }
+    }
+  }
+
+  // dsz (rows x n) of environment e at the rows of z.
+  void latentBlock(int e, const double* z, Index rows, Matrix& dsz) const {
+    const SimulationModel& m = model_;
+    dsz.resize(rows, m.scm.n);
+    if (m.scm.model == LatentModel::Linear) {
+      dsz.noalias() = ConstMatrixMap(z, rows, m.scm.n) * latentMaps_[static_cast<size_t>(e - 1)];
+    } else {
+      latentScoreDifference(m.scm, m.environments[0], m.environments[static_cast<size_t>(e)], z, rows, dsz.data());
+    }
+  }
+
+  // Linear transform: dsx of environment e for rows of z into out (rows x d).
+  void observedBlock(int e, const double* z, Index rows, Matrix& dsz, double* out) const {
+    const SimulationModel& m = model_;
+    MatrixMap o(out, rows, m.transform.d);
+    if (m.scm.model == LatentModel::Linear) {
+      o.noalias() = ConstMatrixMap(z, rows, m.scm.n) * observedMaps_[static_cast<size_t>(e - 1)];
+    } else {
+      latentBlock(e, z, rows, dsz);
+      o.noalias() = dsz * m.transform.encoder();
+    }
+  }
+
+  // Nonlinear transform: all environments for rows [start, start+rows) into
+  // dsx (K x N x d).
+  void allEnvironmentsBlock(const double* z0, Index N, Index start, Index rows, double* dsx,
+                            std::vector<Matrix>& dsz) const {
+    const SimulationModel& m = model_;
+    const int K = m.K();
+    const Index n = m.scm.n, d = m.transform.d;
+    dsz.resize(static_cast<size_t>(K));
+    std::vector<const double*> in(static_cast<size_t>(K));
+    std::vector<double*> out(static_cast<size_t>(K));
+    for (int e = 1; e <= K; ++e) {
+      latentBlock(e, z0 + start * n, rows, dsz[static_cast<size_t>(e - 1)]);
+      in[static_cast<size_t>(e - 1)] = dsz[static_cast<size_t>(e - 1)].data();
+      out[static_cast<size_t>(e - 1)] = dsx + (static_cast<Index>(e - 1) * N + start) * d;
+    }
+    m.transform.mapCovectors(z0 + start * n, rows, K, in.data(), out.data(), false);
+  }
+
+ private:
+  const SimulationModel& model_;
+  std::vector<Matrix> latentMaps_, observedMaps_;
+};
+
+}  // namespace
+
+void observedScoreDifferences(const SimulationModel& model, const double* z, Index N, double* dsx,
+                              const Context* context) {
+  const ScoreDifferenceWriter writer(model);
+  const Index d = model.transform.d;
+  Matrix dsz;
+  std::vector<Matrix> blocks;
+  Index counter = 0;
+  if (model.transform.linear()) {
+    for (int e = 1; e <= model.K(); ++e)
+      for (Index start = 0; start < N; start += kBlock) {
+        const Index rows = std::min(kBlock, N - start);
+        writer.observedBlock(e, z + start * model.scm.n, rows, dsz, dsx + ((e - 1) * N + start) * d);
+        if (context && ++counter % 64 == 0) context->checkCancelled("observedScoreDifferences");
+      }
+    return;
+  }
+  for (Index start = 0; start < N; start += kBlock) {
+    writer.allEnvironmentsBlock(z, N, start, std::min(kBlock, N - start), dsx, blocks);
+    if (context && ++counter % 8 == 0) context->checkCancelled("observedScoreDifferences");
+  }
+}
+
+Simulation simulate(const SimulationConfig& config, const Context* context) {
+  validateSimulationConfig(config);
+  Generator rng(config.seed);
+  Simulation sim;
+  sim.model = drawSimulationModel(config, rng);
+  const SimulationModel& model = sim.model;
+  const SimulationOutputs& want = model.config.outputs;
+  if (!want.z && !want.x && !want.dsx) return sim;
+
+  const Index n = model.scm.n, d = model.transform.d, N = model.config.samples;
+  const int K = model.K();
+  // Environments whose latents are drawn: all, unless only dsx is wanted.
+  const int drawn = (want.z || want.x) ? K + 1 : 1;
+  const double Nd = static_cast<double>(N);
+
+  std::vector<double> zInternal;
+  std::vector<double>& z = want.z ? sim.z : zInternal;
+  reserveOutput(z, static_cast<double>(drawn) * Nd * static_cast<double>(n));
+  if (want.x) reserveOutput(sim.x, static_cast<double>(K + 1) * Nd * static_cast<double>(d));
+  const bool dsxByEnvironment = model.transform.linear();
+  if (want.dsx) {
+    if (dsxByEnvironment) {
+      reserveOutput(sim.dsx, static_cast<double>(K) * Nd * static_cast<double>(d));
+    } else {
+      sim.dsx.reserve(static_cast<size_t>(K) * static_cast<size_t>(N) * static_cast<size_t>(d));
+      adviseHugePages(sim.dsx.data(), sim.dsx.capacity());
+      sim.dsx.resize(static_cast<size_t>(K) * static_cast<size_t>(N) * static_cast<size_t>(d));
+    }
+  }
+  const double* zData = z.data();  // stable: reserved
+
+  std::vector<LatentSampler> samplers;
+  samplers.reserve(static_cast<size_t>(drawn));
+  for (int e = 0; e < drawn; ++e) samplers.emplace_back(model.scm, model.environments[static_cast<size_t>(e)]);
+  const ScoreDifferenceWriter writer(model);
+
+  // Work units for progress: drawing, dsx and x of each environment.
+  const double totalUnits = drawn + (want.dsx ? K : 0) + (want.x ? K + 1 : 0);
+  std::atomic<int> doneUnits{0};
+  const auto report = [&](int part) {
+    if (context && part == 0) context->progress(doneUnits.load() / totalUnits, "simulate");
+  };
+
+  const auto produce = [&](int e, int part) {
+    Matrix block(kBlock, n);
+    Index counter = 0;
+    for (Index start = 0; start < N; start += kBlock) {
+      const Index rows = std::min(kBlock, N - start);
+      rng.fillStandardNormal(block.data(), static_cast<size_t>(rows * n));
+      samplers[static_cast<size_t>(e)](block.data(), rows);
+      z.insert(z.end(), block.data(), block.data() + rows * n);
+      if (context && ++counter % 64 == 0) context->checkCancelled("simulate");
+    }
+    ++doneUnits;
+    report(part);
+  };
+  const auto consumeDsx = [&](int part) {
+    Matrix out(kBlock, d), dsz;
+    std::vector<Matrix> blocks;
+    Index counter = 0;
+    if (dsxByEnvironment) {
+      for (int e = 1; e <= K; ++e) {
+        for (Index start = 0; start < N; start += kBlock) {
+          const Index rows = std::min(kBlock, N - start);
+          writer.observedBlock(e, zData + start * n, rows, dsz, out.data());
+          sim.dsx.insert(sim.dsx.end(), out.data(), out.data() + rows * d);
+          if (context && ++counter % 64 == 0) context->checkCancelled("simulate");
+        }
+        ++doneUnits;
+        report(part);
+      }
+    } else {
+      for (Index start = 0; start < N; start += kBlock) {
+        writer.allEnvironmentsBlock(zData, N, start, std::min(kBlock, N - start), sim.dsx.data(), blocks);
+        if (context && ++counter % 8 == 0) context->checkCancelled("simulate");
+      }
+      doneUnits += K;
+      report(part);
+    }
+  };
+  const auto consumeX = [&](int e, int part) {
+    Matrix out(kBlock, d);
+    Index counter = 0;
+    const double* ze = zData + static_cast<Index>(e) * N * n;
+    for (Index start = 0; start < N; start += kBlock) {
+      const Index rows = std::min(kBlock, N - start);
+      model.transform.forward(ze + start * n, rows, out.data());
+      sim.x.insert(sim.x.end(), out.data(), out.data() + rows * d);
+      if (context && ++counter % 64 == 0) context->checkCancelled("simulate");
+    }
+    ++doneUnits;
+    report(part);
+  };
+
+  Handoff handoff;
+  parallelRanges(2, 2, [&](int part, int64_t begin, int64_t end) {
+    if (end - begin == 2) {
+      // One thread: interleave, in the same order of output writes.
+      produce(0, part);
+      if (want.dsx) consumeDsx(part);
+      for (int e = 0; e < drawn; ++e) {
+        if (e > 0) produce(e, part);
+        if (want.x) consumeX(e, part);
+      }
+      return;
+    }
+    try {
+      if (begin == 0) {
+        for (int e = 0; e < drawn && !handoff.aborted(); ++e) {
+          produce(e, part);
+          handoff.publish(e + 1);
+        }
+      } else {
+        if (!handoff.waitFor(1)) return;
+        if (want.dsx) consumeDsx(part);
+        if (want.x)
+          for (int e = 0; e < drawn; ++e) {
+            if (!handoff.waitFor(e + 1)) return;
+            consumeX(e, part);
+          }
+      }
+    } catch (...) {
+      handoff.abort();
+      throw;
+    }
+  });
+  if (!want.z) std::vector<double>().swap(zInternal);
+  return sim;
+}
+
+void latentScoreAt(const SimulationModel& model, int env, const double* z, Index N, double* out) {
+  checkEnvironmentIndex(model, env, "latentScore");
+  latentScore(model.scm, model.environments[static_cast<size_t>(env)], z, N, out);
+}
+
+void latentScoreDifferenceAt(const SimulationModel& model, int env, const double* z, Index N, double* out) {
+  checkEnvironmentIndex(model, env, "latentScoreDifference");
+  latentScoreDifference(model.scm, model.environments[0], model.environments[static_cast<size_t>(env)], z, N, out);
+}
+
+void observedScoreAt(const SimulationModel& model, int env, const double* z, Index N, double* out) {
+  checkEnvironmentIndex(model, env, "observedScore");
+  std::vector<double> sz(static_cast<size_t>(N * model.scm.n));
+  latentScore(model.scm, model.environments[static_cast<size_t>(env)], z, N, sz.data());
+  const double* in = sz.data();
+  model.transform.mapCovectors(z, N, 1, &in, &out, true);
+}
+
+void observedScoreDifferenceAt(const SimulationModel& model, int env, const double* z, Index N, double* out) {
+  checkEnvironmentIndex(model, env, "observedScoreDifference");
+  std::vector<double> dsz(static_cast<size_t>(N * model.scm.n));
+  latentScoreDifference(model.scm, model.environments[0], model.environments[static_cast<size_t>(env)], z, N,
+                        dsz.data());
+  const double* in = dsz.data();
+  model.transform.mapCovectors(z, N, 1, &in, &out, false);
+}
+
+void latentLogDensityAt(const SimulationModel& model, int env, const double* z, Index N, double* out) {
+  checkEnvironmentIndex(model, env, "latentLogDensity");
+  latentLogDensity(model.scm, model.environments[static_cast<size_t>(env)], z, N, out);
+}
+
+void observedLogDensityAt(const SimulationModel& model, int env, const double* z, Index N, double* out) {
+  checkEnvironmentIndex(model, env, "observedLogDensity");
+  latentLogDensity(model.scm, model.environments[static_cast<size_t>(env)], z, N, out);
+  std::vector<double> volume(static_cast<size_t>(N));
+  model.transform.logVolume(z, N, volume.data());
+  for (Index t = 0; t < N; ++t) out[t] -= volume[static_cast<size_t>(t)];
+}
+
+}  // namespace scorecrl
