@@ -2,6 +2,7 @@ import type { AsyncOptions, Engine, EngineInfo } from './backend/engine.js';
 import type { NDArray } from './types.js';
 import * as moments from './ops/moments.js';
 import * as random from './ops/random.js';
+import * as umni from './ops/umni.js';
 
 /**
  * The typed API over one engine (native or WASM). Every method is written
@@ -56,6 +57,21 @@ export class Backend {
   /** Draws from `numpy.random.default_rng(seed)`, step by step on one stream. */
   randomDraws(seed: number, plan: random.Draw[]): Float64Array[] {
     return random.randomDraws(this.engine, seed, plan);
+  }
+
+  // --- UMNI-CRL (src/ops/umni.ts) ---
+  /**
+   * UMNI-CRL on samples `x` ((K+1)×N×d) and score differences `dsx` (K×Ns×d) from unknown
+   * multi-node interventions: encoder up to ancestors + transitive closure (soft), and with
+   * `intervention: 'hard'` latents up to scaling + the exact DAG. See docs/umni.md.
+   */
+  umni(data: umni.UmniData, options?: umni.UmniOptions): umni.UmniResult {
+    return umni.umni(this.engine, data, options);
+  }
+  /** `umni` off the event loop, with progress and cancellation. */
+  umniAsync(data: umni.UmniData, options?: umni.UmniOptions & AsyncOptions): Promise<umni.UmniResult> {
+    const { onProgress, signal, ...rest } = options ?? {};
+    return umni.umniAsync(this.engine, data, rest, { onProgress, signal });
   }
 
   /** Stops worker threads this backend started. */

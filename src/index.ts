@@ -20,3 +20,4 @@ export {
 } from './backend/engine.js';
 export { ndarray, at, toRows, fromRows, sliceFirst, type NDArray } from './types.js';
 export type { Draw } from './ops/random.js';
+export type { UmniData, UmniOptions, UmniResult } from './ops/umni.js';

@@ -1,0 +1,702 @@
+// UMNI-CRL (see umni.hpp for the algorithm and why the search is fast).
+#include "scorecrl/umni.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <numeric>
+#include <string>
+
+#include "scorecrl/error.hpp"
+#include "scorecrl/moments.hpp"
+#include "scorecrl/ops.hpp"
+#include "scorecrl/parallel.hpp"
+
+namespace scorecrl {
+namespace {
+
+constexpr const char* kFn = "umni";
+// Leaves per block of the parallel search: blocks fix the leading coordinates.
+constexpr int64_t kBlockLeaves = 4096;
+// Relative slack of the screening test (it must never reject what the
+// reference test accepts, whatever the rounding).
+constexpr double kScreenSlack = 1e-10;
+
+std::string str(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", v);
+  return buf;
+}
+
+// The data in the reduced space.
+struct Moments {
+  int n = 0;
+  Matrix basis;                     // d x n
+  std::vector<Matrix> blocks;       // n*n blocks R_ij (n x n), index i*n + j
+  Matrix traces;                    // n x n, tr R_ij
+  std::vector<Matrix> covariances;  // K+1 covariances of the reduced x (n x n)
+
+  const Matrix& block(int i, int j) const { return blocks[static_cast<size_t>(i * n + j)]; }
+
+  // R_w = sum_ij w_i w_j R_ij.
+  Matrix combine(const std::vector<int>& w) const {
+    Matrix r = Matrix::Zero(n, n);
+    for (int i = 0; i < n; ++i) {
+      if (w[i] == 0) continue;
+      for (int j = 0; j < n; ++j)
+        if (w[j] != 0) r.noalias() += static_cast<double>(w[i] * w[j]) * block(i, j);
+    }
+    return r;
+  }
+};
+
+// An orthonormal frame of the reduced space whose first m columns span the
+// complement of `rows` (k x n, independent) and whose last k span the rows:
+// in these coordinates the projection off the rows keeps the first m.
+Matrix frameOff(const Matrix& rows, int n) {
+  const Index k = rows.rows();
+  if (k == 0) return Matrix::Identity(n, n);
+  Eigen::HouseholderQR<Matrix> qr(rows.transpose());
+  const Matrix q = qr.householderQ();
+  Matrix frame(n, n);
+  frame.leftCols(n - k) = q.rightCols(n - k);
+  frame.rightCols(k) = q.leftCols(k);
+  return frame;
+}
+
+// The reference's acceptance rule (umni.hpp, step 2) for R_w given in a frame
+// whose first m coordinates are the complement of the found rows. On
+// acceptance `direction` (in the frame's coordinates) is the new row.
+bool rankOneTest(const Matrix& rw, int m, double tol, Vector* direction) {
+  Eigen::SelfAdjointEigenSolver<Matrix> eig(rw);
+  const Vector& values = eig.eigenvalues();
+  const Index n = rw.rows();
+  Index r = 0;
+  for (Index i = 0; i < n; ++i) r += values(i) > tol ? 1 : 0;
+  const Matrix v = r == 0 ? Matrix(eig.eigenvectors()) : Matrix(eig.eigenvectors().rightCols(r));
+  // P V in the frame: the first m rows of V (same singular values).
+  Eigen::JacobiSVD<Matrix> svd(Matrix(v.topRows(m)), Eigen::ComputeThinV);
+  const Vector& sigma = svd.singularValues();
+  Index count = 0;
+  for (Index i = 0; i < sigma.size(); ++i) count += sigma(i) > tol ? 1 : 0;
+  if (count != 1) return false;
+  *direction = v * svd.matrixV().col(0);
+  return true;
+}
+
+// Screening 1, on the compressed matrix C = N^T R_w N (the first m x m
+// block, entries from `entry`). True only if C proves that the reference
+// test rejects the candidate:
+//  - lambda_2(C) > tau = tol + tol^2 tr(R_w), shown by two positive pivots of
+//    a diagonally pivoted Cholesky of C - tau I (a positive definite 2 x 2
+//    principal submatrix; interlacing). An accepted candidate has
+//    sigma_2(P V) <= tol, so lambda_2(C) <= tol^2 lambda_max(R_w) + tol.
+//  - lambda_1(C) <= tr(C) < tol^3 when R_w has an eigenvalue above tol or
+//    m >= 2: an accepted candidate has sigma_1(P V) > tol, lambda(V) > tol.
+template <typename Entry>
+bool screenedOut(int m, int n, double traceRw, double tol, const Entry& entry) {
+  double diag[64];
+  double traceC = 0.0;
+  int pivot = 0;
+  for (int i = 0; i < m; ++i) {
+    diag[i] = entry(i, i);
+    traceC += diag[i];
+    if (diag[i] > diag[pivot]) pivot = i;
+  }
+  const double scale = std::abs(traceRw) + tol;
+  if (traceC < tol * tol * tol - kScreenSlack * scale && (m >= 2 || traceRw > n * tol * (1.0 + 1e-9))) return true;
+  if (m < 2) return false;
+  const double tau = tol + tol * tol * traceRw;
+  const double p1 = diag[pivot] - tau;
+  if (p1 <= 1e-9 * scale) return false;
+  for (int j = 0; j < m; ++j) {
+    if (j == pivot) continue;
+    const double off = entry(pivot, j);
+    const double correction = off * off / p1;
+    const double q = diag[j] - tau - correction;
+    if (q > kScreenSlack * (std::abs(diag[j]) + tau + correction)) return true;
+  }
+  return false;
+}
+
+// Screening 2: true if R_w (n x n) has at least `limit` eigenvalues above
+// tol, shown by `limit` positive pivots of a diagonally pivoted LDL^T of
+// R_w - tol I (its leading principal submatrix of that size is positive
+// definite). With k = n - m rows found, an accepted candidate has at most
+// k + 1 such eigenvalues: P V has at least r - k unit singular values.
+bool manyLargeEigenvalues(const Matrix& rw, double tol, int limit, double traceRw, Matrix& work) {
+  const Index n = rw.rows();
+  if (limit > n) return false;
+  work = rw;
+  work.diagonal().array() -= tol;
+  const double slack = 1e-9 * (std::abs(traceRw) + tol);
+  std::vector<char> done(static_cast<size_t>(n), 0);
+  for (int step = 0; step < limit; ++step) {
+    Index pivot = -1;
+    for (Index i = 0; i < n; ++i)
+      if (!done[i] && (pivot < 0 || work(i, i) > work(pivot, pivot))) pivot = i;
+    const double p = work(pivot, pivot);
+    if (!(p > slack)) return false;
+    done[pivot] = 1;
+    for (Index i = 0; i < n; ++i) {
+      if (done[i]) continue;
+      const double l = work(i, pivot) / p;
+      for (Index j = 0; j < n; ++j)
+        if (!done[j]) work(i, j) -= l * work(pivot, j);
+    }
+  }
+  return true;
+}
+
+// Decides candidates of one problem (m complement coordinates in an n-dim
+// frame): the two screens, then the reference test.
+class CandidateTest {
+ public:
+  CandidateTest(int n, int m, const UmniOptions& options) : n_(n), m_(m), options_(options), rw_(n, n), work_(n, n) {}
+
+  // entry(r, q) = R_w(r, q) in the frame; fill(Matrix&) writes all of R_w.
+  template <typename Entry, typename Fill>
+  bool accept(double traceRw, const Entry& entry, const Fill& fill, Vector* direction) {
+    const double tol = options_.tolEigv;
+    if (options_.prefilter && screenedOut(m_, n_, traceRw, tol, entry)) return false;
+    fill(rw_);
+    if (options_.prefilter && manyLargeEigenvalues(rw_, tol, n_ - m_ + 2, traceRw, work_)) return false;
+    ++fullTests;
+    return rankOneTest(rw_, m_, tol, direction);
+  }
+
+  int64_t fullTests = 0;
+
+ private:
+  int n_, m_;
+  const UmniOptions& options_;
+  Matrix rw_, work_;
+};
+
+// gcd of |w_i| (0 for the zero vector).
+int gcdOf(const std::vector<int>& w) {
+  int g = 0;
+  for (int v : w) g = std::gcd(g, std::abs(v));
+  return g;
+}
+
+// --- the weight search ---------------------------------------------------
+
+struct Block {
+  int level;                // target |w|_1 (L1 order) or -1 (lexicographic)
+  std::vector<int> prefix;  // leading coordinates
+};
+
+class Search;
+
+// One thread's depth-first walk with its prefix state (frame coordinates):
+//   A[k]    = sum_{i,j<k} w_i w_j R_ij           (n x n)
+//   S[k][j] = sum_{i<k} w_i R_ij, j >= k         (n x n)
+//   a[k], s[k][j]: the same for the traces.
+class Walker {
+ public:
+  explicit Walker(const Search& search);
+  // Walks block `index`; true with w_/direction_ set on the first accepted
+  // candidate; false if none (or if a lower block already won).
+  bool walk(int64_t index);
+
+  std::vector<int> w_;
+  Vector direction_;
+  int64_t candidates_ = 0;
+  CandidateTest test_;
+
+ private:
+  bool walkFrom(int k);
+  void descend(int k, int c);
+  bool allowed(int k, int c) const;
+  bool leaf(int c);
+
+  double* A(int k) { return &A_[static_cast<size_t>(k) * nn_]; }
+  double* S(int k, int j) { return &S_[(static_cast<size_t>(k) * n_ + j) * nn_]; }
+
+  const Search& search_;
+  int n_, kappa_;
+  size_t nn_;
+  std::vector<double> A_, S_, a_, s_, M_;
+  int level_ = -1;
+  int used_ = 0;  // sum |w_i| over the fixed coordinates
+  int64_t block_ = 0;
+  bool aborted_ = false;
+};
+
+class Search {
+ public:
+  // frame: n x n, its first m columns span the complement of the found rows.
+  Search(const Moments& moments, const Matrix& frame, int m, const UmniOptions& options, const Context* context)
+      : moments_(moments), options_(options), context_(context), n_(moments.n), m_(m) {
+    nn_ = static_cast<size_t>(n_) * n_;
+    rotated_.resize(nn_ * nn_);
+    for (int i = 0; i < n_; ++i)
+      for (int j = 0; j < n_; ++j)
+        MatrixMap(&rotated_[(static_cast<size_t>(i) * n_ + j) * nn_], n_, n_).noalias() =
+            frame.transpose() * moments.block(i, j) * frame;
+    buildBlocks();
+  }
+
+  // Block R_ij in the frame (n x n, row-major).
+  const double* R(int i, int j) const { return &rotated_[(static_cast<size_t>(i) * n_ + j) * nn_]; }
+
+  // First accepted candidate in the order (false if none); direction in the frame.
+  bool run(std::vector<int>* w, Vector* direction, UmniStats* stats) {
+    const int64_t count = static_cast<int64_t>(blocks_.size());
+    std::atomic<int64_t> next{0};
+    best_.store(count);
+    std::mutex mutex;
+    std::atomic<int64_t> candidates{0}, fullTests{0};
+    const int parts = count >= 2 ? threads() : 1;
+    parallelRanges(parts, parts, [&](int, int64_t, int64_t) {
+      Walker walker(*this);
+      for (;;) {
+        const int64_t index = next.fetch_add(1);
+        if (index >= count || index > best_.load()) break;
+        if (context_) context_->checkCancelled(kFn);
+        if (walker.walk(index)) {
+          std::lock_guard<std::mutex> lock(mutex);
+          if (index < best_.load()) {
+            best_.store(index);
+            *w = walker.w_;
+            *direction = walker.direction_;
+          }
+          break;
+        }
+      }
+      candidates += walker.candidates_;
+      fullTests += walker.test_.fullTests;
+    });
+    stats->candidates += candidates.load();
+    stats->fullTests += fullTests.load();
+    return best_.load() < count;
+  }
+
+  int64_t best() const { return best_.load(std::memory_order_relaxed); }
+
+  // Digit c at coordinate k, given sum |w_i| = used over i < k: only vectors
+  // whose first nonzero entry is negative (w and -w give the same R_w), never
+  // the zero vector, and |w|_1 == level when level >= 0.
+  bool digitAllowed(int k, int c, int used, int level) const {
+    const bool last = k == n_ - 1;
+    if (used == 0 && c > 0) return false;
+    if (used == 0 && last && c == 0) return false;
+    if (level >= 0) {
+      const int rest = level - used - std::abs(c);
+      if (rest < 0 || rest > (n_ - 1 - k) * options_.kappa) return false;
+    }
+    return true;
+  }
+
+  const Moments& moments_;
+  const UmniOptions& options_;
+  const Context* context_;
+  int n_, m_;
+  size_t nn_ = 0;
+  std::vector<double> rotated_;
+  std::vector<Block> blocks_;
+
+ private:
+  // Blocks fix the first p coordinates, p the smallest with at most
+  // kBlockLeaves completions (and p <= n - 1), listed in the search order.
+  void buildBlocks() {
+    const int base = 2 * options_.kappa + 1;
+    double leaves = std::pow(static_cast<double>(base), n_);
+    int p = 0;
+    while (p < n_ - 1 && leaves > kBlockLeaves) {
+      leaves /= base;
+      ++p;
+    }
+    std::vector<int> prefix;
+    if (options_.order == UmniOrder::Lexicographic) {
+      addPrefixes(-1, 0, p, prefix);
+    } else {
+      for (int level = 1; level <= n_ * options_.kappa; ++level) addPrefixes(level, 0, p, prefix);
+    }
+  }
+
+  void addPrefixes(int level, int used, int length, std::vector<int>& prefix) {
+    const int k = static_cast<int>(prefix.size());
+    if (k == length) {
+      blocks_.push_back(Block{level, prefix});
+      return;
+    }
+    for (int c = -options_.kappa; c <= options_.kappa; ++c) {
+      if (!digitAllowed(k, c, used, level)) continue;
+      prefix.push_back(c);
+      addPrefixes(level, used + std::abs(c), length, prefix);
+      prefix.pop_back();
+    }
+  }
+
+  std::atomic<int64_t> best_{0};
+};
+
+Walker::Walker(const Search& search)
+    : test_(search.n_, search.m_, search.options_), search_(search), n_(search.n_), kappa_(search.options_.kappa),
+      nn_(search.nn_) {
+  A_.assign(static_cast<size_t>(n_ + 1) * nn_, 0.0);
+  S_.assign(static_cast<size_t>(n_ + 1) * n_ * nn_, 0.0);
+  a_.assign(static_cast<size_t>(n_ + 1), 0.0);
+  s_.assign(static_cast<size_t>(n_ + 1) * n_, 0.0);
+  M_.assign(nn_, 0.0);
+  w_.assign(static_cast<size_t>(n_), 0);
+}
+
+bool Walker::allowed(int k, int c) const { return search_.digitAllowed(k, c, used_, level_); }
+
+void Walker::descend(int k, int c) {
+  const double cd = c, c2 = cd * cd;
+  const double* Ak = A(k);
+  double* An = A(k + 1);
+  const double* Skk = S(k, k);
+  const double* Rkk = search_.R(k, k);
+  for (int r = 0; r < n_; ++r)
+    for (int q = 0; q < n_; ++q) {
+      const size_t rq = static_cast<size_t>(r) * n_ + q, qr = static_cast<size_t>(q) * n_ + r;
+      An[rq] = Ak[rq] + cd * (Skk[rq] + Skk[qr]) + c2 * Rkk[rq];
+    }
+  for (int j = k + 1; j < n_; ++j) {
+    const double* Skj = S(k, j);
+    const double* Rkj = search_.R(k, j);
+    double* Snj = S(k + 1, j);
+    for (size_t e = 0; e < nn_; ++e) Snj[e] = Skj[e] + cd * Rkj[e];
+  }
+  const Matrix& T = search_.moments_.traces;
+  a_[k + 1] = a_[k] + 2.0 * cd * s_[static_cast<size_t>(k) * n_ + k] + c2 * T(k, k);
+  for (int j = k + 1; j < n_; ++j)
+    s_[static_cast<size_t>(k + 1) * n_ + j] = s_[static_cast<size_t>(k) * n_ + j] + cd * T(k, j);
+}
+
+bool Walker::leaf(int c) {
+  ++candidates_;
+  const int k = n_ - 1;
+  const double cd = c, c2 = cd * cd;
+  const Matrix& T = search_.moments_.traces;
+  const double traceRw = a_[k] + 2.0 * cd * s_[static_cast<size_t>(k) * n_ + k] + c2 * T(k, k);
+  const double* Ak = A(k);
+  const double* D = search_.R(k, k);
+  const double* M = M_.data();
+  const size_t stride = static_cast<size_t>(n_);
+  auto entry = [&](int r, int q) {
+    const size_t e = r * stride + q;
+    return Ak[e] + cd * M[e] + c2 * D[e];
+  };
+  auto fill = [&](Matrix& rw) {
+    for (size_t e = 0; e < nn_; ++e) rw.data()[e] = Ak[e] + cd * M[e] + c2 * D[e];
+  };
+  w_[k] = c;
+  return test_.accept(traceRw, entry, fill, &direction_);
+}
+
+bool Walker::walkFrom(int k) {
+  if (k == n_ - 1) {
+    // M = S[k][k] + S[k][k]^T, shared by the 2 kappa + 1 leaves.
+    const double* Skk = S(k, k);
+    for (int r = 0; r < n_; ++r)
+      for (int q = 0; q < n_; ++q)
+        M_[static_cast<size_t>(r) * n_ + q] = Skk[static_cast<size_t>(r) * n_ + q] + Skk[static_cast<size_t>(q) * n_ + r];
+    for (int c = -kappa_; c <= kappa_; ++c) {
+      if (!allowed(k, c)) continue;
+      if (leaf(c)) return true;
+    }
+    return false;
+  }
+  if (k == n_ - 2 && search_.best() < block_) {
+    aborted_ = true;
+    return false;
+  }
+  for (int c = -kappa_; c <= kappa_; ++c) {
+    if (!allowed(k, c)) continue;
+    w_[k] = c;
+    descend(k, c);
+    used_ += std::abs(c);
+    const bool hit = walkFrom(k + 1);
+    used_ -= std::abs(c);
+    if (hit) return true;
+    if (aborted_) return false;
+  }
+  return false;
+}
+
+bool Walker::walk(int64_t index) {
+  const Block& block = search_.blocks_[static_cast<size_t>(index)];
+  block_ = index;
+  level_ = block.level;
+  aborted_ = false;
+  used_ = 0;
+  const int p = static_cast<int>(block.prefix.size());
+  for (int k = 0; k < p; ++k) {
+    w_[k] = block.prefix[k];
+    descend(k, w_[k]);
+    used_ += std::abs(w_[k]);
+  }
+  return walkFrom(p);
+}
+
+// --- the algorithm's steps -----------------------------------------------
+
+Moments reduce(const double* x, Index N, Index d, const double* dsx, Index K, Index Ns, int n,
+               const Context* context) {
+  Moments mom;
+  mom.n = n;
+  std::vector<Matrix> fullCov;
+  Matrix sum = Matrix::Zero(d, d);
+  for (Index e = 0; e <= K; ++e) {
+    fullCov.push_back(covariance(ConstMatrixMap(x + e * N * d, N, d), context));
+    sum += fullCov.back();
+  }
+  Eigen::SelfAdjointEigenSolver<Matrix> eig(sum);
+  const Vector& values = eig.eigenvalues();
+  const double top = values(d - 1);
+  if (!(top > 0.0)) throw Error(kFn, "'x' has zero variance in every environment");
+  Index rank = 0;
+  for (Index i = 0; i < d; ++i) rank += values(i) > 1e-10 * top ? 1 : 0;
+  if (rank < n)
+    throw Error(kFn, "'x' spans only " + std::to_string(rank) + " dimensions but there are " + std::to_string(n) +
+                         " latents (one per interventional environment): more environments than latents. "
+                         "Pass as many interventional environments as there are latents");
+  mom.basis = eig.eigenvectors().rightCols(n);
+  for (Index e = 0; e <= K; ++e) mom.covariances.push_back(mom.basis.transpose() * fullCov[e] * mom.basis);
+
+  // dsx in the reduced basis (K x Ns x n), then its block Gram.
+  std::vector<double> reduced(static_cast<size_t>(K * Ns * n));
+  for (Index k = 0; k < K; ++k)
+    MatrixMap(reduced.data() + k * Ns * n, Ns, n).noalias() = ConstMatrixMap(dsx + k * Ns * d, Ns, d) * mom.basis;
+  const Matrix gram = crossScoreDiffCovariance(reduced.data(), K, Ns, n, context);
+  mom.traces.resize(n, n);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) {
+      mom.blocks.push_back(gram.block(i * n, j * n, n, n));
+      mom.traces(i, j) = mom.blocks.back().trace();
+    }
+
+  // Environments whose score differences are linearly dependent: no
+  // invertible design produces them (sum_m w_m dsx_m = 0 iff D w = 0).
+  Eigen::SelfAdjointEigenSolver<Matrix> envEig(mom.traces, Eigen::EigenvaluesOnly);
+  const double largest = envEig.eigenvalues()(n - 1);
+  const double smallest = envEig.eigenvalues()(0);
+  if (!(largest > 0.0) || smallest <= 1e-9 * largest)
+    throw Error(kFn, "the score differences of the " + std::to_string(K) +
+                         " environments are linearly dependent (the environment Gram matrix tr E[dsx_i dsx_j^T] has "
+                         "relative smallest eigenvalue " + str(largest > 0.0 ? smallest / largest : 0.0) +
+                         "): the intervention design is not invertible. Each environment must add a new "
+                         "combination of intervened latents");
+  return mom;
+}
+
+void checkOptions(const UmniOptions& o, Index K, Index N, Index Ns, Index d) {
+  if (o.kappa < 1) throw Error(kFn, "'kappa' must be >= 1 (weights range over -kappa..kappa), got " + std::to_string(o.kappa));
+  if (!(o.tolEigv > 0.0 && o.tolEigv < 1.0)) throw Error(kFn, "'tolEigv' must be in (0, 1), got " + str(o.tolEigv));
+  if (!(o.tolCi > 0.0 && o.tolCi < 1.0)) throw Error(kFn, "'tolCi' must be in (0, 1), got " + str(o.tolCi));
+  if (!(o.tolUnmix > 0.0) || !std::isfinite(o.tolUnmix)) throw Error(kFn, "'tolUnmix' must be > 0, got " + str(o.tolUnmix));
+  if (o.latents < 0) throw Error(kFn, "'latents' must be >= 1 (or 0 for the number of environments)");
+  const Index n = o.latents > 0 ? o.latents : K;
+  if (K > n)
+    throw Error(kFn, "more interventional environments (" + std::to_string(K) + ") than latents (" + std::to_string(n) +
+                         "): UMNI-CRL uses exactly one environment per latent; pass " + std::to_string(n));
+  if (K < n)
+    throw Error(kFn, "fewer interventional environments (" + std::to_string(K) + ") than latents (" + std::to_string(n) +
+                         "): UMNI-CRL needs one environment per latent");
+  if (d < n) throw Error(kFn, "observed dimension d = " + std::to_string(d) + " is smaller than the number of latents " + std::to_string(n));
+  double candidates = std::pow(2.0 * o.kappa + 1.0, static_cast<double>(n));
+  if (candidates > 1e12)
+    throw Error(kFn, "(2 kappa + 1)^n = " + str(candidates) + " candidates is too many; lower 'kappa'");
+  if (n > 64) throw Error(kFn, "at most 64 latents are supported, got " + std::to_string(n));
+  if (N < 2) throw Error(kFn, "'x' needs at least 2 samples per environment");
+  if (Ns < 1) throw Error(kFn, "'dsx' needs at least 1 sample");
+  if (o.hard && N <= n + 3)
+    throw Error(kFn, "the hard stage's Fisher z-test needs more than n + 3 = " + std::to_string(n + 3) +
+                         " samples per environment, got " + std::to_string(N));
+}
+
+// Unit rows lifted to d dimensions, largest-|.| entry positive.
+Matrix liftRows(const Matrix& rows, const Matrix& basis) {
+  Matrix out = rows * basis.transpose();
+  for (Index i = 0; i < out.rows(); ++i) {
+    const double norm = out.row(i).norm();
+    if (norm > 0.0) out.row(i) /= norm;
+    Index arg = 0;
+    out.row(i).cwiseAbs().maxCoeff(&arg);
+    if (out(i, arg) < 0.0) out.row(i) *= -1.0;
+  }
+  return out;
+}
+
+}  // namespace
+
+double fisherZPValue(const Matrix& cov, int i, int j, const std::vector<int>& given, int64_t samples) {
+  std::vector<int> idx{i, j};
+  idx.insert(idx.end(), given.begin(), given.end());
+  const Index k = static_cast<Index>(idx.size());
+  Matrix sub(k, k);
+  for (Index a = 0; a < k; ++a)
+    for (Index b = 0; b < k; ++b) sub(a, b) = cov(idx[a], idx[b]);
+  const Vector sd = sub.diagonal().cwiseSqrt();
+  const Matrix corr = sd.cwiseInverse().asDiagonal() * sub * sd.cwiseInverse().asDiagonal();
+  const Matrix theta = corr.completeOrthogonalDecomposition().pseudoInverse();
+  double r = -theta(0, 1) / std::sqrt(theta(0, 0) * theta(1, 1));
+  r = std::clamp(r, -1.0, 1.0);
+  const double dof = static_cast<double>(samples) - static_cast<double>(given.size()) - 3.0;
+  const double statistic = std::sqrt(std::max(dof, 0.0)) * std::abs(std::atanh(r));
+  return std::erfc(statistic / std::sqrt(2.0));
+}
+
+UmniResult umni(const double* x, Index environments, Index N, Index d, const double* dsx, Index K, Index Ns,
+                const UmniOptions& options, const Context* context) {
+  if (environments != K + 1)
+    throw Error(kFn, "'x' has " + std::to_string(environments) + " environments and 'dsx' " + std::to_string(K) +
+                         ": 'x' needs the observational environment first, then the K interventional ones");
+  checkOptions(options, K, N, Ns, d);
+  const int n = static_cast<int>(K);
+  if (context) context->progress(0.0, "moments");
+  const Moments mom = reduce(x, N, d, dsx, K, Ns, n, context);
+
+  UmniResult result;
+  result.n = n;
+  result.basis = mom.basis;
+  const double tol = options.tolEigv;
+
+  // Step 2: one row per latent, in causal order.
+  Matrix rows(n, n);
+  std::vector<std::vector<int>> weights(static_cast<size_t>(n));
+  for (int t = 0; t < n; ++t) {
+    if (context) {
+      context->checkCancelled(kFn);
+      context->progress(static_cast<double>(t) / (n + 1), "search row " + std::to_string(t));
+    }
+    const Matrix frame = frameOff(rows.topRows(t), n);
+    Search search(mom, frame, n - t, options, context);
+    std::vector<int> w;
+    Vector direction;
+    if (!search.run(&w, &direction, &result.stats))
+      throw Error(kFn, "no weight vector in {-" + std::to_string(options.kappa) + ".." + std::to_string(options.kappa) +
+                           "}^" + std::to_string(n) + " isolates a latent at step " + std::to_string(t + 1) + " of " +
+                           std::to_string(n) +
+                           ": the intervention design may not be invertible, 'kappa' may be too small, or 'tolEigv' (" +
+                           str(tol) + ") may not suit the scale of dsx");
+    direction = frame * direction;
+    rows.row(t) = direction.transpose();
+    const int g = gcdOf(w);
+    weights[t].resize(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) weights[t][i] = -w[i] / g;
+  }
+  result.weightsOrder.resize(n, n);
+  for (int t = 0; t < n; ++t)
+    for (int i = 0; i < n; ++i) result.weightsOrder(i, t) = weights[t][i];
+  result.encoderOrder = liftRows(rows, mom.basis);
+
+  // Step 3: ancestor refinement with pairwise combinations.
+  if (context) context->progress(static_cast<double>(n) / (n + 1), "ancestors");
+  Adjacency graph = Adjacency::Constant(n, n, false);
+  for (int t = n - 1; t >= 0; --t) {
+    for (int j = t + 1; j < n; ++j) {
+      if (graph(t, j)) continue;
+      if (context) context->checkCancelled(kFn);
+      std::vector<int> kept;
+      for (int i = 0; i < j; ++i)
+        if (i != t && !graph(t, i)) kept.push_back(i);
+      Matrix keptRows(static_cast<Index>(kept.size()), n);
+      for (size_t r = 0; r < kept.size(); ++r) keptRows.row(static_cast<Index>(r)) = rows.row(kept[r]);
+      const Matrix frame = frameOff(keptRows, n);
+      const int m = n - static_cast<int>(kept.size());
+      const std::vector<int> wt = weights[t], wj = weights[j];
+      int normT = 0, normJ = 0;
+      for (int i = 0; i < n; ++i) {
+        normT += std::abs(wt[i]);
+        normJ += std::abs(wj[i]);
+      }
+      // R(a, b) = a^2 R_tt + a b (X + X^T) + b^2 R_jj, X = sum wt_i wj_k R_ik, in the frame.
+      Matrix x = Matrix::Zero(n, n);
+      for (int i = 0; i < n; ++i)
+        for (int k = 0; k < n; ++k)
+          if (wt[i] != 0 && wj[k] != 0) x.noalias() += static_cast<double>(wt[i] * wj[k]) * mom.block(i, k);
+      const Matrix rtt = frame.transpose() * mom.combine(wt) * frame;
+      const Matrix rjj = frame.transpose() * mom.combine(wj) * frame;
+      const Matrix cross = frame.transpose() * (x + x.transpose()) * frame;
+      CandidateTest test(n, m, options);
+      bool found = false;
+      for (int a = -normJ; a <= normJ && !found; ++a) {
+        for (int b = 1; b <= normT && !found; ++b) {
+          ++result.stats.candidates;
+          const double aa = double(a) * a, ab = double(a) * b, bb = double(b) * b;
+          const double traceRw = aa * rtt.trace() + ab * cross.trace() + bb * rjj.trace();
+          auto entry = [&](int r, int q) { return aa * rtt(r, q) + ab * cross(r, q) + bb * rjj(r, q); };
+          auto fill = [&](Matrix& rw) { rw = aa * rtt + ab * cross + bb * rjj; };
+          Vector direction;
+          if (test.accept(traceRw, entry, fill, &direction)) {
+            rows.row(j) = (frame * direction).transpose();
+            for (int i = 0; i < n; ++i) weights[j][i] = a * wt[i] + b * wj[i];
+            found = true;
+          }
+        }
+      }
+      result.stats.fullTests += test.fullTests;
+      if (!found) {
+        graph(t, j) = true;
+        for (int k = 0; k < n; ++k) graph(t, k) = graph(t, k) || graph(j, k);
+      }
+    }
+  }
+  result.weights.resize(n, n);
+  for (int t = 0; t < n; ++t)
+    for (int i = 0; i < n; ++i) result.weights(i, t) = weights[t][i];
+  result.encoder = liftRows(rows, mom.basis);
+  result.graphClosure = graph;
+
+  // Step 4: hard interventions.
+  if (options.hard) {
+    result.hard = true;
+    Matrix hard = rows;
+    for (int t = 1; t < n; ++t) {
+      std::vector<int> an;
+      for (int i = 0; i < n; ++i)
+        if (graph(i, t)) an.push_back(i);
+      if (an.empty()) continue;
+      const Index k = static_cast<Index>(an.size());
+      // Coefficients u = -S[an, an]^{-1} S[an, t] in environment e.
+      auto coefficients = [&](int e) {
+        const Matrix s = hard * mom.covariances[static_cast<size_t>(e)] * hard.transpose();
+        Matrix saa(k, k);
+        Vector sat(k);
+        for (Index a = 0; a < k; ++a) {
+          sat(a) = s(an[a], t);
+          for (Index b = 0; b < k; ++b) saa(a, b) = s(an[a], an[b]);
+        }
+        Eigen::LDLT<Matrix> ldlt(saa);
+        if (ldlt.info() != Eigen::Success || !ldlt.isPositive() || ldlt.vectorD().minCoeff() <= 0.0)
+          throw Error(kFn, "hard stage: the estimated ancestors of latent " + std::to_string(t) +
+                               " have a singular covariance in environment " + std::to_string(e));
+        return Vector(-ldlt.solve(sat));
+      };
+      const Vector u0 = coefficients(0);
+      for (int m = 0; m < n; ++m) {
+        if (result.weightsOrder(m, t) == 0) continue;
+        const Vector um = coefficients(m + 1);
+        if ((um - u0).norm() > options.tolUnmix) {
+          for (Index a = 0; a < k; ++a) hard.row(t) += um(a) * hard.row(an[a]);
+          break;
+        }
+      }
+    }
+    const Matrix zcov = hard * mom.covariances[0] * hard.transpose();
+    result.hardGraph = Adjacency::Constant(n, n, false);
+    for (int t = 0; t < n; ++t)
+      for (int j = 0; j < n; ++j) {
+        if (!graph(t, j)) continue;
+        std::vector<int> given;
+        for (int i = 0; i < n; ++i)
+          if (graph(i, j) && i != t) given.push_back(i);
+        result.hardGraph(t, j) = fisherZPValue(zcov, t, j, given, N) <= options.tolCi;
+      }
+    result.hardEncoder = liftRows(hard, mom.basis);
+  }
+  if (context) context->progress(1.0, "done");
+  return result;
+}
+
+}  // namespace scorecrl

@@ -1,0 +1,140 @@
+import type { AsyncOptions, Engine, OpOutputs } from '../backend/engine.js';
+import type { NDArray } from '../types.js';
+import { checkArray, checkSameSize } from '../validate.js';
+
+/** Inputs of UMNI-CRL: samples of every environment and score differences. */
+export interface UmniData {
+  /** Samples, (K+1)×N×d: the observational environment first, then the K interventional ones. */
+  x: NDArray;
+  /** Score differences s_0 − s_m at observational samples, K×Ns×d (environment m = 1..K in order). */
+  dsx: NDArray;
+}
+
+export interface UmniOptions {
+  /** Integer weights range over {−κ..κ}; κ ≥ 1. Default 2. */
+  kappa?: number;
+  /** 'soft' (default): encoder up to ancestors and the transitive closure; 'hard' adds the unmixing stage. */
+  intervention?: 'soft' | 'hard';
+  /** Eigenvalue / singular-value threshold of the rank-one test, in (0, 1). Default 0.05. */
+  tolEigv?: number;
+  /** Level of the hard stage's Fisher z-tests, in (0, 1): an edge stays if p ≤ tolCi. Default 0.05. */
+  tolCi?: number;
+  /** Hard stage: change of regression coefficients that marks an environment intervening a latent. Default 0.1. */
+  tolUnmix?: number;
+  /**
+   * Candidate order: 'lexicographic' (default) visits {−κ..κ}^n as the authors' reference does
+   * (last coordinate fastest, from −κ), so results equal the reference's; 'l1' visits by increasing ‖w‖₁.
+   */
+  order?: 'lexicographic' | 'l1';
+  /** Number of latents n; must equal K. Default K. */
+  latents?: number;
+  /**
+   * Cheap screening of candidates before the eigendecomposition (default true). It only rejects
+   * candidates the full test rejects, so results do not depend on it; false is for verification.
+   */
+  prefilter?: boolean;
+}
+
+/**
+ * Result of UMNI-CRL. Latents are labelled in the estimated causal order: latent t is row t of the
+ * encoders, and the graphs are upper triangular in this labelling.
+ */
+export interface UmniResult {
+  /** Number of latents. */
+  n: number;
+  /**
+   * n×n integer matrix after the ancestor refinement: column t combines the environments' score
+   * differences (Σ_m W[m][t]·dsx_m) into a change of latent t and its ancestors only.
+   */
+  weights: NDArray;
+  /** n×d encoder after the refinement: ẑ = encoder·x; row t mixes latent t with its ancestors only. Unit rows. */
+  encoder: NDArray;
+  /** n×n 0/1: transitive closure of the latent DAG (edge i → j at [i][j]). */
+  graphClosure: NDArray;
+  /** n×n integer weights of the causal-order search, before the refinement (each column divided by its gcd). */
+  weightsOrder: NDArray;
+  /** n×d encoder of the causal-order search (row t mixes latent t with latents earlier in the order). */
+  encoderOrder: NDArray;
+  /** d×n orthonormal basis of the reduced space (the column space of the decoder). */
+  basis: NDArray;
+  /** With hard interventions: latents up to scaling and the exact DAG. */
+  hard?: {
+    /** n×d encoder (unit rows): ẑ_t is latent t up to scale. */
+    encoder: NDArray;
+    /** n×n 0/1 latent DAG. */
+    graph: NDArray;
+  };
+  /** Work done: weight vectors examined, and how many needed an eigendecomposition. */
+  stats: { candidates: number; fullTests: number };
+}
+
+function inputs(data: UmniData, options: UmniOptions) {
+  const fn = 'umni';
+  if (typeof data !== 'object' || data === null) throw new TypeError(`${fn}: 'data' must be { x, dsx }`);
+  checkArray(fn, 'x', data.x, 3);
+  checkArray(fn, 'dsx', data.dsx, 3);
+  checkSameSize(fn, ['x', data.x, 2], ['dsx', data.dsx, 2]);
+  if (data.x.shape[0] !== data.dsx.shape[0]! + 1) {
+    throw new RangeError(
+      `${fn}: 'x' has ${data.x.shape[0]} environments and 'dsx' ${data.dsx.shape[0]}: 'x' needs the observational environment first, then one per row of 'dsx'`,
+    );
+  }
+  const o = options ?? {};
+  const numbers: Record<string, number | boolean> = {};
+  const whole = (name: 'kappa' | 'latents', min: number) => {
+    const v = o[name];
+    if (v === undefined) return;
+    if (!Number.isSafeInteger(v) || v < min) throw new RangeError(`${fn}: '${name}' must be an integer >= ${min}, got ${v}`);
+    numbers[name] = v;
+  };
+  whole('kappa', 1);
+  whole('latents', 1);
+  for (const name of ['tolEigv', 'tolCi', 'tolUnmix'] as const) {
+    const v = o[name];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new RangeError(`${fn}: '${name}' must be a finite number, got ${v}`);
+    numbers[name] = v;
+  }
+  if (o.prefilter !== undefined) numbers.prefilter = o.prefilter ? 1 : 0;
+  const strings: Record<string, string> = {};
+  if (o.intervention !== undefined) strings.intervention = o.intervention;
+  if (o.order !== undefined) strings.order = o.order;
+  return { arrays: { x: data.x, dsx: data.dsx }, numbers, strings };
+}
+
+function result(out: OpOutputs): UmniResult {
+  const a = out.arrays;
+  const r: UmniResult = {
+    n: out.numbers.n!,
+    weights: a.weights!,
+    encoder: a.encoder!,
+    graphClosure: a.graphClosure!,
+    weightsOrder: a.weightsOrder!,
+    encoderOrder: a.encoderOrder!,
+    basis: a.basis!,
+    stats: { candidates: out.numbers.candidates!, fullTests: out.numbers.fullTests! },
+  };
+  if (a.hardEncoder) r.hard = { encoder: a.hardEncoder, graph: a.hardGraph! };
+  return r;
+}
+
+/**
+ * UMNI-CRL (linear decoder, unknown multi-node interventions): finds n integer combinations of the
+ * environments that each act like an intervention on a single latent, which gives an encoder in
+ * causal order; refines it up to ancestors and recovers the transitive closure of the latent DAG
+ * (soft interventions); with hard interventions also unmixes the latents up to scaling and returns
+ * the exact DAG. Needs K = n interventional environments whose targets form an invertible matrix.
+ */
+export function umni(engine: Engine, data: UmniData, options: UmniOptions = {}): UmniResult {
+  return result(engine.call('umni', inputs(data, options)));
+}
+
+/** `umni` off the event loop, with progress and cancellation. */
+export async function umniAsync(
+  engine: Engine,
+  data: UmniData,
+  options: UmniOptions = {},
+  async?: AsyncOptions,
+): Promise<UmniResult> {
+  return result(await engine.callAsync('umni', inputs(data, options), async));
+}
