@@ -1,0 +1,255 @@
+#include "scorecrl/trial.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "scorecrl/error.hpp"
+#include "scorecrl/graph.hpp"
+#include "scorecrl/metrics.hpp"
+#include "scorecrl/ops.hpp"
+#include "scorecrl/rng.hpp"
+#include "scorecrl/scm.hpp"
+
+namespace scorecrl {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& message) { throw Error("trial", message); }
+
+// Rows of standard normals drawn per block (the block stays in L1/L2 cache).
+constexpr Index kRows = 1024;
+
+// The finite-sample algorithm (NeurIPS 2024) on score-difference covariances
+// R_t (d x d), t = 0..n-1, where environment t+1 intervenes latent t. Results
+// are in that labelling.
+struct FiniteSampleEstimate {
+  std::vector<int> order;  // causal order, oldest first
+  Adjacency graph;         // estimated transitive closure
+  Matrix encoder;          // n x d, unit rows
+};
+
+Matrix sumOf(const std::vector<Matrix>& R, const std::vector<int>& set) {
+  Matrix m = Matrix::Zero(R[0].rows(), R[0].cols());
+  for (int i : set) m += R[static_cast<size_t>(i)];
+  return m;
+}
+
+FiniteSampleEstimate finiteSample(const std::vector<Matrix>& R, double tolEigv, double tolOrth) {
+  const int n = static_cast<int>(R.size());
+  const Index d = R[0].rows();
+  FiniteSampleEstimate e;
+  // Causal order, youngest first: the node whose removal leaves the smallest
+  // (d-t-1)-th eigenvalue (ascending) of the sum over the remaining nodes
+  // (lowest index on ties).
+  e.order.assign(static_cast<size_t>(n), 0);
+  std::vector<int> remaining(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) remaining[static_cast<size_t>(i)] = i;
+  Eigen::SelfAdjointEigenSolver<Matrix> eig;
+  for (int t = n - 1; t >= 1; --t) {
+    double best = std::numeric_limits<double>::infinity();
+    int youngest = remaining.front();
+    for (int k : remaining) {
+      std::vector<int> rest;
+      for (int i : remaining)
+        if (i != k) rest.push_back(i);
+      eig.compute(sumOf(R, rest), Eigen::EigenvaluesOnly);
+      const double value = eig.eigenvalues()[d - t - 1];
+      if (value < best) {
+        best = value;
+        youngest = k;
+      }
+    }
+    e.order[static_cast<size_t>(t)] = youngest;
+    remaining.erase(std::find(remaining.begin(), remaining.end(), youngest));
+  }
+  e.order[0] = remaining.front();
+
+  // Transitive closure: order[t] is an ancestor of order[j] (j > t) iff the
+  // column space of sum_{q<=t} R_order[q] (its top t+1 eigenvectors) is
+  // nearly orthogonal to the null space of the sum over order[0..j] without
+  // order[t] and its known descendants.
+  e.graph = Adjacency::Constant(n, n, false);
+  for (int t = n - 2; t >= 0; --t) {
+    const std::vector<int> prefix(e.order.begin(), e.order.begin() + t + 1);
+    eig.compute(sumOf(R, prefix));
+    const Matrix column = eig.eigenvectors().rightCols(t + 1);
+    const int a = e.order[static_cast<size_t>(t)];
+    for (int j = t + 1; j < n; ++j) {
+      std::vector<int> others;
+      for (int q = 0; q <= j; ++q) {
+        const int m = e.order[static_cast<size_t>(q)];
+        if (m != a && !e.graph(a, m)) others.push_back(m);
+      }
+      Matrix projected;
+      if (others.empty()) {
+        projected = column;  // the null space is everything
+      } else {
+        eig.compute(sumOf(R, others));
+        Index rank = 0;
+        for (Index q = 0; q < d; ++q) rank += eig.eigenvalues()[q] > tolEigv ? 1 : 0;
+        const Matrix nullBasis = eig.eigenvectors().leftCols(d - rank);
+        projected = nullBasis * (nullBasis.transpose() * column);
+      }
+      double norm = 0.0;
+      if (projected.size() > 0) {
+        Eigen::SelfAdjointEigenSolver<Matrix> small(projected.transpose() * projected, Eigen::EigenvaluesOnly);
+        norm = std::sqrt(std::max(0.0, small.eigenvalues().maxCoeff()));
+      }
+      if (norm <= tolOrth) {
+        const int b = e.order[static_cast<size_t>(j)];
+        e.graph(a, b) = true;
+        for (int c = 0; c < n; ++c)
+          if (e.graph(b, c)) e.graph(a, c) = true;
+      }
+    }
+  }
+
+  // Encoder row t: the principal eigenvector of R_t.
+  e.encoder = Matrix::Zero(n, d);
+  for (int t = 0; t < n; ++t) {
+    eig.compute(R[static_cast<size_t>(t)]);
+    e.encoder.row(t) = eig.eigenvectors().col(d - 1).transpose();
+  }
+  return e;
+}
+
+}  // namespace
+
+std::vector<LatentMoments> drawLatentMoments(const SimulationModel& model, Generator& rng, Index N,
+                                             const Context* context) {
+  if (model.scm.model != LatentModel::Linear) fail("latent moments need a linear SCM");
+  if (N < 2) fail("'samples' must be at least 2, got " + std::to_string(N));
+  const Index n = model.scm.n;
+  std::vector<LatentMoments> out;
+  out.reserve(model.environments.size());
+  std::vector<double> block(static_cast<size_t>(kRows * n));
+  for (size_t k = 0; k < model.environments.size(); ++k) {
+    // The sampler is linear in the normals for a linear SCM: z_row = e_row L,
+    // and applying it to the identity gives L.
+    const LatentSampler sampler(model.scm, model.environments[k]);
+    Matrix linearMap = Matrix::Identity(n, n);
+    sampler(linearMap.data(), n);
+    Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(n, n);
+    Vector sum = Vector::Zero(n);
+    for (Index start = 0; start < N; start += kRows) {
+      const Index rows = std::min(kRows, N - start);
+      rng.fillStandardNormal(block.data(), static_cast<size_t>(rows * n));
+      MatrixMap e(block.data(), rows, n);
+      gram.selfadjointView<Eigen::Lower>().rankUpdate(e.transpose());
+      sum.noalias() += e.colwise().sum().transpose();
+      if (context && (start / kRows) % 64 == 63) context->checkCancelled("trial");
+    }
+    const Matrix second = Matrix(gram.selfadjointView<Eigen::Lower>()) / static_cast<double>(N);
+    LatentMoments m;
+    m.second = linearMap.transpose() * second * linearMap;
+    m.second = 0.5 * (m.second + m.second.transpose()).eval();
+    m.mean = linearMap.transpose() * (sum / static_cast<double>(N));
+    m.samples = N;
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::vector<Matrix> scoreDiffCovariancesFromMoments(const SimulationModel& model,
+                                                    const std::vector<LatentMoments>& moments,
+                                                    TrialEstimator estimator) {
+  if (!model.transform.linear()) fail("score-difference covariances from moments need a linear decoder");
+  if (moments.size() != model.environments.size()) fail("one set of moments per environment is needed");
+  const Matrix& G = model.transform.decoder();  // d x n
+  const Index n = G.cols();
+  const int K = model.K();
+  std::vector<Matrix> r;
+  r.reserve(static_cast<size_t>(K));
+  if (estimator == TrialEstimator::Exact) {
+    const Matrix& H = model.transform.encoder();  // n x d
+    const Matrix theta0 = linearPrecision(model.scm, model.environments[0]);
+    for (int m = 1; m <= K; ++m) {
+      const Matrix D = linearPrecision(model.scm, model.environments[static_cast<size_t>(m)]) - theta0;
+      const Matrix inner = D * moments[0].second * D;
+      Matrix R = H.transpose() * inner * H;
+      r.push_back(0.5 * (R + R.transpose()));
+    }
+    return r;
+  }
+  // Gaussian plug-in on the n-dimensional support: the top-n eigenvectors of
+  // the observational covariance of x = G z.
+  const Matrix cx0 = G * moments[0].covariance() * G.transpose();
+  Eigen::SelfAdjointEigenSolver<Matrix> eig(cx0);
+  if (eig.info() != Eigen::Success) fail("eigen-decomposition of the observational covariance failed");
+  const Matrix B = eig.eigenvectors().rightCols(n);  // d x n, orthonormal
+  const Matrix A = B.transpose() * G;                // reduced coordinates: B^T x = A z
+  std::vector<Matrix> precision;
+  precision.reserve(moments.size());
+  for (size_t k = 0; k < moments.size(); ++k) {
+    const Matrix cov = A * moments[k].covariance() * A.transpose();
+    Eigen::LLT<Matrix> llt(cov);
+    if (llt.info() != Eigen::Success) {
+      fail("the sample covariance of environment " + std::to_string(k) +
+           " is not positive definite (too few samples for the dimension?)");
+    }
+    precision.push_back(llt.solve(Matrix::Identity(n, n)));
+  }
+  const Matrix u0 = A * moments[0].second * A.transpose();
+  for (int m = 1; m <= K; ++m) {
+    Matrix D = precision[static_cast<size_t>(m)] - precision[0];
+    D = 0.5 * (D + D.transpose()).eval();
+    const Matrix inner = D * u0 * D;
+    Matrix R = B * inner * B.transpose();
+    r.push_back(0.5 * (R + R.transpose()));
+  }
+  return r;
+}
+
+void validateTrialSpec(const TrialSpec& spec) {
+  const SimulationConfig& c = spec.simulation;
+  validateSimulationConfig(c);
+  if (c.latent != LatentModel::Linear) fail("the fused trial supports the linear latent model only (latent = linear)");
+  if (c.transform != MixingKind::Linear) fail("the fused trial supports the linear transform only (transform = linear)");
+  if (c.design != InterventionDesign::SingleNode) {
+    fail("the finite-sample algorithm needs one single-node intervention per latent (design = single-node)");
+  }
+  if (c.samples < 2) fail("'samples' must be at least 2");
+  if (!(spec.tolEigv >= 0.0) || !std::isfinite(spec.tolEigv)) fail("'tolEigv' must be a finite number >= 0");
+  if (!(spec.tolOrth >= 0.0) || !std::isfinite(spec.tolOrth)) fail("'tolOrth' must be a finite number >= 0");
+}
+
+TrialResult runTrial(const TrialSpec& spec, const Context* context) {
+  validateTrialSpec(spec);
+  Generator rng(spec.simulation.seed);
+  const SimulationModel model = drawSimulationModel(spec.simulation, rng);
+  const int n = model.scm.n;
+  const auto moments = drawLatentMoments(model, rng, spec.simulation.samples, context);
+  const auto R = scoreDiffCovariancesFromMoments(model, moments, spec.estimator);
+
+  const FiniteSampleEstimate estimate = finiteSample(R, spec.tolEigv, spec.tolOrth);
+
+  // Estimated latent t belongs to environment t + 1, which intervenes true node perm[t].
+  std::vector<int> perm(static_cast<size_t>(n));
+  for (int t = 0; t < n; ++t) perm[static_cast<size_t>(t)] = model.environments[static_cast<size_t>(t + 1)].targets.at(0);
+  TrialResult result;
+  result.graph = Adjacency::Constant(n, n, false);
+  result.encoder = Matrix::Zero(n, model.transform.d);
+  for (int a = 0; a < n; ++a) {
+    result.encoder.row(perm[static_cast<size_t>(a)]) = estimate.encoder.row(a);
+    for (int b = 0; b < n; ++b) result.graph(perm[static_cast<size_t>(a)], perm[static_cast<size_t>(b)]) = estimate.graph(a, b);
+  }
+  for (int t : estimate.order) result.order.push_back(perm[static_cast<size_t>(t)]);
+  result.graph = transitiveClosure(result.graph);
+
+  const Adjacency truth = transitiveClosure(model.scm.adjacency);
+  const GraphScores scores = compareGraphs(truth, result.graph);
+  result.shd = scores.falsePositives + scores.falseNegatives;
+  result.precision = scores.precision;
+  result.recall = scores.recall;
+  result.trueEdges = static_cast<int>(truth.count());
+  result.estimatedEdges = static_cast<int>(result.graph.count());
+  const MixingError mixing =
+      effectiveMixingError(result.encoder, model.transform.decoder(), allowedPattern(model.scm.adjacency, false), 0.05);
+  result.encoderError = mixing.offPatternSpectralNorm;
+  result.incorrectMixing = mixing.incorrectCount;
+  return result;
+}
+
+}  // namespace scorecrl
