@@ -2,6 +2,7 @@ import type { AsyncOptions, Engine, EngineInfo } from './backend/engine.js';
 import type { NDArray } from './types.js';
 import * as moments from './ops/moments.js';
 import * as random from './ops/random.js';
+import * as trial from './ops/trial.js';
 import * as umni from './ops/umni.js';
 
 /**
@@ -72,6 +73,12 @@ export class Backend {
   umniAsync(data: umni.UmniData, options?: umni.UmniOptions & AsyncOptions): Promise<umni.UmniResult> {
     const { onProgress, signal, ...rest } = options ?? {};
     return umni.umniAsync(this.engine, data, rest, { onProgress, signal });
+  }
+
+  // --- fused trials (src/ops/trial.ts) ---
+  /** One simulated trial (simulate → estimate → algorithm → metrics) in the core; returns only its metrics. */
+  trial(spec: Partial<trial.TrialSpec> & Pick<trial.TrialSpec, 'n' | 'd' | 'samples'>, seed: number): trial.TrialResult {
+    return trial.trial(this.engine, spec, seed);
   }
 
   /** Stops worker threads this backend started. */

@@ -21,3 +21,4 @@ export {
 export { ndarray, at, toRows, fromRows, sliceFirst, type NDArray } from './types.js';
 export type { Draw } from './ops/random.js';
 export type { UmniData, UmniOptions, UmniResult } from './ops/umni.js';
+export type { TrialSpec, TrialResult } from './ops/trial.js';
