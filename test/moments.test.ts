@@ -14,6 +14,9 @@ describe.each(BACKENDS)('moments on %s', (name) => {
     [[3, 1], 0],
     [[2000, 33], 100],
     [[700, 130], -3],
+    [[7, 5], 1],
+    [[7, 3], 0],
+    [[257, 130], 0],
   ] as const)('covariance of %j (offset %d) matches a plain loop', async (shape, offset) => {
     const crl = await get();
     const x = randomArray([...shape], shape[0] + shape[1], offset);
@@ -35,6 +38,9 @@ describe.each(BACKENDS)('moments on %s', (name) => {
     [[3, 500, 6]],
     [[1, 1, 1]],
     [[4, 1100, 40]],
+    [[2, 1, 130]],
+    [[3, 7, 5]],
+    [[2, 1, 3]],
   ] as const)('scoreDiffCovariance of %j matches a plain loop', async (shape) => {
     const crl = await get();
     const dsx = randomArray([...shape], 11 + shape[2]);
@@ -44,7 +50,7 @@ describe.each(BACKENDS)('moments on %s', (name) => {
     keep(`sdc${shape}`, r.data);
   });
 
-  it.each([[[3, 700, 5]], [[5, 300, 20]]] as const)('crossScoreDiffCovariance of %j matches a plain loop', async (shape) => {
+  it.each([[[3, 700, 5]], [[5, 300, 20]], [[3, 1, 5]]] as const)('crossScoreDiffCovariance of %j matches a plain loop', async (shape) => {
     const crl = await get();
     const dsx = randomArray([...shape], 7 + shape[1]);
     const r = crl.crossScoreDiffCovariance(dsx);

@@ -17,12 +17,16 @@ bool useAvx2() {
 }  // namespace
 
 void gramAccumulate(const double* x, Index rows, Index cols, double* acc) {
+#if defined(__wasm_simd128__)
+  simd128::gramAccumulate(x, static_cast<long>(rows), static_cast<long>(cols), acc);
+#else
   if (useAvx2()) {
     avx2::gramAccumulate(x, rows, cols, acc);
     return;
   }
   Eigen::Map<Eigen::MatrixXd> out(acc, cols, cols);
   out.selfadjointView<Eigen::Lower>().rankUpdate(ConstMatrixMap(x, rows, cols).transpose());
+#endif
 }
 
 const char* kernelSimd() {

@@ -1,6 +1,7 @@
 // Hot dense kernels with a run-time choice of instruction set: prebuilt
 // binaries target baseline x86-64, and AVX2+FMA doubles their speed where the
-// CPU has it.
+// CPU has it. WebAssembly builds with simd128 use a hand-written kernel, since
+// Eigen has no simd128 packets.
 #pragma once
 #include "scorecrl/linalg.hpp"
 
@@ -18,5 +19,11 @@ namespace avx2 {
 void gramAccumulate(const double* x, long rows, long cols, double* acc);
 bool compiled();
 }  // namespace avx2
+
+namespace simd128 {
+// Defined in kernels_wasm.cpp only when compiling for WebAssembly SIMD
+// (__wasm_simd128__); kernels.cpp calls it only then.
+void gramAccumulate(const double* x, long rows, long cols, double* acc);
+}  // namespace simd128
 
 }  // namespace scorecrl
