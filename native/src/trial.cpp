@@ -215,6 +215,63 @@ void validateTrialSpec(const TrialSpec& spec) {
   if (!(spec.tolOrth >= 0.0) || !std::isfinite(spec.tolOrth)) fail("'tolOrth' must be a finite number >= 0");
 }
 
+FitResult fitFiniteSample(const std::vector<Matrix>& covariances, const std::vector<Vector>& means, int n,
+                          double tolEigv, double tolOrth) {
+  if (covariances.size() < 2) fail("at least two environments (observational + interventional) are needed");
+  if (means.size() != covariances.size()) fail("one mean per environment is needed");
+  const int K = static_cast<int>(covariances.size()) - 1;
+  const Index d = covariances[0].rows();
+  if (n < 1) fail("'n' must be at least 1");
+  if (d < n) fail("the data have " + std::to_string(d) + " columns, fewer than n = " + std::to_string(n) + " latents");
+  if (K != n) {
+    fail("the finite-sample algorithm needs one interventional environment per latent: n = " + std::to_string(n) +
+         " latents, " + std::to_string(K) + " interventional environments");
+  }
+  if (!(tolEigv >= 0.0) || !(tolOrth >= 0.0)) fail("tolerances must be >= 0");
+  for (size_t k = 0; k < covariances.size(); ++k) {
+    if (covariances[k].rows() != d || covariances[k].cols() != d || means[k].size() != d)
+      fail("environment " + std::to_string(k) + " has moments of the wrong size");
+  }
+  FitResult fit;
+  Eigen::SelfAdjointEigenSolver<Matrix> eig(covariances[0]);
+  if (eig.info() != Eigen::Success) fail("eigen-decomposition of the observational covariance failed");
+  fit.supportEigenvalues = eig.eigenvalues().reverse();
+  const Matrix B = eig.eigenvectors().rightCols(n);
+  std::vector<Matrix> precision;
+  for (int k = 0; k <= K; ++k) {
+    const Matrix reduced = B.transpose() * covariances[static_cast<size_t>(k)] * B;
+    Eigen::LLT<Matrix> llt(reduced);
+    if (llt.info() != Eigen::Success) {
+      fail("the covariance of environment " + std::to_string(k) + " on the " + std::to_string(n) +
+           "-dimensional support is singular (constant columns, or too few rows?)");
+    }
+    precision.push_back(llt.solve(Matrix::Identity(n, n)));
+  }
+  const Matrix c0 = B.transpose() * covariances[0] * B;
+  fit.scoreDiffEigenvalues = Matrix::Zero(K, d);
+  for (int m = 1; m <= K; ++m) {
+    Matrix D = precision[static_cast<size_t>(m)] - precision[0];
+    D = 0.5 * (D + D.transpose()).eval();
+    const Vector shift = precision[static_cast<size_t>(m)] * (B.transpose() * (means[0] - means[static_cast<size_t>(m)]));
+    const Matrix inner = D * c0 * D + shift * shift.transpose();
+    Matrix R = B * inner * B.transpose();
+    R = 0.5 * (R + R.transpose()).eval();
+    Eigen::SelfAdjointEigenSolver<Matrix> er(R, Eigen::EigenvaluesOnly);
+    fit.scoreDiffEigenvalues.row(m - 1) = er.eigenvalues().reverse().transpose();
+    fit.R.push_back(std::move(R));
+  }
+  const FiniteSampleEstimate estimate = finiteSample(fit.R, tolEigv, tolOrth);
+  fit.order = estimate.order;
+  fit.graph = estimate.graph;
+  fit.encoder = estimate.encoder;
+  for (Index i = 0; i < fit.encoder.rows(); ++i) {
+    Index arg = 0;
+    fit.encoder.row(i).cwiseAbs().maxCoeff(&arg);
+    if (fit.encoder(i, arg) < 0) fit.encoder.row(i) *= -1.0;
+  }
+  return fit;
+}
+
 TrialResult runTrial(const TrialSpec& spec, const Context* context) {
   validateTrialSpec(spec);
   Generator rng(spec.simulation.seed);

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../backend/paths.js';
+import { registerFit } from './fit.js';
 import { registerInfo } from './info.js';
 import { registerMerge } from './merge.js';
 import { registerReport } from './report.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerSweep(program);
   registerReport(program);
   registerMerge(program);
+  registerFit(program);
   return program;
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   applyGrid,
   applyTopLevel,
+  checkSupported,
   ConfigError,
   configFromJson,
   configToJson,
@@ -103,7 +104,9 @@ export function resolveConfig(flags: Partial<SweepFlags>): SweepConfig {
   for (const key of GRID_FLAGS) if (flags[key] !== undefined) grid[key] = flags[key];
   config = applyGrid(config, grid, 'flags');
   const runs = flags.runs ?? (flags.quick ? QUICK_RUNS : undefined);
-  return applyTopLevel(config, flags.seed, runs);
+  config = applyTopLevel(config, flags.seed, runs);
+  checkSupported(config);
+  return config;
 }
 
 /** Where a sweep's results go: <out>/trials.jsonl, or <out>/trials-shard-k-of-N.jsonl for a shard. */

@@ -1,4 +1,6 @@
-import type { Engine } from '../backend/engine.js';
+import type { Engine, OpInputs } from '../backend/engine.js';
+import type { NDArray } from '../types.js';
+import { checkArray } from '../validate.js';
 
 /**
  * Settings of one simulated CRL trial: data model, estimator, algorithm.
@@ -21,7 +23,7 @@ export interface TrialSpec {
   /** Factor on the intervened node's noise variance. */
   factor: number;
   varianceChange: 'scale' | 'add';
-  design: 'single-node' | 'two-hard' | 'multi-node';
+  design: 'single-node' | 'two-hard-per-node' | 'multi-node';
   /** Assign environments to nodes in a random order. */
   randomInterventionOrder: boolean;
   transform: 'linear' | 'tanh' | 'tanh-mlp';
@@ -85,24 +87,8 @@ const FLAG_FIELDS = ['randomOrder', 'randomInterventionOrder', 'scaleDecoder'] a
  * only per-environment second moments are formed: no N x d array is made.
  * Same seed and spec, same result, on either backend.
  */
-export function trial(engine: Engine, spec: Partial<TrialSpec> & Pick<TrialSpec, 'n' | 'd' | 'samples'>, seed: number): TrialResult {
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`trial: 'seed' must be a non-negative integer below 2^53, got ${seed}`);
-  const full: TrialSpec = { ...DEFAULT_TRIAL, ...spec };
-  const numbers: Record<string, number | boolean> = { seed };
-  const strings: Record<string, string> = {};
-  for (const k of NUMBER_FIELDS) {
-    if (typeof full[k] !== 'number' || !Number.isFinite(full[k])) throw new TypeError(`trial: '${k}' must be a finite number`);
-    numbers[k] = full[k];
-  }
-  for (const k of FLAG_FIELDS) {
-    if (typeof full[k] !== 'boolean') throw new TypeError(`trial: '${k}' must be true or false`);
-    numbers[k] = full[k];
-  }
-  for (const k of STRING_FIELDS) {
-    if (typeof full[k] !== 'string') throw new TypeError(`trial: '${k}' must be a string`);
-    strings[k] = full[k];
-  }
-  const out = engine.call('trial', { numbers, strings }).numbers;
+export function trial(engine: Engine, spec: TrialInput, seed: number): TrialResult {
+  const out = engine.call('trial', trialInputs('trial', spec, seed)).numbers;
   return {
     shd: out.shd!,
     precision: out.precision!,
@@ -112,5 +98,90 @@ export function trial(engine: Engine, spec: Partial<TrialSpec> & Pick<TrialSpec,
     trueEdges: out.trueEdges!,
     estimatedEdges: out.estimatedEdges!,
     incorrectMixing: out.incorrectMixing!,
+  };
+}
+
+/** The inputs of the algorithm in a trial, for checks against materialised data. */
+export interface TrialCovariances {
+  /** K x d x d: R_m = E_0[dsx_m dsx_m^T] with the trial's score estimator, slice m-1 for environment m. */
+  covariances: NDArray;
+  /** (K+1) x n x n: uncentred second moments (1/N) of each environment's latent samples. */
+  latentSecondMoments: NDArray;
+  /** (K+1) x n: means of each environment's latent samples. */
+  latentMeans: NDArray;
+}
+
+/** What `trial` computes before the algorithm runs: latent moments and score-difference covariances. */
+export function trialCovariances(engine: Engine, spec: TrialInput, seed: number): TrialCovariances {
+  const out = engine.call('trialCovariances', trialInputs('trialCovariances', spec, seed)).arrays;
+  return { covariances: out.covariances!, latentSecondMoments: out.latentSecondMoments!, latentMeans: out.latentMeans! };
+}
+
+/** A trial spec with only n, d and samples required. */
+export type TrialInput = Partial<TrialSpec> & Pick<TrialSpec, 'n' | 'd' | 'samples'>;
+
+function trialInputs(fn: string, spec: TrialInput, seed: number): OpInputs {
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`${fn}: 'seed' must be a non-negative integer below 2^53, got ${seed}`);
+  if (typeof spec !== 'object' || spec === null) throw new TypeError(`${fn}: 'spec' must be an object`);
+  const full: TrialSpec = { ...DEFAULT_TRIAL, ...spec };
+  const numbers: Record<string, number | boolean> = { seed };
+  const strings: Record<string, string> = {};
+  for (const k of NUMBER_FIELDS) {
+    if (typeof full[k] !== 'number' || !Number.isFinite(full[k])) throw new TypeError(`${fn}: '${k}' must be a finite number`);
+    numbers[k] = full[k];
+  }
+  for (const k of FLAG_FIELDS) {
+    if (typeof full[k] !== 'boolean') throw new TypeError(`${fn}: '${k}' must be true or false`);
+    numbers[k] = full[k];
+  }
+  for (const k of STRING_FIELDS) {
+    if (typeof full[k] !== 'string') throw new TypeError(`${fn}: '${k}' must be a string`);
+    strings[k] = full[k];
+  }
+  return { numbers, strings };
+}
+
+/** Result of `fitFiniteSample` (latent t belongs to environment t+1). */
+export interface FiniteSampleFit {
+  /** Causal order of the latents, oldest first. */
+  order: number[];
+  /** n x n 0/1: estimated transitive closure, graph[i][j] = 1 iff z_i is an ancestor of z_j. */
+  graph: NDArray;
+  /** n x d: encoder rows (unit norm, largest |entry| positive); z_hat = encoder · x. */
+  encoder: NDArray;
+  /** K x d x d: the score-difference covariances the algorithm used. */
+  covariances: NDArray;
+  /** d: eigenvalues of the observational covariance, descending. */
+  supportEigenvalues: Float64Array;
+  /** K x d: eigenvalues of each score-difference covariance, descending. */
+  scoreDiffEigenvalues: NDArray;
+}
+
+/**
+ * The finite-sample algorithm with Gaussian plug-in scores, on data given as
+ * per-environment moments: `covariances` (K+1) x d x d (centred) and `means`
+ * (K+1) x d, environment 0 observational, environment t+1 intervening latent t.
+ */
+export function fitFiniteSample(
+  engine: Engine,
+  covariances: NDArray,
+  means: NDArray,
+  n: number,
+  options: { tolEigv?: number; tolOrth?: number } = {},
+): FiniteSampleFit {
+  checkArray('fitFiniteSample', 'covariances', covariances, 3);
+  checkArray('fitFiniteSample', 'means', means, 2);
+  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`fitFiniteSample: 'n' must be a positive integer, got ${n}`);
+  const out = engine.call('fitFiniteSample', {
+    arrays: { covariances, means },
+    numbers: { n, tolEigv: options.tolEigv ?? 1e-2, tolOrth: options.tolOrth ?? 1e-1 },
+  }).arrays;
+  return {
+    order: Array.from(out.order!.data),
+    graph: out.graph!,
+    encoder: out.encoder!,
+    covariances: out.covariances!,
+    supportEigenvalues: out.supportEigenvalues!.data,
+    scoreDiffEigenvalues: out.scoreDiffEigenvalues!,
   };
 }

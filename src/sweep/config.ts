@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 export const LATENT_MODELS = ['linear', 'quadratic', 'mlp'] as const;
 export const INTERVENTIONS = ['hard', 'soft'] as const;
 export const VARIANCE_CHANGES = ['scale', 'add'] as const;
-export const DESIGNS = ['single-node', 'two-hard', 'multi-node'] as const;
+export const DESIGNS = ['single-node', 'two-hard-per-node', 'multi-node'] as const;
 export const TRANSFORMS = ['linear', 'tanh', 'tanh-mlp'] as const;
 export const ESTIMATORS = ['gaussian', 'exact'] as const;
 export const ALGORITHMS = ['finite-sample'] as const;
@@ -435,9 +435,29 @@ export function varyingFields(config: SweepConfig): CellField[] {
   return out;
 }
 
+/** Values of each field the fused trial runs today (others are rejected before a sweep starts). */
+export const SUPPORTED: Partial<Record<CellField, readonly unknown[]>> = {
+  latent: ['linear'],
+  transform: ['linear'],
+  design: ['single-node'],
+};
+
+/** Throws ConfigError if a grid value is not supported by the trial yet. */
+export function checkSupported(config: SweepConfig): void {
+  for (const [field, allowed] of Object.entries(SUPPORTED)) {
+    const values = config.grid.fields[field as keyof Grid['fields']] as unknown[];
+    const bad = values.filter((v) => !allowed!.includes(v));
+    if (bad.length > 0) {
+      throw new ConfigError(
+        `${field} = ${bad.map(String).join(', ')} is not supported by the sweep's trial yet (supported: ${allowed!.join(', ')})`,
+      );
+    }
+  }
+}
+
 /** Rough relative cost of a trial (for scheduling longest first and for a cost-weighted ETA). */
 export function trialCost(cell: Cell): number {
-  const envs = cell.design === 'two-hard' ? 2 * cell.n + 1 : cell.n + 1;
+  const envs = cell.design === 'two-hard-per-node' ? 2 * cell.n + 1 : cell.n + 1;
   const sampling = cell.samples * envs * cell.n * (cell.transform === 'linear' && cell.latent === 'linear' ? 1 : 20 * cell.d);
   const algorithm = 40 * cell.n * cell.n * cell.d * cell.d * cell.d;
   return sampling + algorithm + 20_000;

@@ -92,4 +92,23 @@ void validateTrialSpec(const TrialSpec& spec);
 
 TrialResult runTrial(const TrialSpec& spec, const Context* context = nullptr);
 
+// Fitting the finite-sample algorithm to data given as per-environment
+// moments (environment 0 observational, environment t+1 intervening latent
+// t): centred covariances C_k (d x d) and means mu_k (d). The Gaussian plug-in
+// estimator works on the n-dim support spanned by the top-n eigenvectors B of
+// C_0, with centred scores s_k(x) = -B P_k (B^T x - B^T mu_k),
+// P_k = (B^T C_k B)^{-1}; then over the observational distribution
+//   R_m = B [ D C0r D + P_m delta delta^T P_m ] B^T,
+// D = P_m - P_0, C0r = B^T C_0 B, delta = B^T (mu_0 - mu_m).
+struct FitResult {
+  std::vector<int> order;         // causal order of the latents, oldest first
+  Adjacency graph;                // estimated transitive closure (latent t = environment t+1)
+  Matrix encoder;                 // n x d, unit rows, largest |entry| of each row positive
+  std::vector<Matrix> R;          // K score-difference covariances (d x d)
+  Vector supportEigenvalues;      // eigenvalues of C_0, descending (d)
+  Matrix scoreDiffEigenvalues;    // K x d: eigenvalues of each R_m, descending
+};
+FitResult fitFiniteSample(const std::vector<Matrix>& covariances, const std::vector<Vector>& means, int n,
+                          double tolEigv, double tolOrth);
+
 }  // namespace scorecrl
