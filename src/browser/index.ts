@@ -1,0 +1,385 @@
+/**
+ * scorecrl in the browser: the WebAssembly core in a dedicated Web Worker,
+ * behind an asynchronous twin of `Backend`. This entry point (the `browser`
+ * condition of the package's exports, also `scorecrl/browser`) loads no Node
+ * built-ins and no native code.
+ *
+ * ```ts
+ * import { loadBackend } from 'scorecrl';        // bundlers pick the browser build
+ * const crl = await loadBackend();              // or loadBackend({ wasmUrl: '/assets/scorecrl.wasm' })
+ * const sim = await crl.simulate({ n: 5, d: 20, samples: 5000, seed: 1 });
+ * const controller = new AbortController();
+ * const fit = await crl.with({ onProgress: (f, msg) => console.log(f, msg), signal: controller.signal })
+ *   .umni({ x: sim.x!, dsx: sim.dsx! });
+ * await crl.close();
+ * ```
+ *
+ * Every synchronous method of `Backend` is available with the same arguments
+ * and a promise of the same result; the worker runs calls one at a time in
+ * the order they were made.
+ */
+import type { Backend } from '../backend.js';
+import { abortError, ScorecrlError, type AsyncOptions, type EngineInfo, type OpInputs, type OpOutputs } from '../backend/engine.js';
+import type { FromWorker, ToWorker, WireError } from './protocol.js';
+
+export { ScorecrlError, type AsyncOptions, type EngineInfo, type OpInputs, type OpOutputs } from '../backend/engine.js';
+export { ndarray, at, toRows, fromRows, sliceFirst, type NDArray } from '../types.js';
+export type { Backend } from '../backend.js';
+// The library's public types, as the Node entry (src/index.ts) exports them.
+export type { Draw } from '../ops/random.js';
+export type { UmniData, UmniOptions, UmniResult } from '../ops/umni.js';
+export type {
+  SimulationConfig,
+  Simulation,
+  SimulationTransform,
+  Mechanisms,
+  ScoreQuantity,
+  ScorePoints,
+  LatentModelName,
+  InterventionType,
+  InterventionDesignName,
+  TransformName,
+} from '../ops/simulate.js';
+
+type Fn = (...args: never[]) => unknown;
+type MethodNames<T> = { [K in keyof T]: T[K] extends Fn ? K : never }[keyof T] & string;
+
+/** Names of the members BrowserBackend defines itself. */
+type OwnMembers = 'name' | 'info' | 'ops' | 'methods' | 'has' | 'run' | 'timed' | 'call' | 'with' | 'close' | 'engine';
+
+/** The `Backend` methods a browser backend forwards to its worker. */
+export type BackendMethod = Exclude<MethodNames<Backend>, OwnMembers | `${string}Async`>;
+
+/** Arguments and resolved result of a `Backend` method. */
+export type MethodArgs<M extends BackendMethod> = Backend[M] extends (...args: infer A) => unknown ? A : never;
+export type MethodResult<M extends BackendMethod> = Backend[M] extends (...args: never[]) => infer R ? Awaited<R> : never;
+
+/** `Backend`'s methods, each returning a promise. */
+export type AsyncBackendMethods = { [M in BackendMethod]: (...args: MethodArgs<M>) => Promise<MethodResult<M>> };
+
+export interface BrowserLoadOptions {
+  /**
+   * URL of scorecrl.wasm, for apps that host it themselves (relative URLs
+   * resolve against the page). Default: the file shipped in the package
+   * (wasm/dist/scorecrl.wasm), found next to the worker module; bundlers such
+   * as Vite emit it as an asset.
+   */
+  wasmUrl?: string | URL;
+  /**
+   * Starts the worker (default: a module worker from this package's
+   * worker.js). For pages that must load workers from a URL of their own.
+   */
+  createWorker?: () => Worker;
+}
+
+/** What a finished call reports besides its value. */
+export interface Timed<T> {
+  value: T;
+  /** Time spent in the worker running the call (ms). */
+  workerMs: number;
+  /** Time from the call to the result on the page, including queueing and transfer (ms). */
+  ms: number;
+}
+
+interface Job {
+  id: number;
+  message: Extract<ToWorker, { type: 'run' | 'call' }>;
+  label: string;
+  options: AsyncOptions;
+  start: number;
+  resolve: (value: Timed<unknown>) => void;
+  reject: (error: Error) => void;
+  flag?: Int32Array;
+  cleanup: () => void;
+}
+
+interface Ready {
+  info: EngineInfo;
+  ops: string[];
+  methods: string[];
+}
+
+function fromWire(error: WireError): Error {
+  if (error.name === 'AbortError') {
+    const abort = new Error(error.message);
+    abort.name = 'AbortError';
+    return abort;
+  }
+  if (error.name === 'ScorecrlError') return new ScorecrlError(error.message, error.op);
+  const Kind = error.name === 'TypeError' ? TypeError : error.name === 'RangeError' ? RangeError : Error;
+  const out = new Kind(error.message);
+  if (Kind === Error && error.name !== 'Error') out.name = error.name;
+  return out;
+}
+
+/** Whether shared memory is available: cross-origin isolated pages cancel calls cooperatively. */
+function sharedMemory(): boolean {
+  return typeof SharedArrayBuffer === 'function' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+}
+
+/**
+ * One worker and its queue. Calls go to the worker one at a time. Aborting
+ * the running call sets a shared flag the core polls (cross-origin isolated
+ * pages); elsewhere it terminates the worker and starts a fresh one, so the
+ * page never waits for a call it gave up on.
+ */
+class Connection {
+  private worker: Worker | undefined;
+  private ready: Promise<Ready> | undefined;
+  private readonly queue: Job[] = [];
+  private running: Job | undefined;
+  private nextId = 1;
+  private closed = false;
+  /** How many workers were started (1 + restarts after cancellation or a crash). */
+  starts = 0;
+
+  constructor(
+    private readonly wasmUrl: string | undefined,
+    private readonly createWorker: () => Worker,
+  ) {}
+
+  start(): Promise<Ready> {
+    if (this.ready) return this.ready;
+    const worker = this.createWorker();
+    this.worker = worker;
+    this.starts++;
+    this.ready = new Promise<Ready>((resolve, reject) => {
+      worker.addEventListener('message', (event: MessageEvent<FromWorker>) => {
+        const message = event.data;
+        if (message.type === 'ready') resolve({ info: message.info, ops: message.ops, methods: message.methods });
+        else if (message.type === 'init-error') reject(fromWire(message.error));
+        else this.onMessage(worker, message);
+      });
+      worker.addEventListener('error', (event: ErrorEvent) => {
+        const error = new ScorecrlError(`the scorecrl worker failed: ${event.message || 'could not start it (is worker.js served?)'}`);
+        reject(error);
+        this.onCrash(worker, error);
+      });
+    });
+    this.ready.catch(() => undefined);
+    worker.postMessage({ type: 'init', wasmUrl: this.wasmUrl } satisfies ToWorker);
+    return this.ready;
+  }
+
+  submit(message: Job['message'], label: string, options: AsyncOptions): Promise<Timed<unknown>> {
+    if (this.closed) return Promise.reject(new ScorecrlError('this scorecrl backend was closed'));
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(abortError(label));
+    return new Promise<Timed<unknown>>((resolve, reject) => {
+      const job: Job = {
+        id: message.id,
+        message,
+        label,
+        options,
+        start: performance.now(),
+        resolve,
+        reject,
+        cleanup: () => signal?.removeEventListener('abort', onAbort),
+      };
+      const onAbort = () => this.abort(job);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(job);
+      this.pump();
+    });
+  }
+
+  id(): number {
+    return this.nextId++;
+  }
+
+  private pump(): void {
+    if (this.running || this.queue.length === 0 || this.closed) return;
+    const job = this.queue.shift()!;
+    this.running = job;
+    const post = () => {
+      if (this.running !== job || !this.worker) return;
+      if (sharedMemory()) {
+        const cancel = new SharedArrayBuffer(4);
+        job.flag = new Int32Array(cancel);
+        job.message.cancel = cancel;
+      }
+      this.worker!.postMessage(job.message);
+    };
+    this.start().then(post, (error: Error) => this.finish(job, error));
+  }
+
+  private finish(job: Job, error: Error | undefined, value?: Timed<unknown>): void {
+    if (this.running === job) this.running = undefined;
+    job.cleanup();
+    if (error) job.reject(error);
+    else job.resolve(value!);
+    this.pump();
+  }
+
+  private onMessage(worker: Worker, message: FromWorker): void {
+    const job = this.running;
+    if (worker !== this.worker || !job || !('id' in message) || message.id !== job.id) return;
+    if (message.type === 'progress') {
+      job.options.onProgress?.(message.fraction, message.message);
+    } else if (message.type === 'result') {
+      this.finish(job, undefined, { value: message.value, workerMs: message.ms, ms: performance.now() - job.start });
+    } else if (message.type === 'error') {
+      const error = fromWire(message.error);
+      // A trap in the core (e.g. out of memory) leaves the module unusable: start afresh.
+      if (message.error.name === 'RuntimeError') this.restart();
+      this.finish(job, error);
+    }
+  }
+
+  private onCrash(worker: Worker, error: Error): void {
+    if (worker !== this.worker) return;
+    this.restart();
+    const job = this.running;
+    if (job) this.finish(job, error);
+  }
+
+  private abort(job: Job): void {
+    const queued = this.queue.indexOf(job);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      job.cleanup();
+      job.reject(abortError(job.label));
+      return;
+    }
+    if (this.running !== job) return;
+    if (job.flag) {
+      Atomics.store(job.flag, 0, 1); // the core notices and the worker answers with an AbortError
+      return;
+    }
+    this.restart();
+    this.finish(job, abortError(job.label));
+  }
+
+  /** Drops the current worker; the next call starts a new one. */
+  private restart(): void {
+    this.worker?.terminate();
+    this.worker = undefined;
+    this.ready = undefined;
+  }
+
+  close(): void {
+    this.closed = true;
+    const error = new ScorecrlError('this scorecrl backend was closed');
+    for (const job of this.queue.splice(0)) {
+      job.cleanup();
+      job.reject(error);
+    }
+    if (this.running) this.finish(this.running, error);
+    this.restart();
+  }
+}
+
+/**
+ * The WebAssembly backend in a Web Worker. Every synchronous `Backend` method
+ * (`simulate`, `umni`, `covariance`, ...) is a method here returning a
+ * promise; `with({ onProgress, signal })` gives a view whose calls report
+ * progress and can be cancelled. Get one from `loadBackend()`.
+ */
+export interface BrowserBackend extends AsyncBackendMethods {}
+export class BrowserBackend {
+  readonly name = 'wasm' as const;
+
+  /** @internal use loadBackend() */
+  constructor(
+    private readonly connection: Connection,
+    private readonly ready: Ready,
+    private readonly defaults: AsyncOptions = {},
+  ) {
+    for (const method of ready.methods) {
+      if (method in this) continue;
+      Object.defineProperty(this, method, {
+        value: (...args: unknown[]) => this.run(method as BackendMethod, args as never),
+        enumerable: false,
+      });
+    }
+  }
+
+  /** Version, SIMD level and threads of the WebAssembly core. */
+  info(): EngineInfo {
+    return { ...this.ready.info };
+  }
+
+  /** The core's operation table (names usable with `call`). */
+  ops(): string[] {
+    return [...this.ready.ops];
+  }
+
+  /** The `Backend` methods this build provides. */
+  methods(): BackendMethod[] {
+    return [...this.ready.methods] as BackendMethod[];
+  }
+
+  /** Whether this build provides a `Backend` method (for pages that adapt to what the core offers). */
+  has(method: string): method is BackendMethod {
+    return this.ready.methods.includes(method);
+  }
+
+  /** Calls `Backend[method](...args)` in the worker. */
+  run<M extends BackendMethod>(method: M, args: MethodArgs<M>, options?: AsyncOptions): Promise<MethodResult<M>> {
+    return this.timed(method, args, options).then((t) => t.value);
+  }
+
+  /** `run`, with the time spent in the worker and in all. */
+  timed<M extends BackendMethod>(method: M, args: MethodArgs<M>, options?: AsyncOptions): Promise<Timed<MethodResult<M>>> {
+    const id = this.connection.id();
+    return this.connection.submit(
+      { type: 'run', id, method, args: [...(args as unknown[])] },
+      method,
+      { ...this.defaults, ...options },
+    ) as Promise<Timed<MethodResult<M>>>;
+  }
+
+  /** Runs a raw core operation (see `ops()`), as `Engine.callAsync` does. */
+  call(op: string, inputs: OpInputs, options?: AsyncOptions): Promise<OpOutputs> {
+    const id = this.connection.id();
+    return this.connection
+      .submit({ type: 'call', id, op, inputs }, op, { ...this.defaults, ...options })
+      .then((t) => t.value as OpOutputs);
+  }
+
+  /** A view of this backend (same worker) whose calls use these progress / cancellation options. */
+  with(options: AsyncOptions): BrowserBackend {
+    return new BrowserBackend(this.connection, this.ready, { ...this.defaults, ...options });
+  }
+
+  /** Workers started so far (1, plus one per cancellation that had to stop a worker). */
+  get workerStarts(): number {
+    return this.connection.starts;
+  }
+
+  /** Stops the worker; pending calls reject. */
+  async close(): Promise<void> {
+    this.connection.close();
+  }
+}
+
+function defaultWorker(): Worker {
+  return new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'scorecrl' });
+}
+
+/**
+ * Starts a worker running the WebAssembly core and resolves once it is ready.
+ * Each call starts its own worker (calls on one backend run one at a time;
+ * several backends run in parallel); `close()` stops it.
+ */
+export async function loadBackend(options: BrowserLoadOptions = {}): Promise<BrowserBackend> {
+  const base = typeof location === 'object' ? location.href : undefined;
+  const wasmUrl = options.wasmUrl === undefined ? undefined : new URL(String(options.wasmUrl), base).href;
+  const connection = new Connection(wasmUrl, options.createWorker ?? defaultWorker);
+  try {
+    return new BrowserBackend(connection, await connection.start());
+  } catch (error) {
+    connection.close();
+    throw error;
+  }
+}
+
+/** Name, version and SIMD level of the WebAssembly core (starts and stops a worker). */
+export async function backendInfo(options: BrowserLoadOptions = {}): Promise<EngineInfo> {
+  const crl = await loadBackend(options);
+  try {
+    return crl.info();
+  } finally {
+    await crl.close();
+  }
+}

@@ -1,0 +1,416 @@
+// scorecrl in a real browser: Debian's Chromium driven by playwright-core.
+// Serves the built demo (web/dist, from `npm run build:web`) and the package
+// itself on localhost, then checks the browser entry point end to end: the
+// demo page running LSCALE-I, a plain ES-module import without a bundler, a
+// Vite build of an app that imports 'scorecrl', progress and cancellation in
+// the worker, and that no Node built-in reaches the browser bundles.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, normalize, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const WEB_DIST = join(ROOT, 'web', 'dist');
+const OUTPUT = join(ROOT, 'test-output');
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const IN_CI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
+// Without Chromium the browser suite is skipped on a workstation, but fails in CI.
+const SKIP_BROWSER = !existsSync(CHROMIUM) && !IN_CI;
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+};
+
+/** A page that imports the package's browser entry with an import map: no bundler. */
+function plainPage(prefix: string): string {
+  return `<!doctype html><meta charset="utf-8"><title>scorecrl, plain ES module</title>
+<script type="importmap">{"imports":{"scorecrl":"${prefix}/pkg/dist/browser/index.js"}}</script>
+<script type="module">
+import * as scorecrl from 'scorecrl';
+window.scorecrl = scorecrl;
+document.body.dataset.ready = '1';
+</script><body></body>`;
+}
+
+/**
+ * Static files on 127.0.0.1: / → web/dist, /pkg/ → the package (dist/ and
+ * wasm/dist/ only), /consumer/ → the Vite consumer build, /plain.html → the
+ * import-map page. Everything under /iso/ is the same with COOP/COEP headers
+ * (a cross-origin isolated page, where shared memory is available).
+ */
+function serve(consumerDir: () => string | undefined): Promise<{ origin: string; server: Server }> {
+  const server = createServer((req, res) => {
+    let path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+    let prefix = '';
+    if (path.startsWith('/iso/')) {
+      prefix = '/iso';
+      path = path.slice(4);
+      res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+      res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+    }
+    res.setHeader('Cache-Control', 'no-store');
+    if (path === '/plain.html') {
+      res.setHeader('Content-Type', MIME['.html']!);
+      res.end(plainPage(prefix));
+      return;
+    }
+    if (path === '/favicon.ico') {
+      res.statusCode = 204;
+      res.end();
+      return;
+    }
+    let base = WEB_DIST;
+    let rest = path;
+    if (path.startsWith('/pkg/')) {
+      base = ROOT;
+      rest = path.slice(4);
+      if (!rest.startsWith('/dist/') && !rest.startsWith('/wasm/dist/')) rest = '/forbidden';
+    } else if (path.startsWith('/consumer/')) {
+      base = consumerDir() ?? '/nonexistent';
+      rest = path.slice('/consumer'.length);
+    }
+    if (rest.endsWith('/')) rest += 'index.html';
+    const file = normalize(join(base, rest));
+    if (!file.startsWith(base + sep) || !existsSync(file)) {
+      res.statusCode = 404;
+      res.end('not found');
+      return;
+    }
+    res.setHeader('Content-Type', MIME[extname(file)] ?? 'application/octet-stream');
+    res.end(readFileSync(file));
+  });
+  return new Promise((resolvePromise) =>
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address() as { port: number };
+      resolvePromise({ origin: `http://127.0.0.1:${address.port}`, server });
+    }),
+  );
+}
+
+/** Static import specifiers of an ES module's source. */
+function importsOf(source: string): string[] {
+  const found: string[] = [];
+  const pattern = /(?:^|[;\s}])(?:import|export)\s*(?:[\w*{}\s,$]+\s+from\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+  for (const match of source.matchAll(pattern)) found.push((match[1] ?? match[2])!);
+  return found;
+}
+
+/** Every module a browser loads from `entry` by following relative imports. */
+function moduleGraph(entries: string[]): { files: string[]; external: string[] } {
+  const files = new Set<string>();
+  const external = new Set<string>();
+  const stack = [...entries];
+  while (stack.length) {
+    const file = stack.pop()!;
+    if (files.has(file)) continue;
+    files.add(file);
+    for (const spec of importsOf(readFileSync(file, 'utf8'))) {
+      if (spec.startsWith('.') || spec.startsWith('/')) stack.push(resolve(dirname(file), spec));
+      else external.add(spec);
+    }
+  }
+  return { files: [...files].map((f) => relative(ROOT, f)).sort(), external: [...external] };
+}
+
+function jsFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => /\.(m?js)$/.test(f))
+    .map((f) => join(dir, f));
+}
+
+const NODE_ONLY = ['dist/index.js', 'dist/backend/load.js', 'dist/backend/native.js', 'dist/backend/wasm.js', 'dist/backend/paths.js'];
+
+describe('browser bundles carry no Node built-ins', () => {
+  it('dist/browser: the modules a plain import loads are all relative, none is Node-only, none names node:', () => {
+    const entries = ['index.js', 'worker.js'].map((f) => join(ROOT, 'dist', 'browser', f));
+    for (const entry of entries) expect(existsSync(entry), `${entry} is missing: run npm run build:ts`).toBe(true);
+    const graph = moduleGraph(entries);
+    // A page without a bundler or import map can only load relative imports.
+    expect(graph.external).toEqual([]);
+    expect(graph.files).toContain('wasm/dist/scorecrl.mjs');
+    expect(graph.files).toContain('dist/backend.js');
+    for (const nodeOnly of NODE_ONLY) expect(graph.files).not.toContain(nodeOnly);
+    for (const file of graph.files) {
+      const source = readFileSync(join(ROOT, file), 'utf8');
+      expect(source, file).not.toMatch(/['"]node:/);
+    }
+  });
+
+  it('web/dist: the built demo has a worker chunk that loads the .wasm asset, and no node: import', () => {
+    expect(existsSync(join(WEB_DIST, 'index.html')), 'web/dist is missing: run npm run build:web').toBe(true);
+    const assets = readdirSync(join(WEB_DIST, 'assets'));
+    const wasm = assets.filter((f) => f.endsWith('.wasm'));
+    expect(wasm).toHaveLength(1);
+    const workers = assets.filter((f) => /^worker-.*\.js$/.test(f));
+    expect(workers).toHaveLength(1);
+    expect(readFileSync(join(WEB_DIST, 'assets', workers[0]!), 'utf8')).toContain(wasm[0]);
+    const js = jsFiles(WEB_DIST);
+    for (const file of js) expect(readFileSync(file, 'utf8'), file).not.toMatch(/['"]node:|\bfrom\s*['"](fs|path|module|url|worker_threads)['"]/);
+  });
+});
+
+describe.skipIf(SKIP_BROWSER)('in headless Chromium', () => {
+  let context: BrowserContext;
+  let origin: string;
+  let server: Server;
+  let profile: string;
+  let consumer: string | undefined;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
+    ({ origin, server } = await serve(() => consumer));
+    profile = mkdtempSync(join(tmpdir(), 'scorecrl-chromium-'));
+    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+    mkdirSync(OUTPUT, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await new Promise((r) => server?.close(r));
+    if (profile) rmSync(profile, { recursive: true, force: true });
+    if (consumer) rmSync(dirname(consumer), { recursive: true, force: true });
+  });
+
+  async function open(path: string): Promise<Page> {
+    const page = await context.newPage();
+    page.on('pageerror', (error) => problems.push(`${path}: page error ${error.message}`));
+    page.on('response', (response) => {
+      if (response.status() >= 400 && !response.url().includes('/no/such/')) problems.push(`${path}: HTTP ${response.status()} ${response.url()}`);
+    });
+    await page.goto(origin + path);
+    return page;
+  }
+
+  it('demo page: LSCALE-I, hard interventions, n=5, d=20, N=5000, Gaussian plug-in scores', async () => {
+    const query = 'n=5&d=20&samples=5000&latent=linear&intervention=hard&estimator=gaussian&algorithm=lscale&seed=1';
+    const page = await open(`/?${query}`);
+    await page.waitForSelector('body[data-state="ready"]', { timeout: 30_000 });
+    // A heartbeat on the page's thread: its longest gap shows whether the run blocked the page.
+    await page.evaluate(() => {
+      const w = window as unknown as { beat: { last: number; maxGap: number } };
+      w.beat = { last: performance.now(), maxGap: 0 };
+      setInterval(() => {
+        const now = performance.now();
+        w.beat.maxGap = Math.max(w.beat.maxGap, now - w.beat.last);
+        w.beat.last = now;
+      }, 5);
+    });
+    await page.click('#run');
+    await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: 60_000 });
+    expect(await page.textContent('#error'), 'the page reported an error').toBe('');
+    await page.screenshot({ path: join(OUTPUT, 'browser-lscale-hard.png'), fullPage: true });
+
+    const shown = await page.evaluate(() => {
+      const text = (id: string) => document.getElementById(id)!.textContent!;
+      const graph = (id: string) => {
+        const svg = document.getElementById(id)!;
+        const count = (status: string) => svg.querySelectorAll(`path.edge-${status}`).length;
+        return { nodes: svg.querySelectorAll('g.node').length, correct: count('correct'), missing: count('missing'), extra: count('extra') };
+      };
+      const timings = Object.fromEntries(
+        [...document.querySelectorAll('#timings tbody tr')].map((tr) => {
+          const cells = [...tr.querySelectorAll('td')].map((td) => td.textContent!);
+          return [cells[0], { pageMs: Number(cells[1]), workerMs: Number(cells[2]) }];
+        }),
+      );
+      return {
+        mcc: Number(text('mcc')),
+        shd: Number(text('shd')),
+        shdLabel: text('shd-label'),
+        truth: graph('graph-true'),
+        estimate: graph('graph-est'),
+        heatmapCells: document.querySelectorAll('#heatmap rect').length,
+        timings,
+        loadMs: Number(document.body.dataset.loadMs),
+        maxGapMs: (window as unknown as { beat: { maxGap: number } }).beat.maxGap,
+        engine: text('engine'),
+      };
+    });
+    console.log(`browser LSCALE-I hard n=5 d=20 N=5000: ${JSON.stringify(shown)}`);
+
+    expect(shown.mcc).toBeGreaterThanOrEqual(0.95);
+    expect(shown.mcc).toBeLessThanOrEqual(1 + 1e-9);
+    expect(shown.shdLabel).toBe('SHD');
+    // Both graphs are drawn on the same 5 latents; the truth shows correct + missing edges,
+    // the estimate correct + extra ones, and they agree on the correct ones.
+    expect(shown.truth.nodes).toBe(5);
+    expect(shown.estimate.nodes).toBe(5);
+    expect(shown.truth.extra).toBe(0);
+    expect(shown.estimate.missing).toBe(0);
+    expect(shown.truth.correct).toBe(shown.estimate.correct);
+    expect(shown.truth.correct + shown.truth.missing).toBeGreaterThan(0);
+    // SHD counts a reversal once but it shows as one missing and one extra edge.
+    const differing = shown.truth.missing + shown.estimate.extra;
+    expect(shown.shd).toBeLessThanOrEqual(differing);
+    expect(differing).toBeLessThanOrEqual(2 * shown.shd);
+    expect(shown.heatmapCells).toBe(25);
+    for (const stage of ['simulate', 'estimate', 'fit', 'evaluate', 'total']) expect(shown.timings[stage]?.pageMs).toBeGreaterThan(0);
+    // The work ran off the page's thread: the page kept ticking while the worker computed.
+    expect(shown.maxGapMs).toBeLessThan(Math.max(150, 0.5 * shown.timings.total!.workerMs));
+    await page.close();
+  });
+
+  for (const isolated of [false, true]) {
+    it(`progress and cancellation in the worker (${isolated ? 'cross-origin isolated: shared flag' : 'plain page: worker restart'})`, async () => {
+      const page = await open(`${isolated ? '/iso' : ''}/plain.html`);
+      await page.waitForSelector('body[data-ready="1"]', { state: 'attached' });
+      const out = await page.evaluate(async () => {
+        const { loadBackend } = (window as any).scorecrl;
+        const crl = await loadBackend();
+        const config = { n: 5, d: 20, samples: 40_000, seed: 3, intervention: 'hard' };
+        // Full run with progress.
+        const events: [number, string][] = [];
+        const full = await crl.with({ onProgress: (f: number, m: string) => events.push([f, m]) }).timed('simulate', [config]);
+        // The same run, cancelled at its first progress report.
+        const controller = new AbortController();
+        let abortedAt = 0;
+        const view = crl.with({
+          signal: controller.signal,
+          onProgress: () => {
+            if (!abortedAt) {
+              abortedAt = performance.now();
+              controller.abort();
+            }
+          },
+        });
+        const cancelled = view.simulate(config).then(
+          () => 'finished',
+          (e: Error) => e.name,
+        );
+        // A call queued behind it and aborted before it starts never runs.
+        const queuedController = new AbortController();
+        const queued = crl.with({ signal: queuedController.signal }).covariance({ data: new Float64Array(4), shape: [2, 2] }).then(
+          () => 'finished',
+          (e: Error) => e.name,
+        );
+        queuedController.abort();
+        const outcome = await cancelled;
+        const cancelMs = performance.now() - abortedAt;
+        // The backend still works afterwards.
+        const cov = await crl.covariance({ data: Float64Array.from([1, 2, 3, 4, 5, 7]), shape: [3, 2] });
+        const result = {
+          isolated: crossOriginIsolated,
+          fullMs: full.workerMs,
+          fullShape: full.value.x.shape,
+          events: events.length,
+          increasing: events.every((e, i) => i === 0 || e[0] >= events[i - 1]![0]),
+          lastFraction: events.at(-1)?.[0],
+          outcome,
+          queued: await queued,
+          cancelMs,
+          starts: crl.workerStarts,
+          cov: Array.from(cov.data as Float64Array),
+        };
+        await crl.close();
+        return result;
+      });
+      console.log(`cancellation (${isolated ? 'isolated' : 'plain'}): ${JSON.stringify(out)}`);
+      expect(out.isolated).toBe(isolated);
+      expect(out.fullShape).toEqual([6, 40_000, 20]);
+      expect(out.events).toBeGreaterThan(1);
+      expect(out.increasing).toBe(true);
+      expect(out.outcome).toBe('AbortError');
+      expect(out.queued).toBe('AbortError');
+      // Cancelling returns well before the run would have finished.
+      expect(out.cancelMs).toBeLessThan(out.fullMs / 2);
+      // Shared memory: the core stops cooperatively in the same worker; otherwise the worker is replaced.
+      expect(out.starts).toBe(isolated ? 1 : 2);
+      const expected = [8 / 3, 10 / 3, 10 / 3, 38 / 9];
+      out.cov.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 12));
+      await page.close();
+    });
+  }
+
+  it('plain ES module import (no bundler): wasmUrl, errors across the worker boundary', async () => {
+    const page = await open('/plain.html');
+    await page.waitForSelector('body[data-ready="1"]', { state: 'attached' });
+    const out = await page.evaluate(async () => {
+      const { loadBackend, ScorecrlError } = (window as any).scorecrl;
+      const crl = await loadBackend({ wasmUrl: '/pkg/wasm/dist/scorecrl.wasm' });
+      const cov = await crl.covariance({ data: Float64Array.from([1, 2, 3, 4, 5, 7]), shape: [3, 2] });
+      const fail = (p: Promise<unknown>) => p.then(() => undefined, (e: Error) => ({ name: e.name, message: e.message, scorecrl: e instanceof ScorecrlError }));
+      const shape = await fail(crl.covariance({ data: new Float64Array(3), shape: [2, 2] }));
+      const core = await fail(crl.covariance({ data: Float64Array.from([1, NaN, 3, 4]), shape: [2, 2] }));
+      const unknown = await fail(crl.run('noSuchMethod', []));
+      const missing = await fail(loadBackend({ wasmUrl: '/no/such/scorecrl.wasm' }));
+      const result = { info: crl.info(), methods: crl.methods(), ops: crl.ops(), cov: Array.from(cov.data as Float64Array), shape, core, unknown, missing };
+      await crl.close();
+      const closed = await fail(crl.covariance({ data: new Float64Array(4), shape: [2, 2] }));
+      return { ...result, closed };
+    });
+    expect(out.info.name).toBe('wasm');
+    expect(out.info.simd).toContain('wasm');
+    expect(out.methods).toEqual(expect.arrayContaining(['simulate', 'covariance', 'umni']));
+    expect(out.methods.some((m: string) => m.endsWith('Async'))).toBe(false);
+    expect(out.ops).toEqual(expect.arrayContaining(['simulate', 'covariance']));
+    const expected = [8 / 3, 10 / 3, 10 / 3, 38 / 9];
+    out.cov.forEach((v: number, i: number) => expect(v).toBeCloseTo(expected[i]!, 12));
+    // Validation in the worker keeps its error class and message.
+    expect(out.shape).toMatchObject({ name: 'RangeError' });
+    expect(out.shape!.message).toMatch(/covariance/);
+    // The core's own checks arrive as ScorecrlError.
+    expect(out.core).toMatchObject({ name: 'ScorecrlError', scorecrl: true });
+    expect(out.core!.message).toMatch(/NaN|finite/i);
+    expect(out.unknown!.message).toMatch(/unknown method 'noSuchMethod'/);
+    expect(out.missing!.message).toMatch(/\/no\/such\/scorecrl\.wasm.*HTTP 404/);
+    expect(out.closed!.message).toMatch(/closed/);
+    await page.close();
+  });
+
+  it("a Vite app that imports 'scorecrl' gets the browser build, its worker and the .wasm", async () => {
+    const app = mkdtempSync(join(tmpdir(), 'scorecrl-vite-app-'));
+    mkdirSync(join(app, 'node_modules'));
+    symlinkSync(ROOT, join(app, 'node_modules', 'scorecrl'), 'dir');
+    writeFileSync(join(app, 'index.html'), '<!doctype html><meta charset="utf-8"><script type="module" src="./main.js"></script><body></body>');
+    writeFileSync(
+      join(app, 'main.js'),
+      `import { loadBackend } from 'scorecrl';
+       const crl = await loadBackend();
+       const sim = await crl.simulate({ n: 3, d: 6, samples: 200, seed: 7 });
+       const cov = await crl.covariance({ data: Float64Array.from([1, 2, 3, 4, 5, 7]), shape: [3, 2] });
+       window.result = { info: crl.info(), x: sim.x.shape, cov: Array.from(cov.data) };`,
+    );
+    const { build } = await import('vite');
+    // Default Vite settings apart from relative asset URLs (the app is served under /consumer/).
+    await build({ root: app, base: './', logLevel: 'error', configFile: false, build: { outDir: join(app, 'dist') } });
+    consumer = join(app, 'dist');
+    const assets = readdirSync(join(consumer, 'assets'));
+    expect(assets.filter((f) => f.endsWith('.wasm'))).toHaveLength(1);
+    for (const file of jsFiles(consumer)) expect(readFileSync(file, 'utf8'), file).not.toMatch(/['"]node:/);
+
+    const page = await open('/consumer/');
+    await page.waitForFunction(() => (window as any).result, null, { timeout: 30_000 });
+    const out = await page.evaluate(() => (window as any).result);
+    expect(out.info.name).toBe('wasm');
+    expect(out.x).toEqual([4, 200, 6]);
+    const expected = [8 / 3, 10 / 3, 10 / 3, 38 / 9];
+    out.cov.forEach((v: number, i: number) => expect(v).toBeCloseTo(expected[i]!, 12));
+    await page.close();
+  });
+
+  it('no page errors', () => {
+    expect(problems).toEqual([]);
+  });
+});
