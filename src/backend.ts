@@ -4,6 +4,7 @@ import * as moments from './ops/moments.js';
 import * as random from './ops/random.js';
 import * as trial from './ops/trial.js';
 import * as umni from './ops/umni.js';
+import * as simulation from './ops/simulate.js';
 
 /**
  * The typed API over one engine (native or WASM). Every method is written
@@ -73,6 +74,38 @@ export class Backend {
   umniAsync(data: umni.UmniData, options?: umni.UmniOptions & AsyncOptions): Promise<umni.UmniResult> {
     const { onProgress, signal, ...rest } = options ?? {};
     return umni.umniAsync(this.engine, data, rest, { onProgress, signal });
+  }
+
+  // --- fused trials (src/ops/trial.ts) ---
+  /** One simulated trial (simulate → estimate → algorithm → metrics) in the core; returns only its metrics. */
+  trial(spec: Partial<trial.TrialSpec> & Pick<trial.TrialSpec, 'n' | 'd' | 'samples'>, seed: number): trial.TrialResult {
+    return trial.trial(this.engine, spec, seed);
+  }
+
+  // --- simulation (src/ops/simulate.ts) ---
+  /** Simulated latents, observations and exact score differences; see `SimulationConfig`, docs/simulation.md. */
+  simulate(config: simulation.SimulationConfig): simulation.Simulation {
+    return simulation.simulate(this.engine, config);
+  }
+  simulateAsync(config: simulation.SimulationConfig, options?: AsyncOptions): Promise<simulation.Simulation> {
+    return simulation.simulateAsync(this.engine, config, options);
+  }
+  /** Exact scores / log-densities of environment `environment` of the model `config` draws, at given points. */
+  simulationScores(
+    config: simulation.SimulationConfig,
+    quantity: simulation.ScoreQuantity,
+    environment: number,
+    points: simulation.ScorePoints,
+  ): NDArray {
+    return simulation.simulationScores(this.engine, config, quantity, environment, points);
+  }
+  /** The model's transform: forward g(z), inverse g^{-1}(x), or Jacobian J_g(z) (N x d x n). */
+  simulationTransform(
+    config: simulation.SimulationConfig,
+    map: 'forward' | 'inverse' | 'jacobian',
+    points: NDArray,
+  ): NDArray {
+    return simulation.simulationTransform(this.engine, config, map, points);
   }
 
   // --- fused trials (src/ops/trial.ts) ---

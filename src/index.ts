@@ -22,3 +22,15 @@ export { ndarray, at, toRows, fromRows, sliceFirst, type NDArray } from './types
 export type { Draw } from './ops/random.js';
 export type { UmniData, UmniOptions, UmniResult } from './ops/umni.js';
 export type { TrialSpec, TrialResult } from './ops/trial.js';
+export type {
+  SimulationConfig,
+  Simulation,
+  SimulationTransform,
+  Mechanisms,
+  ScoreQuantity,
+  ScorePoints,
+  LatentModelName,
+  InterventionType,
+  InterventionDesignName,
+  TransformName,
+} from './ops/simulate.js';

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "scorecrl/error.hpp"
+#include "scorecrl/repro_math.hpp"
 #include "scorecrl/rng.hpp"
 
 namespace scorecrl {
@@ -15,43 +16,181 @@ namespace {
 constexpr Index kRows = 256;
 constexpr int kMaxRedraws = 1000000;
 
-// sech^2(a) = 1 - tanh^2(a), accurate also where tanh(a) rounds to +-1.
-inline double sech2(double a) {
-  const double c = std::cosh(a);
-  return std::isfinite(c) ? 1.0 / (c * c) : 0.0;
-}
-
 Matrix pseudoInverse(const Matrix& w) { return w.completeOrthogonalDecomposition().pseudoInverse(); }
 
-// Per-point state of the tanh layers: h_l, s_l = sech^2(a_l) and
-// B_l = W_l J_{l-1} = da_l/dz, with J_l = diag(s_l) B_l.
+// Per-point state of the tanh layers (row-major buffers, reused across
+// points): h_l, s_l = sech^2(a_l), B_l = W_l J_{l-1} = da_l/dz (d x n), and
+// J = J_L with J_l = diag(s_l) B_l. Every sum runs in a fixed order (see
+// repro_math.hpp), so results are identical on every platform.
 struct PointState {
-  std::vector<Vector> h, s;
-  std::vector<Matrix> b;
-  Matrix j;  // J_g(z), d x n
-  Vector a;
+  std::vector<std::vector<double>> h, s, b;
+  std::vector<double> j, jPrev, m, chol, y, w, minv, q, qNext, g, grad;
 };
 
 void evaluatePoint(const Mixing& t, const double* z, PointState& st) {
   const size_t layers = t.weights.size();
+  const Index n = t.n, d = t.d;
   st.h.resize(layers);
   st.s.resize(layers);
   st.b.resize(layers);
-  ConstVectorMap zv(z, t.n);
+  st.j.resize(static_cast<size_t>(d * n));
   for (size_t l = 0; l < layers; ++l) {
     const Matrix& w = t.weights[l];
-    if (l == 0) {
-      st.a.noalias() = w * zv;
-      st.b[0] = w;
-    } else {
-      st.a.noalias() = w * st.h[l - 1];
-      st.b[l].noalias() = w * st.j;
+    const Index cols = w.cols();
+    const double* input = l == 0 ? z : st.h[l - 1].data();
+    auto& h = st.h[l];
+    auto& s = st.s[l];
+    auto& b = st.b[l];
+    h.resize(static_cast<size_t>(d));
+    s.resize(static_cast<size_t>(d));
+    b.resize(static_cast<size_t>(d * n));
+    for (Index i = 0; i < d; ++i) {
+      double a = 0.0;
+      for (Index k = 0; k < cols; ++k) a += w(i, k) * input[k];
+      a += t.biases[l][i];
+      h[static_cast<size_t>(i)] = repro::tanh(a);
+      s[static_cast<size_t>(i)] = repro::sech2(a);
     }
-    st.a += t.biases[l];
-    st.h[l] = st.a.array().tanh().matrix();
-    st.s[l] = st.a.unaryExpr([](double v) { return sech2(v); });
-    st.j = st.s[l].asDiagonal() * st.b[l];
+    if (l == 0) {
+      std::copy(w.data(), w.data() + d * n, b.begin());
+    } else {
+      st.jPrev = st.j;
+      repro::product(w.data(), d, d, st.jPrev.data(), n, b.data());
+    }
+    for (Index i = 0; i < d; ++i)
+      for (Index c = 0; c < n; ++c)
+        st.j[static_cast<size_t>(i * n + c)] = s[static_cast<size_t>(i)] * b[static_cast<size_t>(i * n + c)];
   }
+}
+
+// Cholesky factor (lower, row-major) of m (n x n); false if not positive definite.
+bool cholesky(const std::vector<double>& m, Index n, std::vector<double>& l) {
+  l.assign(static_cast<size_t>(n * n), 0.0);
+  for (Index i = 0; i < n; ++i) {
+    for (Index c = 0; c <= i; ++c) {
+      double sum = m[static_cast<size_t>(i * n + c)];
+      for (Index k = 0; k < c; ++k) sum -= l[static_cast<size_t>(i * n + k)] * l[static_cast<size_t>(c * n + k)];
+      if (c == i) {
+        if (!(sum > 0.0)) return false;
+        l[static_cast<size_t>(i * n + i)] = std::sqrt(sum);
+      } else {
+        l[static_cast<size_t>(i * n + c)] = sum / l[static_cast<size_t>(c * n + c)];
+      }
+    }
+  }
+  return true;
+}
+
+// Solves L L^T y = w in place.
+void cholSolve(const std::vector<double>& l, Index n, double* y) {
+  for (Index i = 0; i < n; ++i) {
+    double sum = y[i];
+    for (Index k = 0; k < i; ++k) sum -= l[static_cast<size_t>(i * n + k)] * y[k];
+    y[i] = sum / l[static_cast<size_t>(i * n + i)];
+  }
+  for (Index i = n - 1; i >= 0; --i) {
+    double sum = y[i];
+    for (Index k = i + 1; k < n; ++k) sum -= l[static_cast<size_t>(k * n + i)] * y[k];
+    y[i] = sum / l[static_cast<size_t>(i * n + i)];
+  }
+}
+
+// M = J^T J (n x n).
+void gram(const std::vector<double>& j, Index d, Index n, std::vector<double>& m) {
+  m.assign(static_cast<size_t>(n * n), 0.0);
+  for (Index p = 0; p < n; ++p)
+    for (Index q = 0; q <= p; ++q) {
+      double sum = 0.0;
+      for (Index i = 0; i < d; ++i) sum += j[static_cast<size_t>(i * n + p)] * j[static_cast<size_t>(i * n + q)];
+      m[static_cast<size_t>(p * n + q)] = sum;
+      m[static_cast<size_t>(q * n + p)] = sum;
+    }
+}
+
+// grad V, V = 1/2 log det(J^T J): sum_l B_l^T g_l with
+// g_l[k] = -2 s_l[k] h_l[k] (B_l M^{-1} Q_l^T)[k][k], Q_L = J,
+// Q_{l-1} = W_l^T diag(s_l) Q_l (Q_l = (dx/dh_l)^T J).
+void volumeGradient(const Mixing& t, PointState& st) {
+  const Index n = t.n, d = t.d;
+  st.minv.assign(static_cast<size_t>(n * n), 0.0);
+  for (Index c = 0; c < n; ++c) {
+    st.y.assign(static_cast<size_t>(n), 0.0);
+    st.y[static_cast<size_t>(c)] = 1.0;
+    cholSolve(st.chol, n, st.y.data());
+    for (Index r = 0; r < n; ++r) st.minv[static_cast<size_t>(r * n + c)] = st.y[static_cast<size_t>(r)];
+  }
+  st.grad.assign(static_cast<size_t>(n), 0.0);
+  st.q = st.j;
+  std::vector<double> bm(static_cast<size_t>(d * n));
+  for (size_t l = t.weights.size(); l-- > 0;) {
+    const auto& b = st.b[l];
+    repro::product(b.data(), d, n, st.minv.data(), n, bm.data());
+    for (Index k = 0; k < d; ++k) {
+      double diag = 0.0;
+      for (Index c = 0; c < n; ++c) diag += bm[static_cast<size_t>(k * n + c)] * st.q[static_cast<size_t>(k * n + c)];
+      const double g = -2.0 * st.s[l][static_cast<size_t>(k)] * st.h[l][static_cast<size_t>(k)] * diag;
+      for (Index c = 0; c < n; ++c) st.grad[static_cast<size_t>(c)] += b[static_cast<size_t>(k * n + c)] * g;
+    }
+    if (l > 0) {
+      // Q_{l-1}[k][c] = sum_i W_l[i][k] s_l[i] Q_l[i][c]
+      const Matrix& w = t.weights[l];
+      st.qNext.assign(static_cast<size_t>(d * n), 0.0);
+      for (Index i = 0; i < d; ++i) {
+        const double si = st.s[l][static_cast<size_t>(i)];
+        for (Index k = 0; k < d; ++k) {
+          const double wik = w(i, k) * si;
+          for (Index c = 0; c < n; ++c)
+            st.qNext[static_cast<size_t>(k * n + c)] += wik * st.q[static_cast<size_t>(i * n + c)];
+        }
+      }
+      st.q.swap(st.qNext);
+    }
+  }
+}
+
+// Householder QR of a square row-major matrix (LAPACK's dgeqr2/dorg2r
+// conventions): returns Q and the diagonal of R. Plain loops in a fixed order.
+Matrix householderQ(Matrix a, Vector& rDiag) {
+  const Index d = a.rows();
+  std::vector<double> tau(static_cast<size_t>(d), 0.0);
+  rDiag.resize(d);
+  for (Index j = 0; j < d; ++j) {
+    const double alpha = a(j, j);
+    double xnorm2 = 0.0;
+    for (Index i = j + 1; i < d; ++i) xnorm2 += a(i, j) * a(i, j);
+    if (xnorm2 == 0.0) {
+      rDiag[j] = alpha;
+      continue;
+    }
+    const double norm = std::sqrt(alpha * alpha + xnorm2);
+    const double beta = alpha >= 0 ? -norm : norm;
+    tau[static_cast<size_t>(j)] = (beta - alpha) / beta;
+    const double scale = 1.0 / (alpha - beta);
+    for (Index i = j + 1; i < d; ++i) a(i, j) *= scale;
+    rDiag[j] = beta;
+    // Apply H = I - tau v v^T (v = [1, a(j+1.., j)]) to the columns right of j.
+    for (Index c = j + 1; c < d; ++c) {
+      double w = a(j, c);
+      for (Index i = j + 1; i < d; ++i) w += a(i, j) * a(i, c);
+      w *= tau[static_cast<size_t>(j)];
+      a(j, c) -= w;
+      for (Index i = j + 1; i < d; ++i) a(i, c) -= w * a(i, j);
+    }
+  }
+  // Q = H_0 H_1 ... H_{d-1}, accumulated backwards on the identity.
+  Matrix q = Matrix::Identity(d, d);
+  for (Index j = d - 1; j >= 0; --j) {
+    const double t = tau[static_cast<size_t>(j)];
+    if (t == 0.0) continue;
+    for (Index c = j; c < d; ++c) {
+      double w = q(j, c);
+      for (Index i = j + 1; i < d; ++i) w += a(i, j) * q(i, c);
+      w *= t;
+      q(j, c) -= w;
+      for (Index i = j + 1; i < d; ++i) q(i, c) -= w * a(i, j);
+    }
+  }
+  return q;
 }
 
 }  // namespace
@@ -66,14 +205,18 @@ void Mixing::forward(const double* z, Index N, double* x) const {
     }
     return;
   }
+  std::vector<Matrix> transposed;
+  for (const Matrix& w : weights) transposed.push_back(w.transpose());
   Matrix a, h;
   for (Index start = 0; start < N; start += kRows) {
     const Index r = std::min(kRows, N - start);
     for (size_t l = 0; l < weights.size(); ++l) {
-      if (l == 0) a.noalias() = zm.middleRows(start, r) * weights[0].transpose();
-      else a.noalias() = h * weights[l].transpose();
-      a.rowwise() += biases[l].transpose();
-      h = a.array().tanh().matrix();
+      a.resize(r, d);
+      if (l == 0) repro::product(z + start * n, r, n, transposed[0].data(), d, a.data());
+      else repro::product(h.data(), r, d, transposed[l].data(), d, a.data());
+      h.resize(r, d);
+      for (Index i = 0; i < r; ++i)
+        for (Index k = 0; k < d; ++k) h(i, k) = repro::tanh(a(i, k) + biases[l][k]);
     }
     xm.middleRows(start, r) = h;
   }
@@ -106,7 +249,7 @@ Matrix Mixing::jacobian(const double* z) const {
   if (linear()) return weights[0];
   PointState st;
   evaluatePoint(*this, z, st);
-  return st.j;
+  return Eigen::Map<const Matrix>(st.j.data(), d, n);
 }
 
 void Mixing::logVolume(const double* z, Index N, double* out) const {
@@ -119,54 +262,42 @@ void Mixing::logVolume(const double* z, Index N, double* out) const {
   PointState st;
   for (Index t = 0; t < N; ++t) {
     evaluatePoint(*this, z + t * n, st);
-    const Eigen::LLT<Matrix> llt(st.j.transpose() * st.j);
-    out[t] = llt.info() == Eigen::Success ? llt.matrixLLT().diagonal().array().log().sum()
-                                          : -std::numeric_limits<double>::infinity();
+    gram(st.j, d, n, st.m);
+    if (!cholesky(st.m, n, st.chol)) {
+      out[t] = -std::numeric_limits<double>::infinity();
+      continue;
+    }
+    double v = 0.0;
+    for (Index i = 0; i < n; ++i) v += std::log(st.chol[static_cast<size_t>(i * n + i)]);
+    out[t] = v;
   }
 }
 
 void Mixing::mapCovectors(const double* z, Index rows, int count, const double* const* v, double* const* out,
-                             bool volume) const {
+                          bool volume) const {
   if (linear()) {
     for (int c = 0; c < count; ++c)
       MatrixMap(out[c], rows, d).noalias() = ConstMatrixMap(v[c], rows, n) * encoder();
     return;
   }
   PointState st;
-  Matrix m, minv, q, qs;
-  Vector grad(n), w(n), y(n);
-  const Matrix identity = Matrix::Identity(n, n);
   for (Index t = 0; t < rows; ++t) {
     evaluatePoint(*this, z + t * n, st);
-    m.noalias() = st.j.transpose() * st.j;
-    Eigen::LLT<Matrix> llt(m);
-    const bool ok = llt.info() == Eigen::Success;
-    Matrix pinvT;  // only when J is numerically rank deficient
-    if (!ok) pinvT = pseudoInverse(st.j).transpose();
-    grad.setZero();
-    if (volume && ok) {
-      // grad V = sum_l B_l^T g_l, g_l[k] = -2 s_l[k] h_l[k] (B_l M^{-1} Q_l^T)[k][k],
-      // Q_L = J, Q_{l-1} = W_l^T diag(s_l) Q_l (Q_l = (dx/dh_l)^T J).
-      minv = llt.solve(identity);
-      q = st.j;
-      for (size_t l = weights.size(); l-- > 0;) {
-        const Vector diag = ((st.b[l] * minv).array() * q.array()).rowwise().sum();
-        const Vector g = (-2.0 * st.s[l].array() * st.h[l].array() * diag.array()).matrix();
-        grad.noalias() += st.b[l].transpose() * g;
-        if (l > 0) {
-          qs = st.s[l].asDiagonal() * q;
-          q.noalias() = weights[l].transpose() * qs;
-        }
-      }
-    }
+    gram(st.j, d, n, st.m);
+    const bool ok = cholesky(st.m, n, st.chol);
+    Matrix pinvT;  // only where J is numerically rank deficient
+    if (!ok) pinvT = pseudoInverse(Eigen::Map<const Matrix>(st.j.data(), d, n)).transpose();
+    st.grad.assign(static_cast<size_t>(n), 0.0);
+    if (volume && ok) volumeGradient(*this, st);
     for (int c = 0; c < count; ++c) {
-      w = ConstVectorMap(v[c] + t * n, n) - grad;
-      Eigen::Map<Vector> o(out[c] + t * d, d);
+      st.w.resize(static_cast<size_t>(n));
+      for (Index i = 0; i < n; ++i) st.w[static_cast<size_t>(i)] = v[c][t * n + i] - st.grad[static_cast<size_t>(i)];
+      double* o = out[c] + t * d;
       if (ok) {
-        y = llt.solve(w);
-        o.noalias() = st.j * y;
+        cholSolve(st.chol, n, st.w.data());
+        repro::product(st.j.data(), d, n, st.w.data(), 1, o);
       } else {
-        o.noalias() = pinvT * w;
+        Eigen::Map<Vector>(o, d) = pinvT * Eigen::Map<const Vector>(st.w.data(), n);
       }
     }
   }
@@ -175,10 +306,10 @@ void Mixing::mapCovectors(const double* z, Index rows, int count, const double* 
 Matrix drawHaarOrthogonal(int d, Generator& rng) {
   Matrix g(d, d);
   rng.fillStandardNormal(g.data(), static_cast<size_t>(d) * static_cast<size_t>(d));
-  Eigen::HouseholderQR<Matrix> qr(g);
-  Matrix q = qr.householderQ();
+  Vector rDiag;
+  Matrix q = householderQ(g, rDiag);
   for (int j = 0; j < d; ++j)
-    if (qr.matrixQR()(j, j) < 0) q.col(j) = -q.col(j);
+    if (rDiag[j] < 0) q.col(j) = -q.col(j);
   return q;
 }
 
@@ -207,7 +338,8 @@ Matrix drawLinearMixing(int n, int d, double conditionFloor, bool scaleColumns, 
                           std::to_string(n) + "x" + std::to_string(n) + " blocks are rarely better conditioned)");
     draw();
   }
-  Matrix g = q * r;
+  Matrix g(d, n);
+  repro::product(q.data(), d, n, r.data(), n, g.data());
   if (scaleColumns) {
     for (int j = 0; j < n; ++j) {
       const double m = g.col(j).cwiseAbs().maxCoeff();

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "scorecrl/error.hpp"
+#include "scorecrl/repro_math.hpp"
 #include "scorecrl/rng.hpp"
 
 namespace scorecrl {
@@ -20,30 +21,57 @@ constexpr int kMaxRedraws = 100000;
 constexpr double kLog2Pi = 1.8378770664093454835606594728112;
 
 // f_j and, if grad is given, df_j/dz_pa (rows x k) at the parents' columns
-// zpa (rows x k). Not for Linear (handled with matrix products).
+// zpa (rows x k). Not for Linear (handled with matrix products). Plain loops
+// in a fixed order, so that samples are bit-identical on every platform.
 void mechanism(const LatentScm& scm, int j, const ColMatrix& zpa, Vector& f, ColMatrix* grad) {
   const Index rows = zpa.rows();
   const Index k = zpa.cols();
+  f.resize(rows);
+  if (grad) grad->resize(rows, k);
   if (k == 0) {
-    f.setZero(rows);
-    if (grad) grad->resize(rows, 0);
+    f.setZero();
     return;
   }
+  std::vector<double> z(static_cast<size_t>(k));
   if (scm.model == LatentModel::Quadratic) {
     const Matrix& a = scm.quadratic[static_cast<size_t>(j)];
-    ColMatrix az = zpa * a;
-    f = (az.array() * zpa.array()).rowwise().sum().sqrt().matrix();
-    if (grad) *grad = az.array().colwise() / f.array();
-  } else {
-    const MlpMechanism& m = scm.mlp[static_cast<size_t>(j)];
-    ColMatrix pre = zpa * m.w1.transpose();
-    pre.rowwise() += m.b1.transpose();
-    f = pre.array().max(0.0).matrix() * m.w2;
-    f.array() += m.b2;
-    if (grad) {
-      ColMatrix gate = (pre.array() > 0.0).cast<double>().rowwise() * m.w2.transpose().array();
-      *grad = gate * m.w1;
+    std::vector<double> az(static_cast<size_t>(k));
+    for (Index r = 0; r < rows; ++r) {
+      for (Index t = 0; t < k; ++t) z[static_cast<size_t>(t)] = zpa(r, t);
+      double q = 0.0;
+      for (Index b = 0; b < k; ++b) {
+        double acc = 0.0;
+        for (Index t = 0; t < k; ++t) acc += z[static_cast<size_t>(t)] * a(t, b);
+        az[static_cast<size_t>(b)] = acc;
+        q += acc * z[static_cast<size_t>(b)];
+      }
+      const double fr = std::sqrt(q);
+      f[r] = fr;
+      if (grad)
+        for (Index b = 0; b < k; ++b) (*grad)(r, b) = az[static_cast<size_t>(b)] / fr;
     }
+    return;
+  }
+  const MlpMechanism& m = scm.mlp[static_cast<size_t>(j)];
+  const Index h = m.w1.rows();
+  std::vector<double> g(static_cast<size_t>(k));
+  for (Index r = 0; r < rows; ++r) {
+    for (Index t = 0; t < k; ++t) z[static_cast<size_t>(t)] = zpa(r, t);
+    double fr = 0.0;
+    if (grad) std::fill(g.begin(), g.end(), 0.0);
+    for (Index u = 0; u < h; ++u) {
+      double pre = 0.0;
+      for (Index t = 0; t < k; ++t) pre += m.w1(u, t) * z[static_cast<size_t>(t)];
+      pre += m.b1[u];
+      if (pre > 0.0) {
+        fr += m.w2[u] * pre;
+        if (grad)
+          for (Index t = 0; t < k; ++t) g[static_cast<size_t>(t)] += m.w2[u] * m.w1(u, t);
+      }
+    }
+    f[r] = fr + m.b2;
+    if (grad)
+      for (Index t = 0; t < k; ++t) (*grad)(r, t) = g[static_cast<size_t>(t)];
   }
 }
 
@@ -241,9 +269,11 @@ LatentSampler::LatentSampler(const LatentScm& scm, const Environment& env) : scm
     const int n = scm.n;
     Matrix wc = scm.weightMatrix() * env.mechanismScale.asDiagonal();
     Matrix y = Matrix::Zero(n, n);
+    Matrix row(1, n);
     for (int q = n - 1; q >= 0; --q) {
       const int i = scm.order[static_cast<size_t>(q)];
-      y.row(i) = wc.row(i) * y;
+      repro::product(wc.data() + static_cast<Index>(i) * n, 1, n, y.data(), n, row.data());
+      y.row(i) = row;
       y(i, i) += 1.0;
     }
     linearMap_ = noiseScale_.asDiagonal() * y;
@@ -255,10 +285,11 @@ void LatentSampler::operator()(double* block, Index rows) const {
   const Index n = scm.n;
   MatrixMap out(block, rows, n);
   if (scm.model == LatentModel::Linear) {
+    std::vector<double> e(static_cast<size_t>(std::min(kRows, rows) * n));
     for (Index start = 0; start < rows; start += kRows) {
       const Index r = std::min(kRows, rows - start);
-      Matrix e = out.middleRows(start, r);
-      out.middleRows(start, r).noalias() = e * linearMap_;
+      std::copy(block + start * n, block + (start + r) * n, e.begin());
+      repro::product(e.data(), r, n, linearMap_.data(), n, block + start * n);
     }
     return;
   }
