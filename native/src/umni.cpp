@@ -67,26 +67,6 @@ Matrix frameOff(const Matrix& rows, int n) {
   return frame;
 }
 
-// The reference's acceptance rule (umni.hpp, step 2) for R_w given in a frame
-// whose first m coordinates are the complement of the found rows. On
-// acceptance `direction` (in the frame's coordinates) is the new row.
-bool rankOneTest(const Matrix& rw, int m, double tol, Vector* direction) {
-  Eigen::SelfAdjointEigenSolver<Matrix> eig(rw);
-  const Vector& values = eig.eigenvalues();
-  const Index n = rw.rows();
-  Index r = 0;
-  for (Index i = 0; i < n; ++i) r += values(i) > tol ? 1 : 0;
-  const Matrix v = r == 0 ? Matrix(eig.eigenvectors()) : Matrix(eig.eigenvectors().rightCols(r));
-  // P V in the frame: the first m rows of V (same singular values).
-  Eigen::JacobiSVD<Matrix> svd(Matrix(v.topRows(m)), Eigen::ComputeThinV);
-  const Vector& sigma = svd.singularValues();
-  Index count = 0;
-  for (Index i = 0; i < sigma.size(); ++i) count += sigma(i) > tol ? 1 : 0;
-  if (count != 1) return false;
-  *direction = v * svd.matrixV().col(0);
-  return true;
-}
-
 // Screening 1, on the compressed matrix C = N^T R_w N (the first m x m
 // block, entries from `entry`). True only if C proves that the reference
 // test rejects the candidate:
@@ -122,58 +102,91 @@ bool screenedOut(int m, int n, double traceRw, double tol, const Entry& entry) {
   return false;
 }
 
-// Screening 2: true if R_w (n x n) has at least `limit` eigenvalues above
-// tol, shown by `limit` positive pivots of a diagonally pivoted LDL^T of
-// R_w - tol I (its leading principal submatrix of that size is positive
-// definite). With k = n - m rows found, an accepted candidate has at most
-// k + 1 such eigenvalues: P V has at least r - k unit singular values.
-bool manyLargeEigenvalues(const Matrix& rw, double tol, int limit, double traceRw, Matrix& work) {
-  const Index n = rw.rows();
-  if (limit > n) return false;
-  work = rw;
-  work.diagonal().array() -= tol;
-  const double slack = 1e-9 * (std::abs(traceRw) + tol);
-  std::vector<char> done(static_cast<size_t>(n), 0);
-  for (int step = 0; step < limit; ++step) {
-    Index pivot = -1;
-    for (Index i = 0; i < n; ++i)
-      if (!done[i] && (pivot < 0 || work(i, i) > work(pivot, pivot))) pivot = i;
-    const double p = work(pivot, pivot);
-    if (!(p > slack)) return false;
-    done[pivot] = 1;
-    for (Index i = 0; i < n; ++i) {
-      if (done[i]) continue;
-      const double l = work(i, pivot) / p;
-      for (Index j = 0; j < n; ++j)
-        if (!done[j]) work(i, j) -= l * work(pivot, j);
-    }
-  }
-  return true;
-}
-
 // Decides candidates of one problem (m complement coordinates in an n-dim
-// frame): the two screens, then the reference test.
+// frame): two cheap screens, then the reference test. Buffers are allocated
+// once per problem and thread.
 class CandidateTest {
  public:
-  CandidateTest(int n, int m, const UmniOptions& options) : n_(n), m_(m), options_(options), rw_(n, n), work_(n, n) {}
+  CandidateTest(int n, int m, const UmniOptions& options)
+      : n_(n), m_(m), options_(options), rw_(n, n), work_(n, n), active_(static_cast<size_t>(n)), eig_(n) {}
 
-  // entry(r, q) = R_w(r, q) in the frame; fill(Matrix&) writes all of R_w.
+  // entry(r, q) = R_w(r, q) in the frame; fill(double*) writes all of R_w
+  // (n x n, symmetric, so row- and column-major agree).
   template <typename Entry, typename Fill>
   bool accept(double traceRw, const Entry& entry, const Fill& fill, Vector* direction) {
     const double tol = options_.tolEigv;
     if (options_.prefilter && screenedOut(m_, n_, traceRw, tol, entry)) return false;
-    fill(rw_);
-    if (options_.prefilter && manyLargeEigenvalues(rw_, tol, n_ - m_ + 2, traceRw, work_)) return false;
+    fill(rw_.data());
+    if (options_.prefilter && manyLargeEigenvalues(n_ - m_ + 2, traceRw)) return false;
     ++fullTests;
-    return rankOneTest(rw_, m_, tol, direction);
+    return rankOneTest(direction);
   }
 
   int64_t fullTests = 0;
 
  private:
+  // Screening 2: true if R_w has at least `limit` eigenvalues above tol,
+  // shown by `limit` positive pivots of a diagonally pivoted LDL^T of
+  // R_w - tol I (its leading principal submatrix of that size is positive
+  // definite). With k = n - m rows found, an accepted candidate has at most
+  // k + 1 such eigenvalues: P V has at least r - k unit singular values.
+  bool manyLargeEigenvalues(int limit, double traceRw) {
+    if (limit > n_) return false;
+    const double tol = options_.tolEigv;
+    const size_t n = static_cast<size_t>(n_);
+    double* w = work_.data();
+    std::copy(rw_.data(), rw_.data() + n * n, w);
+    for (size_t i = 0; i < n; ++i) w[i * n + i] -= tol;
+    const double slack = 1e-9 * (std::abs(traceRw) + tol);
+    // Indices not yet pivoted, in active_[0 .. left).
+    size_t left = n;
+    for (size_t i = 0; i < n; ++i) active_[i] = static_cast<int>(i);
+    for (int step = 0; step < limit; ++step) {
+      size_t best = 0;
+      for (size_t a = 1; a < left; ++a)
+        if (w[active_[a] * (n + 1)] > w[active_[best] * (n + 1)]) best = a;
+      const size_t pivot = static_cast<size_t>(active_[best]);
+      const double p = w[pivot * (n + 1)];
+      if (!(p > slack)) return false;
+      active_[best] = active_[--left];
+      for (size_t a = 0; a < left; ++a) {
+        const size_t j = static_cast<size_t>(active_[a]);
+        const double l = w[pivot * n + j] / p;
+        for (size_t b = 0; b < left; ++b) {
+          const size_t i = static_cast<size_t>(active_[b]);
+          w[j * n + i] -= l * w[pivot * n + i];
+        }
+      }
+    }
+    return true;
+  }
+
+  // The reference's acceptance rule (umni.hpp, step 2), in the frame: the
+  // singular values of P V are those of the first m rows of V, i.e. the
+  // square roots of the eigenvalues of G = V_m^T V_m. On acceptance the row
+  // is V y, y the top eigenvector of G (the top left singular vector of
+  // V V^T P).
+  bool rankOneTest(Vector* direction) {
+    const double tol = options_.tolEigv;
+    eig_.compute(rw_);
+    const Vector& values = eig_.eigenvalues();
+    int r = 0;
+    for (int i = 0; i < n_; ++i) r += values(i) > tol ? 1 : 0;
+    const int cols = r == 0 ? n_ : r;
+    const auto v = eig_.eigenvectors().rightCols(cols);
+    small_.compute(v.topRows(m_).transpose() * v.topRows(m_));
+    int count = 0;
+    for (int i = 0; i < cols; ++i) count += small_.eigenvalues()(i) > tol * tol ? 1 : 0;
+    if (count != 1) return false;
+    *direction = v * small_.eigenvectors().col(cols - 1);
+    return true;
+  }
+
   int n_, m_;
   const UmniOptions& options_;
-  Matrix rw_, work_;
+  Eigen::MatrixXd rw_, work_;
+  std::vector<int> active_;
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig_, small_;
 };
 
 // gcd of |w_i| (0 for the zero vector).
@@ -213,6 +226,7 @@ class Walker {
   void descend(int k, int c);
   bool allowed(int k, int c) const;
   bool leaf(int c);
+  void complete();
 
   double* A(int k) { return &A_[static_cast<size_t>(k) * nn_]; }
   double* S(int k, int j) { return &S_[(static_cast<size_t>(k) * n_ + j) * nn_]; }
@@ -220,7 +234,9 @@ class Walker {
   const Search& search_;
   int n_, kappa_;
   size_t nn_;
-  std::vector<double> A_, S_, a_, s_, M_;
+  std::vector<double> A_, S_, a_, s_;
+  int m_;
+  int lastDigit_ = 0, lastDim_ = 0;  // w_{n-2} and the computed size of the last level
   int level_ = -1;
   int used_ = 0;  // sum |w_i| over the fixed coordinates
   int64_t block_ = 0;
@@ -338,38 +354,55 @@ class Search {
 
 Walker::Walker(const Search& search)
     : test_(search.n_, search.m_, search.options_), search_(search), n_(search.n_), kappa_(search.options_.kappa),
-      nn_(search.nn_) {
+      nn_(search.nn_), m_(search.m_) {
   A_.assign(static_cast<size_t>(n_ + 1) * nn_, 0.0);
   S_.assign(static_cast<size_t>(n_ + 1) * n_ * nn_, 0.0);
   a_.assign(static_cast<size_t>(n_ + 1), 0.0);
   s_.assign(static_cast<size_t>(n_ + 1) * n_, 0.0);
-  M_.assign(nn_, 0.0);
   w_.assign(static_cast<size_t>(n_), 0);
 }
 
 bool Walker::allowed(int k, int c) const { return search_.digitAllowed(k, c, used_, level_); }
 
+// Level k + 1 from level k with w_k = c. The last level (k + 1 == n - 1)
+// only needs its leading m x m blocks for the screening; the rest is filled in
+// by complete() when a candidate survives it.
 void Walker::descend(int k, int c) {
+  const int dim = k + 1 == n_ - 1 ? m_ : n_;
+  if (k + 1 == n_ - 1) {
+    lastDigit_ = c;
+    lastDim_ = dim;
+  }
   const double cd = c, c2 = cd * cd;
+  const size_t n = static_cast<size_t>(n_);
   const double* Ak = A(k);
   double* An = A(k + 1);
   const double* Skk = S(k, k);
   const double* Rkk = search_.R(k, k);
-  for (int r = 0; r < n_; ++r)
-    for (int q = 0; q < n_; ++q) {
-      const size_t rq = static_cast<size_t>(r) * n_ + q, qr = static_cast<size_t>(q) * n_ + r;
+  for (int r = 0; r < dim; ++r)
+    for (int q = 0; q < dim; ++q) {
+      const size_t rq = r * n + q, qr = q * n + r;
       An[rq] = Ak[rq] + cd * (Skk[rq] + Skk[qr]) + c2 * Rkk[rq];
     }
   for (int j = k + 1; j < n_; ++j) {
     const double* Skj = S(k, j);
     const double* Rkj = search_.R(k, j);
     double* Snj = S(k + 1, j);
-    for (size_t e = 0; e < nn_; ++e) Snj[e] = Skj[e] + cd * Rkj[e];
+    for (int r = 0; r < dim; ++r)
+      for (int q = 0; q < dim; ++q) Snj[r * n + q] = Skj[r * n + q] + cd * Rkj[r * n + q];
   }
   const Matrix& T = search_.moments_.traces;
   a_[k + 1] = a_[k] + 2.0 * cd * s_[static_cast<size_t>(k) * n_ + k] + c2 * T(k, k);
   for (int j = k + 1; j < n_; ++j)
     s_[static_cast<size_t>(k + 1) * n_ + j] = s_[static_cast<size_t>(k) * n_ + j] + cd * T(k, j);
+}
+
+void Walker::complete() {
+  if (n_ < 2 || lastDim_ == n_) return;
+  const int dim = m_;
+  m_ = n_;  // descend() computes the full last level when m_ == n_
+  descend(n_ - 2, lastDigit_);
+  m_ = dim;
 }
 
 bool Walker::leaf(int c) {
@@ -379,15 +412,18 @@ bool Walker::leaf(int c) {
   const Matrix& T = search_.moments_.traces;
   const double traceRw = a_[k] + 2.0 * cd * s_[static_cast<size_t>(k) * n_ + k] + c2 * T(k, k);
   const double* Ak = A(k);
+  const double* Skk = S(k, k);
   const double* D = search_.R(k, k);
-  const double* M = M_.data();
-  const size_t stride = static_cast<size_t>(n_);
+  const size_t n = static_cast<size_t>(n_);
+  // R_w = A[k] + c (S[k][k] + S[k][k]^T) + c^2 R_kk.
   auto entry = [&](int r, int q) {
-    const size_t e = r * stride + q;
-    return Ak[e] + cd * M[e] + c2 * D[e];
+    const size_t e = r * n + q;
+    return Ak[e] + cd * (Skk[e] + Skk[q * n + r]) + c2 * D[e];
   };
-  auto fill = [&](Matrix& rw) {
-    for (size_t e = 0; e < nn_; ++e) rw.data()[e] = Ak[e] + cd * M[e] + c2 * D[e];
+  auto fill = [&](double* rw) {
+    complete();
+    for (size_t r = 0; r < n; ++r)
+      for (size_t q = 0; q < n; ++q) rw[r * n + q] = Ak[r * n + q] + cd * (Skk[r * n + q] + Skk[q * n + r]) + c2 * D[r * n + q];
   };
   w_[k] = c;
   return test_.accept(traceRw, entry, fill, &direction_);
@@ -395,11 +431,6 @@ bool Walker::leaf(int c) {
 
 bool Walker::walkFrom(int k) {
   if (k == n_ - 1) {
-    // M = S[k][k] + S[k][k]^T, shared by the 2 kappa + 1 leaves.
-    const double* Skk = S(k, k);
-    for (int r = 0; r < n_; ++r)
-      for (int q = 0; q < n_; ++q)
-        M_[static_cast<size_t>(r) * n_ + q] = Skk[static_cast<size_t>(r) * n_ + q] + Skk[static_cast<size_t>(q) * n_ + r];
     for (int c = -kappa_; c <= kappa_; ++c) {
       if (!allowed(k, c)) continue;
       if (leaf(c)) return true;
@@ -626,7 +657,7 @@ UmniResult umni(const double* x, Index environments, Index N, Index d, const dou
           const double aa = double(a) * a, ab = double(a) * b, bb = double(b) * b;
           const double traceRw = aa * rtt.trace() + ab * cross.trace() + bb * rjj.trace();
           auto entry = [&](int r, int q) { return aa * rtt(r, q) + ab * cross(r, q) + bb * rjj(r, q); };
-          auto fill = [&](Matrix& rw) { rw = aa * rtt + ab * cross + bb * rjj; };
+          auto fill = [&](double* rw) { MatrixMap(rw, n, n) = aa * rtt + ab * cross + bb * rjj; };
           Vector direction;
           if (test.accept(traceRw, entry, fill, &direction)) {
             rows.row(j) = (frame * direction).transpose();
