@@ -6,6 +6,7 @@ import { registerFit } from './fit.js';
 import { registerInfo } from './info.js';
 import { registerMerge } from './merge.js';
 import { registerReport } from './report.js';
+import { registerSimulate } from './simulate.js';
 import { registerSweep } from './sweep.js';
 
 /** Exit codes: 0 success, 1 the work failed, 2 bad usage or input. */
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerReport(program);
   registerMerge(program);
   registerFit(program);
+  registerSimulate(program);
   return program;
 }
 

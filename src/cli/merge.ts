@@ -24,6 +24,7 @@ Example:
     )
     .action(async (inputs: string[], flags: { output?: string }) => {
       const summary = await asUsage(() => {
+        expandInputs(inputs);
         let output = flags.output;
         if (!output) {
           const first = inputs[0]!;

@@ -5,7 +5,7 @@
  * environments first).
  */
 import { parse } from 'csv-parse/sync';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { NDArray } from '../types.js';
 
@@ -306,6 +306,7 @@ function checkFinite(file: string, data: Float64Array, d: number, columns: strin
 /** Loads environments from CSV or .npy files (see the module comment). */
 export function loadEnvironments(files: string[], options: LoadOptions = {}): Environments {
   if (files.length === 0) throw new DataError('no data files given');
+  for (const f of files) if (!existsSync(f)) throw new DataError(`${f}: no such file`);
   const kinds = new Set(files.map((f) => extname(f).toLowerCase()));
   if (kinds.size > 1) throw new DataError(`mix of file types (${[...kinds].join(', ')}); use all .csv or all .npy`);
   const kind = [...kinds][0]!;

@@ -2,7 +2,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toCsv, toJson, type CellRow, type Comparison, type ReferenceRow } from './aggregate.js';
-import { buildFigures, renderSvg } from './plots.js';
 import { formatRateMatrix, formatTable } from './table.js';
 
 export interface ReportInfo {
@@ -49,6 +48,8 @@ export async function writeReport(dir: string, rows: CellRow[], info: ReportInfo
       2,
     ) + '\n',
   );
+  // Vega is large: loaded only when figures are made.
+  const { buildFigures, renderSvg } = await import('./plots.js');
   const figures = buildFigures(rows, info.reference?.rows);
   const svgs: { file: string; title: string; svg: string }[] = [];
   for (const figure of figures) {
