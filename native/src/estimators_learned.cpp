@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "scorecrl/error.hpp"
+#include "scorecrl/gemm.hpp"
 #include "scorecrl/kernels.hpp"
 #include "scorecrl/moments.hpp"
 #include "scorecrl/ops.hpp"
@@ -67,8 +68,9 @@ Whitening fitWhitening(const ConstMatrixMap& x0, Index n, const Context* context
 
 // Y = (X - mean) W for an N x d block.
 Matrix project(const ConstMatrixMap& x, const Whitening& white) {
-  Matrix y(x.rows(), white.W.cols());
-  y.noalias() = x * white.W;
+  const Index n = white.W.cols();
+  Matrix y(x.rows(), n);
+  gemm(false, false, x.rows(), n, x.cols(), 1.0, x.data(), x.cols(), white.W.data(), n, 0.0, y.data(), n);
   const Eigen::RowVectorXd shift = white.mean.transpose() * white.W;
   y.rowwise() -= shift;
   return y;
@@ -127,16 +129,17 @@ struct LogisticPoint {
 LogisticPoint logisticAt(const std::vector<LabelledFeatures>& groups, const Vector& beta, double l2) {
   LogisticPoint point;
   point.beta = beta;
+  const Index p = beta.size();
   Index total = 0;
   double loss = 0.0;
   for (const auto& g : groups) {
     total += g.phi->rows();
-    Eigen::ArrayXd f = (*g.phi * beta).array();
+    Eigen::ArrayXd f(g.phi->rows());
+    gemm(false, false, g.phi->rows(), 1, p, 1.0, g.phi->data(), p, beta.data(), 1, 0.0, f.data(), 1);
     // label 1: log(1 + e^-f); label 0: log(1 + e^f).
     loss += g.label > 0.5 ? softplus(-f).sum() : softplus(f).sum();
     point.logits.push_back(std::move(f));
   }
-  const Index p = beta.size();
   point.objective = loss / static_cast<double>(total) + 0.5 * l2 * beta.tail(p - 1).squaredNorm();
   return point;
 }
@@ -155,7 +158,7 @@ void logisticDerivatives(const std::vector<LabelledFeatures>& groups, const Logi
     const Eigen::ArrayXd prob = sigmoid(point.logits[gi]);
     if (grad) {
       const Vector residual = (prob - groups[gi].label).matrix();
-      grad->noalias() += phi.transpose() * residual;
+      gemm(true, false, p, 1, phi.rows(), 1.0, phi.data(), p, residual.data(), 1, 1.0, grad->data(), 1);
     }
     if (hess) {
       const Eigen::ArrayXd rootWeight = (prob * (1.0 - prob)).sqrt();
@@ -184,7 +187,9 @@ bool gaussianStart(const Matrix& y0, const Matrix& y1, Vector& beta) {
   auto moments = [](const Matrix& y, Vector& mean, Matrix& precision, double& logDet) {
     mean = y.colwise().mean().transpose();
     const Matrix centred = y.rowwise() - mean.transpose();
-    Matrix cov = (centred.transpose() * centred) / static_cast<double>(y.rows());
+    Matrix cov(y.cols(), y.cols());
+    gemm(true, false, y.cols(), y.cols(), y.rows(), 1.0 / static_cast<double>(y.rows()), centred.data(), y.cols(),
+         centred.data(), y.cols(), 0.0, cov.data(), y.cols());
     Eigen::LLT<Matrix> llt(cov);
     if (llt.info() != Eigen::Success) return false;
     precision = llt.solve(Matrix::Identity(y.cols(), y.cols()));
@@ -392,7 +397,9 @@ TrainResult trainNetwork(Objective objective, const nn::Mlp& net, TVector& param
       const Train scale = Train(1) / static_cast<Train>(count);
       auto run = [&](int c) { chunkLoss(chunk[c], ws[c], grads[c].data(), scale); };
       if (parts == 2 && innerParallel) {
-        parallelRanges(2, 2, [&](int part, int64_t, int64_t) { run(part); });
+        parallelRanges(2, 2, [&](int, int64_t begin, int64_t end) {
+          for (int64_t c = begin; c < end; ++c) run(static_cast<int>(c));
+        });
       } else {
         for (int c = 0; c < parts; ++c) run(c);
       }
@@ -443,7 +450,7 @@ void runJobs(int count, const Job& job) {
   }
   std::atomic<int> next{0};
   parallelRanges(parts, parts, [&](int part, int64_t, int64_t) {
-    for (int j = next++; j < count; j = next++) job(j, false, part == 0);
+    for (int j = next++; j < count; j = next++) job(j, /*innerParallel=*/false, /*report=*/part == 0);
   });
 }
 
@@ -518,7 +525,8 @@ void evaluateRows(const LearnedModel& model, Index M, double* out, const Context
         const size_t mi = static_cast<size_t>(m);
         switch (model.method) {
           case LearnedMethod::LogisticQuadratic:
-            gy.noalias() = 2.0 * yc * quad[mi];
+            gy.resize(rows, n);
+            gemm(false, false, rows, n, n, 2.0, yc.data(), n, quad[mi].data(), n, 0.0, gy.data(), n);
             gy.rowwise() += lin[mi].transpose();
             break;
           case LearnedMethod::ClassifierMlp:
@@ -529,7 +537,7 @@ void evaluateRows(const LearnedModel& model, Index M, double* out, const Context
             gy = s0 - ws.h.back();
             break;
         }
-        MatrixMap(out + (m * M + r0) * d, rows, d).noalias() = gy * model.whitening.transpose();
+        gemm(false, true, rows, d, n, 1.0, gy.data(), n, model.whitening.data(), n, 0.0, out + (m * M + r0) * d, d);
       }
       if (context && part == 0) context->progress(static_cast<double>(c + 1 - begin) / static_cast<double>(end - begin));
     }

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "scorecrl/error.hpp"
+#include "scorecrl/gemm.hpp"
 #include "scorecrl/rng.hpp"
 
 namespace scorecrl {
@@ -27,6 +28,27 @@ void tanhInPlace(MatrixT<Scalar>& a) {
 template <>
 void tanhInPlace<float>(MatrixT<float>& a) {
   a = a.array().tanh();
+}
+
+// Products through gemm() (Eigen's kernels even in a BLAS build). All
+// matrices here are compact row-major.
+// C (rows x out) = X (rows x in) W^T, W out x in.
+template <typename Scalar>
+void timesWt(const MatrixT<Scalar>& X, const Scalar* W, Index out, MatrixT<Scalar>& C) {
+  C.resize(X.rows(), out);
+  gemm(false, true, X.rows(), out, X.cols(), Scalar(1), X.data(), X.cols(), W, X.cols(), Scalar(0), C.data(), out);
+}
+// C (rows x in) = G (rows x out) W, W out x in.
+template <typename Scalar>
+void timesW(const MatrixT<Scalar>& G, const Scalar* W, Index in, MatrixT<Scalar>& C) {
+  C.resize(G.rows(), in);
+  gemm(false, false, G.rows(), in, G.cols(), Scalar(1), G.data(), G.cols(), W, in, Scalar(0), C.data(), in);
+}
+// gW (out x in) += G^T X, G rows x out, X rows x in.
+template <typename Scalar>
+void addGtX(const MatrixT<Scalar>& G, const MatrixT<Scalar>& X, Scalar* gW) {
+  gemm(true, false, G.cols(), X.cols(), G.rows(), Scalar(1), G.data(), G.cols(), X.data(), X.cols(), Scalar(1), gW,
+       X.cols());
 }
 
 }  // namespace
@@ -63,7 +85,6 @@ template <typename Scalar>
 void forward(const Mlp& net, const Scalar* params, const Eigen::Ref<const MatrixT<Scalar>>& x, Workspace<Scalar>& ws,
              const Eigen::Ref<const MatrixT<Scalar>>* v) {
   using M = MatrixT<Scalar>;
-  using CMap = Eigen::Map<const M>;
   using CVec = Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>;
   const int L = net.layers();
   const Index B = x.rows();
@@ -83,17 +104,15 @@ void forward(const Mlp& net, const Scalar* params, const Eigen::Ref<const Matrix
   ws.directions = P;
   for (int l = 1; l <= L; ++l) {
     const Index in = net.sizes[l - 1], out = net.sizes[l];
-    CMap W(params + net.weightOffset(l), out, in);
+    const Scalar* W = params + net.weightOffset(l);
     CVec b(params + net.biasOffset(l), out);
     M& h = ws.h[static_cast<size_t>(l)];
-    h.resize(B, out);
-    h.noalias() = ws.h[static_cast<size_t>(l - 1)] * W.transpose();
+    timesWt(ws.h[static_cast<size_t>(l - 1)], W, out, h);
     h.rowwise() += b.transpose();
     if (l < L) tanhInPlace(h);
     if (tangents) {
       M& u = ws.u[static_cast<size_t>(l)];
-      u.resize(P * B, out);
-      u.noalias() = ws.t[static_cast<size_t>(l - 1)] * W.transpose();
+      timesWt(ws.t[static_cast<size_t>(l - 1)], W, out, u);
       M& t = ws.t[static_cast<size_t>(l)];
       if (l < L) {
         t.resize(P * B, out);
@@ -147,20 +166,15 @@ void backward(const Mlp& net, const Scalar* params, Workspace<Scalar>& ws,
       }
     }
     if (gParams) {
-      Eigen::Map<M> gW(gParams + net.weightOffset(l), out, in);
       Eigen::Map<Eigen::Matrix<Scalar, Eigen::Dynamic, 1>> gb(gParams + net.biasOffset(l), out);
-      gW.noalias() += ws.ga.transpose() * hPrev;
-      if (tangents) gW.noalias() += ws.gu.transpose() * ws.t[static_cast<size_t>(l - 1)];
+      addGtX(ws.ga, hPrev, gParams + net.weightOffset(l));
+      if (tangents) addGtX(ws.gu, ws.t[static_cast<size_t>(l - 1)], gParams + net.weightOffset(l));
       gb.noalias() += ws.ga.colwise().sum().transpose();
     }
     if (l > 1 || gInput) {
-      Eigen::Map<const M> W(params + net.weightOffset(l), out, in);
-      ws.gh.resize(B, in);
-      ws.gh.noalias() = ws.ga * W;
-      if (l > 1 && tangents) {
-        ws.gt.resize(P * B, in);
-        ws.gt.noalias() = ws.gu * W;
-      }
+      const Scalar* W = params + net.weightOffset(l);
+      timesW(ws.ga, W, in, ws.gh);
+      if (l > 1 && tangents) timesW(ws.gu, W, in, ws.gt);
       if (l == 1) {
         *gInput = ws.gh;
       } else {
