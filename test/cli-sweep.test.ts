@@ -155,6 +155,34 @@ describe('fused trial against materialised data', () => {
   });
 });
 
+describe('Wishart sampling', () => {
+  it('draws latent moments with the same distribution as drawing the samples', async () => {
+    const crl = await backend('native');
+    const spec = (samples: number, sampling: 'samples' | 'wishart'): TrialInput => ({ n: 3, d: 3, samples, sampling });
+    // Per seed the model is the same in both modes; a huge Wishart N gives its true latent covariance.
+    const devs = { samples: [] as number[], wishart: [] as number[] };
+    for (let seed = 0; seed < 300; seed++) {
+      const truth = trialCovariances(crl.engine, spec(100_000_000, 'wishart'), seed).latentSecondMoments.data;
+      for (const mode of ['samples', 'wishart'] as const) {
+        const m = trialCovariances(crl.engine, spec(200, mode), seed).latentSecondMoments.data;
+        // Environment 0, entries (0,0) and (0,1), relative to the variance scale.
+        devs[mode].push((m[0]! - truth[0]!) / truth[0]!, (m[1]! - truth[1]!) / Math.sqrt(truth[0]! * truth[4]!));
+      }
+    }
+    const meanSquare = (v: number[]) => v.reduce((s, x) => s + x * x, 0) / v.length;
+    const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
+    const ratio = meanSquare(devs.wishart) / meanSquare(devs.samples);
+    expect(ratio).toBeGreaterThan(0.8);
+    expect(ratio).toBeLessThan(1.25);
+    // Unbiased: (1/N) sum z z^T has mean Sigma in both modes.
+    for (const mode of ['samples', 'wishart'] as const) expect(Math.abs(mean(devs[mode]))).toBeLessThan(0.02);
+    // Cost does not grow with N.
+    const started = performance.now();
+    trial(crl.engine, { n: 10, d: 15, samples: 100_000_000, sampling: 'wishart' }, 1);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+});
+
 describe('sweep with the real trial', () => {
   it('gives identical results with 1 and 2 workers', async () => {
     const config: SweepConfig = applyGrid({ ...defaultConfig(), runs: 4, seed: 5 }, { nd: [[3, 4], [4, 4]], samples: [500, 5000] }, 'test');

@@ -41,6 +41,8 @@ TrialSpec readSpec(const OpArgs& args) {
   c.outputs.z = c.outputs.x = c.outputs.dsx = false;
   spec.estimator = args.string("estimator", "gaussian", {"gaussian", "exact"}) == "gaussian" ? TrialEstimator::GaussianPlugIn
                                                                                             : TrialEstimator::Exact;
+  spec.sampling = args.string("sampling", "samples", {"samples", "wishart"}) == "samples" ? TrialSampling::Samples
+                                                                                      : TrialSampling::Wishart;
   args.string("algorithm", "finite-sample", {"finite-sample"});
   spec.algorithm = TrialAlgorithm::FiniteSample;
   spec.tolEigv = args.number("tolEigv", 1e-2);
@@ -72,7 +74,7 @@ OpResult opTrialCovariances(const OpArgs& args, const Context& context) {
   validateTrialSpec(spec);
   Generator rng(spec.simulation.seed);
   const SimulationModel model = drawSimulationModel(spec.simulation, rng);
-  const auto moments = drawLatentMoments(model, rng, spec.simulation.samples, &context);
+  const auto moments = drawLatentMoments(model, rng, spec.simulation.samples, &context, spec.sampling);
   const auto R = scoreDiffCovariancesFromMoments(model, moments, spec.estimator);
   const int64_t K = static_cast<int64_t>(R.size()), d = model.transform.d, n = model.scm.n;
   std::vector<double> r, second, mean;

@@ -21,6 +21,46 @@ namespace {
 // Rows of standard normals drawn per block (the block stays in L1/L2 cache).
 constexpr Index kRows = 1024;
 
+// Gamma(shape, 1) by Marsaglia and Tsang's method (shape < 1 through
+// Gamma(shape + 1) * U^(1/shape)).
+double gammaDraw(Generator& rng, double shape) {
+  if (shape < 1.0) {
+    const double g = gammaDraw(rng, shape + 1.0);
+    double u = rng.random();
+    while (u <= 0.0) u = rng.random();
+    return g * std::pow(u, 1.0 / shape);
+  }
+  const double d = shape - 1.0 / 3.0;
+  const double c = 1.0 / std::sqrt(9.0 * d);
+  for (;;) {
+    double x, v;
+    do {
+      x = rng.standardNormal();
+      v = 1.0 + c * x;
+    } while (v <= 0.0);
+    v = v * v * v;
+    const double u = rng.random();
+    if (u < 1.0 - 0.0331 * x * x * x * x) return d * v;
+    if (u > 0.0 && std::log(u) < 0.5 * x * x + d * (1.0 - v + std::log(v))) return d * v;
+  }
+}
+
+// Sum of e e^T and of e over N standard normal n-vectors, drawn from their
+// joint distribution: mean ~ N(0, I/N); centred scatter = A A^T with A lower
+// triangular, A(i,i)^2 ~ chi^2(N-1-i), A(i,j) ~ N(0,1) below the diagonal
+// (Bartlett), independent of the mean.
+void wishartStatistics(Generator& rng, Index n, Index N, Eigen::MatrixXd& gram, Vector& sum) {
+  Eigen::MatrixXd a = Eigen::MatrixXd::Zero(n, n);
+  for (Index i = 0; i < n; ++i) {
+    a(i, i) = std::sqrt(2.0 * gammaDraw(rng, 0.5 * static_cast<double>(N - 1 - i)));
+    for (Index j = 0; j < i; ++j) a(i, j) = rng.standardNormal();
+  }
+  Vector mean(n);
+  for (Index i = 0; i < n; ++i) mean[i] = rng.standardNormal() / std::sqrt(static_cast<double>(N));
+  gram = a * a.transpose() + static_cast<double>(N) * mean * mean.transpose();
+  sum = static_cast<double>(N) * mean;
+}
+
 // The finite-sample algorithm (NeurIPS 2024) on score-difference covariances
 // R_t (d x d), t = 0..n-1, where environment t+1 intervenes latent t. Results
 // are in that labelling.
@@ -118,7 +158,7 @@ FiniteSampleEstimate finiteSample(const std::vector<Matrix>& R, double tolEigv, 
 }  // namespace
 
 std::vector<LatentMoments> drawLatentMoments(const SimulationModel& model, Generator& rng, Index N,
-                                             const Context* context) {
+                                             const Context* context, TrialSampling sampling) {
   if (model.scm.model != LatentModel::Linear) fail("latent moments need a linear SCM");
   if (N < 2) fail("'samples' must be at least 2, got " + std::to_string(N));
   const Index n = model.scm.n;
@@ -133,7 +173,11 @@ std::vector<LatentMoments> drawLatentMoments(const SimulationModel& model, Gener
     sampler(linearMap.data(), n);
     Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(n, n);
     Vector sum = Vector::Zero(n);
-    for (Index start = 0; start < N; start += kRows) {
+    if (sampling == TrialSampling::Wishart) {
+      if (N <= n) fail("Wishart sampling needs more samples than latents (N > n)");
+      wishartStatistics(rng, n, N, gram, sum);
+    }
+    for (Index start = 0; sampling == TrialSampling::Samples && start < N; start += kRows) {
       const Index rows = std::min(kRows, N - start);
       rng.fillStandardNormal(block.data(), static_cast<size_t>(rows * n));
       MatrixMap e(block.data(), rows, n);
@@ -277,7 +321,7 @@ TrialResult runTrial(const TrialSpec& spec, const Context* context) {
   Generator rng(spec.simulation.seed);
   const SimulationModel model = drawSimulationModel(spec.simulation, rng);
   const int n = model.scm.n;
-  const auto moments = drawLatentMoments(model, rng, spec.simulation.samples, context);
+  const auto moments = drawLatentMoments(model, rng, spec.simulation.samples, context, spec.sampling);
   const auto R = scoreDiffCovariancesFromMoments(model, moments, spec.estimator);
 
   const FiniteSampleEstimate estimate = finiteSample(R, spec.tolEigv, spec.tolOrth);

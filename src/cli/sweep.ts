@@ -50,6 +50,7 @@ export interface SweepFlags {
   scaleDecoder?: boolean[];
   conditionFloor?: number[];
   estimator?: string[];
+  sampling?: string[];
   algorithm?: string[];
   tolEigv?: number[];
   tolOrth?: number[];
@@ -79,6 +80,7 @@ const GRID_FLAGS = [
   'scaleDecoder',
   'conditionFloor',
   'estimator',
+  'sampling',
   'algorithm',
   'tolEigv',
   'tolOrth',
@@ -142,6 +144,7 @@ export function registerSweep(program: Command): void {
     .option('--scale-decoder <bools>', 'scale decoder columns to max |entry| 1', booleanList)
     .option('--condition-floor <list>', 'smallest sigma_min/sigma_max of the decoder block', numberList)
     .option('--estimator <list>', 'score differences: gaussian (plug-in) or exact', stringList)
+    .option('--sampling <list>', 'latent moments: samples (draw N per environment) or wishart (their exact distribution, O(n^2))', stringList)
     .option('--algorithm <list>', 'finite-sample', stringList)
     .option('--tol-eigv <list>', 'eigenvalue tolerance of the finite-sample algorithm', numberList)
     .option('--tol-orth <list>', 'orthogonality tolerance of the finite-sample algorithm', numberList)

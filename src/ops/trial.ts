@@ -33,6 +33,13 @@ export interface TrialSpec {
   conditionFloor: number;
   /** 'gaussian': Gaussian plug-in scores; 'exact': the true scores (simulation only). */
   estimator: 'gaussian' | 'exact';
+  /**
+   * 'samples': draw each environment's N x n standard normals (the stream
+   * `simulate` uses) and accumulate their moments; 'wishart': draw the
+   * moments from their exact distribution (mean N(0, I/N), centred scatter
+   * Wishart(I, N-1)) in O(n^2), whatever N.
+   */
+  sampling: 'samples' | 'wishart';
   algorithm: 'finite-sample';
   /** Finite-sample algorithm: eigenvalue tolerance (ranks) and orthogonality tolerance (edges). */
   tolEigv: number;
@@ -52,6 +59,7 @@ export const DEFAULT_TRIAL: Omit<TrialSpec, 'n' | 'd' | 'samples'> = {
   scaleDecoder: false,
   conditionFloor: 0.1,
   estimator: 'gaussian',
+  sampling: 'samples',
   algorithm: 'finite-sample',
   tolEigv: 1e-2,
   tolOrth: 1e-1,
@@ -76,7 +84,7 @@ export interface TrialResult {
   incorrectMixing: number;
 }
 
-const STRING_FIELDS = ['latent', 'intervention', 'varianceChange', 'design', 'transform', 'estimator', 'algorithm'] as const;
+const STRING_FIELDS = ['latent', 'intervention', 'varianceChange', 'design', 'transform', 'estimator', 'sampling', 'algorithm'] as const;
 const NUMBER_FIELDS = ['n', 'd', 'samples', 'density', 'factor', 'conditionFloor', 'tolEigv', 'tolOrth'] as const;
 const FLAG_FIELDS = ['randomOrder', 'randomInterventionOrder', 'scaleDecoder'] as const;
 

@@ -58,6 +58,8 @@ export function aggregate(records: Iterable<TrialRecord>, order?: Cell[]): CellR
   }
   const rows: CellRow[] = [];
   for (const g of groups.values()) {
+    // Sums in run order: the same numbers whatever order the trials finished in.
+    g.ok.sort((a, b) => a.run - b.run);
     const correct: number[] = g.ok.map((r) => (r.metrics!.correct ? 1 : 0));
     const p = correct.length ? correct.reduce((a, b) => a + b, 0) / correct.length : NaN;
     const metrics = Object.fromEntries(
@@ -196,8 +198,9 @@ export interface Comparison {
  */
 export function compareWithReference(rows: CellRow[], reference: ReferenceRow[]): Comparison[] {
   const out: Comparison[] = [];
+  // 'sampling' does not change the distribution of a trial's data, so both kinds compare.
   const asReference = rows.filter((r) =>
-    (Object.keys(DEFAULT_CELL) as (keyof typeof DEFAULT_CELL)[]).every((k) => r.cell[k] === DEFAULT_CELL[k]),
+    (Object.keys(DEFAULT_CELL) as (keyof typeof DEFAULT_CELL)[]).every((k) => k === 'sampling' || r.cell[k] === DEFAULT_CELL[k]),
   );
   for (const ref of reference) {
     const mine = asReference.filter((r) => r.cell.n === ref.n && r.cell.d === ref.d && r.cell.samples === ref.samples);

@@ -24,6 +24,7 @@ export const VARIANCE_CHANGES = ['scale', 'add'] as const;
 export const DESIGNS = ['single-node', 'two-hard-per-node', 'multi-node'] as const;
 export const TRANSFORMS = ['linear', 'tanh', 'tanh-mlp'] as const;
 export const ESTIMATORS = ['gaussian', 'exact'] as const;
+export const SAMPLINGS = ['samples', 'wishart'] as const;
 export const ALGORITHMS = ['finite-sample'] as const;
 
 /** One grid point: everything a trial needs except its seed. */
@@ -58,6 +59,8 @@ export interface Cell {
   conditionFloor: number;
   /** Score-difference estimator: Gaussian plug-in or exact (simulation only). */
   estimator: (typeof ESTIMATORS)[number];
+  /** Latent moments from N drawn samples, or drawn directly from their exact (Wishart) distribution. */
+  sampling: (typeof SAMPLINGS)[number];
   /** CRL algorithm. */
   algorithm: (typeof ALGORITHMS)[number];
   /** Eigenvalue tolerance of the finite-sample algorithm (ranks). */
@@ -82,6 +85,7 @@ export const DEFAULT_CELL: Omit<Cell, 'n' | 'd' | 'samples'> = {
   scaleDecoder: false,
   conditionFloor: 0.1,
   estimator: 'gaussian',
+  sampling: 'samples',
   algorithm: 'finite-sample',
   tolEigv: 1e-2,
   tolOrth: 1e-1,
@@ -117,6 +121,7 @@ export const CELL_FIELDS: CellField[] = [
   'scaleDecoder',
   'conditionFloor',
   'estimator',
+  'sampling',
   'algorithm',
   'tolEigv',
   'tolOrth',
@@ -175,6 +180,7 @@ const FIELD_KINDS: Record<Exclude<CellField, 'n' | 'd'>, Kind> = {
   scaleDecoder: 'boolean',
   conditionFloor: 'probability',
   estimator: ESTIMATORS,
+  sampling: SAMPLINGS,
   algorithm: ALGORITHMS,
   tolEigv: 'nonnegative',
   tolOrth: 'nonnegative',
@@ -458,7 +464,8 @@ export function checkSupported(config: SweepConfig): void {
 /** Rough relative cost of a trial (for scheduling longest first and for a cost-weighted ETA). */
 export function trialCost(cell: Cell): number {
   const envs = cell.design === 'two-hard-per-node' ? 2 * cell.n + 1 : cell.n + 1;
-  const sampling = cell.samples * envs * cell.n * (cell.transform === 'linear' && cell.latent === 'linear' ? 1 : 20 * cell.d);
+  const perSample = cell.transform === 'linear' && cell.latent === 'linear' ? 1 : 20 * cell.d;
+  const sampling = cell.sampling === 'wishart' ? envs * cell.n * cell.n * 10 : cell.samples * envs * cell.n * perSample;
   const algorithm = 40 * cell.n * cell.n * cell.d * cell.d * cell.d;
   return sampling + algorithm + 20_000;
 }

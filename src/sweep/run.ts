@@ -116,7 +116,18 @@ interface Executor {
 }
 
 function piscinaExecutor(file: string, threads: number, data: WorkerData): Executor {
-  const pool = new Piscina({ filename: file, minThreads: threads, maxThreads: threads, workerData: data, idleTimeout: 60_000 });
+  // Each worker runs one trial at a time on one thread. OpenBLAS (when the
+  // native core uses it) reads this once, when the addon is first loaded; its
+  // own threads would otherwise busy-wait between the small products of a trial.
+  process.env.OPENBLAS_NUM_THREADS ??= '1';
+  const pool = new Piscina({
+    filename: file,
+    minThreads: threads,
+    maxThreads: threads,
+    workerData: data,
+    idleTimeout: 60_000,
+    atomics: 'disabled',
+  });
   return {
     run: (task) => pool.run(task) as Promise<TrialOutcome>,
     close: () => pool.destroy(),

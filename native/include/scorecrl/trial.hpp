@@ -38,6 +38,14 @@ enum class TrialEstimator {
   Exact,           // the true scores of the simulation
 };
 
+// How a trial obtains each environment's latent moments.
+enum class TrialSampling {
+  Samples,  // draw the N x n standard normals (the stream simulate() uses) and accumulate
+  Wishart,  // draw the sufficient statistics directly: for N standard normal n-vectors the
+            // mean is N(0, I/N) and the centred scatter matrix is Wishart(I, N-1),
+            // independent (Bartlett decomposition); same distribution, O(n^2) draws
+};
+
 enum class TrialAlgorithm {
   FiniteSample,  // causal order + transitive-closure graph + encoder (NeurIPS 2024)
 };
@@ -45,6 +53,7 @@ enum class TrialAlgorithm {
 struct TrialSpec {
   SimulationConfig simulation;  // seed, n, d, samples, model, design, transform
   TrialEstimator estimator = TrialEstimator::GaussianPlugIn;
+  TrialSampling sampling = TrialSampling::Samples;
   TrialAlgorithm algorithm = TrialAlgorithm::FiniteSample;
   double tolEigv = 1e-2;
   double tolOrth = 1e-1;
@@ -77,9 +86,11 @@ struct LatentMoments {
 
 // Draws the K+1 environments' latent samples of a linear-SCM model on `rng`
 // (exactly the normals simulate() draws, in the same order) and returns their
-// moments. Throws Error unless the model's SCM is linear.
+// moments (or, with TrialSampling::Wishart, draws the moments' exact
+// distribution instead). Throws Error unless the model's SCM is linear.
 std::vector<LatentMoments> drawLatentMoments(const SimulationModel& model, Generator& rng, Index N,
-                                             const Context* context = nullptr);
+                                             const Context* context = nullptr,
+                                             TrialSampling sampling = TrialSampling::Samples);
 
 // R_m (d x d), m = 1..K, from the moments: Gaussian plug-in or exact scores
 // (linear decoder only).
