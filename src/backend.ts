@@ -75,6 +75,10 @@ export class Backend {
     const { onProgress, signal, ...rest } = options ?? {};
     return umni.umniAsync(this.engine, data, rest, { onProgress, signal });
   }
+  /** A fused simulated UMNI-CRL trial from `seed` (multi-node design): metrics in the true labelling. */
+  umniTrial(spec: umni.UmniTrialSpec, seed: number): umni.UmniTrialResult {
+    return umni.umniTrial(this.engine, spec, seed);
+  }
 
   // --- fused trials (src/ops/trial.ts) ---
   /** One simulated trial (simulate → estimate → algorithm → metrics) in the core; returns only its metrics. */

@@ -113,6 +113,74 @@ function matchesTruth(encoder: NDArray, graph: NDArray, c: ReferenceCase, exactD
   return false;
 }
 
+
+/** Inverse of a small matrix (Gauss-Jordan with partial pivoting), row-major n x n. */
+function inverse(a: number[][]): number[][] {
+  const n = a.length;
+  const m = a.map((r, i) => [...r, ...Array.from({ length: n }, (_, j) => (i === j ? 1 : 0))]);
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[p]![c]!)) p = r;
+    [m[c], m[p]] = [m[p]!, m[c]!];
+    const piv = m[c]![c]!;
+    for (let j = 0; j < 2 * n; j++) m[c]![j]! /= piv;
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = m[r]![c]!;
+      for (let j = 0; j < 2 * n; j++) m[r]![j]! -= f * m[c]![j]!;
+    }
+  }
+  return m.map((r) => r.slice(n));
+}
+
+/**
+ * SHD and MCC of an estimate in the true labelling, from samples: the permutation of estimated
+ * latents (zhat = x0 encoder^T) that maximises the summed |Pearson correlation| with the true ones.
+ */
+function scoreFromSamples(encoder: NDArray, graph: NDArray, x0: NDArray, z0: NDArray, truth: boolean[][]) {
+  const [N, d] = x0.shape as [number, number];
+  const n = encoder.shape[0]!;
+  const zhat = Array.from({ length: N }, (_, t) =>
+    Array.from({ length: n }, (_, i) => {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += encoder.data[i * d + k]! * x0.data[t * d + k]!;
+      return s;
+    }),
+  );
+  const col = (rows: (t: number, i: number) => number, i: number) => Array.from({ length: N }, (_, t) => rows(t, i));
+  const corr = (u: number[], v: number[]) => {
+    const mu = u.reduce((a, b) => a + b, 0) / N;
+    const mv = v.reduce((a, b) => a + b, 0) / N;
+    let suv = 0;
+    let suu = 0;
+    let svv = 0;
+    for (let t = 0; t < N; t++) {
+      suv += (u[t]! - mu) * (v[t]! - mv);
+      suu += (u[t]! - mu) ** 2;
+      svv += (v[t]! - mv) ** 2;
+    }
+    return Math.abs(suv) / Math.sqrt(suu * svv);
+  };
+  const C = Array.from({ length: n }, (_, i) =>
+    Array.from({ length: n }, (_, j) => corr(col((t, k) => z0.data[t * n + k]!, i), col((t, k) => zhat[t]![k]!, j))),
+  );
+  let best = -1;
+  let match: number[] = [];
+  for (const pi of permutations(n)) {
+    const s = pi.reduce((a, j, i) => a + C[i]![j]!, 0);
+    if (s > best) [best, match] = [s, pi];
+  }
+  const est = (i: number, j: number) => graph.data[match[i]! * n + match[j]!]! > 0.5;
+  let shd = 0;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      if (i === j) continue;
+      if (truth[i]![j] && !est(i, j)) shd += 1; // deletion or reversal, counted once per true edge
+      if (est(i, j) && !truth[i]![j] && !truth[j]![i]) shd += 1; // addition
+    }
+  return { shd, mcc: best / n };
+}
+
 const results: Record<string, Record<string, UmniResult>> = {};
 
 describe.each(BACKENDS)('UMNI-CRL on %s', (name) => {
@@ -172,6 +240,55 @@ describe.each(BACKENDS)('UMNI-CRL on %s', (name) => {
       expect(matchesTruth(r.encoder, r.graphClosure, c, false), order).toBe(true);
     }
   });
+
+  it(
+    'a fused trial scores the same estimate as UMNI-CRL on the materialised simulation (exact and plug-in scores, both stages)',
+    async () => {
+      const crl = await get();
+      const intervention = 'hard';
+      const [n, d, samples, seed] = [4, 6, 10000, 3];
+      const sim = crl.simulate({ n, d, samples, seed, design: 'multi-node', intervention, scaleDecoder: false });
+      const [x, z] = [sim.x!, sim.z!];
+      const x0 = { data: x.data.subarray(0, samples * d), shape: [samples, d] };
+      const z0 = { data: z.data.subarray(0, samples * n), shape: [samples, n] };
+      const dag = rows(sim.graph).map((r) => r.map((v) => v > 0.5));
+      // Gaussian plug-in by hand: B = top-n eigenvectors of cov(x_0), P_k = (B^T cov(x_k) B)^-1,
+      // dsx_m(x) = B (P_m - P_0) B^T x at the observational samples.
+      const eig = crl.symmetricEigen(crl.covariance(x0));
+      const B = Array.from({ length: d }, (_, r) => Array.from({ length: n }, (_, c) => eig.vectors.data[r * d + d - n + c]!));
+      const P = Array.from({ length: n + 1 }, (_, k) => {
+        const c = rows(crl.covariance({ data: x.data.subarray(k * samples * d, (k + 1) * samples * d), shape: [samples, d] }));
+        const reduced = Array.from({ length: n }, (_, a) =>
+          Array.from({ length: n }, (_, b) => {
+            let s = 0;
+            for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) s += B[i]![a]! * c[i]![j]! * B[j]![b]!;
+            return s;
+          }),
+        );
+        return inverse(reduced);
+      });
+      const plugIn = new Float64Array(n * samples * d);
+      for (let m = 0; m < n; m++)
+        for (let t = 0; t < samples; t++) {
+          const y = Array.from({ length: n }, (_, a) => B.reduce((s, row, i) => s + row[a]! * x0.data[t * d + i]!, 0));
+          const v = Array.from({ length: n }, (_, a) => y.reduce((s, yb, b) => s + (P[m + 1]![a]![b]! - P[0]![a]![b]!) * yb, 0));
+          for (let i = 0; i < d; i++) plugIn[(m * samples + t) * d + i] = B[i]!.reduce((s, bia, a) => s + bia * v[a]!, 0);
+        }
+      for (const [scores, dsx] of [['exact', sim.dsx!], ['gaussian', { data: plugIn, shape: [n, samples, d] }]] as const) {
+        const fit = crl.umni({ x, dsx }, { intervention });
+        const trial = crl.umniTrial({ n, d, samples, intervention, scores }, seed);
+        const soft = scoreFromSamples(fit.encoder, fit.graphClosure, x0, z0, closure(dag));
+        expect(trial.soft.shd, scores).toBe(soft.shd);
+        expect(trial.soft.mcc, scores).toBeCloseTo(soft.mcc, 9);
+        expect(trial.stats.candidates, scores).toBe(fit.stats.candidates);
+        const hard = scoreFromSamples(fit.hard!.encoder, fit.hard!.graph, x0, z0, dag);
+        expect(trial.hard!.shd, scores).toBe(hard.shd);
+        expect(trial.hard!.mcc, scores).toBeCloseTo(hard.mcc, 9);
+        expect(trial.soft.incorrectMixingRatio).toBeGreaterThanOrEqual(0);
+        expect(trial.soft.incorrectMixingRatio).toBeLessThanOrEqual(1);
+      }
+    },
+  );
 
   it('l1 order examines fewer candidates than the lexicographic order', async () => {
     const crl = await get();

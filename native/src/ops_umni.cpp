@@ -5,17 +5,23 @@
 // Returns weightsOrder, encoderOrder, weights, encoder, graphClosure (0/1),
 // basis, and with hard interventions hardEncoder, hardGraph (0/1); numbers
 // n, candidates, fullTests.
+//
+// Operation: umniTrial (a fused simulated trial, see umniTrial in umni.hpp).
+//   numbers seed, n, d (n), samples, density (0.5), factor (0.25), targetDensity
+//           (density), scaleDecoder (0), randomOrder (0), and the umni numbers
+//   strings intervention ('soft' | 'hard'), scores ('exact' | 'gaussian'), order
+// Returns numbers soft.{shd, precision, recall, mcc, incorrectMixing,
+// incorrectMixingRatio, offPatternNorm}, the same as hard.* with hard
+// interventions, candidates and fullTests.
+#include <cmath>
+
 #include "scorecrl/ops.hpp"
 #include "scorecrl/umni.hpp"
 
 namespace scorecrl {
 namespace {
 
-OpResult opUmni(const OpArgs& args, const Context& context) {
-  const ArrayView& x = args.array("x", 3);
-  const ArrayView& dsx = args.array("dsx", 3);
-  if (x.shape[2] != dsx.shape[2])
-    args.fail("'x' has d = " + std::to_string(x.shape[2]) + " columns but 'dsx' has " + std::to_string(dsx.shape[2]));
+UmniOptions readOptions(const OpArgs& args) {
   UmniOptions options;
   options.kappa = static_cast<int>(args.integer("kappa", 2, -1000000, 1000000));
   options.hard = args.string("intervention", "soft", {"soft", "hard"}) == "hard";
@@ -26,6 +32,15 @@ OpResult opUmni(const OpArgs& args, const Context& context) {
   options.prefilter = args.flag("prefilter", true);
   options.order = args.string("order", "lexicographic", {"lexicographic", "l1"}) == "l1" ? UmniOrder::L1
                                                                                           : UmniOrder::Lexicographic;
+  return options;
+}
+
+OpResult opUmni(const OpArgs& args, const Context& context) {
+  const ArrayView& x = args.array("x", 3);
+  const ArrayView& dsx = args.array("dsx", 3);
+  if (x.shape[2] != dsx.shape[2])
+    args.fail("'x' has d = " + std::to_string(x.shape[2]) + " columns but 'dsx' has " + std::to_string(dsx.shape[2]));
+  const UmniOptions options = readOptions(args);
   const UmniResult r = umni(x.data, x.shape[0], x.shape[1], x.shape[2], dsx.data, dsx.shape[0], dsx.shape[1],
                             options, &context);
   OpResult result;
@@ -45,7 +60,47 @@ OpResult opUmni(const OpArgs& args, const Context& context) {
   return result;
 }
 
+void putStage(OpResult& result, const std::string& prefix, const UmniStageMetrics& m) {
+  result.numbers[prefix + ".shd"] = m.shd;
+  result.numbers[prefix + ".precision"] = m.precision;
+  result.numbers[prefix + ".recall"] = m.recall;
+  result.numbers[prefix + ".mcc"] = m.mcc;
+  result.numbers[prefix + ".incorrectMixing"] = m.incorrectMixing;
+  result.numbers[prefix + ".incorrectMixingRatio"] = m.incorrectMixingRatio;
+  result.numbers[prefix + ".offPatternNorm"] = m.offPatternNorm;
+}
+
+OpResult opUmniTrial(const OpArgs& args, const Context& context) {
+  UmniTrialSpec spec;
+  SimulationConfig& c = spec.simulation;
+  const double seed = args.number("seed");
+  if (seed < 0 || seed > 9007199254740991.0 || seed != std::floor(seed)) args.fail("'seed' must be a whole number in [0, 2^53)");
+  c.seed = static_cast<uint64_t>(seed);
+  c.n = static_cast<int>(args.integer("n", 1, 64));
+  c.d = static_cast<int>(args.integer("d", c.n, 1, 100000));
+  if (c.d < c.n) args.fail("'d' (" + std::to_string(c.d) + ") must be >= 'n' (" + std::to_string(c.n) + ")");
+  c.samples = args.integer("samples", 2, 100000000);
+  c.density = args.number("density", 0.5);
+  c.targetDensity = args.number("targetDensity", -1.0);
+  c.varianceFactors = {args.number("factor", 0.25)};
+  c.scaleDecoder = args.flag("scaleDecoder", false);
+  c.randomOrder = args.flag("randomOrder", false);
+  c.design = InterventionDesign::MultiNode;
+  spec.options = readOptions(args);
+  c.hard = spec.options.hard;
+  spec.scores = args.string("scores", "exact", {"exact", "gaussian"}) == "gaussian" ? UmniScores::GaussianPlugIn
+                                                                                   : UmniScores::Exact;
+  const UmniTrialResult r = umniTrial(spec, &context);
+  OpResult result;
+  putStage(result, "soft", r.soft);
+  if (r.hard) putStage(result, "hard", r.hardStage);
+  result.numbers["candidates"] = static_cast<double>(r.stats.candidates);
+  result.numbers["fullTests"] = static_cast<double>(r.stats.fullTests);
+  return result;
+}
+
 SCORECRL_OP("umni", opUmni);
+SCORECRL_OP("umniTrial", opUmniTrial);
 
 }  // namespace
 }  // namespace scorecrl

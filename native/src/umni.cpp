@@ -11,9 +11,12 @@
 #include <string>
 
 #include "scorecrl/error.hpp"
+#include "scorecrl/metrics.hpp"
 #include "scorecrl/moments.hpp"
 #include "scorecrl/ops.hpp"
 #include "scorecrl/parallel.hpp"
+#include "scorecrl/rng.hpp"
+#include "scorecrl/trial.hpp"
 
 namespace scorecrl {
 namespace {
@@ -21,6 +24,8 @@ namespace {
 constexpr const char* kFn = "umni";
 // Leaves per block of the parallel search: blocks fix the leading coordinates.
 constexpr int64_t kBlockLeaves = 4096;
+// Leaves searched on the calling thread before other threads join in.
+constexpr double kSequentialLeaves = 32768;
 // Relative slack of the screening test (it must never reject what the
 // reference test accepts, whatever the rounding).
 constexpr double kScreenSlack = 1e-10;
@@ -261,18 +266,19 @@ class Search {
   const double* R(int i, int j) const { return &rotated_[(static_cast<size_t>(i) * n_ + j) * nn_]; }
 
   // First accepted candidate in the order (false if none); direction in the frame.
+  // The first blocks run on the calling thread: most steps end there, and
+  // threads are started only for long scans (starting one can cost more than
+  // a short scan when the machine is busy).
   bool run(std::vector<int>* w, Vector* direction, UmniStats* stats) {
     const int64_t count = static_cast<int64_t>(blocks_.size());
-    std::atomic<int64_t> next{0};
     best_.store(count);
     std::mutex mutex;
     std::atomic<int64_t> candidates{0}, fullTests{0};
-    const int parts = count >= 2 ? threads() : 1;
-    parallelRanges(parts, parts, [&](int, int64_t, int64_t) {
-      Walker walker(*this);
+    std::atomic<int64_t> next{0};
+    auto work = [&](Walker& walker, int64_t stop) {
       for (;;) {
         const int64_t index = next.fetch_add(1);
-        if (index >= count || index > best_.load()) break;
+        if (index >= stop || index > best_.load()) break;
         if (context_) context_->checkCancelled(kFn);
         if (walker.walk(index)) {
           std::lock_guard<std::mutex> lock(mutex);
@@ -286,7 +292,19 @@ class Search {
       }
       candidates += walker.candidates_;
       fullTests += walker.test_.fullTests;
-    });
+    };
+    {
+      Walker walker(*this);
+      work(walker, std::min<int64_t>(count, sequentialBlocks_));
+    }
+    if (best_.load() == count && next.load() < count) {
+      next.store(std::min<int64_t>(count, sequentialBlocks_));
+      const int parts = threads();
+      parallelRanges(parts, parts, [&](int, int64_t, int64_t) {
+        Walker walker(*this);
+        work(walker, count);
+      });
+    }
     stats->candidates += candidates.load();
     stats->fullTests += fullTests.load();
     return best_.load() < count;
@@ -315,6 +333,7 @@ class Search {
   size_t nn_ = 0;
   std::vector<double> rotated_;
   std::vector<Block> blocks_;
+  int64_t sequentialBlocks_ = 1;
 
  private:
   // Blocks fix the first p coordinates, p the smallest with at most
@@ -327,6 +346,7 @@ class Search {
       leaves /= base;
       ++p;
     }
+    sequentialBlocks_ = static_cast<int64_t>(std::ceil(kSequentialLeaves / leaves));
     std::vector<int> prefix;
     if (options_.order == UmniOrder::Lexicographic) {
       addPrefixes(-1, 0, p, prefix);
@@ -471,53 +491,47 @@ bool Walker::walk(int64_t index) {
 
 // --- the algorithm's steps -----------------------------------------------
 
-Moments reduce(const double* x, Index N, Index d, const double* dsx, Index K, Index Ns, int n,
-               const Context* context) {
-  Moments mom;
-  mom.n = n;
-  std::vector<Matrix> fullCov;
+// Orthonormal basis (d x n) of the span of the environments' covariances:
+// the column space of the decoder.
+Matrix reducedBasis(const std::vector<Matrix>& covariances, int n, const char* what) {
+  const Index d = covariances.front().rows();
   Matrix sum = Matrix::Zero(d, d);
-  for (Index e = 0; e <= K; ++e) {
-    fullCov.push_back(covariance(ConstMatrixMap(x + e * N * d, N, d), context));
-    sum += fullCov.back();
-  }
+  for (const Matrix& c : covariances) sum += c;
   Eigen::SelfAdjointEigenSolver<Matrix> eig(sum);
   const Vector& values = eig.eigenvalues();
   const double top = values(d - 1);
-  if (!(top > 0.0)) throw Error(kFn, "'x' has zero variance in every environment");
+  if (!(top > 0.0)) throw Error(kFn, std::string(what) + " has zero variance in every environment");
   Index rank = 0;
   for (Index i = 0; i < d; ++i) rank += values(i) > 1e-10 * top ? 1 : 0;
   if (rank < n)
-    throw Error(kFn, "'x' spans only " + std::to_string(rank) + " dimensions but there are " + std::to_string(n) +
+    throw Error(kFn, std::string(what) + " spans only " + std::to_string(rank) + " dimensions but there are " +
+                         std::to_string(n) +
                          " latents (one per interventional environment): more environments than latents. "
                          "Pass as many interventional environments as there are latents");
-  mom.basis = eig.eigenvectors().rightCols(n);
-  for (Index e = 0; e <= K; ++e) mom.covariances.push_back(mom.basis.transpose() * fullCov[e] * mom.basis);
+  return eig.eigenvectors().rightCols(n);
+}
 
-  // dsx in the reduced basis (K x Ns x n), then its block Gram.
-  std::vector<double> reduced(static_cast<size_t>(K * Ns * n));
-  for (Index k = 0; k < K; ++k)
-    MatrixMap(reduced.data() + k * Ns * n, Ns, n).noalias() = ConstMatrixMap(dsx + k * Ns * d, Ns, d) * mom.basis;
-  const Matrix gram = crossScoreDiffCovariance(reduced.data(), K, Ns, n, context);
+// Splits the reduced block Gram ((K n) x (K n)) into blocks and traces, and
+// rejects linearly dependent environments: no invertible design produces
+// them (sum_m w_m dsx_m = 0 iff D w = 0).
+void setBlocks(Moments& mom, const Matrix& gram) {
+  const int n = mom.n;
   mom.traces.resize(n, n);
+  mom.blocks.clear();
   for (int i = 0; i < n; ++i)
     for (int j = 0; j < n; ++j) {
       mom.blocks.push_back(gram.block(i * n, j * n, n, n));
       mom.traces(i, j) = mom.blocks.back().trace();
     }
-
-  // Environments whose score differences are linearly dependent: no
-  // invertible design produces them (sum_m w_m dsx_m = 0 iff D w = 0).
   Eigen::SelfAdjointEigenSolver<Matrix> envEig(mom.traces, Eigen::EigenvaluesOnly);
   const double largest = envEig.eigenvalues()(n - 1);
   const double smallest = envEig.eigenvalues()(0);
   if (!(largest > 0.0) || smallest <= 1e-9 * largest)
-    throw Error(kFn, "the score differences of the " + std::to_string(K) +
+    throw Error(kFn, "the score differences of the " + std::to_string(n) +
                          " environments are linearly dependent (the environment Gram matrix tr E[dsx_i dsx_j^T] has "
                          "relative smallest eigenvalue " + str(largest > 0.0 ? smallest / largest : 0.0) +
                          "): the intervention design is not invertible. Each environment must add a new "
                          "combination of intervened latents");
-  return mom;
 }
 
 void checkOptions(const UmniOptions& o, Index K, Index N, Index Ns, Index d) {
@@ -577,6 +591,13 @@ double fisherZPValue(const Matrix& cov, int i, int j, const std::vector<int>& gi
   return std::erfc(statistic / std::sqrt(2.0));
 }
 
+namespace {
+
+// Steps 2-4 on the reduced statistics.
+UmniResult solve(const Moments& mom, int64_t samples, const UmniOptions& options, const Context* context);
+
+}  // namespace
+
 UmniResult umni(const double* x, Index environments, Index N, Index d, const double* dsx, Index K, Index Ns,
                 const UmniOptions& options, const Context* context) {
   if (environments != K + 1)
@@ -585,8 +606,47 @@ UmniResult umni(const double* x, Index environments, Index N, Index d, const dou
   checkOptions(options, K, N, Ns, d);
   const int n = static_cast<int>(K);
   if (context) context->progress(0.0, "moments");
-  const Moments mom = reduce(x, N, d, dsx, K, Ns, n, context);
+  Moments mom;
+  mom.n = n;
+  std::vector<Matrix> covariances;
+  for (Index e = 0; e <= K; ++e) covariances.push_back(covariance(ConstMatrixMap(x + e * N * d, N, d), context));
+  mom.basis = reducedBasis(covariances, n, "'x'");
+  for (const Matrix& c : covariances) mom.covariances.push_back(mom.basis.transpose() * c * mom.basis);
+  // dsx in the reduced basis (K x Ns x n), then its block Gram.
+  std::vector<double> reduced(static_cast<size_t>(K * Ns * n));
+  for (Index k = 0; k < K; ++k)
+    MatrixMap(reduced.data() + k * Ns * n, Ns, n).noalias() = ConstMatrixMap(dsx + k * Ns * d, Ns, d) * mom.basis;
+  setBlocks(mom, crossScoreDiffCovariance(reduced.data(), K, Ns, n, context));
+  return solve(mom, N, options, context);
+}
 
+UmniResult umni(const UmniStatistics& stats, const UmniOptions& options, const Context* context) {
+  const Index K = static_cast<Index>(stats.covariances.size()) - 1;
+  if (K < 1) throw Error(kFn, "'covariances' needs the observational environment and at least one interventional one");
+  const Index d = stats.covariances.front().rows();
+  for (const Matrix& c : stats.covariances)
+    if (c.rows() != d || c.cols() != d) throw Error(kFn, "every covariance must be d x d with the same d");
+  if (stats.scoreGram.rows() != K * d || stats.scoreGram.cols() != K * d)
+    throw Error(kFn, "'scoreGram' must be (K d) x (K d) = " + std::to_string(K * d) + " x " + std::to_string(K * d) +
+                         ", got " + std::to_string(stats.scoreGram.rows()) + " x " + std::to_string(stats.scoreGram.cols()));
+  checkOptions(options, K, stats.samples, 1, d);
+  const int n = static_cast<int>(K);
+  Moments mom;
+  mom.n = n;
+  mom.basis = reducedBasis(stats.covariances, n, "'covariances'");
+  for (const Matrix& c : stats.covariances) mom.covariances.push_back(mom.basis.transpose() * c * mom.basis);
+  Matrix gram(K * n, K * n);
+  for (Index i = 0; i < K; ++i)
+    for (Index j = 0; j < K; ++j)
+      gram.block(i * n, j * n, n, n) = mom.basis.transpose() * stats.scoreGram.block(i * d, j * d, d, d) * mom.basis;
+  setBlocks(mom, gram);
+  return solve(mom, stats.samples, options, context);
+}
+
+namespace {
+
+UmniResult solve(const Moments& mom, int64_t N, const UmniOptions& options, const Context* context) {
+  const int n = mom.n;
   UmniResult result;
   result.n = n;
   result.basis = mom.basis;
@@ -728,6 +788,114 @@ UmniResult umni(const double* x, Index environments, Index N, Index d, const dou
   }
   if (context) context->progress(1.0, "done");
   return result;
+}
+
+}  // namespace
+
+namespace {
+
+// Metrics of one stage in the true labelling. `graph` is the estimate in its
+// own labelling; `truth` what it identifies (closure or DAG).
+UmniStageMetrics stageMetrics(const Matrix& encoder, const Adjacency& graph, const Adjacency& truth,
+                              const Adjacency& allowed, const Matrix& decoder, const Matrix& latentCovariance) {
+  const Index n = decoder.cols();
+  const Matrix effective = encoder * decoder;  // zhat = effective z
+  // |corr(z_i, zhat_j)| from the observational latent covariance.
+  const Matrix cross = latentCovariance * effective.transpose();
+  const Vector varTrue = latentCovariance.diagonal();
+  const Vector varEst = (effective * latentCovariance * effective.transpose()).diagonal();
+  Matrix corr(n, n);
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < n; ++j) {
+      const double denom = std::sqrt(varTrue(i) * varEst(j));
+      corr(i, j) = denom > 0.0 ? std::abs(cross(i, j)) / denom : 0.0;
+    }
+  const std::vector<int> match = linearSumAssignment(-corr);  // true i <-> estimated match[i]
+  UmniStageMetrics m;
+  double total = 0.0;
+  Matrix permuted(n, encoder.cols());
+  Adjacency relabelled(n, n);
+  for (Index i = 0; i < n; ++i) {
+    total += corr(i, match[i]);
+    permuted.row(i) = encoder.row(match[i]);
+    for (Index j = 0; j < n; ++j) relabelled(i, j) = graph(match[i], match[j]);
+  }
+  m.mcc = total / static_cast<double>(n);
+  const GraphScores scores = compareGraphs(truth, relabelled);
+  m.shd = scores.shd;
+  m.precision = scores.precision;
+  m.recall = scores.recall;
+  const MixingError mixing = effectiveMixingError(permuted, decoder, allowed, 0.05);
+  m.incorrectMixing = mixing.incorrectCount;
+  m.incorrectMixingRatio = mixing.incorrectRatio;
+  m.offPatternNorm = mixing.offPatternSpectralNorm;
+  return m;
+}
+
+}  // namespace
+
+UmniTrialResult umniTrial(const UmniTrialSpec& spec, const Context* context) {
+  SimulationConfig config = spec.simulation;
+  if (config.latent != LatentModel::Linear || config.transform != MixingKind::Linear)
+    throw Error("umniTrial", "only a linear SCM with a linear decoder is supported (UMNI-CRL assumes x = G z)");
+  config.design = InterventionDesign::MultiNode;
+  config.outputs.z = config.outputs.x = config.outputs.dsx = false;
+  Generator rng(config.seed);
+  const SimulationModel model = drawSimulationModel(config, rng);
+  const Index N = config.samples;
+  const std::vector<LatentMoments> latent = drawLatentMoments(model, rng, N, context);
+  const int K = model.K();
+  const Matrix& G = model.transform.decoder();
+  const Index d = G.rows();
+
+  UmniStatistics stats;
+  stats.samples = N;
+  for (const LatentMoments& m : latent) stats.covariances.push_back(G * m.covariance() * G.transpose());
+  // dsx_m = A_m y for a linear map A_m (d x k) of some y with uncentred
+  // observational second moment U: E_0[dsx_i dsx_j^T] = A_i U A_j^T.
+  std::vector<Matrix> maps;
+  Matrix U;
+  if (spec.scores == UmniScores::Exact) {
+    // y = z, A_m = pinv(G)^T (Theta_m - Theta_0).
+    const Matrix theta0 = linearPrecision(model.scm, model.environments[0]);
+    for (int m = 1; m <= K; ++m)
+      maps.push_back(model.transform.encoder().transpose() *
+                     (linearPrecision(model.scm, model.environments[static_cast<size_t>(m)]) - theta0));
+    U = latent[0].second;
+  } else {
+    // y = B^T x, A_m = B (P_m - P_0).
+    Eigen::SelfAdjointEigenSolver<Matrix> eig(stats.covariances[0]);
+    const Index n = G.cols();
+    const Matrix B = eig.eigenvectors().rightCols(n);
+    const Matrix BG = B.transpose() * G;
+    std::vector<Matrix> precision;
+    for (const LatentMoments& m : latent) {
+      const Matrix c = BG * m.covariance() * BG.transpose();
+      Eigen::LLT<Matrix> llt(c);
+      if (llt.info() != Eigen::Success) throw Error("umniTrial", "an environment's covariance is singular on the support");
+      precision.push_back(llt.solve(Matrix::Identity(n, n)));
+    }
+    for (int m = 1; m <= K; ++m) maps.push_back(B * (precision[static_cast<size_t>(m)] - precision[0]));
+    U = BG * latent[0].second * BG.transpose();
+  }
+  stats.scoreGram.resize(K * d, K * d);
+  for (int i = 0; i < K; ++i)
+    for (int j = 0; j < K; ++j)
+      stats.scoreGram.block(i * d, j * d, d, d) = maps[static_cast<size_t>(i)] * U * maps[static_cast<size_t>(j)].transpose();
+
+  const UmniResult r = umni(stats, spec.options, context);
+  const Adjacency& dag = model.scm.adjacency;
+  const Adjacency closure = transitiveClosure(dag);
+  const Matrix cz = latent[0].covariance();
+  UmniTrialResult out;
+  out.stats = r.stats;
+  out.soft = stageMetrics(r.encoder, r.graphClosure, closure, allowedPattern(dag, true), G, cz);
+  if (r.hard) {
+    out.hard = true;
+    const Adjacency none = Adjacency::Constant(dag.rows(), dag.cols(), false);
+    out.hardStage = stageMetrics(r.hardEncoder, r.hardGraph, dag, allowedPattern(none, false), G, cz);
+  }
+  return out;
 }
 
 }  // namespace scorecrl

@@ -138,3 +138,88 @@ export async function umniAsync(
 ): Promise<UmniResult> {
   return result(await engine.callAsync('umni', inputs(data, options), async));
 }
+
+/** Settings of a fused simulated UMNI-CRL trial (linear SCM, linear decoder, multi-node design). */
+export interface UmniTrialSpec extends Omit<UmniOptions, 'latents' | 'prefilter'> {
+  n: number;
+  /** Observed dimension (>= n). Default n. */
+  d?: number;
+  /** Samples per environment. */
+  samples: number;
+  /** Erdős–Rényi edge probability. Default 0.5. */
+  density?: number;
+  /** Noise-variance factor of intervened nodes. Default 0.25. */
+  factor?: number;
+  /** Bernoulli probability of the upper triangle of the target matrix D. Default `density`. */
+  targetDensity?: number;
+  /** Scale decoder columns to max |entry| 1. Default false (as in the reference experiment). */
+  scaleDecoder?: boolean;
+  /** Relabel the nodes by a random permutation. Default false. */
+  randomOrder?: boolean;
+  /** 'exact' (default) or 'gaussian' (Gaussian plug-in s_k(x) = −B P_k Bᵀx fitted per environment). */
+  scores?: 'exact' | 'gaussian';
+}
+
+/** Metrics of one stage, in the true labelling after matching estimated latents to true ones by MCC. */
+export interface UmniStageMetrics {
+  /** Soft stage: SHD between transitive closures; hard stage: SHD of the DAG (a reversal counts once). */
+  shd: number;
+  precision: number;
+  recall: number;
+  /** Mean |Pearson correlation| of matched true and estimated latents on the observational samples. */
+  mcc: number;
+  /** Entries of the unit-row effective mixing encoder·decoder with |value| ≥ 0.05 outside the allowed pattern
+   * (ancestors + identity for the soft stage, identity for the hard stage), their share of the off-pattern
+   * entries, and the spectral norm of the off-pattern part. */
+  incorrectMixing: number;
+  incorrectMixingRatio: number;
+  offPatternNorm: number;
+}
+
+export interface UmniTrialResult {
+  soft: UmniStageMetrics;
+  /** With hard interventions. */
+  hard?: UmniStageMetrics;
+  stats: { candidates: number; fullTests: number };
+}
+
+/**
+ * One seeded trial in the core: draws the model and data exactly as `simulate` does with
+ * `design: 'multi-node'` (only their moments are formed), builds the score-difference moments
+ * (exact or Gaussian plug-in), runs UMNI-CRL and scores the result.
+ */
+export function umniTrial(engine: Engine, spec: UmniTrialSpec, seed: number): UmniTrialResult {
+  const fn = 'umniTrial';
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`${fn}: 'seed' must be a non-negative integer below 2^53, got ${seed}`);
+  if (typeof spec !== 'object' || spec === null) throw new TypeError(`${fn}: 'spec' must be an object`);
+  const numbers: Record<string, number | boolean> = { seed };
+  const strings: Record<string, string> = {};
+  for (const key of ['n', 'd', 'samples', 'density', 'factor', 'targetDensity', 'kappa', 'tolEigv', 'tolCi', 'tolUnmix'] as const) {
+    const v = spec[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${fn}: '${key}' must be a finite number, got ${v}`);
+    numbers[key] = v;
+  }
+  for (const key of ['scaleDecoder', 'randomOrder'] as const) {
+    const v = spec[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'boolean') throw new TypeError(`${fn}: '${key}' must be true or false`);
+    numbers[key] = v;
+  }
+  for (const key of ['intervention', 'order', 'scores'] as const) {
+    if (spec[key] !== undefined) strings[key] = spec[key]!;
+  }
+  const out = engine.call(fn, { numbers, strings }).numbers;
+  const stage = (prefix: string): UmniStageMetrics => ({
+    shd: out[`${prefix}.shd`]!,
+    precision: out[`${prefix}.precision`]!,
+    recall: out[`${prefix}.recall`]!,
+    mcc: out[`${prefix}.mcc`]!,
+    incorrectMixing: out[`${prefix}.incorrectMixing`]!,
+    incorrectMixingRatio: out[`${prefix}.incorrectMixingRatio`]!,
+    offPatternNorm: out[`${prefix}.offPatternNorm`]!,
+  });
+  const result: UmniTrialResult = { soft: stage('soft'), stats: { candidates: out.candidates!, fullTests: out.fullTests! } };
+  if (out['hard.shd'] !== undefined) result.hard = stage('hard');
+  return result;
+}

@@ -60,6 +60,7 @@
 
 #include "scorecrl/graph.hpp"
 #include "scorecrl/linalg.hpp"
+#include "scorecrl/simulate.hpp"
 
 namespace scorecrl {
 
@@ -107,6 +108,55 @@ struct UmniResult {
 // rows are unit vectors with their largest-|.| entry positive.
 UmniResult umni(const double* x, Index environments, Index N, Index d, const double* dsx, Index K, Index Ns,
                 const UmniOptions& options, const Context* context = nullptr);
+
+// The same from second moments instead of samples (for callers that hold
+// moments, such as fused simulation trials):
+//   covariances  K+1 centred covariances of x (d x d), observational first;
+//   scoreGram    (K d) x (K d), block (i, j) = E[dsx_i dsx_j^T] over the
+//                observational distribution (crossScoreDiffCovariance);
+//   samples      observational sample count (the Fisher z-test's N).
+struct UmniStatistics {
+  std::vector<Matrix> covariances;
+  Matrix scoreGram;
+  int64_t samples = 0;
+};
+UmniResult umni(const UmniStatistics& statistics, const UmniOptions& options, const Context* context = nullptr);
+
+// A fused simulated trial: a linear SCM with a linear decoder and the
+// multi-node design, drawn from `simulation.seed` exactly as simulate() draws
+// it (the latent samples enter only through their per-environment moments);
+// score differences exact or by the Gaussian plug-in s_k(x) = -B P_k B^T x
+// (B: top-n eigenvectors of the observational covariance, P_k the inverse
+// covariance of B^T x in environment k), whose cross moments follow from
+// the same moments; UMNI-CRL; metrics in the true labelling, after matching
+// estimated to true latents by the MCC assignment.
+enum class UmniScores { Exact, GaussianPlugIn };
+
+struct UmniTrialSpec {
+  SimulationConfig simulation;  // design, latent model and transform are forced to multi-node / linear / linear
+  UmniScores scores = UmniScores::Exact;
+  UmniOptions options;
+};
+
+struct UmniStageMetrics {
+  int shd = 0;                    // soft: closure SHD; hard: SHD of the DAG (reversal counts once)
+  double precision = 1.0;         // on the edges of that graph
+  double recall = 1.0;
+  double mcc = 0.0;               // mean |corr| of matched true and estimated latents (observational samples)
+  int incorrectMixing = 0;        // |E| >= 0.05 outside the allowed pattern (ancestors + identity soft, identity hard)
+  double incorrectMixingRatio = 0.0;
+  double offPatternNorm = 0.0;    // spectral norm of the unit-row effective mixing outside the pattern
+};
+
+struct UmniTrialResult {
+  UmniStageMetrics soft;
+  bool hard = false;
+  UmniStageMetrics hardStage;  // when the interventions are hard
+  UmniStats stats;
+};
+
+// Throws Error("umniTrial", ...) for unsupported settings.
+UmniTrialResult umniTrial(const UmniTrialSpec& spec, const Context* context = nullptr);
 
 // Two-sided p-value of the Fisher z-test of zero partial correlation between
 // variables i and j given `given`, from a covariance (or correlation) matrix
