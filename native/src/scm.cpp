@@ -259,7 +259,8 @@ Matrix linearPrecision(const LatentScm& scm, const Environment& env) {
   return u * env.noiseVariance.cwiseInverse().asDiagonal() * u.transpose();
 }
 
-LatentSampler::LatentSampler(const LatentScm& scm, const Environment& env) : scm_(&scm), env_(&env) {
+LatentSampler::LatentSampler(const LatentScm& scm, const Environment& env, bool reproducible)
+    : scm_(&scm), env_(&env), reproducible_(reproducible) {
   checkEnvironment(scm, env, "LatentSampler");
   noiseScale_ = env.noiseVariance.cwiseSqrt();
   if (scm.model == LatentModel::Linear) {
@@ -277,6 +278,7 @@ LatentSampler::LatentSampler(const LatentScm& scm, const Environment& env) : scm
       y(i, i) += 1.0;
     }
     linearMap_ = noiseScale_.asDiagonal() * y;
+    if (!reproducible_) fastMap_ = SmallProduct(linearMap_);
   }
 }
 
@@ -289,7 +291,8 @@ void LatentSampler::operator()(double* block, Index rows) const {
     for (Index start = 0; start < rows; start += kRows) {
       const Index r = std::min(kRows, rows - start);
       std::copy(block + start * n, block + (start + r) * n, e.begin());
-      repro::product(e.data(), r, n, linearMap_.data(), n, block + start * n);
+      if (reproducible_) repro::product(e.data(), r, n, linearMap_.data(), n, block + start * n);
+      else fastMap_.apply(e.data(), r, block + start * n);
     }
     return;
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <sstream>
 #include <string>
 
@@ -18,6 +19,7 @@
 #include "scorecrl/ops.hpp"
 #include "scorecrl/parallel.hpp"
 #include "scorecrl/rng.hpp"
+#include "scorecrl/small_product.hpp"
 
 namespace scorecrl {
 
@@ -84,51 +86,6 @@ void reserveOutput(std::vector<double>& v, double count) {
   v.reserve(static_cast<size_t>(count));
   adviseHugePages(v.data(), static_cast<size_t>(count));
 }
-
-// Hand-off between the thread that draws environments and the one that
-// transforms them: environments [0, ready) are complete.
-class Handoff {
- public:
-  void publish(int ready) {
-#if !defined(__EMSCRIPTEN__)
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      ready_ = ready;
-    }
-    cv_.notify_all();
-#else
-    ready_ = ready;
-#endif
-  }
-  // Waits until `count` environments are complete; false if the other side failed.
-  bool waitFor(int count) {
-#if !defined(__EMSCRIPTEN__)
-    std::unique_lock<std::mutex> lock(mutex_);
-    cv_.wait(lock, [&] { return ready_ >= count || aborted_.load(); });
-#endif
-    return !aborted_.load();
-  }
-  void abort() {
-#if !defined(__EMSCRIPTEN__)
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      aborted_.store(true);
-    }
-    cv_.notify_all();
-#else
-    aborted_.store(true);
-#endif
-  }
-  bool aborted() const { return aborted_.load(); }
-
- private:
-#if !defined(__EMSCRIPTEN__)
-  std::mutex mutex_;
-  std::condition_variable cv_;
-#endif
-  int ready_ = 0;
-  std::atomic<bool> aborted_{false};
-};
 
 void checkEnvironmentIndex(const SimulationModel& model, int env, const char* function) {
   if (env < 0 || env > model.K())
@@ -261,10 +218,11 @@ class ScoreDifferenceWriter {
       if (m.scm.model == LatentModel::Linear) {
         // dsz (row form) = z (Theta_m - Theta_0)
         Matrix dtheta = linearPrecision(m.scm, m.environments[static_cast<size_t>(e)]) - theta0;
-        latentMaps_.push_back(dtheta);
-        if (m.transform.linear()) observedMaps_.push_back(dtheta * m.transform.encoder());
+        latentMaps_.emplace_back(dtheta);
+        if (m.transform.linear()) observedMaps_.emplace_back(Matrix(dtheta * m.transform.encoder()));
       }
     }
+    if (m.scm.model != LatentModel::Linear && m.transform.linear()) encoder_ = SmallProduct(m.transform.encoder());
   }
 
   // dsz (rows x n) of environment e at the rows of z.
@@ -272,7 +230,7 @@ class ScoreDifferenceWriter {
     const SimulationModel& m = model_;
     dsz.resize(rows, m.scm.n);
     if (m.scm.model == LatentModel::Linear) {
-      dsz.noalias() = ConstMatrixMap(z, rows, m.scm.n) * latentMaps_[static_cast<size_t>(e - 1)];
+      latentMaps_[static_cast<size_t>(e - 1)].apply(z, rows, dsz.data());
     } else {
       latentScoreDifference(m.scm, m.environments[0], m.environments[static_cast<size_t>(e)], z, rows, dsz.data());
     }
@@ -281,12 +239,11 @@ class ScoreDifferenceWriter {
   // Linear transform: dsx of environment e for rows of z into out (rows x d).
   void observedBlock(int e, const double* z, Index rows, Matrix& dsz, double* out) const {
     const SimulationModel& m = model_;
-    MatrixMap o(out, rows, m.transform.d);
     if (m.scm.model == LatentModel::Linear) {
-      o.noalias() = ConstMatrixMap(z, rows, m.scm.n) * observedMaps_[static_cast<size_t>(e - 1)];
+      observedMaps_[static_cast<size_t>(e - 1)].apply(z, rows, out);
     } else {
       latentBlock(e, z, rows, dsz);
-      o.noalias() = dsz * m.transform.encoder();
+      encoder_.apply(dsz.data(), rows, out);
     }
   }
 
@@ -310,7 +267,8 @@ class ScoreDifferenceWriter {
 
  private:
   const SimulationModel& model_;
-  std::vector<Matrix> latentMaps_, observedMaps_;
+  std::vector<SmallProduct> latentMaps_, observedMaps_;
+  SmallProduct encoder_;
 };
 
 }  // namespace
@@ -337,6 +295,103 @@ void observedScoreDifferences(const SimulationModel& model, const double* z, Ind
   }
 }
 
+namespace {
+
+// Runs the tasks of a few chains on up to two threads. Tasks of one chain run
+// in order, one at a time (each appends to its own output); a task may wait
+// for a number of tasks of the first chain (the random draws) to be done.
+// Every thread prefers the chains in its own priority order.
+class ChainScheduler {
+ public:
+  struct Chain {
+    int tasks = 0;
+    // Task i may start once needsFirst + i tasks of chain 0 are done
+    // (needsFirst alone if fixedNeed).
+    int needsFirst = 0;
+    bool fixedNeed = false;
+    std::function<void(int task)> run;
+  };
+
+  explicit ChainScheduler(std::vector<Chain> chains) : chains_(std::move(chains)) {
+    next_.assign(chains_.size(), 0);
+    busy_.assign(chains_.size(), false);
+  }
+
+  // Works until every chain is done (or another worker failed).
+  void work(const std::vector<int>& priority, bool alone) {
+    for (;;) {
+      int chosen = -1, task = 0;
+      {
+#if !defined(__EMSCRIPTEN__)
+        std::unique_lock<std::mutex> lock(mutex_);
+#endif
+        for (;;) {
+          if (failed_) return;
+          bool allDone = true;
+          for (int c : priority) {
+            const Chain& ch = chains_[static_cast<size_t>(c)];
+            const int i = next_[static_cast<size_t>(c)];
+            if (i >= ch.tasks) continue;
+            allDone = false;
+            const int need = ch.fixedNeed ? ch.needsFirst : ch.needsFirst + i;
+            if (busy_[static_cast<size_t>(c)] || (c != 0 && next_[0] < need)) continue;  // next_[0]: draws done
+            chosen = c;
+            task = i;
+            break;
+          }
+          if (chosen >= 0 || allDone) break;
+          if (alone) throw Error("simulate", "internal error: no runnable task");
+#if !defined(__EMSCRIPTEN__)
+          cv_.wait(lock);
+#endif
+        }
+        if (chosen < 0) return;
+        busy_[static_cast<size_t>(chosen)] = true;
+      }
+      try {
+        chains_[static_cast<size_t>(chosen)].run(task);
+      } catch (...) {
+        fail();
+        throw;
+      }
+      {
+#if !defined(__EMSCRIPTEN__)
+        std::lock_guard<std::mutex> lock(mutex_);
+#endif
+        busy_[static_cast<size_t>(chosen)] = false;
+        ++next_[static_cast<size_t>(chosen)];
+      }
+#if !defined(__EMSCRIPTEN__)
+      cv_.notify_all();
+#endif
+    }
+  }
+
+  void fail() {
+    {
+#if !defined(__EMSCRIPTEN__)
+      std::lock_guard<std::mutex> lock(mutex_);
+#endif
+      failed_ = true;
+    }
+#if !defined(__EMSCRIPTEN__)
+    cv_.notify_all();
+#endif
+  }
+
+ private:
+  std::vector<Chain> chains_;
+  std::vector<int> next_;
+  std::vector<bool> busy_;
+  bool failed_ = false;
+#if !defined(__EMSCRIPTEN__)
+  std::mutex mutex_;
+  std::condition_variable cv_;
+#endif
+};
+
+}  // namespace
+
 Simulation simulate(const SimulationConfig& config, const Context* context) {
   validateSimulationConfig(config);
   Generator rng(config.seed);
@@ -356,11 +411,12 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
   std::vector<double>& z = want.z ? sim.z : zInternal;
   reserveOutput(z, static_cast<double>(drawn) * Nd * static_cast<double>(n));
   if (want.x) reserveOutput(sim.x, static_cast<double>(K + 1) * Nd * static_cast<double>(d));
-  const bool dsxByEnvironment = model.transform.linear();
+  const bool linearTransform = model.transform.linear();
   if (want.dsx) {
-    if (dsxByEnvironment) {
+    if (linearTransform) {
       reserveOutput(sim.dsx, static_cast<double>(K) * Nd * static_cast<double>(d));
     } else {
+      // Filled in row blocks for all environments at once.
       sim.dsx.reserve(static_cast<size_t>(K) * static_cast<size_t>(N) * static_cast<size_t>(d));
       adviseHugePages(sim.dsx.data(), sim.dsx.capacity());
       sim.dsx.resize(static_cast<size_t>(K) * static_cast<size_t>(N) * static_cast<size_t>(d));
@@ -368,100 +424,100 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
   }
   const double* zData = z.data();  // stable: reserved
 
+  // Through a nonlinear transform the Jacobian's conditioning would magnify
+  // last-bit differences of the latents, so they are then drawn reproducibly.
   std::vector<LatentSampler> samplers;
   samplers.reserve(static_cast<size_t>(drawn));
-  for (int e = 0; e < drawn; ++e) samplers.emplace_back(model.scm, model.environments[static_cast<size_t>(e)]);
+  for (int e = 0; e < drawn; ++e)
+    samplers.emplace_back(model.scm, model.environments[static_cast<size_t>(e)], !linearTransform);
   const ScoreDifferenceWriter writer(model);
+  const SmallProduct decoderT = linearTransform ? SmallProduct(model.transform.decoder().transpose()) : SmallProduct();
 
-  // Work units for progress: drawing, dsx and x of each environment.
-  const double totalUnits = drawn + (want.dsx ? K : 0) + (want.x ? K + 1 : 0);
-  std::atomic<int> doneUnits{0};
-  const auto report = [&](int part) {
-    if (context && part == 0) context->progress(doneUnits.load() / totalUnits, "simulate");
+  // Progress: tasks done out of all tasks, reported from the calling thread.
+  const int totalTasks = drawn + (want.x ? K + 1 : 0) + (want.dsx ? (linearTransform ? K : 1) : 0);
+  std::atomic<int> doneTasks{0};
+  const auto finished = [&](int part) {
+    const int done = ++doneTasks;
+    if (context && part == 0) context->progress(static_cast<double>(done) / totalTasks, "simulate");
   };
+  const auto cancelPoint = [&](Index& counter, int every) {
+    if (context && ++counter % every == 0) context->checkCancelled("simulate");
+  };
+  thread_local int currentPart = 0;
 
-  const auto produce = [&](int e, int part) {
-    Matrix block(kBlock, n);
-    Index counter = 0;
-    for (Index start = 0; start < N; start += kBlock) {
-      const Index rows = std::min(kBlock, N - start);
-      rng.fillStandardNormal(block.data(), static_cast<size_t>(rows * n));
-      samplers[static_cast<size_t>(e)](block.data(), rows);
-      z.insert(z.end(), block.data(), block.data() + rows * n);
-      if (context && ++counter % 64 == 0) context->checkCancelled("simulate");
-    }
-    ++doneUnits;
-    report(part);
-  };
-  const auto consumeDsx = [&](int part) {
-    Matrix out(kBlock, d), dsz;
-    std::vector<Matrix> blocks;
-    Index counter = 0;
-    if (dsxByEnvironment) {
-      for (int e = 1; e <= K; ++e) {
-        for (Index start = 0; start < N; start += kBlock) {
-          const Index rows = std::min(kBlock, N - start);
-          writer.observedBlock(e, zData + start * n, rows, dsz, out.data());
-          sim.dsx.insert(sim.dsx.end(), out.data(), out.data() + rows * d);
-          if (context && ++counter % 64 == 0) context->checkCancelled("simulate");
-        }
-        ++doneUnits;
-        report(part);
-      }
+  std::vector<ChainScheduler::Chain> chains;
+  // Chain 0: the draws, environment by environment (the generator is sequential).
+  chains.push_back({drawn, 0, false, [&](int e) {
+                      Matrix block(kBlock, n);
+                      Index counter = 0;
+                      for (Index start = 0; start < N; start += kBlock) {
+                        const Index rows = std::min(kBlock, N - start);
+                        rng.fillStandardNormal(block.data(), static_cast<size_t>(rows * n));
+                        samplers[static_cast<size_t>(e)](block.data(), rows);
+                        z.insert(z.end(), block.data(), block.data() + rows * n);
+                        cancelPoint(counter, 64);
+                      }
+                      finished(currentPart);
+                    }});
+  if (want.x) {
+    chains.push_back({K + 1, 1, false, [&](int e) {
+                        Matrix out(kBlock, d);
+                        Index counter = 0;
+                        const double* ze = zData + static_cast<Index>(e) * N * n;
+                        for (Index start = 0; start < N; start += kBlock) {
+                          const Index rows = std::min(kBlock, N - start);
+                          if (linearTransform) decoderT.apply(ze + start * n, rows, out.data());
+                          else model.transform.forward(ze + start * n, rows, out.data());
+                          sim.x.insert(sim.x.end(), out.data(), out.data() + rows * d);
+                          cancelPoint(counter, 64);
+                        }
+                        finished(currentPart);
+                      }});
+  }
+  if (want.dsx) {
+    if (linearTransform) {
+      chains.push_back({K, 1, true, [&](int task) {
+                          Matrix out(kBlock, d), dsz;
+                          Index counter = 0;
+                          for (Index start = 0; start < N; start += kBlock) {
+                            const Index rows = std::min(kBlock, N - start);
+                            writer.observedBlock(task + 1, zData + start * n, rows, dsz, out.data());
+                            sim.dsx.insert(sim.dsx.end(), out.data(), out.data() + rows * d);
+                            cancelPoint(counter, 64);
+                          }
+                          finished(currentPart);
+                        }});
     } else {
-      for (Index start = 0; start < N; start += kBlock) {
-        writer.allEnvironmentsBlock(zData, N, start, std::min(kBlock, N - start), sim.dsx.data(), blocks);
-        if (context && ++counter % 8 == 0) context->checkCancelled("simulate");
-      }
-      doneUnits += K;
-      report(part);
+      chains.push_back({1, 1, true, [&](int) {
+                          std::vector<Matrix> blocks;
+                          Index counter = 0;
+                          for (Index start = 0; start < N; start += kBlock) {
+                            writer.allEnvironmentsBlock(zData, N, start, std::min(kBlock, N - start), sim.dsx.data(),
+                                                        blocks);
+                            cancelPoint(counter, 8);
+                          }
+                          finished(currentPart);
+                        }});
     }
-  };
-  const auto consumeX = [&](int e, int part) {
-    Matrix out(kBlock, d);
-    Index counter = 0;
-    const double* ze = zData + static_cast<Index>(e) * N * n;
-    for (Index start = 0; start < N; start += kBlock) {
-      const Index rows = std::min(kBlock, N - start);
-      model.transform.forward(ze + start * n, rows, out.data());
-      sim.x.insert(sim.x.end(), out.data(), out.data() + rows * d);
-      if (context && ++counter % 64 == 0) context->checkCancelled("simulate");
-    }
-    ++doneUnits;
-    report(part);
-  };
+  }
 
-  Handoff handoff;
+  ChainScheduler scheduler(std::move(chains));
+  const int count = static_cast<int>(want.x) + static_cast<int>(want.dsx);
   parallelRanges(2, 2, [&](int part, int64_t begin, int64_t end) {
+    currentPart = part;
+    std::vector<int> priority;
     if (end - begin == 2) {
-      // One thread: interleave, in the same order of output writes.
-      produce(0, part);
-      if (want.dsx) consumeDsx(part);
-      for (int e = 0; e < drawn; ++e) {
-        if (e > 0) produce(e, part);
-        if (want.x) consumeX(e, part);
-      }
+      // One thread: use each block of latents while it is in cache.
+      for (int c = 1; c <= count; ++c) priority.push_back(c);
+      priority.push_back(0);
+      scheduler.work(priority, true);
       return;
     }
-    try {
-      if (begin == 0) {
-        for (int e = 0; e < drawn && !handoff.aborted(); ++e) {
-          produce(e, part);
-          handoff.publish(e + 1);
-        }
-      } else {
-        if (!handoff.waitFor(1)) return;
-        if (want.dsx) consumeDsx(part);
-        if (want.x)
-          for (int e = 0; e < drawn; ++e) {
-            if (!handoff.waitFor(e + 1)) return;
-            consumeX(e, part);
-          }
-      }
-    } catch (...) {
-      handoff.abort();
-      throw;
-    }
+    // The drawing thread keeps the generator busy; the other transforms.
+    if (part == 0) priority.push_back(0);
+    for (int c = 1; c <= count; ++c) priority.push_back(c);
+    if (part != 0) priority.push_back(0);
+    scheduler.work(priority, false);
   });
   if (!want.z) std::vector<double>().swap(zInternal);
   return sim;

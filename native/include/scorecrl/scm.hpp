@@ -16,6 +16,7 @@
 
 #include "scorecrl/graph.hpp"
 #include "scorecrl/linalg.hpp"
+#include "scorecrl/small_product.hpp"
 
 namespace scorecrl {
 
@@ -108,15 +109,19 @@ Matrix linearPrecision(const LatentScm& scm, const Environment& env);
 // Turns standard normals into samples of `env`: on entry `block` holds
 // rows x n standard normals (row-major, sample-major as NumPy draws them), on
 // return the latents. Construct once per environment, apply to many blocks.
+// Reproducible (default): bit-identical on every platform. Otherwise the
+// linear model may use fused multiply-adds (faster; last-bit differences).
 class LatentSampler {
  public:
-  LatentSampler(const LatentScm& scm, const Environment& env);
+  LatentSampler(const LatentScm& scm, const Environment& env, bool reproducible = true);
   void operator()(double* block, Index rows) const;
 
  private:
   const LatentScm* scm_;
   const Environment* env_;
   Matrix linearMap_;  // Linear: z_row = e_row * linearMap_
+  SmallProduct fastMap_;
+  bool reproducible_ = true;
   Vector noiseScale_;
 };
 
