@@ -68,6 +68,14 @@ describe.each(BACKENDS)('simulate on %s', (name) => {
       }
     });
 
+    it.each(referenceCases('finite-'))('%s: decoder and DAG equal the fixture', async (caseName) => {
+      const ref = readReferenceCase(caseName);
+      const m = ref.meta;
+      const sim = (await crl()).simulate({ n: m.n, d: m.d, samples: 1, seed: m.seed, outputs: { z: false, x: false, dsx: false } });
+      expect(relErr(sim.transform.decoder.data, ref.arrays.decoder!.data)).toBeLessThan(1e-10);
+      expect(Array.from(sim.graph.data)).toEqual(Array.from(ref.arrays.graph!.data));
+    });
+
     it.each(UMNI)('%s: multi-node design (D, draws, exact dsx) equals the fixture', async (caseName) => {
       const ref = readReferenceCase(caseName);
       const m = ref.meta;
