@@ -11,9 +11,6 @@
 #include <condition_variable>
 #include <mutex>
 #endif
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 #include "scorecrl/error.hpp"
 #include "scorecrl/ops.hpp"
@@ -65,26 +62,11 @@ std::vector<double> resolveFactors(const SimulationConfig& c) {
   return factors;
 }
 
-// Asks the kernel for transparent huge pages for a large output buffer before
-// it is first written: its page faults then cost 2 MiB each instead of 4 KiB.
-void adviseHugePages(const double* data, size_t count) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  constexpr uintptr_t kHuge = uintptr_t(1) << 21;
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + kHuge - 1) & ~(kHuge - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + count * sizeof(double)) & ~(kHuge - 1);
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-#else
-  (void)data;
-  (void)count;
-#endif
-}
-
 // Reserves an output that is then filled by appending blocks in order, so
 // that its memory is written once (no zero fill first).
 void reserveOutput(std::vector<double>& v, double count) {
   v.clear();
   v.reserve(static_cast<size_t>(count));
-  adviseHugePages(v.data(), static_cast<size_t>(count));
 }
 
 void checkEnvironmentIndex(const SimulationModel& model, int env, const char* function) {
@@ -417,8 +399,6 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
       reserveOutput(sim.dsx, static_cast<double>(K) * Nd * static_cast<double>(d));
     } else {
       // Filled in row blocks for all environments at once.
-      sim.dsx.reserve(static_cast<size_t>(K) * static_cast<size_t>(N) * static_cast<size_t>(d));
-      adviseHugePages(sim.dsx.data(), sim.dsx.capacity());
       sim.dsx.resize(static_cast<size_t>(K) * static_cast<size_t>(N) * static_cast<size_t>(d));
     }
   }
