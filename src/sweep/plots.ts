@@ -48,7 +48,9 @@ function lineChart(
     title: yTitle,
     scale: options.yLog ? { type: 'log' as const } : options.yDomain ? { domain: options.yDomain } : { zero: true },
   };
-  const color = { field: 'series', type: 'nominal' as const, title: null, scale: { scheme: 'tableau10' } };
+  // Curves in the order of the rows (n=3 before n=10), not alphabetically.
+  const series = [...new Set(points.map((p) => p.series))];
+  const color = { field: 'series', type: 'nominal' as const, title: null, sort: series, scale: { scheme: 'tableau10', domain: series } };
   const dash =
     sources.length > 1
       ? {
