@@ -183,6 +183,8 @@ export function parseReferenceCsv(text: string): ReferenceRow[] {
 }
 
 export interface Comparison {
+  /** Key of our cell compared. */
+  cellKey: string;
   n: number;
   d: number;
   samples: number;
@@ -206,7 +208,7 @@ export function compareWithReference(rows: CellRow[], reference: ReferenceRow[])
     const mine = asReference.filter((r) => r.cell.n === ref.n && r.cell.d === ref.d && r.cell.samples === ref.samples);
     if (mine.length !== 1) continue;
     const ours = mine[0]!.correctRate.mean;
-    out.push({ n: ref.n, d: ref.d, samples: ref.samples, ours, reference: ref.correctRate, diff: ours - ref.correctRate });
+    out.push({ cellKey: mine[0]!.cellKey, n: ref.n, d: ref.d, samples: ref.samples, ours, reference: ref.correctRate, diff: ours - ref.correctRate });
   }
   return out;
 }

@@ -48,7 +48,7 @@ export function formatRateMatrix(rows: CellRow[], comparisons?: Comparison[]): s
   const keyOf = (r: CellRow) => fields.map((f) => String(r.cell[f])).join(' ');
   const groups: string[] = [];
   for (const r of rows) if (!groups.includes(keyOf(r))) groups.push(keyOf(r));
-  const ref = new Map((comparisons ?? []).map((c) => [`${c.n}|${c.d}|${c.samples}`, c]));
+  const ref = new Map((comparisons ?? []).map((c) => [c.cellKey, c]));
   const header = [fields.map((f) => SHORT[f] ?? f).join(' '), ...samples.map((N) => `N=${N}`)];
   const body = groups.map((g) => {
     const line = [g];
@@ -59,7 +59,7 @@ export function formatRateMatrix(rows: CellRow[], comparisons?: Comparison[]): s
         continue;
       }
       const rate = Number.isFinite(r.correctRate.mean) ? r.correctRate.mean.toFixed(2) : '—';
-      const c = ref.get(`${r.cell.n}|${r.cell.d}|${N}`);
+      const c = ref.get(r.cellKey);
       line.push(c ? `${rate} (${c.reference.toFixed(2)})` : rate);
     }
     return line;
