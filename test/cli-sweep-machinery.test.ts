@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { aggregate, stat, toCsv } from '../src/sweep/aggregate.js';
+import { aggregate, compareWithReference, parseReferenceCsv, stat, toCsv } from '../src/sweep/aggregate.js';
+import { formatRateMatrix } from '../src/sweep/table.js';
 import {
   applyGrid,
   ConfigError,
@@ -244,6 +245,24 @@ describe('running, resuming, sharding, merging', () => {
 });
 
 describe('report', () => {
+  it('compares with a reference only the cells with the reference experiment\'s settings', async () => {
+    const config = smallConfig({ estimator: ['gaussian', 'exact'] });
+    const file = join(tmp(), 'ref.jsonl');
+    await runSweep({ config, file, workers: 0, inlineTrial: inline });
+    const rows = aggregate(readResults(file).records.values(), expandCells(config));
+    const reference = parseReferenceCsv('samples,n,d,runs,correct_graph_rate\n100,2,2,100,0.5\n1000,3,4,100,0.25\n');
+    const comparisons = compareWithReference(rows, reference);
+    expect(comparisons.map((c) => [c.n, c.d, c.samples])).toEqual([[2, 2, 100], [3, 4, 1000]]);
+    for (const c of comparisons) {
+      const row = rows.find((r) => r.cellKey === c.cellKey)!;
+      expect(row.cell.estimator).toBe('gaussian');
+      expect(c.diff).toBeCloseTo(row.correctRate.mean - c.reference, 12);
+    }
+    const matrix = formatRateMatrix(rows, comparisons).split('\n');
+    expect(matrix.filter((l) => l.includes('(0.50)'))).toHaveLength(1);
+    expect(matrix.find((l) => l.startsWith('2 2 exact'))).not.toMatch(/\(/);
+  });
+
   it('aggregates mean ± standard error per cell and writes CSV, JSON, SVG figures and HTML', async () => {
     expect(stat([1, 2, 3, 4])).toEqual({ mean: 2.5, se: Math.sqrt(((1.5 ** 2 + 0.5 ** 2) * 2) / 3 / 4), count: 4 });
     const config = smallConfig();
