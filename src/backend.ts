@@ -5,6 +5,9 @@ import * as random from './ops/random.js';
 import * as trial from './ops/trial.js';
 import * as umni from './ops/umni.js';
 import * as simulation from './ops/simulate.js';
+import * as lscaleOps from './ops/lscale.js';
+import * as graphOps from './ops/graph.js';
+import * as estimators from './ops/estimators.js';
 
 /**
  * The typed API over one engine (native or WASM). Every method is written
@@ -116,6 +119,84 @@ export class Backend {
   /** One simulated trial (simulate → estimate → algorithm → metrics) in the core; returns only its metrics. */
   trial(spec: Partial<trial.TrialSpec> & Pick<trial.TrialSpec, 'n' | 'd' | 'samples'>, seed: number): trial.TrialResult {
     return trial.trial(this.engine, spec, seed);
+  }
+
+  // --- LSCALE-I, sample-complexity algorithm, score estimators, graphs and metrics (src/ops/lscale.ts, estimators.ts, graph.ts) ---
+  /**
+   * LSCALE-I on samples + score differences, on samples with the Gaussian plug-in (no dsx formed),
+   * or on d×d moments. Soft stage: encoder up to ancestors, graph up to closure; `intervention:
+   * 'hard'` adds latents up to scaling and the DAG; `fullRank` the full-rank variant. docs/lscale.md.
+   */
+  lscale(data: lscaleOps.LscaleData, options?: lscaleOps.LscaleOptions): lscaleOps.LscaleResult {
+    return lscaleOps.lscale(this.engine, data, options);
+  }
+  lscaleAsync(data: lscaleOps.LscaleData, options?: lscaleOps.LscaleOptions & AsyncOptions): Promise<lscaleOps.LscaleResult> {
+    const { onProgress, signal, ...rest } = options ?? {};
+    return lscaleOps.lscaleAsync(this.engine, data, rest, { onProgress, signal });
+  }
+  /** One simulated LSCALE-I trial from latent moments (linear SCM); metrics in the environments' labelling. */
+  lscaleTrial(spec: lscaleOps.LscaleTrialSpec): lscaleOps.LscaleTrialResult {
+    return lscaleOps.lscaleTrial(this.engine, spec);
+  }
+  /** The sample-complexity algorithm (NeurIPS 2024): causal order, transitive closure, encoder. */
+  finiteSample(data: lscaleOps.FiniteSampleData, options?: lscaleOps.FiniteSampleOptions): lscaleOps.FiniteSampleResult {
+    return lscaleOps.finiteSample(this.engine, data, options);
+  }
+  finiteSampleAsync(
+    data: lscaleOps.FiniteSampleData,
+    options?: lscaleOps.FiniteSampleOptions & AsyncOptions,
+  ): Promise<lscaleOps.FiniteSampleResult> {
+    const { onProgress, signal, ...rest } = options ?? {};
+    return lscaleOps.finiteSampleAsync(this.engine, data, rest, { onProgress, signal });
+  }
+  /** Score differences s_0 − s_m at the observational samples (K×N×d) by a named estimator ('gaussian', ...). */
+  estimateScoreDifferences(x: NDArray, options: estimators.GaussianOptions): estimators.GaussianResult;
+  estimateScoreDifferences(x: NDArray, options: estimators.ScoreDifferenceOptions): estimators.ScoreDifferenceResult;
+  estimateScoreDifferences(x: NDArray, options: estimators.ScoreDifferenceOptions): estimators.ScoreDifferenceResult {
+    return estimators.estimateScoreDifferences(this.engine, x, options);
+  }
+  estimateScoreDifferencesAsync(
+    x: NDArray,
+    options: estimators.ScoreDifferenceOptions & AsyncOptions,
+  ): Promise<estimators.ScoreDifferenceResult> {
+    const { onProgress, signal, ...rest } = options;
+    return estimators.estimateScoreDifferencesAsync(this.engine, x, rest as estimators.ScoreDifferenceOptions, {
+      onProgress,
+      signal,
+    });
+  }
+  transitiveClosure(a: NDArray): NDArray {
+    return graphOps.transitiveClosure(this.engine, a);
+  }
+  transitiveReduction(dag: NDArray): NDArray {
+    return graphOps.transitiveReduction(this.engine, dag);
+  }
+  isDag(a: NDArray): boolean {
+    return graphOps.isDag(this.engine, a);
+  }
+  topologicalOrder(dag: NDArray): number[] {
+    return graphOps.topologicalOrder(this.engine, dag);
+  }
+  closestDag(a: NDArray): { dag: NDArray; order: number[] } {
+    return graphOps.closestDag(this.engine, a);
+  }
+  compareGraphs(truth: NDArray, estimate: NDArray): graphOps.GraphComparison {
+    return graphOps.compareGraphs(this.engine, truth, estimate);
+  }
+  linearSumAssignment(cost: NDArray, options?: { maximize?: boolean }): { assignment: number[]; total: number } {
+    return graphOps.linearSumAssignment(this.engine, cost, options);
+  }
+  meanCorrelationCoefficient(zTrue: NDArray, zEstimate: NDArray): { mcc: number; matching: number[]; perLatent: Float64Array } {
+    return graphOps.meanCorrelationCoefficient(this.engine, zTrue, zEstimate);
+  }
+  effectiveMixingError(encoder: NDArray, decoder: NDArray, allowed: NDArray, threshold?: number): graphOps.MixingError {
+    return graphOps.effectiveMixingError(this.engine, encoder, decoder, allowed, threshold);
+  }
+  allowedPattern(graph: NDArray, includeAncestors?: boolean): NDArray {
+    return graphOps.allowedPattern(this.engine, graph, includeAncestors);
+  }
+  relativeRmse(estimate: NDArray, truth: NDArray): number {
+    return graphOps.relativeRmse(this.engine, estimate, truth);
   }
 
   /** Stops worker threads this backend started. */

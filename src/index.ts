@@ -34,3 +34,25 @@ export type {
   InterventionDesignName,
   TransformName,
 } from './ops/simulate.js';
+export {
+  LSCALE_REFERENCE_OPTIONS,
+  type LscaleData,
+  type LscaleOptions,
+  type LscaleStage,
+  type LscaleResult,
+  type LscaleTrialSpec,
+  type LscaleTrialResult,
+  type LscaleTrialStage,
+  type FiniteSampleData,
+  type FiniteSampleOptions,
+  type FiniteSampleResult,
+} from './ops/lscale.js';
+export type { GraphComparison, MixingError } from './ops/graph.js';
+export {
+  registerScoreEstimator,
+  scoreEstimators,
+  type ScoreDifferenceOptions,
+  type ScoreDifferenceResult,
+  type GaussianOptions,
+  type GaussianResult,
+} from './ops/estimators.js';

@@ -1,0 +1,329 @@
+import type { AsyncOptions, Engine, OpInputs, OpOutputs } from '../backend/engine.js';
+import type { NDArray } from '../types.js';
+import { checkArray } from '../validate.js';
+
+/**
+ * What LSCALE-I runs on. Environment 0 is observational; environment m+1 intervenes latent m
+ * (m = 0..n-1), so `x` has n+1 environments and there are n score differences.
+ *
+ * - `{ x, dsx }`: samples ((n+1)×N×d) and score differences s_0 − s_{m+1} at observational
+ *   samples (n×Ns×d), from any estimator (see `estimateScoreDifferences`).
+ * - `{ x, scores: 'gaussian' }`: the Gaussian plug-in estimator fitted to `x`; its score
+ *   differences are affine in x, so only their second moments are computed (dsx is never formed).
+ * - `{ covariances, scoreDiffCovariances }`: d×d moments — centred covariances of every
+ *   environment ((n+1)×d×d) and E[dsx_m dsx_mᵀ] (n×d×d).
+ * - `{ covariances, means?, scores: 'gaussian' }`: Gaussian plug-in from moments alone.
+ */
+export type LscaleData =
+  | { x: NDArray; dsx: NDArray }
+  | { x: NDArray; scores: 'gaussian'; centred?: boolean }
+  | { covariances: NDArray; scoreDiffCovariances: NDArray; samples?: number }
+  | { covariances: NDArray; means?: NDArray; scores: 'gaussian'; centred?: boolean; samples?: number };
+
+export interface LscaleOptions {
+  /** 'soft' (default): soft stage only; 'hard': adds the unmixing stage (latents up to scaling, the DAG). */
+  intervention?: 'soft' | 'hard';
+  /** Also run the full-rank variant (sufficiently nonlinear latent models). Default false. */
+  fullRank?: boolean;
+  /**
+   * 'adaptive' (default): scale-free, data-driven threshold (docs/lscale.md);
+   * 'absolute': edge j → m iff Rz_m[j][j] ≥ tolEdge (the reference's rule).
+   */
+  edgeRule?: 'adaptive' | 'absolute';
+  /** Threshold of the 'absolute' rule. Default 1e-3. */
+  tolEdge?: number;
+  /** Full-rank stage: eigenvalue threshold of the column spaces and sine threshold of their intersections. Default 1e-2. */
+  tolEigv?: number;
+  /** Full-rank stage: the same for the encoder's subspace intersections. Default 1e-6. */
+  tolIntersection?: number;
+  /**
+   * Hard stage: latents regressed out of latent m — every latent before m in the soft causal
+   * order ('predecessors', default) or m's parents in the soft graph ('soft-parents', the reference).
+   */
+  unmixing?: 'predecessors' | 'soft-parents';
+  /** Hard graph keeps only edges also in: nothing ('none', default), the soft graph ('soft-graph', the reference), or its closure. */
+  hardGraphFilter?: 'none' | 'soft-graph' | 'soft-closure';
+}
+
+/** The authors' reference behaviour (fixed threshold, soft-graph unmixing and filter), for comparisons. */
+export const LSCALE_REFERENCE_OPTIONS: Readonly<LscaleOptions> = Object.freeze({
+  edgeRule: 'absolute',
+  unmixing: 'soft-parents',
+  hardGraphFilter: 'soft-graph',
+});
+
+/** One stage of LSCALE-I. Latent m is the one environment m+1 intervenes. */
+export interface LscaleStage {
+  /** n×d: ẑ = encoder·x. */
+  encoder: NDArray;
+  /** d×n: x ≈ decoder·ẑ (soft and full-rank stages: columns scaled to max |entry| 1). */
+  decoder: NDArray;
+  /** n×n 0/1, [i][j] = edge i → j; a DAG. */
+  graph: NDArray;
+  /** Causal order of the latents, oldest first (a topological order of `graph`). */
+  order: number[];
+  /** n×n×n: Rz_m = decoderᵀ E[dsx_m dsx_mᵀ] decoder, the latent score-difference covariances. */
+  latentScoreDiffCov: NDArray;
+  /** n×n 0/1 edges the rule accepted before they were made a DAG (and, hard stage, filtered). */
+  rawGraph: NDArray;
+  /** n×n, [j][m]: the statistic the edge rule compared for j → m (soft and hard stages). */
+  edgeStatistic?: NDArray;
+  /** Edges have edgeStatistic above this (soft and hard stages). */
+  edgeThreshold?: number;
+}
+
+export interface LscaleResult {
+  /** d×n orthonormal basis of the observations' support (top-n eigenvectors of the observational covariance). */
+  basis: NDArray;
+  /** Encoder up to mixing with ancestors; graph up to transitive closure. */
+  soft: LscaleStage;
+  /** With intervention 'hard': latents up to scaling, the DAG itself. */
+  hard?: LscaleStage;
+  /** With fullRank: the full-rank variant's graph and encoder (order = soft order). */
+  fullRank?: LscaleStage & {
+    /** Dimension of the subspace each encoder row was taken from (1: determined up to scale; k > 1: any vector of a k-dim subspace fits; 0: soft row kept). */
+    intersectionDims: number[];
+  };
+}
+
+function numbersOf(options: LscaleOptions, fn: string): OpInputs {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${fn}: 'options' must be an object`);
+  const numbers: Record<string, number | boolean> = {};
+  const strings: Record<string, string> = {};
+  for (const key of ['tolEdge', 'tolEigv', 'tolIntersection'] as const) {
+    const v = options[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new RangeError(`${fn}: '${key}' must be a finite number >= 0, got ${String(v)}`);
+    numbers[key] = v;
+  }
+  if (options.fullRank !== undefined) numbers.fullRank = Boolean(options.fullRank);
+  for (const key of ['intervention', 'edgeRule', 'unmixing', 'hardGraphFilter'] as const) {
+    if (options[key] !== undefined) strings[key] = String(options[key]);
+  }
+  return { numbers, strings };
+}
+
+function dataInputs(data: LscaleData, fn: string): OpInputs {
+  if (typeof data !== 'object' || data === null)
+    throw new TypeError(`${fn}: 'data' must be { x, dsx }, { x, scores: 'gaussian' } or { covariances, ... }`);
+  const arrays: Record<string, NDArray> = {};
+  const numbers: Record<string, number | boolean> = {};
+  const strings: Record<string, string> = {};
+  const d = data as Record<string, unknown>;
+  if (d.scores !== undefined) {
+    if (d.scores !== 'gaussian') throw new RangeError(`${fn}: 'scores' must be 'gaussian', got '${String(d.scores)}'`);
+    strings.scores = 'gaussian';
+    if (d.centred !== undefined) numbers.centred = Boolean(d.centred);
+  }
+  if (d.covariances !== undefined) {
+    checkArray(fn, 'covariances', d.covariances, 3);
+    arrays.covariances = d.covariances;
+    const [k1, dim] = d.covariances.shape as [number, number, number];
+    if (d.scores === undefined) {
+      checkArray(fn, 'scoreDiffCovariances', d.scoreDiffCovariances, 3);
+      const s = d.scoreDiffCovariances.shape;
+      if (s[0] !== k1 - 1 || s[1] !== dim || s[2] !== dim)
+        throw new RangeError(
+          `${fn}: 'scoreDiffCovariances' must be ${k1 - 1}×${dim}×${dim} for ${k1} environment covariances, got [${s.join(', ')}]`,
+        );
+      arrays.scoreDiffCovariances = d.scoreDiffCovariances;
+    }
+    if (d.means !== undefined) {
+      checkArray(fn, 'means', d.means, 2);
+      arrays.means = d.means;
+    }
+    if (d.samples !== undefined) numbers.samples = Number(d.samples);
+    return { arrays, numbers, strings };
+  }
+  checkArray(fn, 'x', d.x, 3);
+  arrays.x = d.x;
+  if (d.scores === undefined) {
+    if (d.dsx === undefined) throw new TypeError(`${fn}: missing 'dsx' (n×N×d score differences); or pass scores: 'gaussian'`);
+    checkArray(fn, 'dsx', d.dsx, 3);
+    if (d.x.shape[0] !== d.dsx.shape[0]! + 1)
+      throw new RangeError(
+        `${fn}: 'x' has ${d.x.shape[0]} environments and 'dsx' ${d.dsx.shape[0]}: 'x' needs the observational environment first, then one per row of 'dsx'`,
+      );
+    if (d.x.shape[2] !== d.dsx.shape[2])
+      throw new RangeError(`${fn}: 'x' has d = ${d.x.shape[2]} columns but 'dsx' has ${d.dsx.shape[2]}`);
+    arrays.dsx = d.dsx;
+  } else if (d.dsx !== undefined) {
+    throw new TypeError(`${fn}: pass either 'dsx' or scores: 'gaussian', not both`);
+  }
+  return { arrays, numbers, strings };
+}
+
+function lscaleInputs(data: LscaleData, options: LscaleOptions): OpInputs {
+  const fn = 'lscale';
+  const a = dataInputs(data, fn);
+  const o = numbersOf(options, fn);
+  return { arrays: a.arrays, numbers: { ...a.numbers, ...o.numbers }, strings: { ...a.strings, ...o.strings } };
+}
+
+function orderOf(a: NDArray | undefined): number[] {
+  return a ? Array.from(a.data) : [];
+}
+
+function stageOf(out: OpOutputs, prefix: string): LscaleStage {
+  const a = out.arrays;
+  const stage: LscaleStage = {
+    encoder: a[`${prefix}.encoder`]!,
+    decoder: a[`${prefix}.decoder`]!,
+    graph: a[`${prefix}.graph`]!,
+    order: orderOf(a[`${prefix}.order`]),
+    latentScoreDiffCov: a[`${prefix}.latentScoreDiffCov`]!,
+    rawGraph: a[`${prefix}.rawGraph`]!,
+  };
+  if (a[`${prefix}.edgeStatistic`]) {
+    stage.edgeStatistic = a[`${prefix}.edgeStatistic`]!;
+    stage.edgeThreshold = out.numbers[`${prefix}.edgeThreshold`]!;
+  }
+  return stage;
+}
+
+function resultOf(out: OpOutputs): LscaleResult {
+  const result: LscaleResult = { basis: out.arrays.basis!, soft: stageOf(out, 'soft') };
+  if (out.arrays['hard.encoder']) result.hard = stageOf(out, 'hard');
+  if (out.arrays['fullRank.encoder'])
+    result.fullRank = { ...stageOf(out, 'fullRank'), intersectionDims: orderOf(out.arrays['fullRank.intersectionDims']) };
+  return result;
+}
+
+/** LSCALE-I (see `LscaleData`, `LscaleOptions`, docs/lscale.md). */
+export function lscale(engine: Engine, data: LscaleData, options: LscaleOptions = {}): LscaleResult {
+  return resultOf(engine.call('lscale', lscaleInputs(data, options)));
+}
+
+export async function lscaleAsync(
+  engine: Engine,
+  data: LscaleData,
+  options: LscaleOptions = {},
+  async?: AsyncOptions,
+): Promise<LscaleResult> {
+  return resultOf(await engine.callAsync('lscale', lscaleInputs(data, options), async));
+}
+
+/** Inputs of the sample-complexity algorithm: n score-difference second moments, or what gives them. */
+export type FiniteSampleData =
+  | { rxs: NDArray }
+  | { dsx: NDArray }
+  | { x: NDArray; scores: 'gaussian'; centred?: boolean };
+
+export interface FiniteSampleOptions {
+  /** Eigenvalues above it span a column space. Default 1e-2. */
+  tolEigv?: number;
+  /** Approximate-orthogonality threshold of the graph test. Default 1e-1. */
+  tolOrth?: number;
+}
+
+export interface FiniteSampleResult {
+  /** Causal order, oldest first (latent m = environment m+1). */
+  order: number[];
+  /** n×n 0/1 transitive closure, [i][j] = i is an ancestor of j. */
+  graphClosure: NDArray;
+  /** n×d, unit rows: latent m up to mixing with its ancestors. */
+  encoder: NDArray;
+}
+
+function finiteSampleInputs(data: FiniteSampleData, options: FiniteSampleOptions): OpInputs {
+  const fn = 'finiteSample';
+  if (typeof data !== 'object' || data === null)
+    throw new TypeError(`${fn}: 'data' must be { rxs }, { dsx } or { x, scores: 'gaussian' }`);
+  const d = data as Record<string, unknown>;
+  const given = ['rxs', 'dsx', 'x'].filter((k) => d[k] !== undefined);
+  if (given.length !== 1)
+    throw new TypeError(`${fn}: pass exactly one of 'rxs' (n×d×d), 'dsx' (n×N×d) or 'x' with scores: 'gaussian'`);
+  const key = given[0]!;
+  checkArray(fn, key, d[key], 3);
+  const numbers: Record<string, number | boolean> = {};
+  const strings: Record<string, string> = {};
+  if (key === 'x') {
+    if (d.scores !== 'gaussian') throw new TypeError(`${fn}: 'x' needs scores: 'gaussian' (or pass 'dsx' / 'rxs')`);
+    strings.scores = 'gaussian';
+    if (d.centred !== undefined) numbers.centred = Boolean(d.centred);
+  }
+  for (const k of ['tolEigv', 'tolOrth'] as const) {
+    const v = options[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new RangeError(`${fn}: '${k}' must be a finite number >= 0, got ${String(v)}`);
+    numbers[k] = v;
+  }
+  return { arrays: { [key]: d[key] as NDArray }, numbers, strings };
+}
+
+function finiteResultOf(out: OpOutputs): FiniteSampleResult {
+  return { order: orderOf(out.arrays.order), graphClosure: out.arrays.graphClosure!, encoder: out.arrays.encoder! };
+}
+
+/** The NeurIPS 2024 sample-complexity algorithm: causal order, transitive closure, encoder. */
+export function finiteSample(engine: Engine, data: FiniteSampleData, options: FiniteSampleOptions = {}): FiniteSampleResult {
+  return finiteResultOf(engine.call('finiteSample', finiteSampleInputs(data, options)));
+}
+
+export async function finiteSampleAsync(
+  engine: Engine,
+  data: FiniteSampleData,
+  options: FiniteSampleOptions = {},
+  async?: AsyncOptions,
+): Promise<FiniteSampleResult> {
+  return finiteResultOf(await engine.callAsync('finiteSample', finiteSampleInputs(data, options), async));
+}
+
+/** One simulated LSCALE-I trial computed from latent moments (linear SCM, linear decoder; no N×d arrays). */
+export interface LscaleTrialSpec extends LscaleOptions {
+  seed: number;
+  n: number;
+  d?: number;
+  samples: number;
+  /** Erdős–Rényi edge probability. Default 0.5. */
+  density?: number;
+  /** Noise-variance factor of the intervened node. Default 5. */
+  factor?: number;
+  /** 'gaussian' (plug-in, default) or 'exact' scores. */
+  estimator?: 'gaussian' | 'exact';
+}
+
+export interface LscaleTrialStage {
+  mcc: number;
+  /** SHD against the true DAG. */
+  shd: number;
+  /** SHD between transitive closures. */
+  closureShd: number;
+  edges: number;
+  graph: NDArray;
+  order: number[];
+}
+
+export interface LscaleTrialResult {
+  /** True DAG in the environments' labelling. */
+  graph: NDArray;
+  trueEdges: number;
+  soft: LscaleTrialStage;
+  hard?: LscaleTrialStage;
+  fullRank?: LscaleTrialStage;
+}
+
+export function lscaleTrial(engine: Engine, spec: LscaleTrialSpec): LscaleTrialResult {
+  const fn = 'lscaleTrial';
+  if (typeof spec !== 'object' || spec === null) throw new TypeError(`${fn}: 'spec' must be an object`);
+  const o = numbersOf(spec, fn);
+  const numbers: Record<string, number | boolean> = { ...o.numbers, seed: spec.seed, n: spec.n, samples: spec.samples };
+  for (const k of ['d', 'density', 'factor'] as const) if (spec[k] !== undefined) numbers[k] = spec[k]!;
+  const strings = { ...o.strings };
+  if (spec.estimator !== undefined) strings.estimator = spec.estimator;
+  const out = engine.call(fn, { numbers, strings });
+  const stage = (p: string): LscaleTrialStage => ({
+    mcc: out.numbers[`${p}.mcc`]!,
+    shd: out.numbers[`${p}.shd`]!,
+    closureShd: out.numbers[`${p}.closureShd`]!,
+    edges: out.numbers[`${p}.edges`]!,
+    graph: out.arrays[`${p}.graph`]!,
+    order: orderOf(out.arrays[`${p}.order`]),
+  });
+  const result: LscaleTrialResult = { graph: out.arrays.graph!, trueEdges: out.numbers.trueEdges!, soft: stage('soft') };
+  if (out.numbers['hard.mcc'] !== undefined) result.hard = stage('hard');
+  if (out.numbers['fullRank.mcc'] !== undefined) result.fullRank = stage('fullRank');
+  return result;
+}
