@@ -22,6 +22,21 @@ function browserEntry(): string {
 export default defineConfig({
   root: web,
   base: './',
+  plugins: [
+    {
+      // The Emscripten loader's Node branch calls require('fs') / require('path'); it never runs in a
+      // browser. Give it empty modules instead of Vite's "externalized for browser compatibility" stubs.
+      name: 'scorecrl-emscripten-node-branch',
+      enforce: 'pre',
+      resolveId(source, importer) {
+        if ((source === 'fs' || source === 'path') && importer?.endsWith('scorecrl.mjs')) return '\0scorecrl-node-branch';
+        return null;
+      },
+      load(id) {
+        return id === '\0scorecrl-node-branch' ? 'export default {};' : null;
+      },
+    },
+  ],
   resolve: {
     alias: [{ find: /^scorecrl$/, replacement: browserEntry() }],
   },

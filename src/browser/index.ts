@@ -40,12 +40,40 @@ export type {
   InterventionDesignName,
   TransformName,
 } from '../ops/simulate.js';
+export type { TrialSpec, TrialResult } from '../ops/trial.js';
+export type {
+  LscaleData,
+  LscaleOptions,
+  LscaleStage,
+  LscaleResult,
+  LscaleTrialSpec,
+  LscaleTrialResult,
+  LscaleTrialStage,
+  FiniteSampleData,
+  FiniteSampleOptions,
+  FiniteSampleResult,
+} from '../ops/lscale.js';
+export type { GraphComparison, MixingError } from '../ops/graph.js';
+export type { ScoreDifferenceOptions, ScoreDifferenceResult, GaussianOptions, GaussianResult } from '../ops/estimators.js';
 
 type Fn = (...args: never[]) => unknown;
 type MethodNames<T> = { [K in keyof T]: T[K] extends Fn ? K : never }[keyof T] & string;
 
 /** Names of the members BrowserBackend defines itself. */
-type OwnMembers = 'name' | 'info' | 'ops' | 'methods' | 'has' | 'run' | 'timed' | 'call' | 'with' | 'close' | 'engine';
+type OwnMembers =
+  | 'name'
+  | 'info'
+  | 'ops'
+  | 'methods'
+  | 'has'
+  | 'scoreEstimators'
+  | 'run'
+  | 'timed'
+  | 'call'
+  | 'with'
+  | 'workerStarts'
+  | 'close'
+  | 'engine';
 
 /** The `Backend` methods a browser backend forwards to its worker. */
 export type BackendMethod = Exclude<MethodNames<Backend>, OwnMembers | `${string}Async`>;
@@ -89,14 +117,21 @@ interface Job {
   start: number;
   resolve: (value: Timed<unknown>) => void;
   reject: (error: Error) => void;
+  /** The promise was resolved or rejected (the worker may still be busy with it). */
+  settled: boolean;
   flag?: Int32Array;
+  timer?: ReturnType<typeof setTimeout>;
   cleanup: () => void;
 }
+
+/** After a cooperative cancel, how long the core may take to notice before its worker is replaced (ms). */
+const CANCEL_GRACE_MS = 500;
 
 interface Ready {
   info: EngineInfo;
   ops: string[];
   methods: string[];
+  estimators: string[];
 }
 
 function fromWire(error: WireError): Error {
@@ -118,10 +153,11 @@ function sharedMemory(): boolean {
 }
 
 /**
- * One worker and its queue. Calls go to the worker one at a time. Aborting
- * the running call sets a shared flag the core polls (cross-origin isolated
- * pages); elsewhere it terminates the worker and starts a fresh one, so the
- * page never waits for a call it gave up on.
+ * One worker and its queue. Calls go to the worker one at a time. Aborting a
+ * call rejects its promise at once. If it is running, a cross-origin isolated
+ * page sets a shared flag the core polls, and the worker carries on with the
+ * next call (it is replaced if the core has not stopped after
+ * CANCEL_GRACE_MS); elsewhere the worker is terminated and a fresh one starts.
  */
 class Connection {
   private worker: Worker | undefined;
@@ -146,9 +182,13 @@ class Connection {
     this.ready = new Promise<Ready>((resolve, reject) => {
       worker.addEventListener('message', (event: MessageEvent<FromWorker>) => {
         const message = event.data;
-        if (message.type === 'ready') resolve({ info: message.info, ops: message.ops, methods: message.methods });
-        else if (message.type === 'init-error') reject(fromWire(message.error));
-        else this.onMessage(worker, message);
+        if (message.type === 'ready') {
+          resolve({ info: message.info, ops: message.ops, methods: message.methods, estimators: message.estimators });
+        } else if (message.type === 'init-error') {
+          reject(fromWire(message.error));
+        } else {
+          this.onMessage(worker, message);
+        }
       });
       worker.addEventListener('error', (event: ErrorEvent) => {
         const error = new ScorecrlError(`the scorecrl worker failed: ${event.message || 'could not start it (is worker.js served?)'}`);
@@ -174,6 +214,7 @@ class Connection {
         start: performance.now(),
         resolve,
         reject,
+        settled: false,
         cleanup: () => signal?.removeEventListener('abort', onAbort),
       };
       const onAbort = () => this.abort(job);
@@ -198,16 +239,28 @@ class Connection {
         job.flag = new Int32Array(cancel);
         job.message.cancel = cancel;
       }
-      this.worker!.postMessage(job.message);
+      this.worker.postMessage(job.message);
     };
-    this.start().then(post, (error: Error) => this.finish(job, error));
+    this.start().then(post, (error: Error) => {
+      this.settle(job, error);
+      this.release(job);
+    });
   }
 
-  private finish(job: Job, error: Error | undefined, value?: Timed<unknown>): void {
-    if (this.running === job) this.running = undefined;
+  /** Resolves or rejects the caller's promise (once). */
+  private settle(job: Job, error: Error | undefined, value?: Timed<unknown>): void {
+    if (job.settled) return;
+    job.settled = true;
     job.cleanup();
     if (error) job.reject(error);
     else job.resolve(value!);
+  }
+
+  /** The worker is done with the job: the next one may start. */
+  private release(job: Job): void {
+    if (job.timer !== undefined) clearTimeout(job.timer);
+    if (this.running !== job) return;
+    this.running = undefined;
     this.pump();
   }
 
@@ -215,14 +268,15 @@ class Connection {
     const job = this.running;
     if (worker !== this.worker || !job || !('id' in message) || message.id !== job.id) return;
     if (message.type === 'progress') {
-      job.options.onProgress?.(message.fraction, message.message);
+      if (!job.settled) job.options.onProgress?.(message.fraction, message.message);
     } else if (message.type === 'result') {
-      this.finish(job, undefined, { value: message.value, workerMs: message.ms, ms: performance.now() - job.start });
+      this.settle(job, undefined, { value: message.value, workerMs: message.ms, ms: performance.now() - job.start });
+      this.release(job);
     } else if (message.type === 'error') {
-      const error = fromWire(message.error);
       // A trap in the core (e.g. out of memory) leaves the module unusable: start afresh.
       if (message.error.name === 'RuntimeError') this.restart();
-      this.finish(job, error);
+      this.settle(job, fromWire(message.error));
+      this.release(job);
     }
   }
 
@@ -230,24 +284,33 @@ class Connection {
     if (worker !== this.worker) return;
     this.restart();
     const job = this.running;
-    if (job) this.finish(job, error);
+    if (job) {
+      this.settle(job, error);
+      this.release(job);
+    }
   }
 
   private abort(job: Job): void {
     const queued = this.queue.indexOf(job);
     if (queued >= 0) {
       this.queue.splice(queued, 1);
-      job.cleanup();
-      job.reject(abortError(job.label));
+      this.settle(job, abortError(job.label));
       return;
     }
-    if (this.running !== job) return;
+    if (this.running !== job || job.settled) return;
+    this.settle(job, abortError(job.label));
     if (job.flag) {
-      Atomics.store(job.flag, 0, 1); // the core notices and the worker answers with an AbortError
+      // The core notices the flag and the worker answers; if it does not soon, replace the worker.
+      Atomics.store(job.flag, 0, 1);
+      job.timer = setTimeout(() => {
+        if (this.running !== job) return;
+        this.restart();
+        this.release(job);
+      }, CANCEL_GRACE_MS);
       return;
     }
     this.restart();
-    this.finish(job, abortError(job.label));
+    this.release(job);
   }
 
   /** Drops the current worker; the next call starts a new one. */
@@ -260,11 +323,12 @@ class Connection {
   close(): void {
     this.closed = true;
     const error = new ScorecrlError('this scorecrl backend was closed');
-    for (const job of this.queue.splice(0)) {
-      job.cleanup();
-      job.reject(error);
+    for (const job of this.queue.splice(0)) this.settle(job, error);
+    const running = this.running;
+    if (running) {
+      this.settle(running, error);
+      this.release(running);
     }
-    if (this.running) this.finish(this.running, error);
     this.restart();
   }
 }
@@ -312,6 +376,11 @@ export class BrowserBackend {
   /** Whether this build provides a `Backend` method (for pages that adapt to what the core offers). */
   has(method: string): method is BackendMethod {
     return this.ready.methods.includes(method);
+  }
+
+  /** The `method` names `estimateScoreDifferences` accepts in this build ('gaussian', ...). */
+  scoreEstimators(): string[] {
+    return [...this.ready.estimators];
   }
 
   /** Calls `Backend[method](...args)` in the worker. */

@@ -37,7 +37,14 @@ export interface WireError {
 }
 
 export type FromWorker =
-  | { type: 'ready'; info: EngineInfo; ops: string[]; methods: string[] }
+  | {
+      type: 'ready';
+      info: EngineInfo;
+      ops: string[];
+      methods: string[];
+      /** Methods `estimateScoreDifferences` accepts. */
+      estimators: string[];
+    }
   | { type: 'init-error'; error: WireError }
   | { type: 'progress'; id: number; fraction: number; message: string }
   | { type: 'result'; id: number; value: unknown; ms: number }

@@ -4,6 +4,7 @@
 // Protocol: src/browser/protocol.ts.
 import createScorecrlModule, { type ScorecrlModule } from '../../wasm/dist/scorecrl.mjs';
 import { Backend } from '../backend.js';
+import { scoreEstimators } from '../ops/estimators.js';
 import {
   abortError,
   ScorecrlError,
@@ -105,6 +106,27 @@ function wireError(error: unknown): WireError {
   return { name: 'Error', message: String(error) };
 }
 
+/**
+ * A result as data the page can receive: plain objects, arrays, typed arrays and primitives.
+ * Class instances become plain objects of their own fields; functions, promises and references
+ * to the engine (e.g. the `fitted` model of a learned estimator keeps one) are left out, since
+ * they only work in the worker.
+ */
+export function cloneable(value: unknown, engine: Engine, depth = 0): unknown {
+  if (value === null || typeof value !== 'object') return typeof value === 'function' ? undefined : value;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) return value;
+  if (value === engine || value instanceof Promise || value instanceof Backend || depth > 32) return undefined;
+  if (Array.isArray(value)) return value.map((item) => cloneable(item, engine, depth + 1));
+  if (value instanceof Map) return new Map([...value].map(([k, v]) => [k, cloneable(v, engine, depth + 1)]));
+  if (value instanceof Set) return new Set([...value].map((v) => cloneable(v, engine, depth + 1)));
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    const copy = cloneable(item, engine, depth + 1);
+    if (copy !== undefined || item === undefined) out[key] = copy;
+  }
+  return out;
+}
+
 /** The ArrayBuffers behind the typed arrays of a result, each once, to transfer instead of copying. */
 function buffersOf(value: unknown, found = new Set<ArrayBuffer>(), depth = 0): Set<ArrayBuffer> {
   if (depth > 8 || value === null || typeof value !== 'object') return found;
@@ -164,7 +186,7 @@ async function handle(message: ToWorker): Promise<void> {
     backend = load(message.wasmUrl);
     try {
       const { engine } = await backend;
-      send({ type: 'ready', info: engine.info(), ops: engine.ops(), methods: backendMethods() });
+      send({ type: 'ready', info: engine.info(), ops: engine.ops(), methods: backendMethods(), estimators: scoreEstimators() });
     } catch (error) {
       send({ type: 'init-error', error: wireError(error) });
     }
@@ -191,6 +213,7 @@ async function handle(message: ToWorker): Promise<void> {
         }
         value = (method as (...args: unknown[]) => unknown).apply(crl, message.args);
         if (value instanceof Promise) value = await value;
+        value = cloneable(value, engine);
       }
     } finally {
       engine.hooks = {};

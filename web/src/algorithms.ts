@@ -1,14 +1,20 @@
 // What the page can run, adapted to the methods the loaded core provides:
-// an algorithm or estimator appears in the form only when `crl.has(...)` says
-// its Backend methods exist.
-import type { AsyncOptions, BrowserBackend, NDArray, Timed } from 'scorecrl';
-import type { Matrix } from './evaluate.js';
+// an algorithm or estimator is offered only when `runner.has(...)` says its
+// Backend methods exist.
+import type { AsyncOptions, NDArray, Timed, UmniResult } from 'scorecrl';
+import { rows, type Matrix } from './evaluate.js';
 
 export type Intervention = 'hard' | 'soft';
 
-export function rows(a: NDArray): Matrix {
-  const [r, c] = a.shape as [number, number];
-  return Array.from({ length: r }, (_, i) => Array.from(a.data.subarray(i * c, (i + 1) * c)));
+/**
+ * The slice of a backend the pipeline uses: a browser backend (calls run in
+ * its worker) or, in tests, a Node backend wrapped the same way.
+ */
+export interface Runner {
+  has(method: string): boolean;
+  /** Methods `estimateScoreDifferences` accepts. */
+  scoreEstimators(): string[];
+  timed(method: string, args: unknown[], options?: AsyncOptions): Promise<Timed<unknown>>;
 }
 
 /** An estimate in the algorithm's own labelling of the latents. */
@@ -28,24 +34,21 @@ export interface Algorithm {
   label: string;
   /** Backend methods it needs. */
   methods: string[];
-  /** Simulation settings the algorithm's assumptions call for. */
+  /** Simulation design the algorithm's assumptions call for. */
   design: 'single-node' | 'multi-node' | 'two-hard-per-node';
   interventions: Intervention[];
-  fit(crl: BrowserBackend, data: { x: NDArray; dsx: NDArray }, intervention: Intervention, options: AsyncOptions): Promise<Timed<Fit>>;
+  fit(runner: Runner, data: { x: NDArray; dsx: NDArray }, intervention: Intervention, options: AsyncOptions): Promise<Timed<Fit>>;
 }
 
 export interface Estimator {
   id: string;
   label: string;
   methods: string[];
+  /** The `estimateScoreDifferences` method it needs registered. */
+  scoreMethod?: string;
   /** Analytic score differences from the simulation (no estimation). */
   exact?: boolean;
-  estimate?(crl: BrowserBackend, x: NDArray, options: AsyncOptions): Promise<Timed<NDArray>>;
-}
-
-/** Calls a Backend method by name (for methods whose typings vary across core versions). */
-function call(crl: BrowserBackend, method: string, args: unknown[], options: AsyncOptions): Promise<Timed<unknown>> {
-  return (crl.timed as (m: string, a: unknown[], o: AsyncOptions) => Promise<Timed<unknown>>)(method, args, options);
+  estimate?(runner: Runner, x: NDArray, seed: number, options: AsyncOptions): Promise<Timed<NDArray>>;
 }
 
 function mapped<T, U>(t: Timed<T>, f: (value: T) => U): Timed<U> {
@@ -59,8 +62,8 @@ export const ALGORITHMS: Algorithm[] = [
     methods: ['lscale'],
     design: 'single-node',
     interventions: ['hard', 'soft'],
-    async fit(crl, data, intervention, options) {
-      const t = await call(crl, 'lscale', [data, { intervention }], options);
+    async fit(runner, data, intervention, options) {
+      const t = await runner.timed('lscale', [data, { intervention }], options);
       return mapped(t, (value) => {
         const r = value as Record<string, { encoder: NDArray; graph: NDArray } | undefined>;
         const stage = intervention === 'hard' ? (r.hard ?? r.soft) : r.soft;
@@ -80,8 +83,8 @@ export const ALGORITHMS: Algorithm[] = [
     methods: ['umni'],
     design: 'multi-node',
     interventions: ['hard', 'soft'],
-    async fit(crl, data, intervention, options) {
-      const t = await crl.timed('umni', [data, { intervention }], options);
+    async fit(runner, data, intervention, options) {
+      const t = (await runner.timed('umni', [data, { intervention }], options)) as Timed<UmniResult>;
       return mapped(t, (r) =>
         r.hard
           ? { encoder: rows(r.hard.encoder), graph: rows(r.hard.graph), kind: 'dag' as const, note: 'latents up to scaling, exact DAG' }
@@ -91,19 +94,31 @@ export const ALGORITHMS: Algorithm[] = [
   },
 ];
 
-export const ESTIMATORS: Estimator[] = [
-  {
-    id: 'gaussian',
-    label: 'Gaussian plug-in (estimated from samples)',
+/** An estimator of `estimateScoreDifferences` (dsx at the observational samples, learned from x). */
+function scoreEstimator(method: string, label: string): Estimator {
+  return {
+    id: method,
+    label,
     methods: ['estimateScoreDifferences'],
-    async estimate(crl, x, options) {
-      const t = await call(crl, 'estimateScoreDifferences', [x, { method: 'gaussian' }], options);
-      return mapped(t, (v) => ((v as { dsx?: NDArray }).dsx ?? (v as NDArray)));
+    scoreMethod: method,
+    async estimate(runner, x, seed, options) {
+      const t = await runner.timed('estimateScoreDifferences', [x, method === 'gaussian' ? { method } : { method, seed }], options);
+      return mapped(t, (v) => (v as { dsx: NDArray }).dsx);
     },
-  },
+  };
+}
+
+export const ESTIMATORS: Estimator[] = [
+  scoreEstimator('gaussian', 'Gaussian plug-in (from samples)'),
+  scoreEstimator('logistic-quadratic', 'logistic regression, quadratic features (learned)'),
+  scoreEstimator('classifier-mlp', 'MLP classifier (learned)'),
+  scoreEstimator('ssm', 'sliced score matching (learned)'),
   { id: 'exact', label: 'exact (analytic, from the simulation)', methods: ['simulate'], exact: true },
 ];
 
-export function available<T extends { methods: string[] }>(crl: BrowserBackend, list: T[]): T[] {
-  return list.filter((item) => item.methods.every((m) => crl.has(m)));
+export function available<T extends { methods: string[]; scoreMethod?: string }>(runner: Runner, list: T[]): T[] {
+  const registered = runner.scoreEstimators();
+  return list.filter(
+    (item) => item.methods.every((m) => runner.has(m)) && (!item.scoreMethod || registered.includes(item.scoreMethod)),
+  );
 }

@@ -1,11 +1,13 @@
 // The demo page: simulate → estimate score differences → fit → evaluate, all
 // client-side in a Web Worker running scorecrl's WebAssembly core.
-import { loadBackend, type BrowserBackend, type NDArray, type SimulationConfig } from 'scorecrl';
-import { ALGORITHMS, ESTIMATORS, available, rows, type Algorithm, type Estimator, type Intervention } from './algorithms.js';
+import { loadBackend, type BrowserBackend } from 'scorecrl';
+import { ALGORITHMS, ESTIMATORS, available, type Algorithm, type Estimator, type Intervention, type Runner } from './algorithms.js';
 import { drawGraph, drawHeatmap } from './draw.js';
-import { compareEdges, evaluate } from './evaluate.js';
+import { compareEdges } from './evaluate.js';
+import { runPipeline, type Settings, type Timing } from './pipeline.js';
 
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+type SvgElement = SVGSVGElement & HTMLElement;
 const form = $<HTMLFormElement>('controls');
 const runButton = $<HTMLButtonElement>('run');
 const cancelButton = $<HTMLButtonElement>('cancel');
@@ -13,10 +15,19 @@ const progress = $<HTMLProgressElement>('progress');
 const status = $<HTMLSpanElement>('status');
 const errorBox = $<HTMLParagraphElement>('error');
 
-let crl: BrowserBackend;
+let runner: Runner;
 let algorithms: Algorithm[] = [];
 let estimators: Estimator[] = [];
 let controller: AbortController | undefined;
+
+/** The browser backend as the pipeline's Runner. */
+function asRunner(crl: BrowserBackend): Runner {
+  return {
+    has: (method) => crl.has(method),
+    scoreEstimators: () => crl.scoreEstimators(),
+    timed: (method, args, options) => (crl.timed as Runner['timed'])(method, args, options),
+  };
+}
 
 function field(name: string): HTMLInputElement | HTMLSelectElement {
   return form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement;
@@ -34,7 +45,7 @@ function applyQuery(): boolean {
     if (value === null) continue;
     const input = field(name);
     if (input instanceof HTMLSelectElement && ![...input.options].some((o) => o.value === value)) {
-      if (name === 'samples') input.append(new Option(value, value));
+      if (name === 'samples' && /^\d+$/.test(value)) input.append(new Option(value, value));
       else throw new Error(`'${name}=${value}' is not available here (choices: ${[...input.options].map((o) => o.value).join(', ')})`);
     }
     input.value = value;
@@ -55,12 +66,6 @@ function showError(error: unknown): void {
 
 const fmt = (ms: number) => (ms < 10 ? ms.toFixed(1) : ms.toFixed(0));
 
-interface Timing {
-  stage: string;
-  ms: number;
-  workerMs?: number;
-}
-
 function renderTimings(timings: Timing[]): void {
   const body = document.querySelector<HTMLTableSectionElement>('#timings tbody')!;
   body.replaceChildren(
@@ -77,115 +82,74 @@ function renderTimings(timings: Timing[]): void {
   );
 }
 
-/** [x0 | z0]: observational samples of both, side by side (N x (d+n)). */
-function joinObservational(x: NDArray, z: NDArray): NDArray {
-  const [, N, d] = x.shape as [number, number, number];
-  const n = z.shape[2]!;
-  const out = new Float64Array(N * (d + n));
-  for (let i = 0; i < N; i++) {
-    out.set(x.data.subarray(i * d, (i + 1) * d), i * (d + n));
-    out.set(z.data.subarray(i * n, (i + 1) * n), i * (d + n) + d);
-  }
-  return { data: out, shape: [N, d + n] };
+function settings(): Settings {
+  return {
+    n: Number(field('n').value),
+    d: Number(field('d').value),
+    samples: Number(field('samples').value),
+    seed: Number(field('seed').value),
+    latent: field('latent').value as Settings['latent'],
+    intervention: field('intervention').value as Intervention,
+    estimator: field('estimator').value,
+    algorithm: field('algorithm').value,
+  };
 }
 
 async function run(): Promise<void> {
   errorBox.hidden = true;
-  const n = Number(field('n').value);
-  const d = Number(field('d').value);
-  const samples = Number(field('samples').value);
-  const seed = Number(field('seed').value);
-  const latent = field('latent').value as SimulationConfig['latent'];
-  const intervention = field('intervention').value as Intervention;
-  const algorithm = algorithms.find((a) => a.id === field('algorithm').value)!;
-  const estimator = estimators.find((e) => e.id === field('estimator').value)!;
-  if (d < n) throw new RangeError(`observed d (${d}) must be at least n (${n})`);
-
+  const s = settings();
+  const algorithm = algorithms.find((a) => a.id === s.algorithm)!;
+  const estimator = estimators.find((e) => e.id === s.estimator)!;
   controller = new AbortController();
-  const signal = controller.signal;
   runButton.disabled = true;
   cancelButton.disabled = false;
   document.body.dataset.state = 'running';
-  const stages = ['simulate', ...(estimator.exact ? [] : ['estimate']), 'fit', 'evaluate'];
-  const timings: Timing[] = [];
-  const started = performance.now();
-  const stage = (name: string) => {
-    const index = stages.indexOf(name);
-    setStatus(`${name}…`, index / stages.length);
-    return {
-      signal,
-      onProgress: (fraction: number, message: string) =>
-        setStatus(`${name}: ${message || `${Math.round(fraction * 100)}%`}`, (index + fraction) / stages.length),
-    };
-  };
+  let current = { index: 0, count: 1 };
   try {
-    const config: SimulationConfig = {
-      n,
-      d,
-      samples,
-      seed,
-      latent,
-      intervention,
-      design: algorithm.design,
-      outputs: { z: true, x: true, dsx: estimator.exact === true },
-    };
-    const sim = await crl.timed('simulate', [config], stage('simulate'));
-    timings.push({ stage: 'simulate', ms: sim.ms, workerMs: sim.workerMs });
-    const x = sim.value.x!;
-
-    let dsx = sim.value.dsx;
-    if (!estimator.exact) {
-      const est = await estimator.estimate!(crl, x, stage('estimate'));
-      timings.push({ stage: 'estimate', ms: est.ms, workerMs: est.workerMs });
-      dsx = est.value;
-    }
-
-    const fit = await algorithm.fit(crl, { x, dsx: dsx! }, intervention, stage('fit'));
-    timings.push({ stage: 'fit', ms: fit.ms, workerMs: fit.workerMs });
-
-    stage('evaluate');
-    const evalStart = performance.now();
-    const cov = await crl.timed('covariance', [joinObservational(x, sim.value.z!)], { signal });
-    const result = evaluate(
-      cov.value.data,
-      d,
-      fit.value.encoder,
-      rows(sim.value.transform.decoder),
-      rows(sim.value.graph),
-      fit.value.graph,
-      fit.value.kind,
-    );
-    timings.push({ stage: 'evaluate', ms: performance.now() - evalStart, workerMs: cov.workerMs });
-    const total = performance.now() - started;
-    timings.push({ stage: 'total', ms: total, workerMs: timings.reduce((a, t) => a + (t.workerMs ?? 0), 0) });
-
-    const closure = fit.value.kind === 'closure';
+    const outcome = await runPipeline(runner, s, {
+      signal: controller.signal,
+      onStage: (stage, index, count) => {
+        current = { index, count };
+        setStatus(`${stage}…`, index / count);
+      },
+      onProgress: (stage, fraction, message) =>
+        setStatus(
+          `${stage}${message ? `: ${message}` : ''} (${Math.round(fraction * 100)}%)`,
+          (current.index + fraction) / current.count,
+        ),
+    });
+    const { evaluation: result, fit, simulation: sim, timings } = outcome;
+    const total = timings.find((t) => t.stage === 'total')!.ms;
+    const closure = fit.kind === 'closure';
     const edges = compareEdges(result.truth, result.graph);
-    drawGraph($<SVGSVGElement & HTMLElement>('graph-true'), n, edges.filter((e) => e.status !== 'extra'), 'true graph');
-    drawGraph($<SVGSVGElement & HTMLElement>('graph-est'), n, edges.filter((e) => e.status !== 'missing'), 'estimated graph');
-    drawHeatmap($<SVGSVGElement & HTMLElement>('heatmap'), result.mixing, result.allowed);
+    drawGraph($<SvgElement>('graph-true'), s.n, edges.filter((e) => e.status !== 'extra'), 'true graph');
+    drawGraph($<SvgElement>('graph-est'), s.n, edges.filter((e) => e.status !== 'missing'), 'estimated graph');
+    drawHeatmap($<SvgElement>('heatmap'), result.mixing, result.allowed);
     $('caption-true').textContent = closure ? 'True graph (transitive closure)' : 'True DAG';
     $('caption-est').textContent = closure ? `Estimated graph (${algorithm.id}, transitive closure)` : `Estimated DAG (${algorithm.id})`;
     $('mcc').textContent = result.mcc.toFixed(4);
     $('shd').textContent = String(result.shd);
     $('shd-label').textContent = closure ? 'SHD (closures)' : 'SHD';
-    $('incorrect').textContent = `${result.incorrectMixing} / ${n * n - n}`;
+    $('pr').textContent = `${result.comparison.precision.toFixed(2)} / ${result.comparison.recall.toFixed(2)}`;
+    $('incorrect').textContent = `${result.incorrectMixing} / ${result.allowed.flat().filter((a) => !a).length}`;
+    $('incorrect').title = `entries |E| ≥ 0.05 outside the allowed pattern; spectral norm off the pattern ${result.offPatternNorm.toFixed(3)}`;
     $('total').textContent = `${fmt(total)} ms`;
     $('note').textContent =
-      `${algorithm.label}; ${estimator.label}; ${fit.value.note}. n=${n}, d=${d}, N=${samples} per environment, ` +
-      `${sim.value.K + 1} environments, seed ${seed}.`;
+      `${algorithm.label}; ${estimator.label}; ${fit.note}. n=${s.n}, d=${s.d}, N=${s.samples} per environment, ` +
+      `${sim.K + 1} environments, seed ${s.seed}.`;
     renderTimings(timings);
     $('results').hidden = false;
     setStatus(`Done in ${fmt(total)} ms.`, 1);
+    document.body.dataset.runs = String(Number(document.body.dataset.runs ?? 0) + 1);
     document.body.dataset.state = 'done';
   } catch (error) {
-    document.body.dataset.state = 'error';
     if ((error as Error).name === 'AbortError') {
       setStatus('Cancelled.', 0);
       document.body.dataset.state = 'cancelled';
     } else {
       setStatus('Failed.', 0);
       showError(error);
+      document.body.dataset.state = 'error';
     }
   } finally {
     controller = undefined;
@@ -194,37 +158,37 @@ async function run(): Promise<void> {
   }
 }
 
+/** Keeps the form consistent: interventions the algorithm handles, d >= n. */
 function syncChoices(): void {
-  // Interventions the selected algorithm handles.
   const algorithm = algorithms.find((a) => a.id === field('algorithm').value);
   const select = field('intervention') as HTMLSelectElement;
   for (const option of select.options) option.disabled = !!algorithm && !algorithm.interventions.includes(option.value as Intervention);
-  const n = Number(field('n').value);
-  (field('d') as HTMLInputElement).min = String(n);
+  (field('d') as HTMLInputElement).min = field('n').value;
 }
 
 async function main(): Promise<void> {
   const t0 = performance.now();
-  crl = await loadBackend();
+  const crl = await loadBackend();
   const loadMs = performance.now() - t0;
+  runner = asRunner(crl);
   const info = crl.info();
-  algorithms = available(crl, ALGORITHMS);
-  estimators = available(crl, ESTIMATORS);
+  algorithms = available(runner, ALGORITHMS);
+  estimators = available(runner, ESTIMATORS);
   $('engine').textContent =
     `WebAssembly core ${info.version} (${info.simd}, Eigen ${info.eigen}) in a Web Worker, ready in ${fmt(loadMs)} ms. ` +
-    `Algorithms here: ${algorithms.map((a) => a.id).join(', ') || 'none'}; estimators: ${estimators.map((e) => e.id).join(', ')}.`;
+    `Algorithms: ${algorithms.map((a) => a.id).join(', ') || 'none'}; score differences: ${estimators.map((e) => e.id).join(', ')}.`;
   document.body.dataset.loadMs = loadMs.toFixed(1);
   fill(field('algorithm') as HTMLSelectElement, algorithms);
   fill(field('estimator') as HTMLSelectElement, estimators);
   form.addEventListener('change', syncChoices);
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    if (!controller) void run().catch(showError);
+    if (!controller) void run();
   });
   cancelButton.addEventListener('click', () => controller?.abort());
+  if (algorithms.length === 0) throw new Error('this build of the core offers none of the algorithms the page knows');
   const autorun = applyQuery();
   syncChoices();
-  if (algorithms.length === 0) throw new Error('this build of the core offers none of the algorithms the page knows');
   runButton.disabled = false;
   document.body.dataset.state = 'ready';
   if (autorun) await run();
