@@ -78,6 +78,10 @@ export class Backend {
     const { onProgress, signal, ...rest } = options ?? {};
     return umni.umniAsync(this.engine, data, rest, { onProgress, signal });
   }
+  /** UMNI-CRL with Gaussian plug-in scores from per-environment covariances and means (no samples needed). */
+  umniGaussian(moments: umni.UmniMoments, options?: umni.UmniOptions & { centred?: boolean }): umni.UmniResult {
+    return umni.umniGaussian(this.engine, moments, options);
+  }
   /** A fused simulated UMNI-CRL trial from `seed` (multi-node design): metrics in the true labelling. */
   umniTrial(spec: umni.UmniTrialSpec, seed: number): umni.UmniTrialResult {
     return umni.umniTrial(this.engine, spec, seed);

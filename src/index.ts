@@ -20,7 +20,7 @@ export {
 } from './backend/engine.js';
 export { ndarray, at, toRows, fromRows, sliceFirst, type NDArray } from './types.js';
 export type { Draw } from './ops/random.js';
-export type { UmniData, UmniOptions, UmniResult, UmniStageMetrics, UmniTrialResult, UmniTrialSpec } from './ops/umni.js';
+export type { UmniData, UmniMoments, UmniOptions, UmniResult, UmniStageMetrics, UmniTrialResult, UmniTrialSpec } from './ops/umni.js';
 export type { TrialSpec, TrialResult } from './ops/trial.js';
 export type {
   SimulationConfig,

@@ -1,10 +1,15 @@
 // Operation: umni (UMNI-CRL, see scorecrl/umni.hpp).
 //   arrays  x ((K+1) x N x d), dsx (K x Ns x d)
 //   numbers kappa (2), tolEigv (0.05), tolCi (0.05), tolUnmix (0.1), latents (K), prefilter (1)
-//   strings intervention ('soft' | 'hard'), order ('lexicographic' | 'l1')
+//   strings intervention ('soft' | 'hard'), order ('l1' | 'lexicographic')
 // Returns weightsOrder, encoderOrder, weights, encoder, graphClosure (0/1),
 // basis, and with hard interventions hardEncoder, hardGraph (0/1); numbers
 // n, candidates, fullTests.
+//
+// Operation: umniGaussian (UMNI-CRL with Gaussian plug-in scores, from moments).
+//   arrays  covariances ((K+1) x d x d, centred), means ((K+1) x d, optional)
+//   numbers samples (observational N), centred (1), and the umni numbers
+// Returns what umni returns.
 //
 // Operation: umniTrial (a fused simulated trial, see umniTrial in umni.hpp).
 //   numbers seed, n, d (n), samples, density (0.5), factor (0.25), targetDensity
@@ -30,19 +35,12 @@ UmniOptions readOptions(const OpArgs& args) {
   options.tolUnmix = args.number("tolUnmix", options.tolUnmix);
   options.latents = static_cast<int>(args.integer("latents", 0, 0, 1000000));
   options.prefilter = args.flag("prefilter", true);
-  options.order = args.string("order", "lexicographic", {"lexicographic", "l1"}) == "l1" ? UmniOrder::L1
-                                                                                          : UmniOrder::Lexicographic;
+  options.order = args.string("order", "l1", {"lexicographic", "l1"}) == "l1" ? UmniOrder::L1
+                                                                                : UmniOrder::Lexicographic;
   return options;
 }
 
-OpResult opUmni(const OpArgs& args, const Context& context) {
-  const ArrayView& x = args.array("x", 3);
-  const ArrayView& dsx = args.array("dsx", 3);
-  if (x.shape[2] != dsx.shape[2])
-    args.fail("'x' has d = " + std::to_string(x.shape[2]) + " columns but 'dsx' has " + std::to_string(dsx.shape[2]));
-  const UmniOptions options = readOptions(args);
-  const UmniResult r = umni(x.data, x.shape[0], x.shape[1], x.shape[2], dsx.data, dsx.shape[0], dsx.shape[1],
-                            options, &context);
+OpResult umniResult(const UmniResult& r) {
   OpResult result;
   result.put("weightsOrder", r.weightsOrder);
   result.put("encoderOrder", r.encoderOrder);
@@ -58,6 +56,36 @@ OpResult opUmni(const OpArgs& args, const Context& context) {
   result.numbers["candidates"] = static_cast<double>(r.stats.candidates);
   result.numbers["fullTests"] = static_cast<double>(r.stats.fullTests);
   return result;
+}
+
+OpResult opUmni(const OpArgs& args, const Context& context) {
+  const ArrayView& x = args.array("x", 3);
+  const ArrayView& dsx = args.array("dsx", 3);
+  if (x.shape[2] != dsx.shape[2])
+    args.fail("'x' has d = " + std::to_string(x.shape[2]) + " columns but 'dsx' has " + std::to_string(dsx.shape[2]));
+  return umniResult(umni(x.data, x.shape[0], x.shape[1], x.shape[2], dsx.data, dsx.shape[0], dsx.shape[1],
+                         readOptions(args), &context));
+}
+
+OpResult opUmniGaussian(const OpArgs& args, const Context& context) {
+  const ArrayView& cov = args.array("covariances", 3);
+  const Index envs = cov.shape[0], d = cov.shape[1];
+  if (cov.shape[2] != d) args.fail("'covariances' must be (K+1) x d x d");
+  if (envs < 2) args.fail("'covariances' needs the observational environment and at least one interventional one");
+  std::vector<Matrix> covariances;
+  std::vector<Vector> means;
+  for (Index k = 0; k < envs; ++k) covariances.push_back(args.slice("covariances", k));
+  if (args.hasArray("means")) {
+    const ConstMatrixMap m = args.matrix("means");
+    if (m.rows() != envs || m.cols() != d) args.fail("'means' must be (K+1) x d = " + std::to_string(envs) + " x " + std::to_string(d));
+    for (Index k = 0; k < envs; ++k) means.push_back(m.row(k).transpose());
+  }
+  const UmniOptions options = readOptions(args);
+  const int n = options.latents > 0 ? options.latents : static_cast<int>(envs - 1);
+  const int64_t samples = args.integer("samples", 1, int64_t(1) << 52);
+  const UmniStatistics stats =
+      gaussianPlugInStatistics(covariances, means, n, samples, args.flag("centred", true), "umniGaussian");
+  return umniResult(umni(stats, options, &context));
 }
 
 void putStage(OpResult& result, const std::string& prefix, const UmniStageMetrics& m) {
@@ -101,6 +129,7 @@ OpResult opUmniTrial(const OpArgs& args, const Context& context) {
 
 SCORECRL_OP("umni", opUmni);
 SCORECRL_OP("umniTrial", opUmniTrial);
+SCORECRL_OP("umniGaussian", opUmniGaussian);
 
 }  // namespace
 }  // namespace scorecrl

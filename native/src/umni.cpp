@@ -749,7 +749,7 @@ UmniResult solve(const Moments& mom, int64_t N, const UmniOptions& options, cons
         if (graph(i, t)) an.push_back(i);
       if (an.empty()) continue;
       const Index k = static_cast<Index>(an.size());
-      // Coefficients u = -S[an, an]^{-1} S[an, t] in environment e.
+      // Coefficients u = -S[an, an]^{-1} S[an, t] in environment e (regression of zhat_t on zhat_an).
       auto coefficients = [&](int e) {
         const Matrix s = hard * mom.covariances[static_cast<size_t>(e)] * hard.transpose();
         Matrix saa(k, k);
@@ -758,11 +758,9 @@ UmniResult solve(const Moments& mom, int64_t N, const UmniOptions& options, cons
           sat(a) = s(an[a], t);
           for (Index b = 0; b < k; ++b) saa(a, b) = s(an[a], an[b]);
         }
-        Eigen::LDLT<Matrix> ldlt(saa);
-        if (ldlt.info() != Eigen::Success || !ldlt.isPositive() || ldlt.vectorD().minCoeff() <= 0.0)
-          throw Error(kFn, "hard stage: the estimated ancestors of latent " + std::to_string(t) +
-                               " have a singular covariance in environment " + std::to_string(e));
-        return Vector(-ldlt.solve(sat));
+        // Least squares with the minimum-norm solution: the residual is
+        // defined even when two estimated ancestors coincide.
+        return Vector(-saa.completeOrthogonalDecomposition().solve(sat));
       };
       const Vector u0 = coefficients(0);
       for (int m = 0; m < n; ++m) {
@@ -834,6 +832,50 @@ UmniStageMetrics stageMetrics(const Matrix& encoder, const Adjacency& graph, con
 
 }  // namespace
 
+UmniStatistics gaussianPlugInStatistics(const std::vector<Matrix>& covariances, const std::vector<Vector>& means, int n,
+                                        int64_t samples, bool centred, const char* function) {
+  const size_t envs = covariances.size();
+  if (envs < 2) throw Error(function, "needs the observational environment and at least one interventional one");
+  const Index d = covariances.front().rows();
+  if (d < n) throw Error(function, "d = " + std::to_string(d) + " is smaller than the number of latents " + std::to_string(n));
+  if (!means.empty() && means.size() != envs) throw Error(function, "one mean per environment is needed");
+  Eigen::SelfAdjointEigenSolver<Matrix> eig(covariances[0]);
+  const Matrix B = eig.eigenvectors().rightCols(n);
+  std::vector<Matrix> precision;
+  std::vector<Vector> nu;
+  for (size_t k = 0; k < envs; ++k) {
+    Eigen::LLT<Matrix> llt(B.transpose() * covariances[k] * B);
+    if (llt.info() != Eigen::Success)
+      throw Error(function, "environment " + std::to_string(k) +
+                                "'s covariance is singular on the n-dim support of the observational data: the "
+                                "Gaussian plug-in needs more samples or fewer latents");
+    precision.push_back(llt.solve(Matrix::Identity(n, n)));
+    nu.push_back(means.empty() ? Vector(Vector::Zero(n)) : Vector(B.transpose() * means[k]));
+  }
+  const Matrix c0 = B.transpose() * covariances[0] * B;
+  const int K = static_cast<int>(envs) - 1;
+  std::vector<Matrix> D;
+  std::vector<Vector> g;
+  const Vector base = centred ? Vector(precision[0] * nu[0]) : Vector(Vector::Zero(n));
+  for (int i = 1; i <= K; ++i) {
+    D.push_back(precision[static_cast<size_t>(i)] - precision[0]);
+    Vector gi = D.back() * nu[0] + base;
+    if (centred) gi -= precision[static_cast<size_t>(i)] * nu[static_cast<size_t>(i)];
+    g.push_back(gi);
+  }
+  UmniStatistics stats;
+  stats.covariances = covariances;
+  stats.samples = samples;
+  stats.scoreGram.resize(K * d, K * d);
+  for (int i = 0; i < K; ++i)
+    for (int j = 0; j < K; ++j) {
+      const Matrix inner = D[static_cast<size_t>(i)] * c0 * D[static_cast<size_t>(j)] +
+                           g[static_cast<size_t>(i)] * g[static_cast<size_t>(j)].transpose();
+      stats.scoreGram.block(i * d, j * d, d, d) = B * inner * B.transpose();
+    }
+  return stats;
+}
+
 UmniTrialResult umniTrial(const UmniTrialSpec& spec, const Context* context) {
   SimulationConfig config = spec.simulation;
   if (config.latent != LatentModel::Linear || config.transform != MixingKind::Linear)
@@ -848,41 +890,30 @@ UmniTrialResult umniTrial(const UmniTrialSpec& spec, const Context* context) {
   const Matrix& G = model.transform.decoder();
   const Index d = G.rows();
 
+  std::vector<Matrix> covariances;
+  std::vector<Vector> means;
+  for (const LatentMoments& m : latent) {
+    covariances.push_back(G * m.covariance() * G.transpose());
+    means.push_back(G * m.mean);
+  }
   UmniStatistics stats;
-  stats.samples = N;
-  for (const LatentMoments& m : latent) stats.covariances.push_back(G * m.covariance() * G.transpose());
-  // dsx_m = A_m y for a linear map A_m (d x k) of some y with uncentred
-  // observational second moment U: E_0[dsx_i dsx_j^T] = A_i U A_j^T.
-  std::vector<Matrix> maps;
-  Matrix U;
-  if (spec.scores == UmniScores::Exact) {
-    // y = z, A_m = pinv(G)^T (Theta_m - Theta_0).
+  if (spec.scores == UmniScores::GaussianPlugIn) {
+    stats = gaussianPlugInStatistics(covariances, means, static_cast<int>(G.cols()), N, false, "umniTrial");
+  } else {
+    // dsx_m = A_m z with A_m = pinv(G)^T (Theta_m - Theta_0): E_0[dsx_i dsx_j^T] = A_i E_0[z z^T] A_j^T.
+    stats.covariances = covariances;
+    stats.samples = N;
     const Matrix theta0 = linearPrecision(model.scm, model.environments[0]);
+    std::vector<Matrix> maps;
     for (int m = 1; m <= K; ++m)
       maps.push_back(model.transform.encoder().transpose() *
                      (linearPrecision(model.scm, model.environments[static_cast<size_t>(m)]) - theta0));
-    U = latent[0].second;
-  } else {
-    // y = B^T x, A_m = B (P_m - P_0).
-    Eigen::SelfAdjointEigenSolver<Matrix> eig(stats.covariances[0]);
-    const Index n = G.cols();
-    const Matrix B = eig.eigenvectors().rightCols(n);
-    const Matrix BG = B.transpose() * G;
-    std::vector<Matrix> precision;
-    for (const LatentMoments& m : latent) {
-      const Matrix c = BG * m.covariance() * BG.transpose();
-      Eigen::LLT<Matrix> llt(c);
-      if (llt.info() != Eigen::Success) throw Error("umniTrial", "an environment's covariance is singular on the support");
-      precision.push_back(llt.solve(Matrix::Identity(n, n)));
-    }
-    for (int m = 1; m <= K; ++m) maps.push_back(B * (precision[static_cast<size_t>(m)] - precision[0]));
-    U = BG * latent[0].second * BG.transpose();
+    stats.scoreGram.resize(K * d, K * d);
+    for (int i = 0; i < K; ++i)
+      for (int j = 0; j < K; ++j)
+        stats.scoreGram.block(i * d, j * d, d, d) =
+            maps[static_cast<size_t>(i)] * latent[0].second * maps[static_cast<size_t>(j)].transpose();
   }
-  stats.scoreGram.resize(K * d, K * d);
-  for (int i = 0; i < K; ++i)
-    for (int j = 0; j < K; ++j)
-      stats.scoreGram.block(i * d, j * d, d, d) = maps[static_cast<size_t>(i)] * U * maps[static_cast<size_t>(j)].transpose();
-
   const UmniResult r = umni(stats, spec.options, context);
   const Adjacency& dag = model.scm.adjacency;
   const Adjacency closure = transitiveClosure(dag);

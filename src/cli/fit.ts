@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { loadBackend } from '../backend/load.js';
 import { fitFiniteSample } from '../ops/trial.js';
+import { fitUmni } from './fit-umni.js';
 import { ConfigError } from '../sweep/config.js';
 import { DataError, loadEnvironments, type Environments } from '../sweep/readers.js';
 import type { NDArray } from '../types.js';
@@ -15,6 +16,11 @@ export interface FitFlags {
   algorithm: string;
   tolEigv: number;
   tolOrth: number;
+  /** --algorithm umni */
+  intervention: 'soft' | 'hard';
+  kappa: number;
+  tolCi: number;
+  order: 'l1' | 'lexicographic';
   envColumn?: string;
   observational?: string;
   out?: string;
@@ -81,9 +87,13 @@ export function registerFit(program: Command): void {
     .argument('<files...>', 'one file per environment (the first observational), or one file with an environment column')
     .option('-n, --latents <n>', 'number of latent variables (default: the number of interventional environments)', integer('--latents', 1, 20))
     .addOption(new Option('--estimator <name>', 'score-difference estimator').choices(['gaussian']).default('gaussian'))
-    .addOption(new Option('--algorithm <name>', 'CRL algorithm').choices(['finite-sample']).default('finite-sample'))
-    .option('--tol-eigv <x>', 'eigenvalue tolerance (ranks)', positiveNumber, 1e-2)
+    .addOption(new Option('--algorithm <name>', 'CRL algorithm').choices(['finite-sample', 'umni']).default('finite-sample'))
+    .option('--tol-eigv <x>', 'eigenvalue tolerance (ranks; umni: default 0.05)', positiveNumber, 1e-2)
     .option('--tol-orth <x>', 'orthogonality tolerance (edges)', positiveNumber, 1e-1)
+    .addOption(new Option('--intervention <type>', 'umni: soft or hard interventions').choices(['soft', 'hard']).default('soft'))
+    .option('--kappa <k>', 'umni: integer weights range over -k..k', integer('--kappa', 1, 10), 2)
+    .option('--tol-ci <x>', 'umni (hard): level of the Fisher z-tests', positiveNumber, 0.05)
+    .addOption(new Option('--order <order>', 'umni: candidate order').choices(['l1', 'lexicographic']).default('l1'))
     .option('--env-column <name>', 'column holding the environment label (CSV: name; .npy: 0-based index), for a single file')
     .option('--observational <label>', 'label of the observational environment in --env-column (default: the smallest)')
     .option('-o, --out <file>', 'write the result as JSON here')
@@ -97,12 +107,19 @@ n-dimensional support of the observational data; the finite-sample algorithm
 returns a causal order, the transitive closure of the latent graph, and an
 encoder (z_hat = encoder · x).
 
+With --algorithm umni the interventional environments may each intervene an
+unknown set of latents (unknown multi-node interventions, one environment per
+latent, the target sets linearly independent); UMNI-CRL returns the latents in
+an estimated causal order, the transitive closure of their graph and an encoder
+up to ancestors, and with --intervention hard the DAG and the latents up to scale.
+
 Examples:
   scorecrl fit obs.csv int0.csv int1.csv int2.csv -o fit.json
+  scorecrl fit obs.csv e1.csv e2.csv e3.csv --algorithm umni --intervention hard
   scorecrl fit all.csv --env-column env --observational obs
   scorecrl fit data/env*.npy --latents 3`,
     )
-    .action(async (files: string[], flags: FitFlags) => {
+    .action(async (files: string[], flags: FitFlags, command: Command) => {
       let env: Environments;
       try {
         env = loadEnvironments(files, { environmentColumn: flags.envColumn, observational: flags.observational });
@@ -121,6 +138,12 @@ Examples:
         covariances.set(crl.covariance(a).data, k * d * d);
         means.set(meanOf(a), k * d);
       });
+      if (flags.algorithm === 'umni') {
+        const tolEigv = command.getOptionValueSource('tolEigv') === 'default' ? 0.05 : flags.tolEigv;
+        const moments = { covariances: { data: covariances, shape: [K + 1, d, d] }, means: { data: means, shape: [K + 1, d] } };
+        fitUmni(crl, env, files, { ...flags, tolEigv }, moments, n);
+        return;
+      }
       const fit = fitFiniteSample(
         crl.engine,
         { data: covariances, shape: [K + 1, d, d] },

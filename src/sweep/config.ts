@@ -25,7 +25,7 @@ export const DESIGNS = ['single-node', 'two-hard-per-node', 'multi-node'] as con
 export const TRANSFORMS = ['linear', 'tanh', 'tanh-mlp'] as const;
 export const ESTIMATORS = ['gaussian', 'exact'] as const;
 export const SAMPLINGS = ['samples', 'wishart'] as const;
-export const ALGORITHMS = ['finite-sample'] as const;
+export const ALGORITHMS = ['finite-sample', 'umni'] as const;
 
 /** One grid point: everything a trial needs except its seed. */
 export interface Cell {
@@ -445,7 +445,7 @@ export function varyingFields(config: SweepConfig): CellField[] {
 export const SUPPORTED: Partial<Record<CellField, readonly unknown[]>> = {
   latent: ['linear'],
   transform: ['linear'],
-  design: ['single-node'],
+  design: ['single-node', 'multi-node'],
 };
 
 /** Throws ConfigError if a grid value is not supported by the trial yet. */
@@ -458,6 +458,18 @@ export function checkSupported(config: SweepConfig): void {
         `${field} = ${bad.map(String).join(', ')} is not supported by the sweep's trial yet (supported: ${allowed!.join(', ')})`,
       );
     }
+  }
+  // UMNI-CRL runs on the multi-node design (from sampled moments); the finite-sample algorithm on single-node.
+  const { algorithm, design, sampling } = config.grid.fields;
+  for (const a of algorithm) {
+    const needs = a === 'umni' ? 'multi-node' : 'single-node';
+    const bad = design.filter((d) => d !== needs);
+    if (bad.length > 0) {
+      throw new ConfigError(`algorithm ${a} runs on design ${needs}, not ${bad.join(', ')} (sweep them separately)`);
+    }
+  }
+  if (algorithm.includes('umni') && sampling.includes('wishart')) {
+    throw new ConfigError(`algorithm umni draws the samples (sampling 'samples'), not 'wishart'`);
   }
 }
 

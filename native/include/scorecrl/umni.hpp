@@ -77,7 +77,7 @@ struct UmniOptions {
   double tolEigv = 0.05;    // eigenvalue / singular-value threshold, in (0, 1)
   double tolCi = 0.05;      // Fisher z-test level, in (0, 1)
   double tolUnmix = 0.1;    // regression change that marks an intervening environment, > 0
-  UmniOrder order = UmniOrder::Lexicographic;
+  UmniOrder order = UmniOrder::L1;
   int latents = 0;          // n; 0: K, the number of interventional environments
   bool prefilter = true;    // cheap screening before the eigendecomposition
 };
@@ -121,6 +121,18 @@ struct UmniStatistics {
   int64_t samples = 0;
 };
 UmniResult umni(const UmniStatistics& statistics, const UmniOptions& options, const Context* context = nullptr);
+
+// The statistics for Gaussian plug-in scores fitted to each environment:
+// from centred covariances C_k (d x d) and means mu_k (d; empty: zero), with
+// B (d x n) the top-n eigenvectors of C_0 and P_k = (B^T C_k B)^{-1},
+//   s_k(x) = -B P_k (B^T x - B^T mu_k)   (centred), or  -B P_k B^T x,
+// and the cross moments of dsx_i = s_0 - s_i over environment 0 follow in
+// closed form: with y = B^T x (mean nu_0, covariance C_0r) and
+// D_i = P_i - P_0, dsx_i = B [D_i (y - nu_0) + g_i], g_i = D_i nu_0 + P_0 c_0 - P_i c_i
+// (c_k = B^T mu_k centred, else 0), so E_0[dsx_i dsx_j^T] = B [D_i C_0r D_j + g_i g_j^T] B^T.
+// Throws Error(function, ...) naming an environment whose covariance is singular on the support.
+UmniStatistics gaussianPlugInStatistics(const std::vector<Matrix>& covariances, const std::vector<Vector>& means, int n,
+                                        int64_t samples, bool centred, const char* function);
 
 // A fused simulated trial: a linear SCM with a linear decoder and the
 // multi-node design, drawn from `simulation.seed` exactly as simulate() draws
