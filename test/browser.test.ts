@@ -337,6 +337,30 @@ describe.skipIf(SKIP_BROWSER)('in headless Chromium', () => {
     expect(node.native!.mcc).toBeGreaterThanOrEqual(0.95);
   });
 
+  it('demo page: soft interventions compare transitive closures, as Node computes them', async () => {
+    const soft: Settings = { ...CASE, intervention: 'soft', estimator: 'exact', seed: 2 };
+    const query = new URLSearchParams(Object.entries(soft).map(([k, v]) => [k, String(v)]));
+    query.set('run', '1');
+    const page = await open(`/?${query}`);
+    await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { state: 'attached', timeout: 60_000 });
+    expect(await page.textContent('#error')).toBe('');
+    const shown = await page.evaluate(() => ({
+      mcc: Number(document.getElementById('mcc')!.textContent),
+      shd: Number(document.getElementById('shd')!.textContent),
+      label: document.getElementById('shd-label')!.textContent,
+      caption: document.getElementById('caption-true')!.textContent,
+      truthEdges: document.querySelectorAll('#graph-true path.edge').length,
+    }));
+    await page.close();
+    const expected = await runPipeline(nodeRunner(await loadBackend({ backend: 'wasm' })), soft);
+    expect(shown.label).toBe('SHD (closures)');
+    expect(shown.caption).toMatch(/closure/);
+    expect(shown.mcc).toBeCloseTo(expected.evaluation.mcc, 4);
+    expect(shown.shd).toBe(expected.evaluation.shd);
+    // The true panel draws the closure of the true DAG: every edge of the closure, nothing else.
+    expect(shown.truthEdges).toBe(expected.evaluation.truth.flat().filter((v) => v !== 0).length);
+  });
+
   for (const isolated of [false, true]) {
     it(`progress and cancellation in the worker (${isolated ? 'cross-origin isolated: shared flag' : 'plain page: worker restart'})`, async () => {
       const page = await open(`${isolated ? '/iso' : ''}/plain.html`);
