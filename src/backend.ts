@@ -8,6 +8,7 @@ import * as simulation from './ops/simulate.js';
 import * as lscaleOps from './ops/lscale.js';
 import * as graphOps from './ops/graph.js';
 import * as estimators from './ops/estimators.js';
+import * as learned from './ops/estimators-learned.js';
 
 /**
  * The typed API over one engine (native or WASM). Every method is written
@@ -201,6 +202,23 @@ export class Backend {
   }
   relativeRmse(estimate: NDArray, truth: NDArray): number {
     return graphOps.relativeRmse(this.engine, estimate, truth);
+  }
+
+  // --- learned score-difference estimators (src/ops/estimators-learned.ts) ---
+  // 'logistic-quadratic', 'classifier-mlp' and 'ssm' are methods of estimateScoreDifferences.
+  /** Rebuilds a fitted learned score-difference model from its flat `params` (result.model.params). */
+  learnedScoreModel(params: Float64Array | NDArray): learned.LearnedScoreModel {
+    return learned.learnedScoreModel(this.engine, params instanceof Float64Array ? params : params.data);
+  }
+  /** A learned estimator's training objective and its hand-derived gradient at given parameters (checks). */
+  learnedObjective(
+    method: learned.LearnedMethodName,
+    params: Float64Array,
+    y: NDArray,
+    aux: NDArray,
+    options?: { width?: number; hiddenLayers?: number; l2?: number },
+  ): { loss: number; gradient: Float64Array; hessian?: NDArray } {
+    return learned.learnedObjective(this.engine, method, params, y, aux, options);
   }
 
   /** Stops worker threads this backend started. */

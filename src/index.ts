@@ -56,3 +56,11 @@ export {
   type GaussianOptions,
   type GaussianResult,
 } from './ops/estimators.js';
+export {
+  LearnedScoreModel,
+  LEARNED_METHODS,
+  type LearnedMethodName,
+  type LearnedEstimatorOptions,
+  type LearnedScoreDifferences,
+  type LearnedTrainingReport,
+} from './ops/estimators-learned.js';

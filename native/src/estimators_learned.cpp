@@ -279,13 +279,15 @@ ArrayX<Scalar> sigmoidT(const ArrayX<Scalar>& f) {
 
 // Sum over the rows of X of the per-sample loss, times scale; adds scale times
 // its gradient to grad (if not null). Classifier: binary cross-entropy of the
-// logit against labels (B x 1). Ssm: 0.5 |s|^2 + mean over the P directions
-// of v^T J v, directions V ((P*B) x n).
+// logit against labels: aux column 0 the 0/1 label, optional column 1 a fixed
+// offset added to the network's output (the quadratic head's logit). Ssm:
+// 0.5 |s|^2 + mean over the P directions of v^T J v, directions V ((P*B) x n).
 template <typename Scalar>
 double classifierChunk(const nn::Mlp& net, const Scalar* params, const nn::MatrixT<Scalar>& X,
                        const nn::MatrixT<Scalar>& labels, nn::Workspace<Scalar>& ws, Scalar* grad, Scalar scale) {
   nn::forward<Scalar>(net, params, X, ws);
-  const ArrayX<Scalar> f = ws.h.back().col(0).array();
+  ArrayX<Scalar> f = ws.h.back().col(0).array();
+  if (labels.cols() > 1) f += labels.col(1).array();
   const ArrayX<Scalar> l = labels.col(0).array();
   const double loss = static_cast<double>((softplusT<Scalar>(f) - l * f).sum()) * static_cast<double>(scale);
   if (grad) {
@@ -384,8 +386,8 @@ TrainResult trainNetwork(Objective objective, const nn::Mlp& net, TVector& param
         ch.X.resize(c1 - c0, n);
         for (Index r = c0; r < c1; ++r) ch.X.row(r - c0) = xTrain.row(order[static_cast<size_t>(r)]);
         if (objective == Objective::Classifier) {
-          ch.aux.resize(c1 - c0, 1);
-          for (Index r = c0; r < c1; ++r) ch.aux(r - c0, 0) = labelsTrain(order[static_cast<size_t>(r)], 0);
+          ch.aux.resize(c1 - c0, labelsTrain.cols());
+          for (Index r = c0; r < c1; ++r) ch.aux.row(r - c0) = labelsTrain.row(order[static_cast<size_t>(r)]);
         } else {
           ch.aux.resize(P * (c1 - c0), n);
           normals.resize(static_cast<size_t>(ch.aux.size()));
@@ -502,12 +504,15 @@ void evaluateRows(const LearnedModel& model, Index M, double* out, const Context
   const Index d = model.d, n = model.n, K = model.K;
   const Index chunks = (M + kEvalRows - 1) / kEvalRows;
   // Per-environment gradient parts of the logistic model: grad_y = b + 2 A y.
+  // (classifier-mlp: of its quadratic head, the last 1 + n + n(n+1)/2 parameters.)
   std::vector<Vector> lin;
   std::vector<Matrix> quad;
-  if (model.method == LearnedMethod::LogisticQuadratic) {
+  if (model.method != LearnedMethod::Ssm) {
     lin.resize(static_cast<size_t>(K));
     quad.resize(static_cast<size_t>(K));
-    for (size_t m = 0; m < static_cast<size_t>(K); ++m) quadraticParts(model.params[m], n, lin[m], quad[m]);
+    const Index p = quadraticFeatureCount(n);
+    for (size_t m = 0; m < static_cast<size_t>(K); ++m)
+      quadraticParts(model.params[m].tail(p), n, lin[m], quad[m]);
   }
   const int parts = M * std::max<Index>(d, 16) * K < 200000 ? 1 : threads();
   parallelRanges(chunks, parts, [&](int part, int64_t begin, int64_t end) {
@@ -531,6 +536,8 @@ void evaluateRows(const LearnedModel& model, Index M, double* out, const Context
             break;
           case LearnedMethod::ClassifierMlp:
             gy = nn::inputGradient<double>(model.net, model.params[mi].data(), yc, ws);
+            gemm(false, false, rows, n, n, 2.0, yc.data(), n, quad[mi].data(), n, 1.0, gy.data(), n);
+            gy.rowwise() += lin[mi].transpose();
             break;
           case LearnedMethod::Ssm:
             nn::forward<double>(model.net, model.params[mi + 1].data(), yc, ws);
@@ -574,6 +581,7 @@ LearnedOptions resolveLearnedOptions(const LearnedOptions& options, const std::s
   auto require = [&](bool ok, const std::string& message) {
     if (!ok) throw Error(function, message);
   };
+  if (o.learningRate == 0) o.learningRate = o.method == LearnedMethod::ClassifierMlp ? 1e-2 : 3e-3;
   require(o.dimension >= 0, "'dimension' must be >= 1 (or 0 for d)");
   require(o.epochs >= 1 && o.epochs <= 100000, "'epochs' must be between 1 and 100000");
   require(o.width >= 1 && o.width <= 4096, "'width' must be between 1 and 4096");
@@ -593,7 +601,8 @@ LearnedOptions resolveLearnedOptions(const LearnedOptions& options, const std::s
 }
 
 LearnedFit fitLearnedScoreDifferences(const double* x, Index environments, Index N, Index d,
-                                      const LearnedOptions& requested, const Context* context) {
+                                      const LearnedOptions& requested, const Context* context, const double* at,
+                                      Index M) {
   const LearnedOptions options = resolveLearnedOptions(requested, kFit);
   if (environments < 2)
     throw Error(kFit, "'x' needs the observational environment and at least one interventional one (shape (K+1) x N x d, K >= 1)");
@@ -660,6 +669,7 @@ LearnedFit fitLearnedScoreDifferences(const double* x, Index environments, Index
     });
   } else {
     const Objective objective = options.method == LearnedMethod::Ssm ? Objective::Ssm : Objective::Classifier;
+    const Index p = quadraticFeatureCount(n);
     std::vector<Index> sizes{n};
     for (int l = 0; l < options.hiddenLayers; ++l) sizes.push_back(options.width);
     sizes.push_back(objective == Objective::Ssm ? n : 1);
@@ -681,8 +691,8 @@ LearnedFit fitLearnedScoreDifferences(const double* x, Index environments, Index
       Generator rng(streamSeed(options.seed, static_cast<uint64_t>(job)));
       Vector init(model.net.parameterCount());
       nn::initialise(model.net, init.data(), rng);
-      TVector params = init.cast<Train>();
       TMatrix xTrain, labelsTrain, xVal, labelsVal;
+      Vector head = Vector::Zero(p);
       if (objective == Objective::Ssm) {
         xTrain = train[static_cast<size_t>(job)];
         xVal = val[static_cast<size_t>(job)];
@@ -698,21 +708,54 @@ LearnedFit fitLearnedScoreDifferences(const double* x, Index environments, Index
         };
         stack(train[0], train[m], xTrain, labelsTrain);
         stack(val[0], val[m], xVal, labelsVal);
+        if (options.quadraticHead) {
+          // The quadratic logistic regression on the training rows, then the network learns
+          // what it misses: its output layer starts at zero, so training starts from the
+          // quadratic fit, whose logit enters as a fixed offset.
+          Matrix phi0, phi1, phiVal;
+          quadraticFeatures(train[0].cast<double>(), phi0);
+          quadraticFeatures(train[m].cast<double>(), phi1);
+          Vector start;
+          if (!gaussianStart(train[0].cast<double>(), train[m].cast<double>(), start)) start.resize(0);
+          head = fitLogistic(phi0, phi1, start, options, context).beta;
+          auto offsets = [&](const Matrix& phi, TMatrix& labels, Index row0) {
+            Vector f(phi.rows());
+            gemm(false, false, phi.rows(), 1, p, 1.0, phi.data(), p, head.data(), 1, 0.0, f.data(), 1);
+            labels.block(row0, 1, phi.rows(), 1) = f.cast<Train>();
+          };
+          labelsTrain.conservativeResize(Eigen::NoChange, 2);
+          labelsVal.conservativeResize(Eigen::NoChange, 2);
+          offsets(phi0, labelsTrain, 0);
+          offsets(phi1, labelsTrain, phi0.rows());
+          quadraticFeatures(xVal.cast<double>(), phiVal);
+          offsets(phiVal, labelsVal, 0);
+          const int L = model.net.layers();
+          init.segment(model.net.weightOffset(L), model.net.parameterCount() - model.net.weightOffset(L)).setZero();
+        }
       }
+      TVector params = init.cast<Train>();
       Generator valRng(streamSeed(options.seed, 2000000 + static_cast<uint64_t>(job)));
       const std::vector<Batch> validation = makeValidation(objective, xVal, labelsVal, options.projections, valRng);
       const TrainResult tr = trainNetwork(objective, model.net, params, xTrain, labelsTrain, validation, options, rng,
                                           innerParallel, progress, report);
-      model.params[static_cast<size_t>(job)] = params.cast<double>();
+      Vector stored(params.size() + (objective == Objective::Classifier ? p : 0));
+      stored.head(params.size()) = params.cast<double>();
+      if (objective == Objective::Classifier) stored.tail(p) = head;
+      model.params[static_cast<size_t>(job)] = std::move(stored);
       fit.report.iterations[static_cast<size_t>(job)] = tr.epochs;
       fit.report.bestEpoch[static_cast<size_t>(job)] = tr.bestEpoch;
       fit.report.loss[static_cast<size_t>(job)] = tr.bestLoss;
     });
   }
 
-  fit.dsx.resize(static_cast<size_t>(K * N * d));
-  evaluateRows(model, N, fit.dsx.data(), context,
-               [&](Index r0, Index rows, Matrix& yc) { yc = y[0].middleRows(r0, rows); });
+  if (at) {
+    fit.dsx.resize(static_cast<size_t>(K * M * d));
+    evaluateLearnedScoreDifferences(model, ConstMatrixMap(at, M, d), fit.dsx.data(), context);
+  } else {
+    fit.dsx.resize(static_cast<size_t>(K * N * d));
+    evaluateRows(model, N, fit.dsx.data(), context,
+                 [&](Index r0, Index rows, Matrix& yc) { yc = y[0].middleRows(r0, rows); });
+  }
   if (context) context->progress(1.0, std::string(learnedMethodName(options.method)) + ": done");
   return fit;
 }
@@ -771,7 +814,10 @@ LearnedModel deserialiseLearnedModel(const double* data, Index size, const std::
     const Index outputs = model.method == LearnedMethod::Ssm ? model.n : 1;
     if (model.net.inputs() != model.n || model.net.outputs() != outputs) fail("network shape does not match n");
   }
-  const Index per = network ? model.net.parameterCount() : quadraticFeatureCount(model.n);
+  const Index p = quadraticFeatureCount(model.n);
+  const Index per = model.method == LearnedMethod::Ssm             ? model.net.parameterCount()
+                    : model.method == LearnedMethod::ClassifierMlp ? model.net.parameterCount() + p
+                                                                    : p;
   const Index count = model.method == LearnedMethod::Ssm ? model.K + 1 : model.K;
   if (size - at != model.d + model.d * model.n + count * per)
     fail("length " + std::to_string(size) + " does not match its header");
@@ -805,7 +851,8 @@ double learnedObjective(LearnedMethod method, const nn::Mlp& net, const Vector& 
   if (gradient) gradient->setZero(params.size());
   const double scale = 1.0 / static_cast<double>(y.rows());
   if (method == LearnedMethod::ClassifierMlp) {
-    if (aux.rows() != y.rows() || aux.cols() != 1) throw Error("learnedObjective", "'aux' must be B x 1 labels");
+    if (aux.rows() != y.rows() || aux.cols() > 2)
+      throw Error("learnedObjective", "'aux' must be B x 1 labels (or B x 2: labels, logit offsets)");
     return classifierChunk<double>(net, params.data(), y, aux, ws, gradient ? gradient->data() : nullptr, scale);
   }
   if (aux.cols() != y.cols() || aux.rows() % y.rows() != 0 || aux.rows() == 0)

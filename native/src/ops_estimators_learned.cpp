@@ -1,5 +1,5 @@
 // Operations: learnedScoreDifferences (fit + dsx at the observational
-// samples), evaluateLearnedScoreDifferences (a fitted model at new points),
+// samples, or at `at`), evaluateLearnedScoreDifferences (a fitted model at new points),
 // learnedObjective (training objectives and their gradients, for checks).
 #include <cmath>
 
@@ -33,6 +33,7 @@ LearnedOptions optionsOf(const OpArgs& args) {
   o.patience = static_cast<int>(args.integer("patience", o.patience, 1, 100000));
   o.weightDecay = args.number("weightDecay", o.weightDecay);
   o.projections = static_cast<int>(args.integer("projections", o.projections, 1, 64));
+  o.quadraticHead = args.flag("quadraticHead", o.quadraticHead);
   o.l2 = args.number("l2", o.l2);
   o.maxIterations = static_cast<int>(args.integer("maxIterations", o.maxIterations, 1, 10000));
   o.tolerance = args.number("tolerance", o.tolerance);
@@ -45,10 +46,19 @@ OpResult opLearnedScoreDifferences(const OpArgs& args, const Context& context) {
   const ArrayView& x = args.array("x", 3);
   const LearnedOptions options = optionsOf(args);
   const Index environments = x.shape[0], N = x.shape[1], d = x.shape[2];
-  LearnedFit fit = fitLearnedScoreDifferences(x.data, environments, N, d, options, &context);
+  const double* at = nullptr;
+  Index M = N;
+  if (args.hasArray("at")) {
+    ConstMatrixMap points = args.matrix("at");
+    if (points.cols() != d)
+      args.fail("'at' has " + std::to_string(points.cols()) + " columns, 'x' has d = " + std::to_string(d));
+    at = points.data();
+    M = points.rows();
+  }
+  LearnedFit fit = fitLearnedScoreDifferences(x.data, environments, N, d, options, &context, at, M);
   OpResult result;
   const int64_t K = environments - 1;
-  result.put("dsx", std::move(fit.dsx), {K, N, d});
+  result.put("dsx", std::move(fit.dsx), {K, M, d});
   std::vector<double> model = serialiseLearnedModel(fit.model);
   const int64_t size = static_cast<int64_t>(model.size());
   result.put("model", std::move(model), {size});

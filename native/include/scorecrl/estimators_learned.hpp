@@ -17,7 +17,10 @@
 //   environments are Gaussian.
 // - ClassifierMlp: the same classification with an MLP logit (tanh hidden
 //   layers), trained with Adam on the binary cross-entropy, with early
-//   stopping on a held-out split; dsx_m = W grad_y logit.
+//   stopping on a held-out split; dsx_m = W grad_y logit. With the quadratic
+//   head (default) the logit is the LogisticQuadratic fit on the training rows
+//   (kept fixed) plus the network, whose output layer starts at zero: the
+//   network learns what a quadratic log-ratio misses.
 // - Ssm: for each environment k, a tanh MLP s_k: R^n -> R^n trained by
 //   variance-reduced sliced score matching, loss
 //   E[0.5 |s(y)|^2 + v^T grad_y(v^T s(y))], v ~ N(0, I) (P directions per
@@ -57,13 +60,14 @@ struct LearnedOptions {
   int epochs = 20;
   int width = 64;                    // hidden units per layer
   int hiddenLayers = 2;
-  double learningRate = 3e-3;        // Adam's step size (the peak of the cosine schedule)
+  double learningRate = 0;           // Adam's step size (peak of the schedule); 0: classifier-mlp 1e-2, ssm 3e-3
   bool cosineSchedule = true;        // decay the step size to 0 along a half cosine over the epochs
   double validationFraction = 0.1;   // held out for early stopping, in [0, 0.9]
   int batchSize = 512;
   int patience = 10;                 // epochs without validation improvement before stopping
   double weightDecay = 1e-5;         // adds weightDecay * |theta|^2 to the loss
   int projections = 2;               // ssm: directions v per sample
+  bool quadraticHead = true;         // classifier-mlp: logit = quadratic logistic fit + network
   // logistic-quadratic.
   double l2 = 1e-6;                  // adds l2/2 * |beta|^2 (intercept excluded) to the mean log-loss
   int maxIterations = 50;
@@ -83,7 +87,8 @@ struct LearnedModel {
   Matrix whitening;  // d x n (W)
   nn::Mlp net;       // network shape (network methods)
   // logistic-quadratic: K coefficient vectors over [1, y_i, y_i y_j (i <= j)];
-  // classifier-mlp: K networks (environment m's logit is params[m-1]);
+  // classifier-mlp: K networks followed by their quadratic head's
+  // coefficients (zero without the head): params[m-1] = [theta, beta];
   // ssm: K + 1 networks (environment k's score is params[k]).
   std::vector<Vector> params;
 };
@@ -100,13 +105,15 @@ struct LearnedReport {
 struct LearnedFit {
   LearnedModel model;
   LearnedReport report;
-  std::vector<double> dsx;  // K x N x d at the observational samples
+  std::vector<double> dsx;  // K x N x d at the observational samples (K x M x d at `at`)
 };
 
 // x: (K+1) x N x d, environment 0 observational. Progress and cancellation
-// through context.
+// through context. With `at` (M x d, row-major), dsx is evaluated at its rows
+// (K x M x d) instead of the observational samples.
 LearnedFit fitLearnedScoreDifferences(const double* x, Index environments, Index N, Index d,
-                                      const LearnedOptions& options, const Context* context = nullptr);
+                                      const LearnedOptions& options, const Context* context = nullptr,
+                                      const double* at = nullptr, Index M = 0);
 
 // dsx (K x M x d) of a fitted model at the rows of x (M x d).
 void evaluateLearnedScoreDifferences(const LearnedModel& model, const ConstMatrixMap& x, double* out,
