@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <string>
 
 #include "scorecrl/error.hpp"
+#include "scorecrl/finite_sample.hpp"
 #include "scorecrl/graph.hpp"
 #include "scorecrl/metrics.hpp"
 #include "scorecrl/ops.hpp"
@@ -59,100 +59,6 @@ void wishartStatistics(Generator& rng, Index n, Index N, Eigen::MatrixXd& gram, 
   for (Index i = 0; i < n; ++i) mean[i] = rng.standardNormal() / std::sqrt(static_cast<double>(N));
   gram = a * a.transpose() + static_cast<double>(N) * mean * mean.transpose();
   sum = static_cast<double>(N) * mean;
-}
-
-// The finite-sample algorithm (NeurIPS 2024) on score-difference covariances
-// R_t (d x d), t = 0..n-1, where environment t+1 intervenes latent t. Results
-// are in that labelling.
-struct FiniteSampleEstimate {
-  std::vector<int> order;  // causal order, oldest first
-  Adjacency graph;         // estimated transitive closure
-  Matrix encoder;          // n x d, unit rows
-};
-
-Matrix sumOf(const std::vector<Matrix>& R, const std::vector<int>& set) {
-  Matrix m = Matrix::Zero(R[0].rows(), R[0].cols());
-  for (int i : set) m += R[static_cast<size_t>(i)];
-  return m;
-}
-
-FiniteSampleEstimate finiteSample(const std::vector<Matrix>& R, double tolEigv, double tolOrth) {
-  const int n = static_cast<int>(R.size());
-  const Index d = R[0].rows();
-  FiniteSampleEstimate e;
-  // Causal order, youngest first: the node whose removal leaves the smallest
-  // (d-t-1)-th eigenvalue (ascending) of the sum over the remaining nodes
-  // (lowest index on ties).
-  e.order.assign(static_cast<size_t>(n), 0);
-  std::vector<int> remaining(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) remaining[static_cast<size_t>(i)] = i;
-  Eigen::SelfAdjointEigenSolver<Matrix> eig;
-  for (int t = n - 1; t >= 1; --t) {
-    double best = std::numeric_limits<double>::infinity();
-    int youngest = remaining.front();
-    for (int k : remaining) {
-      std::vector<int> rest;
-      for (int i : remaining)
-        if (i != k) rest.push_back(i);
-      eig.compute(sumOf(R, rest), Eigen::EigenvaluesOnly);
-      const double value = eig.eigenvalues()[d - t - 1];
-      if (value < best) {
-        best = value;
-        youngest = k;
-      }
-    }
-    e.order[static_cast<size_t>(t)] = youngest;
-    remaining.erase(std::find(remaining.begin(), remaining.end(), youngest));
-  }
-  e.order[0] = remaining.front();
-
-  // Transitive closure: order[t] is an ancestor of order[j] (j > t) iff the
-  // column space of sum_{q<=t} R_order[q] (its top t+1 eigenvectors) is
-  // nearly orthogonal to the null space of the sum over order[0..j] without
-  // order[t] and its known descendants.
-  e.graph = Adjacency::Constant(n, n, false);
-  for (int t = n - 2; t >= 0; --t) {
-    const std::vector<int> prefix(e.order.begin(), e.order.begin() + t + 1);
-    eig.compute(sumOf(R, prefix));
-    const Matrix column = eig.eigenvectors().rightCols(t + 1);
-    const int a = e.order[static_cast<size_t>(t)];
-    for (int j = t + 1; j < n; ++j) {
-      std::vector<int> others;
-      for (int q = 0; q <= j; ++q) {
-        const int m = e.order[static_cast<size_t>(q)];
-        if (m != a && !e.graph(a, m)) others.push_back(m);
-      }
-      Matrix projected;
-      if (others.empty()) {
-        projected = column;  // the null space is everything
-      } else {
-        eig.compute(sumOf(R, others));
-        Index rank = 0;
-        for (Index q = 0; q < d; ++q) rank += eig.eigenvalues()[q] > tolEigv ? 1 : 0;
-        const Matrix nullBasis = eig.eigenvectors().leftCols(d - rank);
-        projected = nullBasis * (nullBasis.transpose() * column);
-      }
-      double norm = 0.0;
-      if (projected.size() > 0) {
-        Eigen::SelfAdjointEigenSolver<Matrix> small(projected.transpose() * projected, Eigen::EigenvaluesOnly);
-        norm = std::sqrt(std::max(0.0, small.eigenvalues().maxCoeff()));
-      }
-      if (norm <= tolOrth) {
-        const int b = e.order[static_cast<size_t>(j)];
-        e.graph(a, b) = true;
-        for (int c = 0; c < n; ++c)
-          if (e.graph(b, c)) e.graph(a, c) = true;
-      }
-    }
-  }
-
-  // Encoder row t: the principal eigenvector of R_t.
-  e.encoder = Matrix::Zero(n, d);
-  for (int t = 0; t < n; ++t) {
-    eig.compute(R[static_cast<size_t>(t)]);
-    e.encoder.row(t) = eig.eigenvectors().col(d - 1).transpose();
-  }
-  return e;
 }
 
 }  // namespace
@@ -304,9 +210,12 @@ FitResult fitFiniteSample(const std::vector<Matrix>& covariances, const std::vec
     fit.scoreDiffEigenvalues.row(m - 1) = er.eigenvalues().reverse().transpose();
     fit.R.push_back(std::move(R));
   }
-  const FiniteSampleEstimate estimate = finiteSample(fit.R, tolEigv, tolOrth);
+  FiniteSampleOptions options;
+  options.tolEigv = tolEigv;
+  options.tolOrth = tolOrth;
+  const FiniteSampleResult estimate = finiteSample(fit.R, options);
   fit.order = estimate.order;
-  fit.graph = estimate.graph;
+  fit.graph = estimate.graphClosure;
   fit.encoder = estimate.encoder;
   for (Index i = 0; i < fit.encoder.rows(); ++i) {
     Index arg = 0;
@@ -324,7 +233,10 @@ TrialResult runTrial(const TrialSpec& spec, const Context* context) {
   const auto moments = drawLatentMoments(model, rng, spec.simulation.samples, context, spec.sampling);
   const auto R = scoreDiffCovariancesFromMoments(model, moments, spec.estimator);
 
-  const FiniteSampleEstimate estimate = finiteSample(R, spec.tolEigv, spec.tolOrth);
+  FiniteSampleOptions options;
+  options.tolEigv = spec.tolEigv;
+  options.tolOrth = spec.tolOrth;
+  const FiniteSampleResult estimate = finiteSample(R, options, context);
 
   // Estimated latent t belongs to environment t + 1, which intervenes true node perm[t].
   std::vector<int> perm(static_cast<size_t>(n));
@@ -334,7 +246,7 @@ TrialResult runTrial(const TrialSpec& spec, const Context* context) {
   result.encoder = Matrix::Zero(n, model.transform.d);
   for (int a = 0; a < n; ++a) {
     result.encoder.row(perm[static_cast<size_t>(a)]) = estimate.encoder.row(a);
-    for (int b = 0; b < n; ++b) result.graph(perm[static_cast<size_t>(a)], perm[static_cast<size_t>(b)]) = estimate.graph(a, b);
+    for (int b = 0; b < n; ++b) result.graph(perm[static_cast<size_t>(a)], perm[static_cast<size_t>(b)]) = estimate.graphClosure(a, b);
   }
   for (int t : estimate.order) result.order.push_back(perm[static_cast<size_t>(t)]);
   result.graph = transitiveClosure(result.graph);
