@@ -31,13 +31,20 @@ const runs = Number(process.env.SCORECRL_BENCH_RUNS ?? 20);
 const lscaleMethods = (process.env.SCORECRL_BENCH_LSCALE_METHODS ?? 'ssm').split(',');
 
 const native = await loadBackend({ backend: 'native' });
-const results = { machine: { cores: os.cpus().length, model: os.cpus()[0]?.model }, backend: native.info() };
+const results = {
+  machine: { cores: os.cpus().length, model: os.cpus()[0]?.model, loadAverageAtStart: os.loadavg().map((l) => round(l, 3)) },
+  backend: native.info(),
+};
 const progress = (text) => process.stderr.write(`estimators: ${text}\n`);
 
+/** Wall seconds and CPU seconds (user + system, all threads of this process) of fn(). */
 function seconds(fn) {
+  const cpu0 = process.cpuUsage();
   const start = process.hrtime.bigint();
   const value = fn();
-  return { value, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+  const wall = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  return { value, seconds: wall, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 function relRmse(estimate, truth) {
@@ -63,7 +70,12 @@ if (run('speed')) {
     progress(`ssm speed, ${threads} thread(s)`);
     const t = seconds(() => native.estimateScoreDifferences(twoEnvironments, { method: 'ssm', epochs: 20, seed: 1, patience: 1000 }));
     native.setThreads(previous);
-    ssm[`threads${threads}`] = { seconds: round(t.seconds), secondsPerNetwork: round(t.seconds / (threads === 1 ? 2 : 1)) };
+    ssm[`threads${threads}`] = {
+      seconds: round(t.seconds),
+      cpuSeconds: round(t.cpuSeconds),
+      secondsPerNetwork: round(t.seconds / (threads === 1 ? 2 : 1)),
+      cpuSecondsPerNetwork: round(t.cpuSeconds / 2),
+    };
   }
   ssm.met = ssm.threads1.secondsPerNetwork <= 15;
   speed.ssm = ssm;
@@ -72,7 +84,12 @@ if (run('speed')) {
   const big = native.simulate({ n: 5, d: 100, samples: 50_000, seed: 12, outputs: { z: false, dsx: false } });
   progress('logistic-quadratic speed');
   const samples = [];
-  for (let i = 0; i < 5; i++) samples.push(seconds(() => native.estimateScoreDifferences(big.x, { method: 'logistic-quadratic' })).seconds);
+  const cpu = [];
+  for (let i = 0; i < 5; i++) {
+    const t = seconds(() => native.estimateScoreDifferences(big.x, { method: 'logistic-quadratic' }));
+    samples.push(t.seconds);
+    cpu.push(t.cpuSeconds);
+  }
   const gaussian = [];
   for (let i = 0; i < 3; i++) gaussian.push(seconds(() => native.estimateScoreDifferences(big.x, { method: 'gaussian' })).seconds);
   speed.logisticQuadratic = {
@@ -82,6 +99,7 @@ if (run('speed')) {
     environments: 6,
     seconds: round(median(samples)),
     all: samples.map((s) => round(s)),
+    cpuSeconds: round(median(cpu)),
     gaussianSeconds: round(median(gaussian)),
     targetSeconds: 0.5,
     met: median(samples) <= 0.5,
