@@ -1,7 +1,7 @@
 // What the page can run, adapted to the methods the loaded core provides:
 // an algorithm or estimator is offered only when `runner.has(...)` says its
 // Backend methods exist.
-import type { AsyncOptions, NDArray, Timed, UmniResult } from 'scorecrl';
+import type { CallOptions, NDArray, Timed, UmniResult } from 'scorecrl';
 import { rows, type Matrix } from './evaluate.js';
 
 export type Intervention = 'hard' | 'soft';
@@ -14,7 +14,7 @@ export interface Runner {
   has(method: string): boolean;
   /** Methods `estimateScoreDifferences` accepts. */
   scoreEstimators(): string[];
-  timed(method: string, args: unknown[], options?: AsyncOptions): Promise<Timed<unknown>>;
+  timed(method: string, args: unknown[], options?: CallOptions): Promise<Timed<unknown>>;
 }
 
 /** An estimate in the algorithm's own labelling of the latents. */
@@ -36,8 +36,10 @@ export interface Algorithm {
   methods: string[];
   /** Simulation design the algorithm's assumptions call for. */
   design: 'single-node' | 'multi-node' | 'two-hard-per-node';
+  /** Transform of the simulation (default 'linear'). */
+  transform?: 'linear' | 'tanh' | 'tanh-mlp';
   interventions: Intervention[];
-  fit(runner: Runner, data: { x: NDArray; dsx: NDArray }, intervention: Intervention, options: AsyncOptions): Promise<Timed<Fit>>;
+  fit(runner: Runner, data: { x: NDArray; dsx: NDArray }, intervention: Intervention, options: CallOptions): Promise<Timed<Fit>>;
 }
 
 export interface Estimator {
@@ -48,7 +50,7 @@ export interface Estimator {
   scoreMethod?: string;
   /** Analytic score differences from the simulation (no estimation). */
   exact?: boolean;
-  estimate?(runner: Runner, x: NDArray, seed: number, options: AsyncOptions): Promise<Timed<NDArray>>;
+  estimate?(runner: Runner, x: NDArray, seed: number, options: CallOptions): Promise<Timed<NDArray>>;
 }
 
 function mapped<T, U>(t: Timed<T>, f: (value: T) => U): Timed<U> {

@@ -1,6 +1,6 @@
 // One demo run: simulate → estimate score differences → fit → evaluate. The
 // page runs it on a browser backend; tests run the same code on Node backends.
-import type { AsyncOptions, NDArray, Simulation, SimulationConfig, Timed } from 'scorecrl';
+import type { CallOptions, NDArray, Simulation, SimulationConfig, Timed } from 'scorecrl';
 import { ALGORITHMS, ESTIMATORS, type Fit, type Intervention, type Runner } from './algorithms.js';
 import { evaluateFit, type Evaluation } from './evaluate.js';
 
@@ -26,6 +26,7 @@ export interface Timing {
 }
 
 export interface Outcome {
+  /** On a browser backend, `x` and `dsx` were handed to the worker for the fit (their buffers are detached). */
   simulation: Simulation;
   fit: Fit;
   evaluation: Evaluation;
@@ -38,6 +39,11 @@ export interface Hooks {
   onStage?: (stage: string, index: number, count: number) => void;
   /** Progress reported by the core within a stage. */
   onProgress?: (stage: string, fraction: number, message: string) => void;
+}
+
+/** Whether an array's data is a whole ArrayBuffer of its own (so transferring it detaches nothing else). */
+function ownsBuffer(a: NDArray): boolean {
+  return a.data.buffer instanceof ArrayBuffer && a.data.byteOffset === 0 && a.data.byteLength === a.data.buffer.byteLength;
 }
 
 /** [x0 | z0]: observational samples of both, side by side (N x (d+n)). */
@@ -88,7 +94,7 @@ export async function runPipeline(runner: Runner, settings: Settings, hooks: Hoo
   const stages = stagesOf(settings);
   const timings: Timing[] = [];
   const started = performance.now();
-  const stage = (name: string): AsyncOptions => {
+  const stage = (name: string): CallOptions => {
     hooks.onStage?.(name, stages.indexOf(name), stages.length);
     return { signal: hooks.signal, onProgress: (fraction, message) => hooks.onProgress?.(name, fraction, message) };
   };
@@ -101,6 +107,7 @@ export async function runPipeline(runner: Runner, settings: Settings, hooks: Hoo
     latent,
     intervention,
     design: algorithm.design,
+    transform: algorithm.transform ?? 'linear',
     outputs: { z: true, x: true, dsx: estimator.exact === true },
   };
   const sim = (await runner.timed('simulate', [config], stage('simulate'))) as Timed<Simulation>;
@@ -114,12 +121,16 @@ export async function runPipeline(runner: Runner, settings: Settings, hooks: Hoo
     dsx = est.value;
   }
 
-  const fit = await algorithm.fit(runner, { x, dsx: dsx! }, intervention, stage('fit'));
+  // The fit is the last use of x and dsx on the page (evaluation needs only [x0 | z0]):
+  // hand their buffers to the worker instead of copying them.
+  const joined = joinObservational(x, sim.value.z!);
+  const transfer = [x, dsx!].filter(ownsBuffer).map((a) => a.data.buffer as ArrayBuffer);
+  const fit = await algorithm.fit(runner, { x, dsx: dsx! }, intervention, { ...stage('fit'), transfer });
   timings.push({ stage: 'fit', ms: fit.ms, workerMs: fit.workerMs });
 
   const evalOptions = stage('evaluate');
   const evalStart = performance.now();
-  const cov = (await runner.timed('covariance', [joinObservational(x, sim.value.z!)], evalOptions)) as Timed<NDArray>;
+  const cov = (await runner.timed('covariance', [joined], { ...evalOptions, transfer: [joined.data.buffer as ArrayBuffer] })) as Timed<NDArray>;
   const evaluation = await evaluateFit(runner, sim.value, fit.value, cov.value);
   timings.push({ stage: 'evaluate', ms: performance.now() - evalStart, workerMs: cov.workerMs + evaluation.workerMs });
   timings.push({
