@@ -33,7 +33,9 @@
 //   -> Gaussian plug-in or exact score-difference covariances -> lscale ->
 //   metrics in the simulation's labelling.
 //   numbers seed, n, d, samples, density (0.5), factor (5), fullRank (0), tolEdge,
-//   strings intervention, estimator ('gaussian' | 'exact'), edgeRule, unmixing, hardGraphFilter
+//   strings intervention, estimator ('gaussian' | 'exact'), edgeRule, unmixing, hardGraphFilter,
+//           sampling ('samples': the N x n normals simulate() draws, accumulated;
+//                     'wishart': the moments drawn from their exact distribution, O(n^2) draws)
 //   returns numbers <stage>.mcc, <stage>.shd, <stage>.closureShd, <stage>.edges,
 //   trueEdges; arrays graph (true, environment labelling), <stage>.graph, <stage>.order.
 #include <algorithm>
@@ -269,7 +271,9 @@ OpResult opLscaleTrial(const OpArgs& args, const Context& context) {
                                                                                             : TrialEstimator::Exact;
   Generator rng(c.seed);
   const SimulationModel model = drawSimulationModel(c, rng);
-  const std::vector<LatentMoments> latent = drawLatentMoments(model, rng, c.samples, &context);
+  const TrialSampling sampling =
+      args.string("sampling", "samples", {"samples", "wishart"}) == "wishart" ? TrialSampling::Wishart : TrialSampling::Samples;
+  const std::vector<LatentMoments> latent = drawLatentMoments(model, rng, c.samples, &context, sampling);
   const Matrix& G = model.transform.decoder();
   std::vector<Matrix> cov;
   std::vector<Vector> mean;

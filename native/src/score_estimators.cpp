@@ -8,6 +8,7 @@
 #include "scorecrl/moments.hpp"
 #include "scorecrl/ops.hpp"
 #include "scorecrl/parallel.hpp"
+#include "scorecrl/small_product.hpp"
 
 namespace scorecrl {
 
@@ -49,17 +50,16 @@ ProjectedMoments projectedMoments(const ConstMatrixMap& x, const Matrix& basis, 
   const int parts = work < kParallelWork ? 1 : threads();
   std::vector<Vector> sums(static_cast<size_t>(parts), Vector::Zero(n));
   std::vector<Eigen::MatrixXd> grams(static_cast<size_t>(parts), Eigen::MatrixXd::Zero(n, n));
-  // Column-major copy of the basis: the product below reads it column by column.
-  const Eigen::MatrixXd b = basis;
+  const SmallProduct project(basis);
   parallelRanges(N, parts, [&](int part, int64_t begin, int64_t end) {
-    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic> y(std::min<Index>(kProjectRows, end - begin), n);
+    Matrix y(std::min<Index>(kProjectRows, end - begin), n);
     Vector& sum = sums[static_cast<size_t>(part)];
     Eigen::MatrixXd& gram = grams[static_cast<size_t>(part)];
     Index counter = 0;
     for (Index start = begin; start < end; start += kProjectRows) {
       const Index rows = std::min<Index>(kProjectRows, end - start);
+      project.apply(x.data() + start * d, rows, y.data());
       auto yb = y.topRows(rows);
-      yb.noalias() = x.middleRows(start, rows) * b;
       sum += yb.colwise().sum().transpose();
       gram.selfadjointView<Eigen::Lower>().rankUpdate(yb.transpose());
       if (context && (++counter % 64) == 0) context->checkCancelled("projectedMoments");
@@ -203,7 +203,9 @@ void gaussianScoreDifferences(const GaussianPlugIn& model, const ConstMatrixMap&
     maps.push_back(D.transpose() * model.basis.transpose());
     shifts.push_back((model.basis * c).transpose());
   }
-  const Eigen::MatrixXd b = model.basis;
+  const SmallProduct project(model.basis);
+  std::vector<SmallProduct> lift;
+  for (const Matrix& map : maps) lift.emplace_back(map);
   const double work = static_cast<double>(M) * static_cast<double>(d) * static_cast<double>(n) * static_cast<double>(K + 1);
   const int parts = work < kParallelWork ? 1 : threads();
   parallelRanges(M, parts, [&](int, int64_t begin, int64_t end) {
@@ -211,12 +213,11 @@ void gaussianScoreDifferences(const GaussianPlugIn& model, const ConstMatrixMap&
     Index counter = 0;
     for (Index start = begin; start < end; start += kProjectRows) {
       const Index rows = std::min<Index>(kProjectRows, end - start);
-      auto yb = y.topRows(rows);
-      yb.noalias() = at.middleRows(start, rows) * b;
+      project.apply(at.data() + start * d, rows, y.data());
       for (Index m = 0; m < K; ++m) {
-        MatrixMap dst(out + (m * M + start) * d, rows, d);
-        dst.noalias() = yb * maps[static_cast<size_t>(m)];
-        dst.rowwise() += shifts[static_cast<size_t>(m)];
+        double* dst = out + (m * M + start) * d;
+        lift[static_cast<size_t>(m)].apply(y.data(), rows, dst);
+        MatrixMap(dst, rows, d).rowwise() += shifts[static_cast<size_t>(m)];
       }
       if (context && (++counter % 32) == 0) context->checkCancelled("gaussianScoreDifferences");
     }

@@ -283,6 +283,12 @@ export interface LscaleTrialSpec extends LscaleOptions {
   factor?: number;
   /** 'gaussian' (plug-in, default) or 'exact' scores. */
   estimator?: 'gaussian' | 'exact';
+  /**
+   * 'samples' (default): draws the N×n normals `simulate` draws for this seed and accumulates their
+   * moments (same data as `simulate`); 'wishart': draws the moments from their exact distribution
+   * (mean N(0, I/N), scatter Wishart(I, N−1)) with O(n²) draws — same distribution, other numbers.
+   */
+  sampling?: 'samples' | 'wishart';
 }
 
 export interface LscaleTrialStage {
@@ -313,6 +319,7 @@ export function lscaleTrial(engine: Engine, spec: LscaleTrialSpec): LscaleTrialR
   for (const k of ['d', 'density', 'factor'] as const) if (spec[k] !== undefined) numbers[k] = spec[k]!;
   const strings = { ...o.strings };
   if (spec.estimator !== undefined) strings.estimator = spec.estimator;
+  if (spec.sampling !== undefined) strings.sampling = spec.sampling;
   const out = engine.call(fn, { numbers, strings });
   const stage = (p: string): LscaleTrialStage => ({
     mcc: out.numbers[`${p}.mcc`]!,
