@@ -454,12 +454,16 @@ describe.skipIf(SKIP_BROWSER)('in headless Chromium', () => {
       const { loadBackend, ScorecrlError } = (window as any).scorecrl;
       const crl = await loadBackend({ wasmUrl: '/pkg/wasm/dist/scorecrl.wasm' });
       const cov = await crl.covariance({ data: Float64Array.from([1, 2, 3, 4, 5, 7]), shape: [3, 2] });
+      // Handing the buffer over instead of copying it: same result, the page's copy is detached.
+      const handed = { data: Float64Array.from([1, 2, 3, 4, 5, 7]), shape: [3, 2] };
+      const covHanded = await crl.run('covariance', [handed], { transfer: [handed.data.buffer] });
+      const transfer = { same: Array.from(covHanded.data).join() === Array.from(cov.data).join(), left: handed.data.length };
       const fail = (p: Promise<unknown>) => p.then(() => undefined, (e: Error) => ({ name: e.name, message: e.message, scorecrl: e instanceof ScorecrlError }));
       const shape = await fail(crl.covariance({ data: new Float64Array(3), shape: [2, 2] }));
       const core = await fail(crl.covariance({ data: Float64Array.from([1, NaN, 3, 4]), shape: [2, 2] }));
       const unknown = await fail(crl.run('noSuchMethod', []));
       const missing = await fail(loadBackend({ wasmUrl: '/no/such/scorecrl.wasm' }));
-      const result = { info: crl.info(), methods: crl.methods(), ops: crl.ops(), cov: Array.from(cov.data as Float64Array), shape, core, unknown, missing };
+      const result = { info: crl.info(), methods: crl.methods(), ops: crl.ops(), cov: Array.from(cov.data as Float64Array), transfer, shape, core, unknown, missing };
       await crl.close();
       const closed = await fail(crl.covariance({ data: new Float64Array(4), shape: [2, 2] }));
       return { ...result, closed };
@@ -471,6 +475,7 @@ describe.skipIf(SKIP_BROWSER)('in headless Chromium', () => {
     expect(out.ops).toEqual(expect.arrayContaining(['simulate', 'covariance']));
     const expected = [8 / 3, 10 / 3, 10 / 3, 38 / 9];
     out.cov.forEach((v: number, i: number) => expect(v).toBeCloseTo(expected[i]!, 12));
+    expect(out.transfer).toEqual({ same: true, left: 0 });
     // Validation in the worker keeps its error class and message.
     expect(out.shape).toMatchObject({ name: 'RangeError' });
     expect(out.shape!.message).toMatch(/covariance/);
