@@ -1,0 +1,370 @@
+import type { AsyncOptions, Engine, OpInputs, OpOutputs } from '../backend/engine.js';
+import type { NDArray } from '../types.js';
+import { checkArray } from '../validate.js';
+
+/**
+ * Autoencoder family:
+ * - `glm`: decoder x = tanh(U ẑ), encoder ẑ = pinv(U) atanh(x), U (d×n) learned
+ *   (rows with saturated coordinates, |x| ≥ 1 − clampEpsilon, are fitted on
+ *   their other coordinates);
+ * - `mlp`: encoder d→h→h→n and decoder n→h→h→d, tanh hidden layers, linear outputs.
+ */
+export type GscaleFamily = 'glm' | 'mlp';
+
+/** Training data. Score differences are evaluated at the rows of `x`. */
+export interface GscaleInput {
+  /** N×d observational samples. */
+  x: NDArray;
+  /**
+   * n×N×d: slice i is the score difference between the two hard interventions
+   * on node i (s_first − s_second, either sign), at the rows of `x`.
+   */
+  dsxPairs: NDArray;
+  /**
+   * n×N×d: slice i is the observational-vs-first-intervention difference
+   * s_0 − s_first for node i. Needed for the graph; without it only latents are learned.
+   */
+  dsxObs?: NDArray;
+}
+
+export interface GscaleOptions {
+  /** Default 'glm'. */
+  family?: GscaleFamily;
+  /** Hidden width of the 'mlp' family. Default 32. */
+  hidden?: number;
+  /** c: the target of D's diagonal (fixes each latent's scale). Default 1. */
+  targetScale?: number;
+  /** λ on the reconstruction term (1/N) Σ ||x̂ − x||². Default 1. */
+  reconstructionWeight?: number;
+  /** Default 'adam'. */
+  optimizer?: 'adam' | 'rmsprop';
+  /** Initial step size. Default: glm 1e-3 (spectral start) or 2e-2 (random start); mlp 2e-3. */
+  learningRate?: number;
+  /** Default 20000. */
+  maxIterations?: number;
+  /** Relative improvement of the best loss that resets the plateau counter. Default 1e-4. */
+  tolerance?: number;
+  /** Iterations without improvement before the step size is halved. Default 200. */
+  patience?: number;
+  /** Halvings before training counts as converged. Default 6. */
+  decays?: number;
+  /** Training stops once loss ≤ lossTolerance · n · targetScale. Default 1e-6. */
+  lossTolerance?: number;
+  /** 'auto' (default): 'spectral' for glm, 'random' for mlp. 'spectral' is a closed-form glm start. */
+  init?: 'auto' | 'spectral' | 'random';
+  /** Seed of the random start (integer in [0, 2^53)). Default 0. */
+  seed?: number;
+  /** glm: coordinates with |x| ≥ 1 − clampEpsilon count as saturated. Default 1e-12. */
+  clampEpsilon?: number;
+  /**
+   * 'threshold' (default): edge j→i when statistic[i][j] > edgeThreshold.
+   * 'adaptive': LSCALE-I's scale-free data-driven rule (Otsu split of log statistics).
+   */
+  edgeRule?: 'threshold' | 'adaptive';
+  /** Default 0.02. */
+  edgeThreshold?: number;
+  /** A history row every this many iterations (plus the last). Default 50. */
+  historyEvery?: number;
+}
+
+/** A trained autoencoder: plain data (JSON-able apart from the Float64Array), usable with `gscaleEncode`/`gscaleDecode`. */
+export interface GscaleModel {
+  family: GscaleFamily;
+  n: number;
+  d: number;
+  /** mlp width (0 for glm). */
+  hidden: number;
+  clampEpsilon: number;
+  /**
+   * Flat parameters. glm: U (d×n, row-major). mlp: E1 (h×d), e1 (h), E2 (h×h),
+   * e2 (h), E3 (n×h), e3 (n), D1 (h×n), f1 (h), D2 (h×h), f2 (h), D3 (d×h), f3 (d).
+   */
+  parameters: Float64Array;
+}
+
+/** Training history, one entry per recorded iteration. */
+export interface GscaleHistory {
+  iteration: number[];
+  loss: number[];
+  scoreTerm: number[];
+  reconstruction: number[];
+  learningRate: number[];
+}
+
+export interface GscaleResult {
+  model: GscaleModel;
+  /** ẑ (N×n) for new samples x (N×d). Node only (closures do not cross to a browser worker; use `gscaleEncode`). */
+  encode(x: NDArray): NDArray;
+  /** x̂ (N×d) for latents z (N×n). */
+  decode(z: NDArray): NDArray;
+  /** N×n: the latents of the training samples; column i is the latent of node i. */
+  latents: NDArray;
+  /** n×n: D[i][j] = mean_t |(J_dec(ẑ_t)ᵀ dsxPairs_i(x_t))_j|; ≈ targetScale · I when training succeeded. */
+  D: NDArray;
+  /** n×n: the same for dsxObs (with dsxObs). */
+  Dobs?: NDArray;
+  /** n×n: statistic[i][j] = Dobs[i][j] · sd(ẑ_j) (scale-free), compared for the edge j→i. */
+  statistic?: NDArray;
+  /** The threshold the edge rule applied. */
+  threshold?: number;
+  /** n×n 0/1 DAG, graph[j][i] = 1 iff edge j→i. */
+  graph?: NDArray;
+  /** The thresholded statistic before the closest-DAG step (may be cyclic). */
+  rawGraph?: NDArray;
+  /** A topological order of `graph`. */
+  order?: number[];
+  history: GscaleHistory;
+  iterations: number;
+  converged: boolean;
+  /** Final loss terms (at the returned, best, parameters). */
+  loss: number;
+  scoreTerm: number;
+  reconstruction: number;
+  /** The start used and its step size. */
+  init: 'spectral' | 'random';
+  learningRate: number;
+}
+
+const FAMILIES = ['glm', 'mlp'];
+const OPTION_KEYS = new Set([
+  'family', 'hidden', 'targetScale', 'reconstructionWeight', 'optimizer', 'learningRate', 'maxIterations', 'tolerance',
+  'patience', 'decays', 'lossTolerance', 'init', 'seed', 'clampEpsilon', 'edgeRule', 'edgeThreshold', 'historyEvery',
+]);
+
+function checkInput(fn: string, input: GscaleInput): Record<string, NDArray> {
+  if (typeof input !== 'object' || input === null) throw new TypeError(`${fn}: 'input' must be { x, dsxPairs, dsxObs? }`);
+  checkArray(fn, 'x', input.x, 2);
+  checkArray(fn, 'dsxPairs', input.dsxPairs, 3);
+  const [N, d] = input.x.shape as [number, number];
+  const [n, Np, dp] = input.dsxPairs.shape as [number, number, number];
+  if (Np !== N || dp !== d) {
+    throw new RangeError(
+      `${fn}: 'dsxPairs' must be n×N×d = n×${N}×${d} (score differences at the rows of 'x'), got [${input.dsxPairs.shape.join(', ')}]`,
+    );
+  }
+  if (d < n) throw new RangeError(`${fn}: 'x' has d = ${d} columns, fewer than the n = ${n} nodes of 'dsxPairs'; GSCALE-I needs d >= n`);
+  const arrays: Record<string, NDArray> = { x: input.x, dsxPairs: input.dsxPairs };
+  if (input.dsxObs !== undefined) {
+    checkArray(fn, 'dsxObs', input.dsxObs, 3);
+    if (input.dsxObs.shape.join() !== input.dsxPairs.shape.join()) {
+      throw new RangeError(
+        `${fn}: 'dsxObs' must have the shape of 'dsxPairs' [${input.dsxPairs.shape.join(', ')}], got [${input.dsxObs.shape.join(', ')}]`,
+      );
+    }
+    arrays.dsxObs = input.dsxObs;
+  }
+  return arrays;
+}
+
+function optionInputs(fn: string, options: GscaleOptions): Pick<OpInputs, 'numbers' | 'strings'> {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${fn}: 'options' must be an object`);
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) throw new RangeError(`${fn}: unknown option '${key}' (known: ${[...OPTION_KEYS].join(', ')})`);
+  }
+  const numbers: Record<string, number> = {};
+  const strings: Record<string, string> = {};
+  const o = options as Record<string, unknown>;
+  const choice = (key: string, allowed: string[]) => {
+    const v = o[key];
+    if (v === undefined) return;
+    if (typeof v !== 'string' || !allowed.includes(v)) {
+      throw new RangeError(`${fn}: '${key}' must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(v)}`);
+    }
+    strings[key] = v;
+  };
+  const integer = (key: string, min: number) => {
+    const v = o[key];
+    if (v === undefined) return;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+      throw new RangeError(`${fn}: '${key}' must be an integer >= ${min}, got ${String(v)}`);
+    }
+    numbers[key] = v;
+  };
+  const real = (key: string, ok: (v: number) => boolean, what: string) => {
+    const v = o[key];
+    if (v === undefined) return;
+    if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new RangeError(`${fn}: '${key}' must be ${what}, got ${String(v)}`);
+    numbers[key] = v;
+  };
+  choice('family', FAMILIES);
+  choice('optimizer', ['adam', 'rmsprop']);
+  choice('init', ['auto', 'spectral', 'random']);
+  choice('edgeRule', ['threshold', 'adaptive']);
+  if (options.init === 'spectral' && options.family === 'mlp') {
+    throw new RangeError(`${fn}: 'init' = 'spectral' needs the glm family; use 'random' (or 'auto') for mlp`);
+  }
+  integer('hidden', 1);
+  integer('maxIterations', 0);
+  integer('patience', 1);
+  integer('decays', 0);
+  integer('seed', 0);
+  integer('historyEvery', 1);
+  real('targetScale', (v) => v > 0, 'a positive number');
+  real('reconstructionWeight', (v) => v >= 0, 'a number >= 0');
+  real('learningRate', (v) => v > 0, 'a positive number');
+  real('tolerance', (v) => v >= 0 && v < 1, 'in [0, 1)');
+  real('lossTolerance', (v) => v >= 0, 'a number >= 0');
+  real('clampEpsilon', (v) => v > 0 && v < 0.5, 'in (0, 0.5)');
+  real('edgeThreshold', (v) => v >= 0, 'a number >= 0');
+  return { numbers, strings };
+}
+
+function modelInputs(fn: string, model: GscaleModel): Pick<OpInputs, 'numbers' | 'strings' | 'arrays'> {
+  if (typeof model !== 'object' || model === null || !(model.parameters instanceof Float64Array)) {
+    throw new TypeError(`${fn}: 'model' must be a GscaleModel { family, n, d, hidden, clampEpsilon, parameters: Float64Array }`);
+  }
+  if (!FAMILIES.includes(model.family)) throw new RangeError(`${fn}: 'model.family' must be 'glm' or 'mlp', got ${JSON.stringify(model.family)}`);
+  return {
+    numbers: { n: model.n, d: model.d, hidden: model.hidden, clampEpsilon: model.clampEpsilon },
+    strings: { family: model.family },
+    arrays: { parameters: { data: model.parameters, shape: [model.parameters.length] } },
+  };
+}
+
+function withData(base: Pick<OpInputs, 'numbers' | 'strings' | 'arrays'>, arrays: Record<string, NDArray>): OpInputs {
+  return { numbers: base.numbers, strings: base.strings, arrays: { ...base.arrays, ...arrays } };
+}
+
+/** ẑ (N×n) for the rows of x (N×d) under a trained model. */
+export function gscaleEncode(engine: Engine, model: GscaleModel, x: NDArray): NDArray {
+  checkArray('gscaleEncode', 'x', x, 2);
+  return engine.call('gscaleEncode', withData(modelInputs('gscaleEncode', model), { x })).arrays.z!;
+}
+
+/** x̂ (N×d) for the rows of z (N×n) under a trained model. */
+export function gscaleDecode(engine: Engine, model: GscaleModel, z: NDArray): NDArray {
+  checkArray('gscaleDecode', 'z', z, 2);
+  return engine.call('gscaleDecode', withData(modelInputs('gscaleDecode', model), { z })).arrays.x!;
+}
+
+/**
+ * Latent score differences implied by a model: for each slice k of `dsx`
+ * (K×N×d, at the rows of x), J_dec(ẑ_t)ᵀ dsx_k(x_t) with ẑ = encode(x). Returns K×N×n.
+ */
+export function gscaleLatentScoreDifferences(engine: Engine, model: GscaleModel, x: NDArray, dsx: NDArray): NDArray {
+  checkArray('gscaleLatentScoreDifferences', 'x', x, 2);
+  checkArray('gscaleLatentScoreDifferences', 'dsx', dsx, 3);
+  const inputs = withData(modelInputs('gscaleLatentScoreDifferences', model), { x, dsx });
+  return engine.call('gscaleLatentScoreDifferences', inputs).arrays.dsz!;
+}
+
+/** The training loss at a model's parameters, its terms, D, and (unless `gradient: false`) its gradient. */
+export function gscaleLoss(
+  engine: Engine,
+  model: GscaleModel,
+  input: Pick<GscaleInput, 'x' | 'dsxPairs'>,
+  options: { targetScale?: number; reconstructionWeight?: number; gradient?: boolean } = {},
+): { loss: number; scoreTerm: number; reconstruction: number; D: NDArray; gradient?: Float64Array } {
+  const arrays = checkInput('gscaleLoss', { x: input.x, dsxPairs: input.dsxPairs });
+  const base = modelInputs('gscaleLoss', model);
+  const numbers: Record<string, number | boolean> = { ...base.numbers };
+  const opts = optionInputs('gscaleLoss', { targetScale: options.targetScale, reconstructionWeight: options.reconstructionWeight });
+  Object.assign(numbers, opts.numbers, { gradient: options.gradient === false ? 0 : 1 });
+  const out = engine.call('gscaleLoss', { numbers, strings: base.strings, arrays: { ...base.arrays, ...arrays } });
+  const result: { loss: number; scoreTerm: number; reconstruction: number; D: NDArray; gradient?: Float64Array } = {
+    loss: out.numbers.loss!,
+    scoreTerm: out.numbers.scoreTerm!,
+    reconstruction: out.numbers.reconstruction!,
+    D: out.arrays.D!,
+  };
+  if (out.arrays.gradient) result.gradient = out.arrays.gradient.data;
+  return result;
+}
+
+function toResult(engine: Engine, out: OpOutputs): GscaleResult {
+  const a = out.arrays;
+  const model: GscaleModel = {
+    family: out.strings.family as GscaleFamily,
+    n: out.numbers.n!,
+    d: out.numbers.d!,
+    hidden: out.numbers.hidden!,
+    clampEpsilon: out.numbers.clampEpsilon!,
+    parameters: a.parameters!.data,
+  };
+  const h = a.history!;
+  const column = (c: number) => Array.from({ length: h.shape[0]! }, (_, r) => h.data[r * 5 + c]!);
+  const result: GscaleResult = {
+    model,
+    encode: (x: NDArray) => gscaleEncode(engine, model, x),
+    decode: (z: NDArray) => gscaleDecode(engine, model, z),
+    latents: a.latents!,
+    D: a.D!,
+    history: {
+      iteration: column(0),
+      loss: column(1),
+      scoreTerm: column(2),
+      reconstruction: column(3),
+      learningRate: column(4),
+    },
+    iterations: out.numbers.iterations!,
+    converged: out.numbers.converged === 1,
+    loss: out.numbers.loss!,
+    scoreTerm: out.numbers.scoreTerm!,
+    reconstruction: out.numbers.reconstruction!,
+    init: out.strings.init as 'spectral' | 'random',
+    learningRate: out.numbers.learningRate!,
+  };
+  if (a.graph) {
+    result.Dobs = a.Dobs!;
+    result.statistic = a.statistic!;
+    result.threshold = out.numbers.threshold!;
+    result.graph = a.graph;
+    result.rawGraph = a.rawGraph!;
+    result.order = Array.from(a.order!.data);
+  }
+  return result;
+}
+
+function gscaleInputs(fn: string, input: GscaleInput, options: GscaleOptions): OpInputs {
+  const arrays = checkInput(fn, input);
+  return { arrays, ...optionInputs(fn, options) };
+}
+
+/**
+ * GSCALE-I (general invertible transform, two hard interventions per node):
+ * trains an autoencoder so that the latent score differences
+ * J_dec(ẑ)ᵀ dsxPairs_i are non-zero only in coordinate i, i.e. minimises
+ * Σ_ij |D_ij − c·δ_ij| + λ·reconstruction with hand-derived gradients, then
+ * reads edges j→i from dsxObs. Latent i is the node of `dsxPairs[i]`. See docs/gscale.md.
+ */
+export function gscale(engine: Engine, input: GscaleInput, options: GscaleOptions = {}): GscaleResult {
+  return toResult(engine, engine.call('gscale', gscaleInputs('gscale', input, options)));
+}
+
+/** `gscale` off the event loop, with progress (fraction of maxIterations) and cancellation. */
+export async function gscaleAsync(
+  engine: Engine,
+  input: GscaleInput,
+  options: GscaleOptions = {},
+  asyncOptions?: AsyncOptions,
+): Promise<GscaleResult> {
+  const inputs = gscaleInputs('gscale', input, options);
+  return toResult(engine, await engine.callAsync('gscale', inputs, asyncOptions));
+}
+
+/**
+ * Splits the K = 2n score differences of a two-hard-per-node design
+ * (`dsx`, K×N×d, slice m−1 = s_0 − s_m; environments 1..n and n+1..2n
+ * intervene the same nodes in the same order) into GSCALE-I's inputs:
+ * dsxPairs[i] = dsx[n+i] − dsx[i] (= s_first − s_second) and dsxObs[i] = dsx[i].
+ */
+export function gscalePairs(dsx: NDArray): { dsxPairs: NDArray; dsxObs: NDArray } {
+  checkArray('gscalePairs', 'dsx', dsx, 3);
+  const [K, N, d] = dsx.shape as [number, number, number];
+  if (K % 2 !== 0 || K === 0) {
+    throw new RangeError(`gscalePairs: 'dsx' must hold 2n slices (two interventions per node), got ${K}`);
+  }
+  const n = K / 2;
+  const block = N * d;
+  const pairs = new Float64Array(n * block);
+  for (let i = 0; i < n; i++) {
+    const first = dsx.data.subarray(i * block, (i + 1) * block);
+    const second = dsx.data.subarray((n + i) * block, (n + i + 1) * block);
+    const out = pairs.subarray(i * block, (i + 1) * block);
+    for (let t = 0; t < block; t++) out[t] = second[t]! - first[t]!;
+  }
+  return {
+    dsxPairs: { data: pairs, shape: [n, N, d] },
+    dsxObs: { data: dsx.data.slice(0, n * block), shape: [n, N, d] },
+  };
+}
