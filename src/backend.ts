@@ -120,6 +120,12 @@ export class Backend {
     return simulation.simulationTransform(this.engine, config, map, points);
   }
 
+  // --- fused trials (src/ops/trial.ts) ---
+  /** One simulated trial (simulate → estimate → algorithm → metrics) in the core; returns only its metrics. */
+  trial(spec: Partial<trial.TrialSpec> & Pick<trial.TrialSpec, 'n' | 'd' | 'samples'>, seed: number): trial.TrialResult {
+    return trial.trial(this.engine, spec, seed);
+  }
+
   // --- LSCALE-I, sample-complexity algorithm, score estimators, graphs and metrics (src/ops/lscale.ts, estimators.ts, graph.ts) ---
   /**
    * LSCALE-I on samples + score differences, on samples with the Gaussian plug-in (no dsx formed),

@@ -149,6 +149,7 @@ function nodeRunner(backend: Backend): Runner {
   const methods = backend as unknown as Record<string, (...args: unknown[]) => unknown>;
   return {
     has: (method) => typeof methods[method] === 'function',
+    ops: () => backend.engine.ops(),
     scoreEstimators,
     timed: async (method, args) => {
       const start = performance.now();
@@ -315,7 +316,7 @@ describe.skipIf(SKIP_BROWSER)('in headless Chromium', () => {
       for (let i = 0; i < N; i++)
         for (let t = 0; t < CASE.n; t++) {
           let v = 0;
-          for (let k = 0; k < d; k++) v += sim.x!.data[i * d + k]! * fit.encoder[t]![k]!;
+          for (let k = 0; k < d; k++) v += sim.x!.data[i * d + k]! * fit.encoder![t]![k]!;
           zHat[i * CASE.n + t] = v;
         }
       const z0 = { data: sim.z!.data.subarray(0, N * CASE.n), shape: [N, CASE.n] };

@@ -12,6 +12,8 @@ export type Intervention = 'hard' | 'soft';
  */
 export interface Runner {
   has(method: string): boolean;
+  /** The core's operation table. */
+  ops(): string[];
   /** Methods `estimateScoreDifferences` accepts. */
   scoreEstimators(): string[];
   timed(method: string, args: unknown[], options?: CallOptions): Promise<Timed<unknown>>;
@@ -19,8 +21,10 @@ export interface Runner {
 
 /** An estimate in the algorithm's own labelling of the latents. */
 export interface Fit {
-  /** n x d encoder: ẑ = encoder · x. */
-  encoder: Matrix;
+  /** n x d linear encoder: ẑ = encoder · x (linear-transform algorithms). */
+  encoder?: Matrix;
+  /** N x n estimated latents of the observational samples (algorithms with a nonlinear encoder). */
+  latents?: NDArray;
   /** n x n 0/1 graph (edge i → j at [i][j]). */
   graph: Matrix;
   /** 'dag': the exact DAG is claimed; 'closure': the graph up to ancestors (transitive closure). */
@@ -32,8 +36,9 @@ export interface Fit {
 export interface Algorithm {
   id: string;
   label: string;
-  /** Backend methods it needs. */
+  /** Backend methods it needs, and the core operations behind them. */
   methods: string[];
+  ops: string[];
   /** Simulation design the algorithm's assumptions call for. */
   design: 'single-node' | 'multi-node' | 'two-hard-per-node';
   /** Transform of the simulation (default 'linear'). */
@@ -46,6 +51,7 @@ export interface Estimator {
   id: string;
   label: string;
   methods: string[];
+  ops: string[];
   /** The `estimateScoreDifferences` method it needs registered. */
   scoreMethod?: string;
   /** Analytic score differences from the simulation (no estimation). */
@@ -62,6 +68,7 @@ export const ALGORITHMS: Algorithm[] = [
     id: 'lscale',
     label: 'LSCALE-I (linear transform, one intervention per node)',
     methods: ['lscale'],
+    ops: ['lscale'],
     design: 'single-node',
     interventions: ['hard', 'soft'],
     async fit(runner, data, intervention, options) {
@@ -83,6 +90,7 @@ export const ALGORITHMS: Algorithm[] = [
     id: 'umni',
     label: 'UMNI-CRL (linear transform, unknown multi-node interventions)',
     methods: ['umni'],
+    ops: ['umni'],
     design: 'multi-node',
     interventions: ['hard', 'soft'],
     async fit(runner, data, intervention, options) {
@@ -94,14 +102,38 @@ export const ALGORITHMS: Algorithm[] = [
       );
     },
   },
+  {
+    id: 'gscale',
+    label: 'GSCALE-I (nonlinear transform x = tanh(Tz), two hard interventions per node)',
+    methods: ['gscale'],
+    ops: ['gscale'],
+    design: 'two-hard-per-node',
+    transform: 'tanh',
+    interventions: ['hard'],
+    async fit(runner, data, _intervention, options) {
+      const input = gscaleInputs(data.x, data.dsx);
+      const transfer = [input.x.data.buffer, input.dsxPairs.data.buffer, input.dsxObs.data.buffer] as ArrayBuffer[];
+      const t = (await runner.timed('gscale', [input], { ...options, transfer })) as Timed<GscaleFit>;
+      return mapped(t, (r) => {
+        if (!r.graph) throw new Error('gscale returned no graph');
+        return {
+          latents: r.latents,
+          graph: rows(r.graph),
+          kind: 'dag' as const,
+          note: `latents up to element-wise invertible maps, exact DAG (${r.iterations} iterations${r.converged ? '' : ', not converged'})`,
+        };
+      });
+    },
+  },
 ];
 
 /** An estimator of `estimateScoreDifferences` (dsx at the observational samples, learned from x). */
-function scoreEstimator(method: string, label: string): Estimator {
+function scoreEstimator(method: string, label: string, op: string): Estimator {
   return {
     id: method,
     label,
     methods: ['estimateScoreDifferences'],
+    ops: [op],
     scoreMethod: method,
     async estimate(runner, x, seed, options) {
       const t = await runner.timed('estimateScoreDifferences', [x, method === 'gaussian' ? { method } : { method, seed }], options);
@@ -110,17 +142,52 @@ function scoreEstimator(method: string, label: string): Estimator {
   };
 }
 
+/** The part of GSCALE-I's result the page shows. */
+interface GscaleFit {
+  latents: NDArray;
+  graph?: NDArray;
+  iterations: number;
+  converged: boolean;
+}
+
+/** GSCALE-I's inputs from the 2n score differences of a two-hard-per-node design (environments n+1.. repeat 1..n). */
+function gscaleInputs(x: NDArray, dsx: NDArray): { x: NDArray; dsxPairs: NDArray; dsxObs: NDArray } {
+  const [K, N, d] = dsx.shape as [number, number, number];
+  const n = K / 2;
+  const block = N * d;
+  const pairs = new Float64Array(n * block);
+  for (let i = 0; i < n; i++) {
+    const first = dsx.data.subarray(i * block, (i + 1) * block);
+    const second = dsx.data.subarray((n + i) * block, (n + i + 1) * block);
+    const out = pairs.subarray(i * block, (i + 1) * block);
+    for (let t = 0; t < block; t++) out[t] = second[t]! - first[t]!;
+  }
+  return {
+    x: { data: x.data.slice(0, block), shape: [N, d] },
+    dsxPairs: { data: pairs, shape: [n, N, d] },
+    dsxObs: { data: dsx.data.slice(0, n * block), shape: [n, N, d] },
+  };
+}
+
 export const ESTIMATORS: Estimator[] = [
-  scoreEstimator('gaussian', 'Gaussian plug-in (from samples)'),
-  scoreEstimator('logistic-quadratic', 'logistic regression, quadratic features (learned)'),
-  scoreEstimator('classifier-mlp', 'MLP classifier (learned)'),
-  scoreEstimator('ssm', 'sliced score matching (learned)'),
-  { id: 'exact', label: 'exact (analytic, from the simulation)', methods: ['simulate'], exact: true },
+  scoreEstimator('gaussian', 'Gaussian plug-in (from samples)', 'gaussianScoreDifferences'),
+  scoreEstimator('logistic-quadratic', 'logistic regression, quadratic features (learned)', 'learnedScoreDifferences'),
+  scoreEstimator('classifier-mlp', 'MLP classifier (learned)', 'learnedScoreDifferences'),
+  scoreEstimator('ssm', 'sliced score matching (learned)', 'learnedScoreDifferences'),
+  { id: 'exact', label: 'exact (analytic, from the simulation)', methods: ['simulate'], ops: ['simulate'], exact: true },
 ];
 
-export function available<T extends { methods: string[]; scoreMethod?: string }>(runner: Runner, list: T[]): T[] {
+/** The entries whose Backend methods, core operations and (estimators) registered method this build has. */
+export function available<T extends { methods: string[]; ops: string[]; scoreMethod?: string }>(runner: Runner, list: T[]): T[] {
   const registered = runner.scoreEstimators();
+  const ops = runner.ops();
   return list.filter(
-    (item) => item.methods.every((m) => runner.has(m)) && (!item.scoreMethod || registered.includes(item.scoreMethod)),
+    (item) =>
+      item.methods.every((m) => runner.has(m)) &&
+      item.ops.every((op) => ops.includes(op)) &&
+      (!item.scoreMethod || registered.includes(item.scoreMethod)),
   );
 }
+
+/** What the page's simulation and evaluation need from the core besides the algorithms. */
+export const REQUIRED_OPS = ['simulate', 'covariance', 'linearSumAssignment', 'compareGraphs', 'transitiveClosure', 'allowedPattern', 'effectiveMixingError'];

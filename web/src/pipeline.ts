@@ -123,16 +123,15 @@ export async function runPipeline(runner: Runner, settings: Settings, hooks: Hoo
 
   // The fit is the last use of x and dsx on the page (evaluation needs only [x0 | z0]):
   // hand their buffers to the worker instead of copying them.
-  const joined = joinObservational(x, sim.value.z!);
+  const x0z0 = algorithm.transform && algorithm.transform !== 'linear' ? undefined : joinObservational(x, sim.value.z!);
   const transfer = [x, dsx!].filter(ownsBuffer).map((a) => a.data.buffer as ArrayBuffer);
   const fit = await algorithm.fit(runner, { x, dsx: dsx! }, intervention, { ...stage('fit'), transfer });
   timings.push({ stage: 'fit', ms: fit.ms, workerMs: fit.workerMs });
 
   const evalOptions = stage('evaluate');
   const evalStart = performance.now();
-  const cov = (await runner.timed('covariance', [joined], { ...evalOptions, transfer: [joined.data.buffer as ArrayBuffer] })) as Timed<NDArray>;
-  const evaluation = await evaluateFit(runner, sim.value, fit.value, cov.value);
-  timings.push({ stage: 'evaluate', ms: performance.now() - evalStart, workerMs: cov.workerMs + evaluation.workerMs });
+  const evaluation = await evaluateFit(runner, sim.value, fit.value, x0z0, evalOptions);
+  timings.push({ stage: 'evaluate', ms: performance.now() - evalStart, workerMs: evaluation.workerMs });
   timings.push({
     stage: 'total',
     ms: performance.now() - started,
