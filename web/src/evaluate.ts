@@ -163,7 +163,8 @@ export async function evaluateFit(
       const sign = corr[t]![j]! < 0 ? -1 : 1;
       shown[j] = corr[t]!.map((v) => sign * v);
     });
-    const allowed = shown.map((r, i) => r.map((_, j) => i === j));
+    // Correlations with other latents are expected (causal dependence): nothing is outlined.
+    const allowed = shown.map((r) => r.map(() => true));
     return { ...base, mixing: shown, mixingKind: 'correlation', allowed, incorrectMixing: undefined, offPatternNorm: undefined, workerMs };
   }
   // Linear encoder in the true labelling; hard: latents up to scaling (identity pattern), soft: up to ancestors.
