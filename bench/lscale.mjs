@@ -41,9 +41,11 @@ for (const [name, crl] of Object.entries(engines)) {
   const fused = await time(() => crl.lscaleTrial(spec), { repeats: 9, warmup: 2 });
   const wishart = await time(() => crl.lscaleTrial({ ...spec, sampling: 'wishart' }), { repeats: 21, warmup: 3 });
   const materialised = await time(
-    () => {
+    async () => {
       const sim = crl.simulate({ ...config, outputs: { z: false, dsx: false } });
-      return crl.lscale({ x: sim.x, scores: 'gaussian' }, { intervention: 'hard' });
+      crl.lscale({ x: sim.x, scores: 'gaussian' }, { intervention: 'hard' });
+      // Native results live outside the JS heap until their finalizers run on the event loop.
+      await new Promise((resolve) => setImmediate(resolve));
     },
     { repeats: 5, warmup: 1 },
   );

@@ -3,6 +3,7 @@ import { BACKENDS, backend } from './helpers/backends.js';
 import { readReferenceCase, referenceCases, type ReferenceCase } from './helpers/fixtures.js';
 import type { Backend } from '../src/backend.js';
 import { LSCALE_REFERENCE_OPTIONS, type LscaleOptions } from '../src/ops/lscale.js';
+import { registerScoreEstimator, scoreEstimators } from '../src/ops/estimators.js';
 import type { NDArray } from '../src/types.js';
 
 const CASES = referenceCases('lscale-');
@@ -291,6 +292,37 @@ describe.each(BACKENDS)('lscale (%s)', (name) => {
     const mcc = b.meanCorrelationCoefficient(z0, { data: zHat, shape: [N, n] }).mcc;
     expect(trial.hard!.mcc).toBeCloseTo(mcc, 6);
     expect(trial.hard!.shd).toBe(b.compareGraphs(sim.graph, direct.hard!.graph).shd);
+  });
+
+  it('async variants give the same results', async () => {
+    const c = fixture('lscale-linear-hard-true-n8-d12-s1004');
+    const a = c.arrays;
+    const sync = b.lscale({ x: a.x!, dsx: a.dsx! }, { intervention: 'hard' });
+    const progress: number[] = [];
+    const async = await b.lscaleAsync({ x: a.x!, dsx: a.dsx! }, { intervention: 'hard', onProgress: (f) => progress.push(f) });
+    expect(bits(async.hard!.graph)).toEqual(bits(sync.hard!.graph));
+    expect(Array.from(async.hard!.encoder.data)).toEqual(Array.from(sync.hard!.encoder.data));
+    const est = await b.estimateScoreDifferencesAsync(a.x!, { method: 'gaussian' });
+    expect(Array.from(est.dsx.data.subarray(0, 50))).toEqual(
+      Array.from(b.estimateScoreDifferences(a.x!, { method: 'gaussian' }).dsx.data.subarray(0, 50)),
+    );
+    const fs = await b.finiteSampleAsync({ dsx: a.dsx! });
+    expect(fs.order).toEqual(b.finiteSample({ dsx: a.dsx! }).order);
+  });
+
+  it('other estimators slot in by name', () => {
+    const c = fixture('lscale-linear-soft-true-n3-d3-s1005');
+    registerScoreEstimator('test-zeros', {
+      sync: (_engine, x, options) => ({
+        dsx: { data: new Float64Array((x.shape[0]! - 1) * x.shape[1]! * x.shape[2]!), shape: [x.shape[0]! - 1, x.shape[1]!, x.shape[2]!] },
+        method: options.method,
+      }),
+      async: async (engine, x, options) => ({ dsx: x, method: options.method, model: { engine: engine.name } }),
+    });
+    expect(scoreEstimators()).toContain('test-zeros');
+    const out = b.estimateScoreDifferences(c.arrays.x!, { method: 'test-zeros' });
+    expect(out.method).toBe('test-zeros');
+    expect(out.dsx.shape).toEqual([3, 1000, 3]);
   });
 
   describe('bad inputs', () => {

@@ -32,7 +32,8 @@
 //   decoder): the latent moments of `simulate`'s samples -> observed moments
 //   -> Gaussian plug-in or exact score-difference covariances -> lscale ->
 //   metrics in the simulation's labelling.
-//   numbers seed, n, d, samples, density (0.5), factor (5), fullRank (0), tolEdge,
+//   numbers seed, n, d, samples, density (0.5), factor (5), scaleDecoder (1), randomOrder (0),
+//           randomInterventionOrder (0), fullRank (0), tolEdge,
 //   strings intervention, estimator ('gaussian' | 'exact'), edgeRule, unmixing, hardGraphFilter,
 //           sampling ('samples': the N x n normals simulate() draws, accumulated;
 //                     'wishart': the moments drawn from their exact distribution, O(n^2) draws)
@@ -264,6 +265,8 @@ OpResult opLscaleTrial(const OpArgs& args, const Context& context) {
   c.density = args.number("density", 0.5);
   c.varianceFactors = {args.number("factor", 5.0)};
   c.scaleDecoder = args.flag("scaleDecoder", true);
+  c.randomOrder = args.flag("randomOrder", false);
+  c.randomInterventionOrder = args.flag("randomInterventionOrder", false);
   c.outputs.z = c.outputs.x = c.outputs.dsx = false;
   LscaleOptions options = readLscaleOptions(args);
   c.hard = options.hard;

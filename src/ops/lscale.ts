@@ -281,6 +281,12 @@ export interface LscaleTrialSpec extends LscaleOptions {
   density?: number;
   /** Noise-variance factor of the intervened node. Default 5. */
   factor?: number;
+  /** Scale the decoder's columns to max |entry| 1 (LSCALE-I experiments). Default true. */
+  scaleDecoder?: boolean;
+  /** Relabel the latents by a random permutation. Default false. */
+  randomOrder?: boolean;
+  /** Environment k intervenes a randomly permuted node. Default false. */
+  randomInterventionOrder?: boolean;
   /** 'gaussian' (plug-in, default) or 'exact' scores. */
   estimator?: 'gaussian' | 'exact';
   /**
@@ -316,7 +322,8 @@ export function lscaleTrial(engine: Engine, spec: LscaleTrialSpec): LscaleTrialR
   if (typeof spec !== 'object' || spec === null) throw new TypeError(`${fn}: 'spec' must be an object`);
   const o = numbersOf(spec, fn);
   const numbers: Record<string, number | boolean> = { ...o.numbers, seed: spec.seed, n: spec.n, samples: spec.samples };
-  for (const k of ['d', 'density', 'factor'] as const) if (spec[k] !== undefined) numbers[k] = spec[k]!;
+  for (const k of ['d', 'density', 'factor', 'scaleDecoder', 'randomOrder', 'randomInterventionOrder'] as const)
+    if (spec[k] !== undefined) numbers[k] = spec[k]!;
   const strings = { ...o.strings };
   if (spec.estimator !== undefined) strings.estimator = spec.estimator;
   if (spec.sampling !== undefined) strings.sampling = spec.sampling;
