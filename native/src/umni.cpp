@@ -73,23 +73,28 @@ Matrix frameOff(const Matrix& rows, int n) {
 }
 
 // Screening 1, on the compressed matrix C = N^T R_w N (the first m x m
-// block, entries from `entry`). True only if C proves that the reference
-// test rejects the candidate:
+// block: diagonal `diag`, other entries from `entry`). True only if C proves
+// that the reference test rejects the candidate:
 //  - lambda_2(C) > tau = tol + tol^2 tr(R_w), shown by two positive pivots of
 //    a diagonally pivoted Cholesky of C - tau I (a positive definite 2 x 2
 //    principal submatrix; interlacing). An accepted candidate has
-//    sigma_2(P V) <= tol, so lambda_2(C) <= tol^2 lambda_max(R_w) + tol.
+//    sigma_2(P V) <= tol, so lambda_2(C) <= tol^2 lambda_max(R_w) + tol. The
+//    second pivot tried first is the second largest diagonal entry, which
+//    settles most candidates with one off-diagonal entry.
 //  - lambda_1(C) <= tr(C) < tol^3 when R_w has an eigenvalue above tol or
 //    m >= 2: an accepted candidate has sigma_1(P V) > tol, lambda(V) > tol.
 template <typename Entry>
-bool screenedOut(int m, int n, double traceRw, double tol, const Entry& entry) {
-  double diag[64];
+bool screenedOut(int m, int n, double traceRw, double tol, const double* diag, const Entry& entry) {
   double traceC = 0.0;
-  int pivot = 0;
+  int pivot = 0, second = -1;
   for (int i = 0; i < m; ++i) {
-    diag[i] = entry(i, i);
     traceC += diag[i];
-    if (diag[i] > diag[pivot]) pivot = i;
+    if (diag[i] > diag[pivot]) {
+      second = pivot;
+      pivot = i;
+    } else if (i != pivot && (second < 0 || diag[i] > diag[second])) {
+      second = i;
+    }
   }
   const double scale = std::abs(traceRw) + tol;
   if (traceC < tol * tol * tol - kScreenSlack * scale && (m >= 2 || traceRw > n * tol * (1.0 + 1e-9))) return true;
@@ -97,13 +102,14 @@ bool screenedOut(int m, int n, double traceRw, double tol, const Entry& entry) {
   const double tau = tol + tol * tol * traceRw;
   const double p1 = diag[pivot] - tau;
   if (p1 <= 1e-9 * scale) return false;
-  for (int j = 0; j < m; ++j) {
-    if (j == pivot) continue;
+  auto positive = [&](int j) {
     const double off = entry(pivot, j);
     const double correction = off * off / p1;
-    const double q = diag[j] - tau - correction;
-    if (q > kScreenSlack * (std::abs(diag[j]) + tau + correction)) return true;
-  }
+    return diag[j] - tau - correction > kScreenSlack * (std::abs(diag[j]) + tau + correction);
+  };
+  if (positive(second)) return true;
+  for (int j = 0; j < m; ++j)
+    if (j != pivot && j != second && positive(j)) return true;
   return false;
 }
 
@@ -115,12 +121,13 @@ class CandidateTest {
   CandidateTest(int n, int m, const UmniOptions& options)
       : n_(n), m_(m), options_(options), rw_(n, n), work_(n, n), active_(static_cast<size_t>(n)), eig_(n) {}
 
-  // entry(r, q) = R_w(r, q) in the frame; fill(double*) writes all of R_w
-  // (n x n, symmetric, so row- and column-major agree).
+  // diag: the first m diagonal entries of R_w in the frame; entry(r, q) =
+  // R_w(r, q); fill(double*) writes R_w (n x n, column-major) at least in its
+  // lower triangle, the only part read.
   template <typename Entry, typename Fill>
-  bool accept(double traceRw, const Entry& entry, const Fill& fill, Vector* direction) {
+  bool accept(double traceRw, const double* diag, const Entry& entry, const Fill& fill, Vector* direction) {
     const double tol = options_.tolEigv;
-    if (options_.prefilter && screenedOut(m_, n_, traceRw, tol, entry)) return false;
+    if (options_.prefilter && screenedOut(m_, n_, traceRw, tol, diag, entry)) return false;
     fill(rw_.data());
     if (options_.prefilter && manyLargeEigenvalues(n_ - m_ + 2, traceRw)) return false;
     ++fullTests;
@@ -139,9 +146,13 @@ class CandidateTest {
     if (limit > n_) return false;
     const double tol = options_.tolEigv;
     const size_t n = static_cast<size_t>(n_);
+    // Lower triangle only (column-major: entry (i, j), i >= j, at j n + i).
     double* w = work_.data();
-    std::copy(rw_.data(), rw_.data() + n * n, w);
+    const double* src = rw_.data();
+    for (size_t j = 0; j < n; ++j)
+      for (size_t i = j; i < n; ++i) w[j * n + i] = src[j * n + i];
     for (size_t i = 0; i < n; ++i) w[i * n + i] -= tol;
+    auto at = [&](size_t i, size_t j) -> double& { return i >= j ? w[j * n + i] : w[i * n + j]; };
     const double slack = 1e-9 * (std::abs(traceRw) + tol);
     // Indices not yet pivoted, in active_[0 .. left).
     size_t left = n;
@@ -156,10 +167,10 @@ class CandidateTest {
       active_[best] = active_[--left];
       for (size_t a = 0; a < left; ++a) {
         const size_t j = static_cast<size_t>(active_[a]);
-        const double l = w[pivot * n + j] / p;
+        const double l = at(pivot, j) / p;
         for (size_t b = 0; b < left; ++b) {
           const size_t i = static_cast<size_t>(active_[b]);
-          w[j * n + i] -= l * w[pivot * n + i];
+          if (i >= j) w[j * n + i] -= l * at(pivot, i);
         }
       }
     }
@@ -214,6 +225,12 @@ class Search;
 //   A[k]    = sum_{i,j<k} w_i w_j R_ij           (n x n)
 //   S[k][j] = sum_{i<k} w_i R_ij, j >= k         (n x n)
 //   a[k], s[k][j]: the same for the traces.
+// The last two coordinates (c' = w_{n-2}, c = w_{n-1}) are enumerated
+// together from level n-2: with k = n-2 and l = n-1,
+//   R_w = A[k] + c'(S[k][k] + S[k][k]^T) + c'^2 R_kk + c(S[k][l] + S[k][l]^T)
+//         + c c'(R_kl + R_kl^T) + c^2 R_ll,
+// so a candidate's screening needs the diagonal (three m-vectors per c')
+// and a few entries, and no matrix is formed below level n-2.
 class Walker {
  public:
   explicit Walker(const Search& search);
@@ -228,10 +245,10 @@ class Walker {
 
  private:
   bool walkFrom(int k);
+  bool walkLastTwo();
+  bool walkOnly();  // n == 1
   void descend(int k, int c);
   bool allowed(int k, int c) const;
-  bool leaf(int c);
-  void complete();
 
   double* A(int k) { return &A_[static_cast<size_t>(k) * nn_]; }
   double* S(int k, int j) { return &S_[(static_cast<size_t>(k) * n_ + j) * nn_]; }
@@ -241,7 +258,7 @@ class Walker {
   size_t nn_;
   std::vector<double> A_, S_, a_, s_;
   int m_;
-  int lastDigit_ = 0, lastDim_ = 0;  // w_{n-2} and the computed size of the last level
+  std::vector<double> d0_, d1_, diag_;  // m each
   int level_ = -1;
   int used_ = 0;  // sum |w_i| over the fixed coordinates
   int64_t block_ = 0;
@@ -337,12 +354,13 @@ class Search {
 
  private:
   // Blocks fix the first p coordinates, p the smallest with at most
-  // kBlockLeaves completions (and p <= n - 1), listed in the search order.
+  // kBlockLeaves completions (and p <= n - 2: the walk enumerates the last
+  // two together), listed in the search order.
   void buildBlocks() {
     const int base = 2 * options_.kappa + 1;
     double leaves = std::pow(static_cast<double>(base), n_);
     int p = 0;
-    while (p < n_ - 1 && leaves > kBlockLeaves) {
+    while (p < n_ - 2 && leaves > kBlockLeaves) {
       leaves /= base;
       ++p;
     }
@@ -379,37 +397,29 @@ Walker::Walker(const Search& search)
   S_.assign(static_cast<size_t>(n_ + 1) * n_ * nn_, 0.0);
   a_.assign(static_cast<size_t>(n_ + 1), 0.0);
   s_.assign(static_cast<size_t>(n_ + 1) * n_, 0.0);
+  d0_.assign(static_cast<size_t>(m_), 0.0);
+  d1_.assign(static_cast<size_t>(m_), 0.0);
+  diag_.assign(static_cast<size_t>(m_), 0.0);
   w_.assign(static_cast<size_t>(n_), 0);
 }
 
 bool Walker::allowed(int k, int c) const { return search_.digitAllowed(k, c, used_, level_); }
 
-// Level k + 1 from level k with w_k = c. The last level (k + 1 == n - 1)
-// only needs its leading m x m blocks for the screening; the rest is filled in
-// by complete() when a candidate survives it.
+// Level k + 1 from level k with w_k = c (used for levels up to n - 2).
 void Walker::descend(int k, int c) {
-  const int dim = k + 1 == n_ - 1 ? m_ : n_;
-  if (k + 1 == n_ - 1) {
-    lastDigit_ = c;
-    lastDim_ = dim;
-  }
   const double cd = c, c2 = cd * cd;
   const size_t n = static_cast<size_t>(n_);
   const double* Ak = A(k);
   double* An = A(k + 1);
   const double* Skk = S(k, k);
   const double* Rkk = search_.R(k, k);
-  for (int r = 0; r < dim; ++r)
-    for (int q = 0; q < dim; ++q) {
-      const size_t rq = r * n + q, qr = q * n + r;
-      An[rq] = Ak[rq] + cd * (Skk[rq] + Skk[qr]) + c2 * Rkk[rq];
-    }
+  for (size_t r = 0; r < n; ++r)
+    for (size_t q = 0; q < n; ++q) An[r * n + q] = Ak[r * n + q] + cd * (Skk[r * n + q] + Skk[q * n + r]) + c2 * Rkk[r * n + q];
   for (int j = k + 1; j < n_; ++j) {
     const double* Skj = S(k, j);
     const double* Rkj = search_.R(k, j);
     double* Snj = S(k + 1, j);
-    for (int r = 0; r < dim; ++r)
-      for (int q = 0; q < dim; ++q) Snj[r * n + q] = Skj[r * n + q] + cd * Rkj[r * n + q];
+    for (size_t e = 0; e < nn_; ++e) Snj[e] = Skj[e] + cd * Rkj[e];
   }
   const Matrix& T = search_.moments_.traces;
   a_[k + 1] = a_[k] + 2.0 * cd * s_[static_cast<size_t>(k) * n_ + k] + c2 * T(k, k);
@@ -417,49 +427,74 @@ void Walker::descend(int k, int c) {
     s_[static_cast<size_t>(k + 1) * n_ + j] = s_[static_cast<size_t>(k) * n_ + j] + cd * T(k, j);
 }
 
-void Walker::complete() {
-  if (n_ < 2 || lastDim_ == n_) return;
-  const int dim = m_;
-  m_ = n_;  // descend() computes the full last level when m_ == n_
-  descend(n_ - 2, lastDigit_);
-  m_ = dim;
-}
-
-bool Walker::leaf(int c) {
-  ++candidates_;
-  const int k = n_ - 1;
-  const double cd = c, c2 = cd * cd;
-  const Matrix& T = search_.moments_.traces;
-  const double traceRw = a_[k] + 2.0 * cd * s_[static_cast<size_t>(k) * n_ + k] + c2 * T(k, k);
+bool Walker::walkLastTwo() {
+  const int k = n_ - 2, l = n_ - 1;
+  const size_t n = static_cast<size_t>(n_);
   const double* Ak = A(k);
   const double* Skk = S(k, k);
-  const double* D = search_.R(k, k);
-  const size_t n = static_cast<size_t>(n_);
-  // R_w = A[k] + c (S[k][k] + S[k][k]^T) + c^2 R_kk.
-  auto entry = [&](int r, int q) {
-    const size_t e = r * n + q;
-    return Ak[e] + cd * (Skk[e] + Skk[q * n + r]) + c2 * D[e];
-  };
-  auto fill = [&](double* rw) {
-    complete();
-    for (size_t r = 0; r < n; ++r)
-      for (size_t q = 0; q < n; ++q) rw[r * n + q] = Ak[r * n + q] + cd * (Skk[r * n + q] + Skk[q * n + r]) + c2 * D[r * n + q];
-  };
-  w_[k] = c;
-  return test_.accept(traceRw, entry, fill, &direction_);
+  const double* Skl = S(k, l);
+  const double* Rkk = search_.R(k, k);
+  const double* Rkl = search_.R(k, l);
+  const double* Rll = search_.R(l, l);
+  const Matrix& T = search_.moments_.traces;
+  const double t0 = a_[k], t1 = 2.0 * s_[static_cast<size_t>(k) * n_ + k], t3 = 2.0 * s_[static_cast<size_t>(k) * n_ + l];
+  const double t2 = T(k, k), t4 = 2.0 * T(k, l), t5 = T(l, l);
+  for (int cp = -kappa_; cp <= kappa_; ++cp) {
+    if (!allowed(k, cp)) continue;
+    const double a1 = cp, a2 = a1 * a1;
+    for (int i = 0; i < m_; ++i) {
+      const size_t ii = static_cast<size_t>(i) * (n + 1);
+      d0_[i] = Ak[ii] + 2.0 * a1 * Skk[ii] + a2 * Rkk[ii];
+      d1_[i] = 2.0 * (Skl[ii] + a1 * Rkl[ii]);
+    }
+    w_[k] = cp;
+    used_ += std::abs(cp);
+    for (int c = -kappa_; c <= kappa_; ++c) {
+      if (!allowed(l, c)) continue;
+      ++candidates_;
+      const double b1 = c, b2 = b1 * b1, ab = a1 * b1;
+      const double traceRw = t0 + a1 * t1 + a2 * t2 + b1 * t3 + ab * t4 + b2 * t5;
+      for (int i = 0; i < m_; ++i) diag_[i] = d0_[i] + b1 * d1_[i] + b2 * Rll[static_cast<size_t>(i) * (n + 1)];
+      auto entry = [&](int r, int q) {
+        const size_t e = static_cast<size_t>(r) * n + q, t = static_cast<size_t>(q) * n + r;
+        return Ak[e] + a1 * (Skk[e] + Skk[t]) + a2 * Rkk[e] + b1 * (Skl[e] + Skl[t]) + ab * (Rkl[e] + Rkl[t]) + b2 * Rll[e];
+      };
+      auto fill = [&](double* rw) {  // lower triangle: column r, rows q >= r
+        for (size_t r = 0; r < n; ++r)
+          for (size_t q = r; q < n; ++q) rw[r * n + q] = entry(static_cast<int>(r), static_cast<int>(q));
+      };
+      w_[l] = c;
+      if (test_.accept(traceRw, diag_.data(), entry, fill, &direction_)) return true;
+    }
+    used_ -= std::abs(cp);
+  }
+  return false;
+}
+
+bool Walker::walkOnly() {
+  const double* R = search_.R(0, 0);
+  const double t = search_.moments_.traces(0, 0);
+  for (int c = -kappa_; c <= kappa_; ++c) {
+    if (!allowed(0, c)) continue;
+    ++candidates_;
+    const double c2 = double(c) * c;
+    for (int i = 0; i < m_; ++i) diag_[i] = c2 * R[i];
+    auto entry = [&](int, int) { return c2 * R[0]; };
+    auto fill = [&](double* rw) { rw[0] = c2 * R[0]; };
+    w_[0] = c;
+    if (test_.accept(c2 * t, diag_.data(), entry, fill, &direction_)) return true;
+  }
+  return false;
 }
 
 bool Walker::walkFrom(int k) {
-  if (k == n_ - 1) {
-    for (int c = -kappa_; c <= kappa_; ++c) {
-      if (!allowed(k, c)) continue;
-      if (leaf(c)) return true;
+  if (n_ == 1) return walkOnly();
+  if (k == n_ - 2) {
+    if (search_.best() < block_) {
+      aborted_ = true;
+      return false;
     }
-    return false;
-  }
-  if (k == n_ - 2 && search_.best() < block_) {
-    aborted_ = true;
-    return false;
+    return walkLastTwo();
   }
   for (int c = -kappa_; c <= kappa_; ++c) {
     if (!allowed(k, c)) continue;
@@ -710,6 +745,7 @@ UmniResult solve(const Moments& mom, int64_t N, const UmniOptions& options, cons
       const Matrix rjj = frame.transpose() * mom.combine(wj) * frame;
       const Matrix cross = frame.transpose() * (x + x.transpose()) * frame;
       CandidateTest test(n, m, options);
+      Vector diag(m);
       bool found = false;
       for (int a = -normJ; a <= normJ && !found; ++a) {
         for (int b = 1; b <= normT && !found; ++b) {
@@ -718,8 +754,9 @@ UmniResult solve(const Moments& mom, int64_t N, const UmniOptions& options, cons
           const double traceRw = aa * rtt.trace() + ab * cross.trace() + bb * rjj.trace();
           auto entry = [&](int r, int q) { return aa * rtt(r, q) + ab * cross(r, q) + bb * rjj(r, q); };
           auto fill = [&](double* rw) { MatrixMap(rw, n, n) = aa * rtt + ab * cross + bb * rjj; };
+          for (int i = 0; i < m; ++i) diag(i) = entry(i, i);
           Vector direction;
-          if (test.accept(traceRw, entry, fill, &direction)) {
+          if (test.accept(traceRw, diag.data(), entry, fill, &direction)) {
             rows.row(j) = (frame * direction).transpose();
             for (int i = 0; i < n; ++i) weights[j][i] = a * wt[i] + b * wj[i];
             found = true;
