@@ -9,6 +9,7 @@ import * as lscaleOps from './ops/lscale.js';
 import * as graphOps from './ops/graph.js';
 import * as estimators from './ops/estimators.js';
 import * as learned from './ops/estimators-learned.js';
+import * as gscaleOps from './ops/gscale.js';
 
 /**
  * The typed API over one engine (native or WASM). Every method is written
@@ -86,12 +87,6 @@ export class Backend {
   /** A fused simulated UMNI-CRL trial from `seed` (multi-node design): metrics in the true labelling. */
   umniTrial(spec: umni.UmniTrialSpec, seed: number): umni.UmniTrialResult {
     return umni.umniTrial(this.engine, spec, seed);
-  }
-
-  // --- fused trials (src/ops/trial.ts) ---
-  /** One simulated trial (simulate → estimate → algorithm → metrics) in the core; returns only its metrics. */
-  trial(spec: Partial<trial.TrialSpec> & Pick<trial.TrialSpec, 'n' | 'd' | 'samples'>, seed: number): trial.TrialResult {
-    return trial.trial(this.engine, spec, seed);
   }
 
   // --- simulation (src/ops/simulate.ts) ---
@@ -219,6 +214,36 @@ export class Backend {
     options?: { width?: number; hiddenLayers?: number; l2?: number },
   ): { loss: number; gradient: Float64Array; hessian?: NDArray } {
     return learned.learnedObjective(this.engine, method, params, y, aux, options);
+  }
+
+  // --- GSCALE-I (src/ops/gscale.ts) ---
+  /** GSCALE-I: autoencoder with the score-difference loss, latents and graph (general invertible transforms). */
+  gscale(input: gscaleOps.GscaleInput, options?: gscaleOps.GscaleOptions): gscaleOps.GscaleResult {
+    return gscaleOps.gscale(this.engine, input, options);
+  }
+  /** `gscale` off the event loop, with progress and cancellation. */
+  gscaleAsync(input: gscaleOps.GscaleInput, options?: gscaleOps.GscaleOptions, asyncOptions?: AsyncOptions): Promise<gscaleOps.GscaleResult> {
+    return gscaleOps.gscaleAsync(this.engine, input, options, asyncOptions);
+  }
+  /** ẑ (N×n) for x (N×d) under a trained GSCALE-I model. */
+  gscaleEncode(model: gscaleOps.GscaleModel, x: NDArray): NDArray {
+    return gscaleOps.gscaleEncode(this.engine, model, x);
+  }
+  /** x̂ (N×d) for z (N×n) under a trained GSCALE-I model. */
+  gscaleDecode(model: gscaleOps.GscaleModel, z: NDArray): NDArray {
+    return gscaleOps.gscaleDecode(this.engine, model, z);
+  }
+  /** J_dec(ẑ)ᵀ dsx for each slice of dsx (K×N×d at the rows of x) → K×N×n. */
+  gscaleLatentScoreDifferences(model: gscaleOps.GscaleModel, x: NDArray, dsx: NDArray): NDArray {
+    return gscaleOps.gscaleLatentScoreDifferences(this.engine, model, x, dsx);
+  }
+  /** GSCALE-I loss terms, D and the hand-derived gradient at a model's parameters (checks). */
+  gscaleLoss(
+    model: gscaleOps.GscaleModel,
+    input: Pick<gscaleOps.GscaleInput, 'x' | 'dsxPairs'>,
+    options?: { targetScale?: number; reconstructionWeight?: number; gradient?: boolean },
+  ): ReturnType<typeof gscaleOps.gscaleLoss> {
+    return gscaleOps.gscaleLoss(this.engine, model, input, options);
   }
 
   /** Stops worker threads this backend started. */

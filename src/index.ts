@@ -21,7 +21,6 @@ export {
 export { ndarray, at, toRows, fromRows, sliceFirst, type NDArray } from './types.js';
 export type { Draw } from './ops/random.js';
 export type { UmniData, UmniMoments, UmniOptions, UmniResult, UmniStageMetrics, UmniTrialResult, UmniTrialSpec } from './ops/umni.js';
-export type { TrialSpec, TrialResult } from './ops/trial.js';
 export type {
   SimulationConfig,
   Simulation,
@@ -34,6 +33,7 @@ export type {
   InterventionDesignName,
   TransformName,
 } from './ops/simulate.js';
+export type { TrialSpec, TrialResult } from './ops/trial.js';
 export {
   LSCALE_REFERENCE_OPTIONS,
   type LscaleData,
@@ -64,3 +64,12 @@ export {
   type LearnedScoreDifferences,
   type LearnedTrainingReport,
 } from './ops/estimators-learned.js';
+export {
+  gscalePairs,
+  type GscaleFamily,
+  type GscaleInput,
+  type GscaleOptions,
+  type GscaleModel,
+  type GscaleHistory,
+  type GscaleResult,
+} from './ops/gscale.js';

@@ -284,8 +284,9 @@ class Search {
 
   // First accepted candidate in the order (false if none); direction in the frame.
   // The first blocks run on the calling thread: most steps end there, and
-  // threads are started only for long scans (starting one can cost more than
-  // a short scan when the machine is busy).
+  // threads are started only for long scans (starting one, and waiting for
+  // the last block of a thread the system has paused, can cost more than a
+  // short scan when the machine is busy).
   bool run(std::vector<int>* w, Vector* direction, UmniStats* stats) {
     const int64_t count = static_cast<int64_t>(blocks_.size());
     best_.store(count);
@@ -316,7 +317,8 @@ class Search {
     }
     if (best_.load() == count && next.load() < count) {
       next.store(std::min<int64_t>(count, sequentialBlocks_));
-      const int parts = threads();
+      // Threads only for a remaining scan at least as long as the sequential one.
+      const int parts = count - sequentialBlocks_ >= sequentialBlocks_ ? threads() : 1;
       parallelRanges(parts, parts, [&](int, int64_t, int64_t) {
         Walker walker(*this);
         work(walker, count);

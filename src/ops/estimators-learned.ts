@@ -59,7 +59,7 @@ export interface LearnedEstimatorOptions extends ScoreDifferenceOptions {
   l2?: number;
   /** logistic-quadratic: Newton iterations at most. Default 50. */
   maxIterations?: number;
-  /** logistic-quadratic: stop when half the squared Newton decrement is below this. Default 1e-10. */
+  /** logistic-quadratic: stop when half the squared Newton decrement is below this. Default 1e-8. */
   tolerance?: number;
 }
 

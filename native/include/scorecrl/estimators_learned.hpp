@@ -71,7 +71,7 @@ struct LearnedOptions {
   // logistic-quadratic.
   double l2 = 1e-6;                  // adds l2/2 * |beta|^2 (intercept excluded) to the mean log-loss
   int maxIterations = 50;
-  double tolerance = 1e-10;          // stop when the Newton decrement^2 / 2 falls below this
+  double tolerance = 1e-8;           // stop when the Newton decrement^2 / 2 falls below this
 };
 
 // Checks the options and fills in method defaults; throws Error naming the field.
