@@ -72,3 +72,22 @@ describe('backend selection', () => {
     expect(wasm.setThreads(4)).toBe(1);
   });
 });
+
+describe('native result memory', () => {
+  it('a synchronous loop of large results stays bounded, and results past the external budget are intact', async () => {
+    const native = await backend('native');
+    const config = { n: 10, d: 15, samples: 100_000 } as const; // 340 MB of results per call
+    const start = process.memoryUsage().rss;
+    let peak = start;
+    let last: Float64Array | undefined;
+    for (let seed = 0; seed < 12; seed++) {
+      last = native.simulate({ ...config, seed }).x!.data;
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }
+    // 12 calls lend 4 GB; without the budget none of it is freed before the loop ends.
+    expect(peak - start).toBeLessThan(2.5 * 2 ** 30);
+    await new Promise((resolve) => setImmediate(resolve));
+    const again = native.simulate({ ...config, seed: 11 }).x!.data;
+    expect(Buffer.compare(Buffer.from(again.buffer), Buffer.from(last!.buffer))).toBe(0);
+  }, 60_000);
+});

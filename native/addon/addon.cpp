@@ -6,6 +6,8 @@
 // read in place (no copy); results come back as Float64Arrays.
 #include <napi.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -99,24 +101,44 @@ OpArgs parseArgs(const Napi::CallbackInfo& info, std::vector<Napi::Reference<Nap
   return args;
 }
 
-// Moves a result's vector into an external ArrayBuffer where allowed (Node),
-// copying where the runtime forbids external memory (Electron's sandbox).
+// Bytes of result vectors currently lent to JS as external ArrayBuffers.
+// Node frees those only when the event loop turns (their finalizers are
+// deferred), so a synchronous loop of large calls would pile them up; past
+// this budget results are copied into buffers V8 owns, which its garbage
+// collector frees on its own.
+std::atomic<size_t> externalBytes{0};
+constexpr size_t kExternalBudget = size_t(1) << 30;
+
+Napi::Float64Array copiedFloat64Array(Napi::Env env, const std::vector<double>& data) {
+  Napi::ArrayBuffer arrayBuffer = Napi::ArrayBuffer::New(env, data.size() * sizeof(double));
+  std::copy(data.begin(), data.end(), static_cast<double*>(arrayBuffer.Data()));
+  return Napi::Float64Array::New(env, data.size(), arrayBuffer, 0);
+}
+
+// Moves a result's vector into an external ArrayBuffer where allowed (Node)
+// and within the budget, else copies (also where the runtime forbids
+// external memory, as in Electron's sandbox).
 Napi::Float64Array toFloat64Array(Napi::Env env, std::vector<double>&& data) {
   const size_t count = data.size();
+  const size_t bytes = count * sizeof(double);
+  if (externalBytes.load() + bytes > kExternalBudget) return copiedFloat64Array(env, data);
   auto* owned = new std::vector<double>(std::move(data));
   napi_value buffer;
   napi_status status = napi_create_external_arraybuffer(
-      env, owned->data(), count * sizeof(double),
-      [](napi_env, void*, void* hint) { delete static_cast<std::vector<double>*>(hint); }, owned, &buffer);
-  Napi::ArrayBuffer arrayBuffer;
-  if (status == napi_ok) {
-    arrayBuffer = Napi::ArrayBuffer(env, buffer);
-  } else {
-    arrayBuffer = Napi::ArrayBuffer::New(env, count * sizeof(double));
-    std::copy(owned->begin(), owned->end(), static_cast<double*>(arrayBuffer.Data()));
+      env, owned->data(), bytes,
+      [](napi_env, void*, void* hint) {
+        auto* vector = static_cast<std::vector<double>*>(hint);
+        externalBytes.fetch_sub(vector->size() * sizeof(double));
+        delete vector;
+      },
+      owned, &buffer);
+  if (status != napi_ok) {
+    Napi::Float64Array copy = copiedFloat64Array(env, *owned);
     delete owned;
+    return copy;
   }
-  return Napi::Float64Array::New(env, count, arrayBuffer, 0);
+  externalBytes.fetch_add(bytes);
+  return Napi::Float64Array::New(env, count, Napi::ArrayBuffer(env, buffer), 0);
 }
 
 Napi::Object toJs(Napi::Env env, OpResult&& result) {
