@@ -32,6 +32,15 @@ export class Backend {
     return this.engine.call('setThreads', { numbers: { threads } }).numbers.threads!;
   }
 
+  /**
+   * Frees the storage the native core keeps from released large results
+   * (up to 512 MiB, reused by the next large result so that it writes into
+   * memory already mapped); returns the bytes freed. WASM keeps none: 0.
+   */
+  releaseMemory(): number {
+    return this.engine.call('releaseBuffers', {}).numbers.bytes!;
+  }
+
   // --- moments (src/ops/moments.ts) ---
   /** Centred covariance (1/N) of `x` (N×d) → d×d. */
   covariance(x: NDArray): NDArray {

@@ -90,4 +90,27 @@ describe('native result memory', () => {
     const again = native.simulate({ ...config, seed: 11 }).x!.data;
     expect(Buffer.compare(Buffer.from(again.buffer), Buffer.from(last!.buffer))).toBe(0);
   }, 60_000);
+
+  it('storage of released large results is reused intact, and releaseMemory frees it', async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    expect(gc, 'vitest runs with --expose-gc').toBeDefined();
+    const collect = async () => {
+      gc!();
+      // External buffers' finalizers run when the event loop turns.
+      for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+    };
+    const native = await backend('native');
+    native.releaseMemory();
+    const config = { n: 5, d: 10, samples: 50_000 } as const; // x: 26 MB
+    const expected = Float64Array.from(native.simulate({ ...config, seed: 3 }).x!.data);
+    await collect();
+    native.simulate({ ...config, seed: 4 }); // writes into the pooled storage
+    await collect();
+    const again = native.simulate({ ...config, seed: 3 }).x!.data;
+    expect(Buffer.compare(Buffer.from(again.buffer), Buffer.from(expected.buffer))).toBe(0);
+    await collect();
+    expect(native.releaseMemory()).toBeGreaterThanOrEqual(again.byteLength);
+    expect(native.releaseMemory()).toBe(0);
+    expect((await backend('wasm')).releaseMemory()).toBe(0);
+  });
 });

@@ -13,6 +13,7 @@
 #include <memory>
 #include <new>
 
+#include "scorecrl/buffers.hpp"
 #include "scorecrl/ops.hpp"
 
 namespace {
@@ -121,7 +122,11 @@ Napi::Float64Array copiedFloat64Array(Napi::Env env, const std::vector<double>& 
 Napi::Float64Array toFloat64Array(Napi::Env env, std::vector<double>&& data) {
   const size_t count = data.size();
   const size_t bytes = count * sizeof(double);
-  if (externalBytes.load() + bytes > kExternalBudget) return copiedFloat64Array(env, data);
+  if (externalBytes.load() + bytes > kExternalBudget) {
+    Napi::Float64Array copy = copiedFloat64Array(env, data);
+    scorecrl::buffers::give(std::move(data));
+    return copy;
+  }
   auto* owned = new std::vector<double>(std::move(data));
   napi_value buffer;
   napi_status status = napi_create_external_arraybuffer(
@@ -129,11 +134,13 @@ Napi::Float64Array toFloat64Array(Napi::Env env, std::vector<double>&& data) {
       [](napi_env, void*, void* hint) {
         auto* vector = static_cast<std::vector<double>*>(hint);
         externalBytes.fetch_sub(vector->size() * sizeof(double));
+        scorecrl::buffers::give(std::move(*vector));
         delete vector;
       },
       owned, &buffer);
   if (status != napi_ok) {
     Napi::Float64Array copy = copiedFloat64Array(env, *owned);
+    scorecrl::buffers::give(std::move(*owned));
     delete owned;
     return copy;
   }

@@ -103,7 +103,7 @@ void forward(const Mlp& net, const Scalar* params, const Eigen::Ref<const Matrix
   }
   ws.directions = P;
   for (int l = 1; l <= L; ++l) {
-    const Index in = net.sizes[l - 1], out = net.sizes[l];
+    const Index out = net.sizes[l];
     const Scalar* W = params + net.weightOffset(l);
     CVec b(params + net.biasOffset(l), out);
     M& h = ws.h[static_cast<size_t>(l)];

@@ -1,4 +1,5 @@
-// Operations about the core itself: setThreads.
+// Operations about the core itself: setThreads, releaseBuffers.
+#include "scorecrl/buffers.hpp"
 #include "scorecrl/ops.hpp"
 #include "scorecrl/parallel.hpp"
 
@@ -13,6 +14,15 @@ OpResult opSetThreads(const OpArgs& args, const Context&) {
 }
 
 SCORECRL_OP("setThreads", opSetThreads);
+
+// Frees the storage of released large results kept for reuse.
+OpResult opReleaseBuffers(const OpArgs&, const Context&) {
+  OpResult result;
+  result.numbers["bytes"] = static_cast<double>(buffers::release());
+  return result;
+}
+
+SCORECRL_OP("releaseBuffers", opReleaseBuffers);
 
 }  // namespace
 }  // namespace scorecrl

@@ -12,6 +12,7 @@
 #include <mutex>
 #endif
 
+#include "scorecrl/buffers.hpp"
 #include "scorecrl/error.hpp"
 #include "scorecrl/ops.hpp"
 #include "scorecrl/parallel.hpp"
@@ -64,10 +65,8 @@ std::vector<double> resolveFactors(const SimulationConfig& c) {
 
 // Reserves an output that is then filled by appending blocks in order, so
 // that its memory is written once (no zero fill first).
-void reserveOutput(std::vector<double>& v, double count) {
-  v.clear();
-  v.reserve(static_cast<size_t>(count));
-}
+// Result storage comes from the buffer pool (scorecrl/buffers.hpp).
+void reserveOutput(std::vector<double>& v, double count) { v = buffers::take(static_cast<size_t>(count)); }
 
 void checkEnvironmentIndex(const SimulationModel& model, int env, const char* function) {
   if (env < 0 || env > model.K())
@@ -399,6 +398,7 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
       reserveOutput(sim.dsx, static_cast<double>(K) * Nd * static_cast<double>(d));
     } else {
       // Filled in row blocks for all environments at once.
+      reserveOutput(sim.dsx, static_cast<double>(K) * Nd * static_cast<double>(d));
       sim.dsx.resize(static_cast<size_t>(K) * static_cast<size_t>(N) * static_cast<size_t>(d));
     }
   }
