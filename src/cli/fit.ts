@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { loadBackend } from '../backend/load.js';
 import { fitFiniteSample } from '../ops/trial.js';
+import { checkGscaleData, fitGscale, GSCALE_FIT_ESTIMATORS } from './fit-gscale.js';
 import { fitUmni } from './fit-umni.js';
 import { ConfigError } from '../sweep/config.js';
 import { DataError, loadEnvironments, type Environments } from '../sweep/readers.js';
@@ -21,6 +22,15 @@ export interface FitFlags {
   kappa: number;
   tolCi: number;
   order: 'l1' | 'lexicographic';
+  /** --algorithm gscale */
+  scoreSpace?: 'x' | 'atanh';
+  family: 'glm' | 'mlp';
+  hidden: number;
+  maxIterations?: number;
+  edgeRule: 'threshold' | 'adaptive';
+  edgeThreshold?: number;
+  seed: number;
+  progress: boolean;
   envColumn?: string;
   observational?: string;
   out?: string;
@@ -86,14 +96,31 @@ export function registerFit(program: Command): void {
     .description('fit a CRL algorithm to your data: environments from CSV (header row) or .npy files; prints a summary and writes JSON')
     .argument('<files...>', 'one file per environment (the first observational), or one file with an environment column')
     .option('-n, --latents <n>', 'number of latent variables (default: the number of interventional environments)', integer('--latents', 1, 20))
-    .addOption(new Option('--estimator <name>', 'score-difference estimator').choices(['gaussian']).default('gaussian'))
-    .addOption(new Option('--algorithm <name>', 'CRL algorithm').choices(['finite-sample', 'umni']).default('finite-sample'))
+    .addOption(
+      new Option('--estimator <name>', 'score-difference estimator (gscale: default logistic-quadratic; the learned ones only with gscale)')
+        .choices([...GSCALE_FIT_ESTIMATORS])
+        .default('gaussian'),
+    )
+    .addOption(new Option('--algorithm <name>', 'CRL algorithm').choices(['finite-sample', 'umni', 'gscale']).default('finite-sample'))
     .option('--tol-eigv <x>', 'eigenvalue tolerance (ranks; umni: default 0.05)', positiveNumber, 1e-2)
     .option('--tol-orth <x>', 'orthogonality tolerance (edges)', positiveNumber, 1e-1)
     .addOption(new Option('--intervention <type>', 'umni: soft or hard interventions').choices(['soft', 'hard']).default('soft'))
     .option('--kappa <k>', 'umni: integer weights range over -k..k', integer('--kappa', 1, 10), 2)
     .option('--tol-ci <x>', 'umni (hard): level of the Fisher z-tests', positiveNumber, 0.05)
     .addOption(new Option('--order <order>', 'umni: candidate order').choices(['l1', 'lexicographic']).default('l1'))
+    .addOption(
+      new Option('--score-space <space>', 'gscale: estimate scores of x, or of atanh(x) mapped back (default: atanh for glm, x for mlp)').choices([
+        'x',
+        'atanh',
+      ]),
+    )
+    .addOption(new Option('--family <family>', 'gscale: autoencoder, glm x = tanh(U z) or mlp').choices(['glm', 'mlp']).default('glm'))
+    .option('--hidden <h>', 'gscale (mlp): hidden width', integer('--hidden', 1, 4096), 32)
+    .option('--max-iterations <k>', 'gscale: training iterations at most (default 20000)', integer('--max-iterations', 0))
+    .addOption(new Option('--edge-rule <rule>', 'gscale: edge rule (adaptive: scale-free, data-driven)').choices(['threshold', 'adaptive']).default('adaptive'))
+    .option('--edge-threshold <x>', 'gscale: threshold of the threshold rule (default 0.02)', positiveNumber)
+    .option('--seed <s>', 'gscale: seed of the estimator and of a random start', integer('--seed', 0), 0)
+    .option('--no-progress', 'gscale: no progress lines on stderr')
     .option('--env-column <name>', 'column holding the environment label (CSV: name; .npy: 0-based index), for a single file')
     .option('--observational <label>', 'label of the observational environment in --env-column (default: the smallest)')
     .option('-o, --out <file>', 'write the result as JSON here')
@@ -113,20 +140,45 @@ latent, the target sets linearly independent); UMNI-CRL returns the latents in
 an estimated causal order, the transitive closure of their graph and an encoder
 up to ancestors, and with --intervention hard the DAG and the latents up to scale.
 
+With --algorithm gscale (GSCALE-I, nonlinear invertible mixing) give 2n
+interventional environments: the first n intervene z_0..z_{n-1} (hard), the
+next n intervene the same latents again, in the same order, with a different
+change. Score differences are estimated (--estimator, default
+logistic-quadratic), an autoencoder is trained (progress on stderr, Ctrl-C
+cancels), and the latents (up to a per-latent invertible map) and the DAG are
+returned.
+
 Examples:
   scorecrl fit obs.csv int0.csv int1.csv int2.csv -o fit.json
   scorecrl fit obs.csv e1.csv e2.csv e3.csv --algorithm umni --intervention hard
+  scorecrl fit obs.csv a0.csv a1.csv b0.csv b1.csv --algorithm gscale -o fit.json
   scorecrl fit all.csv --env-column env --observational obs
   scorecrl fit data/env*.npy --latents 3`,
     )
     .action(async (files: string[], flags: FitFlags, command: Command) => {
       let env: Environments;
+      const gscale = flags.algorithm === 'gscale';
+      const estimator = gscale && command.getOptionValueSource('estimator') === 'default' ? 'logistic-quadratic' : flags.estimator;
+      if (!gscale && estimator !== 'gaussian') {
+        throw new UsageError(`--estimator ${estimator} runs only with --algorithm gscale (${flags.algorithm} takes gaussian)`);
+      }
       try {
         env = loadEnvironments(files, { environmentColumn: flags.envColumn, observational: flags.observational });
-        checkData(env, flags.latents ?? env.data.length - 1);
+        if (gscale) checkGscaleData(env, flags.latents ?? Math.floor((env.data.length - 1) / 2));
+        else checkData(env, flags.latents ?? env.data.length - 1);
       } catch (error) {
         if (error instanceof DataError || error instanceof ConfigError) throw new UsageError(error.message);
         throw error;
+      }
+      if (gscale) {
+        const crl = await loadBackend({ backend: backendOption(program) });
+        try {
+          await fitGscale(crl, env, files, { ...flags, estimator }, flags.latents ?? (env.data.length - 1) / 2);
+        } catch (error) {
+          if (error instanceof DataError) throw new UsageError(error.message);
+          throw error;
+        }
+        return;
       }
       const n = flags.latents ?? env.data.length - 1;
       const d = env.columns.length;

@@ -52,7 +52,7 @@ export function registerSimulate(program: Command): void {
     .option('--density <p>', 'edge probability of the latent DAG', Number, DEFAULT_CELL.density)
     .option('--random-order <bool>', 'random topological order', booleanList, [DEFAULT_CELL.randomOrder])
     .addOption(new Option('--intervention <type>', 'hard or soft').choices(['hard', 'soft']).default(DEFAULT_CELL.intervention))
-    .option('--factor <x>', 'noise-variance factor of an intervention', positiveNumber, DEFAULT_CELL.factor)
+    .option('--factor <x>', 'noise-variance factor of an intervention (two-hard-per-node: factor, then 1/factor)', positiveNumber, DEFAULT_CELL.factor)
     .addOption(
       new Option('--design <name>', 'intervention design').choices(['single-node', 'two-hard-per-node', 'multi-node']).default(DEFAULT_CELL.design),
     )
@@ -83,7 +83,8 @@ Example:
         randomOrder: flags.randomOrder[0]!,
         latent: flags.latent,
         intervention: flags.intervention,
-        varianceFactors: flags.factor,
+        // Two hard interventions per node: factor and 1/factor (as the sweep's gscale trials), so a pair differs.
+        varianceFactors: flags.design === 'two-hard-per-node' ? [flags.factor, 1 / flags.factor] : flags.factor,
         design: flags.design,
         randomInterventionOrder: flags.randomInterventionOrder[0]!,
         transform: flags.transform,

@@ -23,9 +23,17 @@ export const INTERVENTIONS = ['hard', 'soft'] as const;
 export const VARIANCE_CHANGES = ['scale', 'add'] as const;
 export const DESIGNS = ['single-node', 'two-hard-per-node', 'multi-node'] as const;
 export const TRANSFORMS = ['linear', 'tanh', 'tanh-mlp'] as const;
-export const ESTIMATORS = ['gaussian', 'exact'] as const;
+export const ESTIMATORS = ['gaussian', 'exact', 'logistic-quadratic', 'classifier-mlp', 'ssm'] as const;
+/** Estimators only the gscale trial runs (learned on the simulated samples). */
+export const LEARNED_ESTIMATORS = ['logistic-quadratic', 'classifier-mlp', 'ssm'] as const;
+
+/** The cell's estimator for the trials that take only 'gaussian' or 'exact' (checkSupported rejects the others first). */
+export function plainEstimator(cell: { estimator: string; algorithm: string }): 'gaussian' | 'exact' {
+  if (cell.estimator === 'gaussian' || cell.estimator === 'exact') return cell.estimator;
+  throw new ConfigError(`estimator ${cell.estimator} runs only with algorithm gscale, not ${cell.algorithm}`);
+}
 export const SAMPLINGS = ['samples', 'wishart'] as const;
-export const ALGORITHMS = ['finite-sample', 'umni'] as const;
+export const ALGORITHMS = ['finite-sample', 'umni', 'gscale'] as const;
 
 /** One grid point: everything a trial needs except its seed. */
 export interface Cell {
@@ -57,7 +65,7 @@ export interface Cell {
   scaleDecoder: boolean;
   /** Smallest sigma_min / sigma_max of the decoder's n x n block. */
   conditionFloor: number;
-  /** Score-difference estimator: Gaussian plug-in or exact (simulation only). */
+  /** Score-difference estimator: Gaussian plug-in, exact (simulation only), or (gscale) a learned one. */
   estimator: (typeof ESTIMATORS)[number];
   /** Latent moments from N drawn samples, or drawn directly from their exact (Wishart) distribution. */
   sampling: (typeof SAMPLINGS)[number];
@@ -450,6 +458,15 @@ export const SUPPORTED: Partial<Record<CellField, readonly unknown[]>> = {
 
 /** Throws ConfigError if a grid value is not supported by the trial yet. */
 export function checkSupported(config: SweepConfig): void {
+  const { algorithm, design, sampling, estimator } = config.grid.fields;
+  if (algorithm.includes('gscale')) {
+    checkGscale(config);
+    return;
+  }
+  const learned = estimator.filter((e) => (LEARNED_ESTIMATORS as readonly string[]).includes(e));
+  if (learned.length > 0) {
+    throw new ConfigError(`estimator ${learned.join(', ')} runs only with algorithm gscale (the other trials take gaussian or exact)`);
+  }
   for (const [field, allowed] of Object.entries(SUPPORTED)) {
     const values = config.grid.fields[field as keyof Grid['fields']] as unknown[];
     const bad = values.filter((v) => !allowed!.includes(v));
@@ -460,7 +477,6 @@ export function checkSupported(config: SweepConfig): void {
     }
   }
   // UMNI-CRL runs on the multi-node design (from sampled moments); the finite-sample algorithm on single-node.
-  const { algorithm, design, sampling } = config.grid.fields;
   for (const a of algorithm) {
     const needs = a === 'umni' ? 'multi-node' : 'single-node';
     const bad = design.filter((d) => d !== needs);
@@ -470,6 +486,42 @@ export function checkSupported(config: SweepConfig): void {
   }
   if (algorithm.includes('umni') && sampling.includes('wishart')) {
     throw new ConfigError(`algorithm umni draws the samples (sampling 'samples'), not 'wishart'`);
+  }
+}
+
+/**
+ * GSCALE-I cells: two hard interventions per node and a nonlinear transform (the glm family
+ * learns x = tanh(U z); 'tanh-mlp' data are fitted with the mlp family). Other algorithms go in
+ * a separate sweep.
+ */
+function checkGscale(config: SweepConfig): void {
+  const { algorithm, design, sampling, transform, intervention } = config.grid.fields;
+  const others = algorithm.filter((a) => a !== 'gscale');
+  if (others.length > 0) {
+    throw new ConfigError(`algorithm gscale runs on design two-hard-per-node, ${others.join(', ')} do not (sweep them separately)`);
+  }
+  const badDesign = design.filter((d) => d !== 'two-hard-per-node');
+  if (badDesign.length > 0) {
+    throw new ConfigError(
+      `algorithm gscale needs design two-hard-per-node (two hard interventions per node), not ${badDesign.join(', ')}; ` +
+        `add "design": "two-hard-per-node" (--design two-hard-per-node)`,
+    );
+  }
+  const linear = transform.filter((t) => t === 'linear');
+  if (linear.length > 0) {
+    throw new ConfigError(
+      `algorithm gscale needs a nonlinear transform (tanh or tanh-mlp), not linear; ` +
+        `add "transform": "tanh" (--transform tanh), or use lscale/finite-sample for linear mixing`,
+    );
+  }
+  if (intervention.includes('soft')) {
+    throw new ConfigError(`algorithm gscale needs hard interventions (intervention 'hard'), not soft`);
+  }
+  if (sampling.includes('wishart')) {
+    throw new ConfigError(`algorithm gscale draws the samples (sampling 'samples'), not 'wishart'`);
+  }
+  if (config.grid.fields.factor.includes(1)) {
+    throw new ConfigError(`algorithm gscale: factor 1 makes the two interventions on a node equal (they use factor and 1/factor)`);
   }
 }
 

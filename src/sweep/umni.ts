@@ -7,7 +7,7 @@
  * (the reference experiment uses 0.05).
  */
 import type { Backend } from '../backend.js';
-import type { Cell } from './config.js';
+import { plainEstimator, type Cell } from './config.js';
 import type { TrialMetrics } from './store.js';
 
 export function umniTrialMetrics(crl: Backend, cell: Cell, seed: number): TrialMetrics {
@@ -21,7 +21,7 @@ export function umniTrialMetrics(crl: Backend, cell: Cell, seed: number): TrialM
       intervention: cell.intervention,
       factor: cell.factor,
       scaleDecoder: cell.scaleDecoder,
-      scores: cell.estimator,
+      scores: plainEstimator(cell),
       tolEigv: cell.tolEigv,
     },
     seed,

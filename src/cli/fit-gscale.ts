@@ -1,0 +1,230 @@
+/**
+ * `scorecrl fit --algorithm gscale`: GSCALE-I on data from an observational environment and two
+ * hard interventions per latent (environments 1..n intervene z_0..z_{n-1} once, environments
+ * n+1..2n intervene them again in the same order). Score differences are estimated with the
+ * chosen estimator (on x, or on atanh(x) and mapped back by the chain rule), then the autoencoder
+ * is trained with progress on stderr; Ctrl-C cancels the estimation or the training.
+ */
+import { writeFileSync } from 'node:fs';
+import type { Backend } from '../backend.js';
+import { gscalePairs, type GscaleResult } from '../ops/gscale.js';
+import { atanhData, atanhToX } from '../sweep/gscale.js';
+import { DataError, type Environments } from '../sweep/readers.js';
+import type { NDArray } from '../types.js';
+import { ExitCode } from './main.js';
+import { signalExitCode } from './options.js';
+
+export const GSCALE_FIT_ESTIMATORS = ['logistic-quadratic', 'classifier-mlp', 'ssm', 'gaussian'] as const;
+
+export interface GscaleFitFlags {
+  estimator: string;
+  scoreSpace?: 'x' | 'atanh';
+  family: 'glm' | 'mlp';
+  hidden: number;
+  maxIterations?: number;
+  edgeRule: 'threshold' | 'adaptive';
+  edgeThreshold?: number;
+  seed: number;
+  progress: boolean;
+  out?: string;
+  json?: boolean;
+}
+
+/** Checks the environments against GSCALE-I's design (2n interventional environments); throws DataError with the fix. */
+export function checkGscaleData(env: Environments, n: number): void {
+  const K = env.data.length - 1;
+  const d = env.columns.length;
+  if (K < 2 || K % 2 !== 0) {
+    throw new DataError(
+      `algorithm gscale needs the observational environment and two hard interventions per latent (2n environments, ` +
+        `the first n intervening z_0..z_{n-1}, the next n the same latents in the same order); got ${K} interventional environment(s)`,
+    );
+  }
+  if (K !== 2 * n) {
+    throw new DataError(`${K} interventional environments for ${n} latents; gscale needs exactly 2n = ${2 * n} (use --latents ${K / 2})`);
+  }
+  if (d < n) throw new DataError(`the data have ${d} columns (${env.columns.join(', ')}), fewer than the ${n} latents`);
+  const minRows = Math.max(2 * n + 2, 10);
+  env.data.forEach((a, k) => {
+    if (a.shape[0]! < minRows) {
+      throw new DataError(`environment ${env.labels[k]} has ${a.shape[0]} rows; gscale needs at least ${minRows} for ${n} latents (more give better estimates)`);
+    }
+  });
+}
+
+/** Stacks the environments into (K+1)×N×d using the first N rows of each (N = the smallest row count). */
+function stack(env: Environments): { x: NDArray; rows: number } {
+  const d = env.columns.length;
+  const rows = Math.min(...env.data.map((a) => a.shape[0]!));
+  const data = new Float64Array(env.data.length * rows * d);
+  env.data.forEach((a, k) => data.set(a.data.subarray(0, rows * d), k * rows * d));
+  return { x: { data, shape: [env.data.length, rows, d] }, rows };
+}
+
+function matrix(a: NDArray): number[][] {
+  const [rows, cols] = a.shape as [number, number];
+  return Array.from({ length: rows }, (_, i) => Array.from(a.data.subarray(i * cols, (i + 1) * cols)));
+}
+
+/** Progress lines on stderr, at most one every `seconds` per stage (plus the first). */
+function progressPrinter(enabled: boolean, seconds = 2): (stage: string) => (fraction: number, message?: string) => void {
+  return (stage) => {
+    let last = -Infinity;
+    return (fraction, message) => {
+      if (!enabled) return;
+      const now = performance.now();
+      if (now - last < seconds * 1000 && fraction < 1) return;
+      last = now;
+      process.stderr.write(`${stage}: ${(100 * fraction).toFixed(0)}%${message ? ` (${message})` : ''}\n`);
+    };
+  };
+}
+
+function isCancelled(error: unknown): boolean {
+  return error instanceof Error && /cancel/i.test(error.message);
+}
+
+export async function fitGscale(crl: Backend, env: Environments, files: string[], flags: GscaleFitFlags, n: number): Promise<void> {
+  const d = env.columns.length;
+  const { x, rows } = stack(env);
+  const block = rows * d;
+  const x0: NDArray = { data: x.data.slice(0, block), shape: [rows, d] };
+  const scoreSpace = flags.scoreSpace ?? (flags.family === 'glm' ? 'atanh' : 'x');
+  if (scoreSpace === 'atanh') {
+    const bad = x.data.findIndex((v) => !(Math.abs(v) < 1));
+    if (bad >= 0) {
+      throw new DataError(
+        `--score-space atanh needs every value in (-1, 1) (the glm model x = tanh(U z)); found ${x.data[bad]} ` +
+          `in environment ${env.labels[Math.floor(bad / block)]}; use --score-space x (or rescale the data)`,
+      );
+    }
+  }
+  const controller = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    stoppedBy = signal;
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const progress = progressPrinter(flags.progress);
+  let dsx: NDArray;
+  let r: GscaleResult;
+  const started = performance.now();
+  try {
+    const input = scoreSpace === 'atanh' ? atanhData(x) : x;
+    const estimate = await crl.estimateScoreDifferencesAsync(input, {
+      method: flags.estimator,
+      seed: flags.seed,
+      latents: n,
+      onProgress: progress(`estimating score differences (${flags.estimator})`),
+      signal: controller.signal,
+    });
+    dsx = scoreSpace === 'atanh' ? atanhToX(estimate.dsx, x0) : estimate.dsx;
+    r = await crl.gscaleAsync(
+      { x: x0, ...gscalePairs(dsx) },
+      {
+        family: flags.family,
+        hidden: flags.hidden,
+        seed: flags.seed,
+        edgeRule: flags.edgeRule,
+        ...(flags.edgeThreshold !== undefined ? { edgeThreshold: flags.edgeThreshold } : {}),
+        ...(flags.maxIterations !== undefined ? { maxIterations: flags.maxIterations } : {}),
+      },
+      { onProgress: progress(`training (${flags.family})`), signal: controller.signal },
+    );
+  } catch (error) {
+    if (stoppedBy && isCancelled(error)) throw new ExitCode(signalExitCode(stoppedBy), 'fit cancelled');
+    throw error;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const name = (t: number) => `z${t}`;
+  const graph = r.graph!;
+  const edges: [string, string][] = [];
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (graph.data[i * n + j] === 1) edges.push([name(i), name(j)]);
+  const D = matrix(r.D);
+  const latents = Array.from({ length: n }, (_, t) => ({
+    latent: name(t),
+    environments: [env.labels[t + 1]!, env.labels[n + t + 1]!],
+    targetDiagonal: D[t]![t]!,
+    largestOffDiagonal: Math.max(0, ...D[t]!.filter((_, j) => j !== t)),
+    parents: Array.from({ length: n }, (_, i) => i).filter((i) => graph.data[i * n + t] === 1).map(name),
+  }));
+  const result = {
+    input: {
+      files,
+      columns: env.columns,
+      rowsUsed: rows,
+      environments: env.labels.map((label, k) => ({
+        label,
+        rows: env.data[k]!.shape[0],
+        role: k === 0 ? 'observational' : `${k <= n ? 'first' : 'second'} hard intervention on ${name((k - 1) % n)}`,
+      })),
+    },
+    options: {
+      latents: n,
+      estimator: flags.estimator,
+      scoreSpace,
+      algorithm: 'gscale',
+      family: flags.family,
+      hidden: flags.family === 'mlp' ? flags.hidden : undefined,
+      edgeRule: flags.edgeRule,
+      threshold: r.threshold,
+      seed: flags.seed,
+    },
+    latents: latents.map((l) => l.latent),
+    note: 'latent z_t is the latent intervened by the t-th pair of environments, identified up to an invertible map of its own',
+    order: r.order!.map(name),
+    graph: matrix(graph),
+    edges,
+    perLatent: latents,
+    D,
+    Dobs: matrix(r.Dobs!),
+    statistic: matrix(r.statistic!),
+    training: {
+      iterations: r.iterations,
+      converged: r.converged,
+      loss: r.loss,
+      scoreTerm: r.scoreTerm,
+      reconstruction: r.reconstruction,
+      init: r.init,
+      learningRate: r.learningRate,
+      history: r.history,
+      seconds,
+    },
+    model: { ...r.model, parameters: Array.from(r.model.parameters) },
+    latentValues: matrix(r.latents),
+    diagnostics: { backend: crl.name },
+  };
+  if (flags.out) writeFileSync(flags.out, JSON.stringify(result) + '\n');
+  if (flags.json) {
+    console.log(JSON.stringify(result, null, 2));
+    return;
+  }
+  const counts = env.data.map((a) => a.shape[0]!);
+  console.log(
+    `fit: ${env.data.length} environments (observational ${env.labels[0]}; ${n} pairs of hard interventions), ${d} columns, ${n} latents, ` +
+      `${rows} rows per environment${Math.max(...counts) > rows ? ' (the first rows of the larger ones)' : ''}`,
+  );
+  console.log(
+    `estimator ${flags.estimator} on ${scoreSpace === 'atanh' ? 'atanh(x)' : 'x'}, algorithm gscale (${flags.family}${flags.family === 'mlp' ? `, hidden ${flags.hidden}` : ''}, ` +
+      `${r.init} start), backend ${crl.name}`,
+  );
+  console.log(
+    `training: ${r.iterations} iterations, ${r.converged ? 'converged' : 'stopped at maxIterations'}, loss ${r.loss.toPrecision(4)} ` +
+      `(score term ${r.scoreTerm.toPrecision(4)}, reconstruction ${r.reconstruction.toPrecision(4)}), ${seconds.toFixed(1)} s`,
+  );
+  console.log(`causal order: ${result.order.join(', ')}`);
+  console.log(`graph (${edges.length} edges, ${flags.edgeRule} rule, threshold ${r.threshold!.toPrecision(3)}): ${edges.length ? edges.map(([a, b]) => `${a} -> ${b}`).join(', ') : '(none)'}`);
+  console.log('');
+  const table = [
+    ['latent', 'environments', 'D[t][t]', 'max off', 'parents'],
+    ...latents.map((l) => [l.latent, l.environments.join(' + '), l.targetDiagonal.toPrecision(4), l.largestOffDiagonal.toPrecision(3), l.parents.join(' ') || '-']),
+  ];
+  const widths = table[0]!.map((_, j) => Math.max(...table.map((row) => row[j]!.length)));
+  for (const row of table) console.log(row.map((c, j) => c.padEnd(widths[j]!)).join('  ').trimEnd());
+  if (flags.out) console.log(`\nwrote ${flags.out} (model ${r.model.family} with ${r.model.parameters.length} parameters, latents ${rows}x${n}, graph, D, history)`);
+}
