@@ -8,14 +8,24 @@ export function median(values) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** Runs fn `repeats` times after `warmup` calls; returns the median in seconds and all samples. */
+/** One turn of the event loop: lets Node run the finalizers of released native results. */
+export const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Runs fn `repeats` times after `warmup` calls, turning the event loop between
+ * calls (untimed) as an application does; returns the median in seconds and all samples.
+ */
 export async function time(fn, { repeats = 5, warmup = 1 } = {}) {
-  for (let i = 0; i < warmup; i++) await fn();
+  for (let i = 0; i < warmup; i++) {
+    await fn();
+    await turn();
+  }
   const samples = [];
   for (let i = 0; i < repeats; i++) {
     const start = process.hrtime.bigint();
     await fn();
     samples.push(Number(process.hrtime.bigint() - start) / 1e9);
+    await turn();
   }
   return { median: median(samples), samples };
 }
