@@ -132,20 +132,20 @@ export function registerSweep(program: Command): void {
     .option('--n <list>', 'latent dimensions (product with --d)', numberList)
     .option('--d <list>', 'observed dimensions (default d = n)', numberList)
     .option('--samples <list>', 'samples per environment, e.g. 316,1000 or 10^2.5,10^3', numberList)
-    .option('--latent <list>', 'latent model: linear (gscale: also quadratic, mlp)', stringList)
+    .option('--latent <list>', 'latent model: linear; quadratic, mlp with gscale, or materialised finite-sample/lscale cells', stringList)
     .option('--density <list>', 'edge probability of the latent DAG', numberList)
     .option('--random-order <bools>', 'random topological order', booleanList)
-    .option('--intervention <list>', 'hard or soft', stringList)
+    .option('--intervention <list>', 'hard or soft (lscale: which stage is scored, closure SHD soft, DAG SHD hard)', stringList)
     .option('--factor <list>', 'noise variance factor of an intervention', numberList)
     .option('--variance-change <list>', 'scale (v * factor) or add (v + factor)', stringList)
-    .option('--design <list>', 'intervention design: single-node (umni: multi-node; gscale: two-hard-per-node)', stringList)
+    .option('--design <list>', 'intervention design: single-node (finite-sample, lscale; umni: multi-node; gscale: two-hard-per-node)', stringList)
     .option('--random-intervention-order <bools>', 'assign environments to nodes at random', booleanList)
     .option('--transform <list>', 'mixing: linear (gscale: tanh or tanh-mlp)', stringList)
     .option('--scale-decoder <bools>', 'scale decoder columns to max |entry| 1', booleanList)
     .option('--condition-floor <list>', 'smallest sigma_min/sigma_max of the decoder block', numberList)
-    .option('--estimator <list>', 'score differences: gaussian (plug-in) or exact; gscale also logistic-quadratic, classifier-mlp, ssm', stringList)
+    .option('--estimator <list>', 'score differences: gaussian (plug-in), exact, or learned: logistic-quadratic, classifier-mlp, ssm (not umni; trained per trial, far slower)', stringList)
     .option('--sampling <list>', 'latent moments: samples (draw N per environment) or wishart (their exact distribution, O(n^2))', stringList)
-    .option('--algorithm <list>', 'finite-sample, umni or gscale', stringList)
+    .option('--algorithm <list>', 'finite-sample, lscale (LSCALE-I), umni or gscale', stringList)
     .option('--tol-eigv <list>', 'eigenvalue tolerance of the finite-sample algorithm', numberList)
     .option('--tol-orth <list>', 'orthogonality tolerance of the finite-sample algorithm', numberList)
     .option('-w, --workers <k>', `worker threads (default: one per core, here ${defaultWorkers()})`, integer('--workers', 1, 256))
@@ -172,6 +172,8 @@ Examples:
   scorecrl sweep                                  # the full default sweep (3 600 trials)
   scorecrl sweep --quick                          # 10 runs per cell
   scorecrl sweep --nd 5x15 --samples 1000,10000 --estimator gaussian,exact --runs 50 -o est
+  scorecrl sweep --algorithm lscale --intervention hard --nd 5x15 --samples 1000,10000 -o lscale
+  scorecrl sweep --estimator logistic-quadratic --nd 3x5 --samples 1000,5000 --runs 20 -o learned
   scorecrl sweep --shard 2/8 -o results           # one task of a job array; then: scorecrl merge results`,
     )
     .action(async (flags: SweepFlags) => {

@@ -24,16 +24,16 @@ export const VARIANCE_CHANGES = ['scale', 'add'] as const;
 export const DESIGNS = ['single-node', 'two-hard-per-node', 'multi-node'] as const;
 export const TRANSFORMS = ['linear', 'tanh', 'tanh-mlp'] as const;
 export const ESTIMATORS = ['gaussian', 'exact', 'logistic-quadratic', 'classifier-mlp', 'ssm'] as const;
-/** Estimators only the gscale trial runs (learned on the simulated samples). */
+/** Estimators learned from the simulated samples (gscale, and materialised finite-sample / lscale trials). */
 export const LEARNED_ESTIMATORS = ['logistic-quadratic', 'classifier-mlp', 'ssm'] as const;
 
 /** The cell's estimator for the trials that take only 'gaussian' or 'exact' (checkSupported rejects the others first). */
 export function plainEstimator(cell: { estimator: string; algorithm: string }): 'gaussian' | 'exact' {
   if (cell.estimator === 'gaussian' || cell.estimator === 'exact') return cell.estimator;
-  throw new ConfigError(`estimator ${cell.estimator} runs only with algorithm gscale, not ${cell.algorithm}`);
+  throw new ConfigError(`estimator ${cell.estimator} runs with algorithms finite-sample, lscale and gscale, not ${cell.algorithm}`);
 }
 export const SAMPLINGS = ['samples', 'wishart'] as const;
-export const ALGORITHMS = ['finite-sample', 'umni', 'gscale'] as const;
+export const ALGORITHMS = ['finite-sample', 'umni', 'gscale', 'lscale'] as const;
 
 /** One grid point: everything a trial needs except its seed. */
 export interface Cell {
@@ -65,7 +65,7 @@ export interface Cell {
   scaleDecoder: boolean;
   /** Smallest sigma_min / sigma_max of the decoder's n x n block. */
   conditionFloor: number;
-  /** Score-difference estimator: Gaussian plug-in, exact (simulation only), or (gscale) a learned one. */
+  /** Score-difference estimator: Gaussian plug-in, exact (simulation only), or a learned one (finite-sample, lscale, gscale). */
   estimator: (typeof ESTIMATORS)[number];
   /** Latent moments from N drawn samples, or drawn directly from their exact (Wishart) distribution. */
   sampling: (typeof SAMPLINGS)[number];
@@ -449,23 +449,45 @@ export function varyingFields(config: SweepConfig): CellField[] {
   return out;
 }
 
-/** Values of each field the fused trial runs today (others are rejected before a sweep starts). */
+/** Values of each field the trials of finite-sample, lscale and umni run (others are rejected before a sweep starts). */
 export const SUPPORTED: Partial<Record<CellField, readonly unknown[]>> = {
-  latent: ['linear'],
   transform: ['linear'],
   design: ['single-node', 'multi-node'],
 };
 
+/**
+ * True if a finite-sample or lscale cell runs in a fused core trial (latent moments only, no N×d
+ * arrays): a linear SCM with Gaussian plug-in or exact scores (lscale: also the default condition
+ * floor and variance change). Other cells run materialised: simulated arrays, the estimator
+ * trained on them, the algorithm on the score differences; far slower per trial.
+ */
+export function fusedTrial(cell: Cell): boolean {
+  if (cell.latent !== 'linear' || (cell.estimator !== 'gaussian' && cell.estimator !== 'exact')) return false;
+  if (cell.algorithm === 'lscale') return cell.conditionFloor === DEFAULT_CELL.conditionFloor && cell.varianceChange === 'scale';
+  return true;
+}
+
 /** Throws ConfigError if a grid value is not supported by the trial yet. */
 export function checkSupported(config: SweepConfig): void {
-  const { algorithm, design, sampling, estimator } = config.grid.fields;
+  const { algorithm, design, sampling, estimator, latent } = config.grid.fields;
   if (algorithm.includes('gscale')) {
     checkGscale(config);
     return;
   }
   const learned = estimator.filter((e) => (LEARNED_ESTIMATORS as readonly string[]).includes(e));
-  if (learned.length > 0) {
-    throw new ConfigError(`estimator ${learned.join(', ')} runs only with algorithm gscale (the other trials take gaussian or exact)`);
+  if (algorithm.includes('umni') && learned.length > 0) {
+    throw new ConfigError(
+      `estimator ${learned.join(', ')} runs with algorithms finite-sample, lscale and gscale, not umni (UMNI-CRL takes gaussian or exact)`,
+    );
+  }
+  // LSCALE-I takes any latent model (nonlinear ones run materialised); finite-sample and umni the linear SCM.
+  const nonlinear = latent.filter((l) => l !== 'linear');
+  const linearOnly = algorithm.filter((a) => a !== 'lscale');
+  if (nonlinear.length > 0 && linearOnly.length > 0) {
+    throw new ConfigError(
+      `latent = ${nonlinear.join(', ')} is not supported by the sweep's trial yet with algorithm ${linearOnly.join(', ')} ` +
+        `(supported: linear; lscale and gscale take quadratic, mlp)`,
+    );
   }
   for (const [field, allowed] of Object.entries(SUPPORTED)) {
     const values = config.grid.fields[field as keyof Grid['fields']] as unknown[];
@@ -476,7 +498,7 @@ export function checkSupported(config: SweepConfig): void {
       );
     }
   }
-  // UMNI-CRL runs on the multi-node design (from sampled moments); the finite-sample algorithm on single-node.
+  // UMNI-CRL runs on the multi-node design (from sampled moments); finite-sample and LSCALE-I on single-node.
   for (const a of algorithm) {
     const needs = a === 'umni' ? 'multi-node' : 'single-node';
     const bad = design.filter((d) => d !== needs);
@@ -486,6 +508,17 @@ export function checkSupported(config: SweepConfig): void {
   }
   if (algorithm.includes('umni') && sampling.includes('wishart')) {
     throw new ConfigError(`algorithm umni draws the samples (sampling 'samples'), not 'wishart'`);
+  }
+  if (sampling.includes('wishart')) {
+    const materialised = expandCells(config).find((c) => c.sampling === 'wishart' && !fusedTrial(c));
+    if (materialised) {
+      throw new ConfigError(
+        `sampling 'wishart' draws the latent moments of the fused trials; the cell with algorithm ${materialised.algorithm}, ` +
+          `estimator ${materialised.estimator}, latent ${materialised.latent}` +
+          (materialised.algorithm === 'lscale' ? `, conditionFloor ${materialised.conditionFloor}, varianceChange ${materialised.varianceChange}` : '') +
+          ` simulates its samples (use sampling 'samples')`,
+      );
+    }
   }
 }
 
@@ -531,7 +564,11 @@ export function trialCost(cell: Cell): number {
   const perSample = cell.transform === 'linear' && cell.latent === 'linear' ? 1 : 20 * cell.d;
   const sampling = cell.sampling === 'wishart' ? envs * cell.n * cell.n * 10 : cell.samples * envs * cell.n * perSample;
   const algorithm = 40 * cell.n * cell.n * cell.d * cell.d * cell.d;
-  return sampling + algorithm + 20_000;
+  // Materialised trials form the (n+1)×N×d observations; learned estimators train on them.
+  const linearFamily = cell.algorithm === 'finite-sample' || cell.algorithm === 'lscale';
+  const arrays = linearFamily && !fusedTrial(cell) ? 4 * cell.samples * envs * cell.d : 0;
+  const training = (LEARNED_ESTIMATORS as readonly string[]).includes(cell.estimator) ? 200 * cell.samples * envs * cell.d : 0;
+  return sampling + algorithm + arrays + training + 20_000;
 }
 
 // ---------------------------------------------------------------------------
