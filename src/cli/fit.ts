@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { loadBackend } from '../backend/load.js';
 import { fitFiniteSample } from '../ops/trial.js';
 import { checkGscaleData, fitGscale, GSCALE_FIT_ESTIMATORS } from './fit-gscale.js';
+import { fitLinear } from './fit-linear.js';
 import { fitUmni } from './fit-umni.js';
 import { ConfigError } from '../sweep/config.js';
 import { DataError, loadEnvironments, type Environments } from '../sweep/readers.js';
@@ -97,14 +98,14 @@ export function registerFit(program: Command): void {
     .argument('<files...>', 'one file per environment (the first observational), or one file with an environment column')
     .option('-n, --latents <n>', 'number of latent variables (default: the number of interventional environments)', integer('--latents', 1, 20))
     .addOption(
-      new Option('--estimator <name>', 'score-difference estimator (gscale: default logistic-quadratic; the learned ones only with gscale)')
+      new Option('--estimator <name>', 'score-difference estimator (gscale: default logistic-quadratic; umni: gaussian only; learned ones train on the data)')
         .choices([...GSCALE_FIT_ESTIMATORS])
         .default('gaussian'),
     )
-    .addOption(new Option('--algorithm <name>', 'CRL algorithm').choices(['finite-sample', 'umni', 'gscale']).default('finite-sample'))
+    .addOption(new Option('--algorithm <name>', 'CRL algorithm').choices(['finite-sample', 'lscale', 'umni', 'gscale']).default('finite-sample'))
     .option('--tol-eigv <x>', 'eigenvalue tolerance (ranks; umni: default 0.05)', positiveNumber, 1e-2)
     .option('--tol-orth <x>', 'orthogonality tolerance (edges)', positiveNumber, 1e-1)
-    .addOption(new Option('--intervention <type>', 'umni: soft or hard interventions').choices(['soft', 'hard']).default('soft'))
+    .addOption(new Option('--intervention <type>', 'lscale, umni: soft or hard interventions').choices(['soft', 'hard']).default('soft'))
     .option('--kappa <k>', 'umni: integer weights range over -k..k', integer('--kappa', 1, 10), 2)
     .option('--tol-ci <x>', 'umni (hard): level of the Fisher z-tests', positiveNumber, 0.05)
     .addOption(new Option('--order <order>', 'umni: candidate order').choices(['l1', 'lexicographic']).default('l1'))
@@ -119,8 +120,8 @@ export function registerFit(program: Command): void {
     .option('--max-iterations <k>', 'gscale: training iterations at most (default 20000)', integer('--max-iterations', 0))
     .addOption(new Option('--edge-rule <rule>', 'gscale: edge rule (adaptive: scale-free, data-driven)').choices(['threshold', 'adaptive']).default('adaptive'))
     .option('--edge-threshold <x>', 'gscale: threshold of the threshold rule (default 0.02)', positiveNumber)
-    .option('--seed <s>', 'gscale: seed of the estimator and of a random start', integer('--seed', 0), 0)
-    .option('--no-progress', 'gscale: no progress lines on stderr')
+    .option('--seed <s>', 'seed of a learned estimator (gscale: also of a random start)', integer('--seed', 0), 0)
+    .option('--no-progress', 'no progress lines on stderr while a learned estimator or gscale trains')
     .option('--env-column <name>', 'column holding the environment label (CSV: name; .npy: 0-based index), for a single file')
     .option('--observational <label>', 'label of the observational environment in --env-column (default: the smallest)')
     .option('-o, --out <file>', 'write the result as JSON here')
@@ -133,6 +134,16 @@ one per latent). The estimator fits a Gaussian to each environment on the
 n-dimensional support of the observational data; the finite-sample algorithm
 returns a causal order, the transitive closure of the latent graph, and an
 encoder (z_hat = encoder · x).
+
+With --algorithm lscale (LSCALE-I) the environments are the same; with
+--intervention soft it returns the latents up to mixing with their ancestors
+and the graph up to transitive closure, with --intervention hard the latents up
+to scaling and the DAG (adaptive, scale-free edge rule).
+
+--estimator logistic-quadratic, classifier-mlp or ssm (finite-sample, lscale)
+learns the score differences from the data (the first rows of each environment,
+as many as the smallest has; --seed; progress on stderr, Ctrl-C cancels)
+instead of the Gaussian plug-in.
 
 With --algorithm umni the interventional environments may each intervene an
 unknown set of latents (unknown multi-node interventions, one environment per
@@ -151,6 +162,8 @@ returned.
 Examples:
   scorecrl fit obs.csv int0.csv int1.csv int2.csv -o fit.json
   scorecrl fit obs.csv e1.csv e2.csv e3.csv --algorithm umni --intervention hard
+  scorecrl fit obs.csv int0.csv int1.csv int2.csv --algorithm lscale --intervention hard
+  scorecrl fit obs.csv int0.csv int1.csv int2.csv --estimator logistic-quadratic -o fit.json
   scorecrl fit obs.csv a0.csv a1.csv b0.csv b1.csv --algorithm gscale -o fit.json
   scorecrl fit all.csv --env-column env --observational obs
   scorecrl fit data/env*.npy --latents 3`,
@@ -159,8 +172,8 @@ Examples:
       let env: Environments;
       const gscale = flags.algorithm === 'gscale';
       const estimator = gscale && command.getOptionValueSource('estimator') === 'default' ? 'logistic-quadratic' : flags.estimator;
-      if (!gscale && estimator !== 'gaussian') {
-        throw new UsageError(`--estimator ${estimator} runs only with --algorithm gscale (${flags.algorithm} takes gaussian)`);
+      if (flags.algorithm === 'umni' && estimator !== 'gaussian') {
+        throw new UsageError(`--estimator ${estimator} runs with --algorithm finite-sample, lscale or gscale (umni takes gaussian)`);
       }
       try {
         env = loadEnvironments(files, { environmentColumn: flags.envColumn, observational: flags.observational });
@@ -184,6 +197,16 @@ Examples:
       const d = env.columns.length;
       const K = n;
       const crl = await loadBackend({ backend: backendOption(program) });
+      if (flags.algorithm === 'lscale' || (flags.algorithm === 'finite-sample' && estimator !== 'gaussian')) {
+        const algorithm = flags.algorithm as 'finite-sample' | 'lscale';
+        try {
+          await fitLinear(crl, env, files, { ...flags, estimator, algorithm }, n);
+        } catch (error) {
+          if (error instanceof DataError) throw new UsageError(error.message);
+          throw error;
+        }
+        return;
+      }
       const covariances = new Float64Array((K + 1) * d * d);
       const means = new Float64Array((K + 1) * d);
       env.data.forEach((a, k) => {

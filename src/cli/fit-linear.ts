@@ -1,0 +1,268 @@
+/**
+ * `scorecrl fit` for the linear-mixing algorithms with any estimator: LSCALE-I (`--algorithm
+ * lscale`, `--intervention soft|hard`) and the finite-sample algorithm with a learned estimator
+ * (`--estimator logistic-quadratic|classifier-mlp|ssm`). Environment t+1 intervenes latent z_t.
+ * Learned estimators train on the environments stacked to a common row count (the first rows of
+ * each, as many as the smallest has), with progress on stderr; Ctrl-C cancels the training.
+ * LSCALE-I with the Gaussian plug-in runs on every row's moments.
+ */
+import { writeFileSync } from 'node:fs';
+import type { Backend } from '../backend.js';
+import type { LscaleResult, LscaleStage } from '../ops/lscale.js';
+import type { Environments } from '../sweep/readers.js';
+import type { NDArray } from '../types.js';
+import type { LatentSummary } from './fit.js';
+import { ExitCode } from './main.js';
+import { signalExitCode } from './options.js';
+
+export interface LinearFitFlags {
+  estimator: string;
+  algorithm: 'finite-sample' | 'lscale';
+  intervention: 'soft' | 'hard';
+  tolEigv: number;
+  tolOrth: number;
+  seed: number;
+  progress: boolean;
+  out?: string;
+  json?: boolean;
+}
+
+/** Per-environment moments over all rows: centred covariances (K+1)×d×d and means (K+1)×d. */
+function moments(crl: Backend, env: Environments): { covariances: NDArray; means: NDArray } {
+  const d = env.columns.length;
+  const K1 = env.data.length;
+  const cov = new Float64Array(K1 * d * d);
+  const mean = new Float64Array(K1 * d);
+  env.data.forEach((a, k) => {
+    cov.set(crl.covariance(a).data, k * d * d);
+    const N = a.shape[0]!;
+    for (let i = 0; i < N; i++) for (let j = 0; j < d; j++) mean[k * d + j] += a.data[i * d + j]! / N;
+  });
+  return { covariances: { data: cov, shape: [K1, d, d] }, means: { data: mean, shape: [K1, d] } };
+}
+
+/** The environments stacked into (K+1)×rows×d, rows = the smallest row count (the first rows of each). */
+function stack(env: Environments): { x: NDArray; rows: number } {
+  const d = env.columns.length;
+  const rows = Math.min(...env.data.map((a) => a.shape[0]!));
+  const data = new Float64Array(env.data.length * rows * d);
+  env.data.forEach((a, k) => data.set(a.data.subarray(0, rows * d), k * rows * d));
+  return { x: { data, shape: [env.data.length, rows, d] }, rows };
+}
+
+function matrix(a: NDArray): number[][] {
+  const [rows, cols] = a.shape as [number, number];
+  return Array.from({ length: rows }, (_, i) => Array.from(a.data.subarray(i * cols, (i + 1) * cols)));
+}
+
+/** Encoder rows scaled to unit norm, largest |entry| positive. */
+function normaliseRows(encoder: NDArray): NDArray {
+  const [n, d] = encoder.shape as [number, number];
+  const out = new Float64Array(encoder.data);
+  for (let t = 0; t < n; t++) {
+    const row = out.subarray(t * d, (t + 1) * d);
+    let norm = 0;
+    let arg = 0;
+    for (let j = 0; j < d; j++) {
+      norm += row[j]! ** 2;
+      if (Math.abs(row[j]!) > Math.abs(row[arg]!)) arg = j;
+    }
+    const scale = (row[arg]! < 0 ? -1 : 1) / (Math.sqrt(norm) || 1);
+    for (let j = 0; j < d; j++) row[j]! *= scale;
+  }
+  return { data: out, shape: [n, d] };
+}
+
+function descending(values: Float64Array): number[] {
+  return Array.from(values).sort((a, b) => b - a);
+}
+
+function progressPrinter(enabled: boolean, stage: string, seconds = 2): (fraction: number, message?: string) => void {
+  let last = -Infinity;
+  return (fraction, message) => {
+    if (!enabled) return;
+    const now = performance.now();
+    if (now - last < seconds * 1000 && fraction < 1) return;
+    last = now;
+    process.stderr.write(`${stage}: ${(100 * fraction).toFixed(0)}%${message ? ` (${message})` : ''}\n`);
+  };
+}
+
+interface Estimate {
+  /** Latent order, oldest first. */
+  order: number[];
+  /** n×n 0/1 graph reported (finite-sample: the closure; lscale: the stage's DAG). */
+  graph: NDArray;
+  encoder: NDArray;
+  /** lscale: the stage that was reported and its edge rule. */
+  stage?: LscaleStage;
+  lscale?: LscaleResult;
+  /** K×d eigenvalues of each score-difference covariance (learned estimators). */
+  scoreDiffEigenvalues?: number[][];
+  rows?: number;
+}
+
+async function estimate(crl: Backend, env: Environments, flags: LinearFitFlags, n: number, m: ReturnType<typeof moments>): Promise<Estimate> {
+  const options = { intervention: flags.intervention };
+  if (flags.estimator === 'gaussian') {
+    const r = crl.lscale({ covariances: m.covariances, means: m.means, scores: 'gaussian' }, options);
+    const stage = r.hard ?? r.soft;
+    return { order: stage.order, graph: stage.graph, encoder: stage.encoder, stage, lscale: r };
+  }
+  const { x, rows } = stack(env);
+  const controller = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    stoppedBy = signal;
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let dsx: NDArray;
+  try {
+    dsx = (
+      await crl.estimateScoreDifferencesAsync(x, {
+        method: flags.estimator,
+        seed: flags.seed,
+        latents: n,
+        onProgress: progressPrinter(flags.progress, `estimating score differences (${flags.estimator})`),
+        signal: controller.signal,
+      })
+    ).dsx;
+  } catch (error) {
+    if (stoppedBy && error instanceof Error && /cancel/i.test(error.message)) throw new ExitCode(signalExitCode(stoppedBy), 'fit cancelled');
+    throw error;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const d = env.columns.length;
+  const R = crl.scoreDiffCovariance(dsx);
+  const scoreDiffEigenvalues = Array.from({ length: n }, (_, k) =>
+    descending(crl.symmetricEigen({ data: R.data.slice(k * d * d, (k + 1) * d * d), shape: [d, d] }).values),
+  );
+  if (flags.algorithm === 'lscale') {
+    const r = crl.lscale({ x, dsx }, options);
+    const stage = r.hard ?? r.soft;
+    return { order: stage.order, graph: stage.graph, encoder: stage.encoder, stage, lscale: r, scoreDiffEigenvalues, rows };
+  }
+  const fit = crl.finiteSample({ dsx }, { tolEigv: flags.tolEigv, tolOrth: flags.tolOrth });
+  return { order: fit.order, graph: fit.graphClosure, encoder: fit.encoder, scoreDiffEigenvalues, rows };
+}
+
+export async function fitLinear(crl: Backend, env: Environments, files: string[], flags: LinearFitFlags, n: number): Promise<void> {
+  const d = env.columns.length;
+  const K = n;
+  const m = moments(crl, env);
+  const started = performance.now();
+  const e = await estimate(crl, env, flags, n, m);
+  const seconds = (performance.now() - started) / 1000;
+  const lscale = flags.algorithm === 'lscale';
+  const hard = lscale && flags.intervention === 'hard';
+  const encoder = normaliseRows(e.encoder);
+  const closure = lscale ? crl.transitiveClosure(e.graph) : e.graph;
+  const name = (t: number) => `z${t}`;
+  const has = (g: NDArray, i: number, j: number) => g.data[i * n + j] === 1;
+  const edges: [string, string][] = [];
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (has(e.graph, i, j)) edges.push([name(i), name(j)]);
+  const cov = m.covariances.data;
+  const means = m.means.data;
+  const quadratic = (k: number, v: Float64Array) => {
+    let s = 0;
+    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) s += v[i]! * cov[k * d * d + i * d + j]! * v[j]!;
+    return s;
+  };
+  const latents: (LatentSummary & { parents?: string[] })[] = Array.from({ length: n }, (_, t) => {
+    const row = encoder.data.subarray(t * d, (t + 1) * d);
+    const v0 = quadratic(0, row);
+    const vt = quadratic(t + 1, row);
+    let shift = 0;
+    for (let j = 0; j < d; j++) shift += row[j]! * (means[(t + 1) * d + j]! - means[j]!);
+    const all = Array.from({ length: n }, (_, i) => i);
+    return {
+      latent: name(t),
+      environment: env.labels[t + 1]!,
+      varianceObservational: v0,
+      varianceIntervened: vt,
+      varianceRatio: vt / v0,
+      meanShift: shift / Math.sqrt(v0),
+      ...(lscale ? { parents: all.filter((i) => has(e.graph, i, t)).map(name) } : {}),
+      ancestors: all.filter((i) => has(closure, i, t)).map(name),
+      descendants: all.filter((j) => has(closure, t, j)).map(name),
+    };
+  });
+  const support = descending(crl.symmetricEigen({ data: cov.slice(0, d * d), shape: [d, d] }).values);
+  const total = support.reduce((a, b) => a + Math.max(b, 0), 0);
+  const explained = support.slice(0, n).reduce((a, b) => a + Math.max(b, 0), 0) / total;
+  const graphKind = !lscale ? 'transitive closure' : hard ? 'DAG' : 'DAG, identified up to transitive closure';
+  const result = {
+    input: {
+      files,
+      columns: env.columns,
+      ...(e.rows !== undefined ? { rowsUsedForScores: e.rows } : {}),
+      environments: env.labels.map((label, k) => ({ label, rows: env.data[k]!.shape[0], role: k === 0 ? 'observational' : `intervenes ${name(k - 1)}` })),
+    },
+    options: {
+      latents: n,
+      estimator: flags.estimator,
+      algorithm: flags.algorithm,
+      ...(lscale ? { intervention: flags.intervention, edgeRule: 'adaptive' } : { tolEigv: flags.tolEigv, tolOrth: flags.tolOrth }),
+      ...(flags.estimator !== 'gaussian' ? { seed: flags.seed } : {}),
+    },
+    latents: latents.map((l) => l.latent),
+    note: lscale
+      ? hard
+        ? 'hard interventions: latents up to scaling and the DAG'
+        : 'soft interventions: latents up to mixing with their ancestors, the graph up to transitive closure'
+      : 'latents up to mixing with their ancestors; the graph is the transitive closure',
+    order: e.order.map(name),
+    graph: matrix(e.graph),
+    graphKind,
+    edges,
+    encoder: matrix(encoder),
+    perLatent: latents,
+    diagnostics: {
+      supportEigenvalues: support,
+      supportExplainedVariance: explained,
+      ...(e.scoreDiffEigenvalues ? { scoreDiffEigenvalues: e.scoreDiffEigenvalues } : {}),
+      ...(e.stage?.edgeStatistic ? { edgeStatistic: matrix(e.stage.edgeStatistic), edgeThreshold: e.stage.edgeThreshold } : {}),
+      ...(e.lscale && hard ? { softGraph: matrix(e.lscale.soft.graph), softOrder: e.lscale.soft.order.map(name) } : {}),
+      seconds,
+      backend: crl.name,
+    },
+  };
+  if (flags.out) writeFileSync(flags.out, JSON.stringify(result, null, 2) + '\n');
+  if (flags.json) {
+    console.log(JSON.stringify(result, null, 2));
+    return;
+  }
+  const rows = env.data.map((a) => a.shape[0]!);
+  console.log(
+    `fit: ${env.data.length} environments (observational ${env.labels[0]}, ${rows[0]} rows; ${K} interventional, ` +
+      `${Math.min(...rows.slice(1))}-${Math.max(...rows.slice(1))} rows), ${d} columns, ${n} latents`,
+  );
+  const learned = flags.estimator !== 'gaussian';
+  console.log(
+    `estimator ${flags.estimator} (${learned ? `learned on ${e.rows} rows per environment, seed ${flags.seed}, ${seconds.toFixed(1)} s` : 'plug-in'}), ` +
+      `algorithm ${flags.algorithm} (${lscale ? `${flags.intervention} interventions, adaptive edge rule` : `tolEigv ${flags.tolEigv}, tolOrth ${flags.tolOrth}`}), backend ${crl.name}`,
+  );
+  console.log(`support: the top ${n} of ${d} eigenvalues hold ${(100 * explained).toFixed(2)}% of the observational variance`);
+  console.log(`causal order: ${result.order.join(', ')}`);
+  console.log(`graph (${graphKind}, ${edges.length} edges): ${edges.length ? edges.map(([a, b]) => `${a} -> ${b}`).join(', ') : '(none)'}`);
+  console.log('');
+  const table = [
+    ['latent', 'environment', 'var obs', 'var int', 'ratio', 'shift', lscale ? 'parents' : 'ancestors'],
+    ...latents.map((l) => [
+      l.latent,
+      l.environment,
+      l.varianceObservational.toPrecision(4),
+      l.varianceIntervened.toPrecision(4),
+      l.varianceRatio.toFixed(3),
+      l.meanShift.toFixed(3),
+      (lscale ? l.parents! : l.ancestors).join(' ') || '-',
+    ]),
+  ];
+  const widths = table[0]!.map((_, j) => Math.max(...table.map((r) => r[j]!.length)));
+  for (const r of table) console.log(r.map((c, j) => c.padEnd(widths[j]!)).join('  ').trimEnd());
+  if (flags.out) console.log(`\nwrote ${flags.out} (encoder ${n}x${d}, graph, order, diagnostics)`);
+}
