@@ -31,7 +31,8 @@ int partsFor(Index rows, Index cols) {
 }
 
 // Sum over row ranges of the Gram of blocks produced by fill(block, start,
-// rows): fill writes `rows` rows of width `cols` into block. Each thread keeps
+// rows, part): fill writes `rows` rows of width `cols` into block (part: the
+// thread's index, 0..partsFor(total, cols)-1). Each thread keeps
 // its own accumulator; they are added at the end.
 template <typename Fill>
 ColMatrix blockedGram(Index total, Index cols, const Context* context, const char* function, Fill fill) {
@@ -42,7 +43,7 @@ ColMatrix blockedGram(Index total, Index cols, const Context* context, const cha
     Index counter = 0;
     for (Index start = begin; start < end; start += kBlockRows) {
       const Index rows = std::min<Index>(kBlockRows, end - start);
-      fill(block, start, rows);
+      fill(block, start, rows, part);
       gramAccumulate(block.data(), rows, cols, partial[static_cast<size_t>(part)].data());
       if (context && (++counter % 32) == 0) {
         context->checkCancelled(function);
@@ -70,11 +71,22 @@ ColMatrix contiguousGram(const double* x, Index rows, Index cols) {
 Vector columnMean(const ConstMatrixMap& x) { return x.colwise().mean().transpose(); }
 
 Matrix covariance(const ConstMatrixMap& x, const Context* context) {
-  const Eigen::RowVectorXd mean = x.colwise().mean();
-  ColMatrix acc = blockedGram(x.rows(), x.cols(), context, "covariance", [&](Matrix& block, Index start, Index rows) {
-    block.topRows(rows).noalias() = x.middleRows(start, rows).rowwise() - mean;
+  // One parallel pass instead of a mean pass and then a centred one: the Gram
+  // S and the sum of the rows shifted by the mean of the first block, then
+  // cov = (S - N m mᵀ) / N with m the mean shifted row. The shift is close to
+  // the mean, so the subtraction loses no more than centring would.
+  const Index N = x.rows(), d = x.cols();
+  const Eigen::RowVectorXd shift = x.topRows(std::min<Index>(N, kBlockRows)).colwise().mean();
+  std::vector<Eigen::RowVectorXd> sums(static_cast<size_t>(partsFor(N, d)), Eigen::RowVectorXd::Zero(d));
+  ColMatrix acc = blockedGram(N, d, context, "covariance", [&](Matrix& block, Index start, Index rows, int part) {
+    block.topRows(rows).noalias() = x.middleRows(start, rows).rowwise() - shift;
+    sums[static_cast<size_t>(part)] += block.topRows(rows).colwise().sum();
   });
-  return symmetricFromLower(acc, 1.0 / static_cast<double>(x.rows()));
+  Eigen::VectorXd m = Eigen::VectorXd::Zero(d);
+  for (const auto& sum : sums) m += sum.transpose();
+  m /= static_cast<double>(N);
+  acc.selfadjointView<Eigen::Lower>().rankUpdate(m, -static_cast<double>(N));
+  return symmetricFromLower(acc, 1.0 / static_cast<double>(N));
 }
 
 Matrix secondMoment(const ConstMatrixMap& v) {
@@ -93,7 +105,7 @@ Matrix scoreDiffCovariance(const double* dsx, Index K, Index N, Index d, const C
 
 Matrix crossScoreDiffCovariance(const double* dsx, Index K, Index N, Index d, const Context* context) {
   ColMatrix acc =
-      blockedGram(N, K * d, context, "crossScoreDiffCovariance", [&](Matrix& block, Index start, Index rows) {
+      blockedGram(N, K * d, context, "crossScoreDiffCovariance", [&](Matrix& block, Index start, Index rows, int) {
         for (Index k = 0; k < K; ++k)
           block.block(0, k * d, rows, d) = ConstMatrixMap(dsx + (k * N + start) * d, rows, d);
       });
