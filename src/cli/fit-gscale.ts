@@ -91,10 +91,10 @@ export async function fitGscale(crl: Backend, env: Environments, files: string[]
   const x0: NDArray = { data: x.data.slice(0, block), shape: [rows, d] };
   const scoreSpace = flags.scoreSpace ?? (flags.family === 'glm' ? 'atanh' : 'x');
   if (scoreSpace === 'atanh') {
-    const bad = x.data.findIndex((v) => !(Math.abs(v) < 1));
+    const bad = x.data.findIndex((v) => !(Math.abs(v) <= 1));
     if (bad >= 0) {
       throw new DataError(
-        `--score-space atanh needs every value in (-1, 1) (the glm model x = tanh(U z)); found ${x.data[bad]} ` +
+        `--score-space atanh needs every value in [-1, 1] (the glm model x = tanh(U z)); found ${x.data[bad]} ` +
           `in environment ${env.labels[Math.floor(bad / block)]}; use --score-space x (or rescale the data)`,
       );
     }

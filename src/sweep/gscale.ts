@@ -42,28 +42,37 @@ export function relabelGraph(graph: NDArray, nodes: number[]): NDArray {
   return { data, shape: [n, n] };
 }
 
+/** Values with |x| >= 1 − SATURATION count as saturated (the glm family's default clampEpsilon). */
+export const SATURATION = 1e-12;
+
 /**
- * y = atanh(x) for data in (-1, 1) (throws naming the first value outside). Under x = tanh(y)
- * the score of x is s_y(atanh x) / (1 − x²) plus a term that is the same in every environment,
- * so score differences of y map to those of x by `atanhToX`.
+ * y = atanh(x) for data in [-1, 1], saturated values clamped to ±(1 − SATURATION) (throws naming
+ * the first value outside). Under x = tanh(y) the score of x is s_y(atanh x) / (1 − x²) plus a
+ * term that is the same in every environment, so score differences of y map to those of x by
+ * `atanhToX`.
  */
 export function atanhData(x: NDArray): NDArray {
   const data = new Float64Array(x.data.length);
+  const limit = 1 - SATURATION;
   for (let k = 0; k < data.length; k++) {
     const v = x.data[k]!;
-    if (!(Math.abs(v) < 1)) throw new RangeError(`atanh score space: every value must be in (-1, 1), found ${v} at flat index ${k}`);
-    data[k] = Math.atanh(v);
+    if (!(Math.abs(v) <= 1)) throw new RangeError(`atanh score space: every value must be in [-1, 1], found ${v} at flat index ${k}`);
+    data[k] = Math.atanh(Math.max(-limit, Math.min(limit, v)));
   }
   return { data, shape: x.shape };
 }
 
-/** dsx (K×N×d) from score differences of y = atanh(x) at the rows of x0 (N×d): dsy / (1 − x0²). */
+/**
+ * dsx (K×N×d) from score differences of y = atanh(x) at the rows of x0 (N×d): dsy / (1 − x0²);
+ * 0 at saturated coordinates (they carry no information, and the glm encoder leaves them out).
+ */
 export function atanhToX(dsy: NDArray, x0: NDArray): NDArray {
   const block = x0.data.length;
+  const limit = 1 - SATURATION;
   const data = new Float64Array(dsy.data.length);
   for (let k = 0; k < data.length; k++) {
     const v = x0.data[k % block]!;
-    data[k] = dsy.data[k]! / (1 - v * v);
+    data[k] = Math.abs(v) >= limit ? 0 : dsy.data[k]! / (1 - v * v);
   }
   return { data, shape: dsy.shape };
 }
