@@ -265,6 +265,15 @@ describe('scorecrl fit with learned estimators and lscale', () => {
     const bogus = cli(['fit', ...data.files, '--estimator', 'magic']);
     expect(bogus.code).toBe(2);
     expect(bogus.stderr).toMatch(/'magic' is invalid/);
+    // Too few rows for the estimator's features: bad input, the estimator's message.
+    const small = data.files.map((f, k) => {
+      const file = join(dir, `small${k}.csv`);
+      writeFileSync(file, readFileSync(f, 'utf8').split('\n').slice(0, 9).join('\n') + '\n');
+      return file;
+    });
+    const rows = cli(['fit', ...small, '--estimator', 'logistic-quadratic', '--no-progress']);
+    expect(rows.code).toBe(2);
+    expect(rows.stderr).toMatch(/too few samples for logistic-quadratic: N = 8 per environment.*give more rows/);
     const few = cli(['fit', ...data.files.slice(0, 3), '--algorithm', 'lscale', '--latents', '3']);
     expect(few.code).toBe(2);
     expect(few.stderr).toMatch(/fewer environments than latents/);

@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Backend } from '../backend.js';
 import type { LscaleResult, LscaleStage } from '../ops/lscale.js';
-import type { Environments } from '../sweep/readers.js';
+import { DataError, type Environments } from '../sweep/readers.js';
 import type { NDArray } from '../types.js';
 import type { LatentSummary } from './fit.js';
 import { ExitCode } from './main.js';
@@ -131,6 +131,8 @@ async function estimate(crl: Backend, env: Environments, flags: LinearFitFlags, 
     ).dsx;
   } catch (error) {
     if (stoppedBy && error instanceof Error && /cancel/i.test(error.message)) throw new ExitCode(signalExitCode(stoppedBy), 'fit cancelled');
+    // Data the estimator cannot train on is bad input (exit 2), with the estimator's message.
+    if (error instanceof Error && /too few samples/i.test(error.message)) throw new DataError(`${error.message} (give more rows)`);
     throw error;
   } finally {
     process.off('SIGINT', onSignal);

@@ -4,8 +4,9 @@
  * same settings and seed), score differences are the exact ones or estimated by the cell's
  * estimator (trained on the simulated samples, seeded by the trial's seed), and the algorithm runs
  * on { dsx }. The fused core trials (`trial`, `lscaleTrial`) reach the same metrics from moments
- * alone; this path is taken when they cannot: learned estimators and nonlinear latent models.
- * It forms (n+1)×N×d arrays and trains the estimator, so it is far slower per trial.
+ * alone; this path is taken when they cannot (see `fusedTrial`): learned estimators, and for
+ * LSCALE-I nonlinear latent models or a non-default condition floor or variance change. It forms
+ * (n+1)×N×d arrays and trains the estimator, so it is far slower per trial.
  */
 import type { Backend } from '../backend.js';
 import type { Simulation } from '../ops/simulate.js';
