@@ -286,11 +286,12 @@ class ChainScheduler {
  public:
   struct Chain {
     int tasks = 0;
-    // Task i may start once needsFirst + i tasks of chain 0 are done
-    // (needsFirst alone if fixedNeed).
+    // Task i may start once needsFirst + i tasks of chain `after` are done
+    // (needsFirst alone if fixedNeed); chain 0 depends on nothing.
     int needsFirst = 0;
     bool fixedNeed = false;
     std::function<void(int task)> run;
+    int after = 0;
   };
 
   explicit ChainScheduler(std::vector<Chain> chains) : chains_(std::move(chains)) {
@@ -315,7 +316,7 @@ class ChainScheduler {
             if (i >= ch.tasks) continue;
             allDone = false;
             const int need = ch.fixedNeed ? ch.needsFirst : ch.needsFirst + i;
-            if (busy_[static_cast<size_t>(c)] || (c != 0 && next_[0] < need)) continue;  // next_[0]: draws done
+            if (busy_[static_cast<size_t>(c)] || (c != 0 && next_[static_cast<size_t>(ch.after)] < need)) continue;
             chosen = c;
             task = i;
             break;
@@ -425,20 +426,35 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
   };
   thread_local int currentPart = 0;
 
+  // With two threads the generator alone is the critical path, so the
+  // drawing thread only draws and the other applies the mechanisms (chain 1)
+  // besides the transforms; with one, each block is sampled while in cache.
+  const bool sampleWhileDrawing = threads() < 2;
   std::vector<ChainScheduler::Chain> chains;
-  // Chain 0: the draws, environment by environment (the generator is sequential).
+  // Chain 0: the normals, environment by environment (the generator is
+  // sequential), written straight into z (reserved: no reallocation).
   chains.push_back({drawn, 0, false, [&](int e) {
-                      Matrix block(kBlock, n);
                       Index counter = 0;
                       for (Index start = 0; start < N; start += kBlock) {
                         const Index rows = std::min(kBlock, N - start);
-                        rng.fillStandardNormal(block.data(), static_cast<size_t>(rows * n));
-                        samplers[static_cast<size_t>(e)](block.data(), rows);
-                        z.insert(z.end(), block.data(), block.data() + rows * n);
+                        const size_t at = z.size();
+                        z.resize(at + static_cast<size_t>(rows * n));
+                        rng.fillStandardNormal(z.data() + at, static_cast<size_t>(rows * n));
+                        if (sampleWhileDrawing) samplers[static_cast<size_t>(e)](z.data() + at, rows);
                         cancelPoint(counter, 64);
                       }
                       finished(currentPart);
                     }});
+  // Chain 1: the mechanisms, in place, environment e once it is drawn.
+  chains.push_back({drawn, 1, false,
+                    [&](int e) {
+                      if (sampleWhileDrawing) return;
+                      double* ze = z.data() + static_cast<Index>(e) * N * n;
+                      for (Index start = 0; start < N; start += kBlock)
+                        samplers[static_cast<size_t>(e)](ze + start * n, std::min(kBlock, N - start));
+                    },
+                    0});
+  constexpr int kSampled = 1;  // the transforms wait for chain 1
   if (want.x) {
     chains.push_back({K + 1, 1, false, [&](int e) {
                         Matrix out(kBlock, d);
@@ -452,7 +468,8 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
                           cancelPoint(counter, 64);
                         }
                         finished(currentPart);
-                      }});
+                      },
+                      kSampled});
   }
   if (want.dsx) {
     if (linearTransform) {
@@ -466,7 +483,8 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
                             cancelPoint(counter, 64);
                           }
                           finished(currentPart);
-                        }});
+                        },
+                        kSampled});
     } else {
       chains.push_back({1, 1, true, [&](int) {
                           std::vector<Matrix> blocks;
@@ -477,7 +495,8 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
                             cancelPoint(counter, 8);
                           }
                           finished(currentPart);
-                        }});
+                        },
+                        kSampled});
     }
   }
 
@@ -486,16 +505,18 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
   parallelRanges(2, 2, [&](int part, int64_t begin, int64_t end) {
     currentPart = part;
     std::vector<int> priority;
+    // Chains: 0 draws, 1 mechanisms, 2.. transforms.
     if (end - begin == 2) {
-      // One thread: use each block of latents while it is in cache.
-      for (int c = 1; c <= count; ++c) priority.push_back(c);
+      // One thread: use each environment's latents while they are in cache.
+      for (int c = 2; c <= count + 1; ++c) priority.push_back(c);
+      priority.push_back(1);
       priority.push_back(0);
       scheduler.work(priority, true);
       return;
     }
-    // The drawing thread keeps the generator busy; the other transforms.
+    // The drawing thread keeps the generator busy; the other samples and transforms.
     if (part == 0) priority.push_back(0);
-    for (int c = 1; c <= count; ++c) priority.push_back(c);
+    for (int c = 1; c <= count + 1; ++c) priority.push_back(c);
     if (part != 0) priority.push_back(0);
     scheduler.work(priority, false);
   });
