@@ -203,7 +203,7 @@ describe('scorecrl CLI', () => {
     const r = cli(['sweep', ...SMALL_GRID, '-o', out, '--workers', '2']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Correct-graph rate/);
-    expect(r.stdout).toMatch(/n\s+d\s+N\s+runs\s+correct\s+closure SHD/);
+    expect(r.stdout).toMatch(/n\s+d\s+N\s+runs\s+correct\s+SHD/);
     expect(r.stderr).toMatch(/20 trials run/);
     for (const f of ['trials.jsonl', 'summary.csv', 'summary.json', 'report.html', 'figures/correct-graph-rate.svg']) {
       expect(existsSync(join(out, f)), f).toBe(true);

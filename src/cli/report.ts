@@ -79,7 +79,7 @@ export async function summarise(files: string[], outDir: string, options: Summar
       console.log(`first failure: n=${first.cell.n} d=${first.cell.d} N=${first.cell.samples} run ${first.run}: ${first.error}`);
     }
     console.log(
-      `\nCorrect-graph rate (share of runs with closure SHD 0)` +
+      `\nCorrect-graph rate (share of runs with SHD 0: of the transitive closure for finite-sample and soft interventions, of the DAG for hard lscale, umni and gscale cells)` +
         (comparisons.length ? `; in parentheses: ${options.reference!.name}` : '') +
         `\n`,
     );

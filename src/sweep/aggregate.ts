@@ -7,7 +7,9 @@ import type { TrialRecord } from './store.js';
 
 /** Metrics aggregated as mean ± standard error, with the column names of the table. */
 export const METRICS = [
-  { key: 'shd', column: 'shd', label: 'closure SHD' },
+  // What a cell's algorithm identifies: the closure's SHD (finite-sample, soft interventions) or
+  // the DAG's (hard interventions with lscale, umni and gscale).
+  { key: 'shd', column: 'shd', label: 'SHD' },
   { key: 'precision', column: 'precision', label: 'precision' },
   { key: 'recall', column: 'recall', label: 'recall' },
   { key: 'encoderError', column: 'encoder_err', label: 'encoder error' },

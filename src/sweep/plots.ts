@@ -82,7 +82,7 @@ function lineChart(
   } as TopLevelSpec;
 }
 
-/** The figures of a report: correct-graph rate, closure SHD, encoder error, precision and recall vs N. */
+/** The figures of a report: correct-graph rate, SHD, encoder error, precision and recall vs N. */
 export function buildFigures(rows: CellRow[], reference?: ReferenceRow[]): Figure[] {
   const label = seriesLabeller(rows);
   const ok = rows.filter((r) => r.runs > 0);
@@ -119,7 +119,7 @@ export function buildFigures(rows: CellRow[], reference?: ReferenceRow[]): Figur
       file: 'correct-graph-rate.svg',
       title: 'Correct-graph rate vs samples',
       spec: lineChart(
-        'Correct graph (closure SHD = 0)',
+        'Correct graph (SHD = 0)',
         [...pointsFor('correct', 0), ...refPoints('correct_graph_rate')],
         'share of runs',
         { yDomain: [0, 1] },
@@ -127,8 +127,8 @@ export function buildFigures(rows: CellRow[], reference?: ReferenceRow[]): Figur
     },
     {
       file: 'shd.svg',
-      title: 'Closure SHD vs samples',
-      spec: lineChart('Closure SHD (mean ± s.e.)', [...pointsFor('shd', 0), ...refPoints('shd_mean')], 'SHD', {}),
+      title: 'SHD vs samples',
+      spec: lineChart('SHD (mean ± s.e.)', [...pointsFor('shd', 0), ...refPoints('shd_mean')], 'SHD', {}),
     },
     {
       file: 'encoder-error.svg',
