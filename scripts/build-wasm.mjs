@@ -3,7 +3,7 @@
 // cached in wasm/build/ (rebuilt when a source or an included header changes)
 // and compiled two at a time; the link step always runs.
 import { execFile as execFileCb, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -80,7 +80,11 @@ const todo = sources
 
 async function compile({ source, object, depfile }) {
   console.log(`em++ -c ${source}`);
+  const started = new Date();
   await execFile('em++', [...compileFlags, '-MMD', '-MF', depfile, '-c', source, '-o', object], { cwd: root, env });
+  // Date the object from the start of its compile: a source edited while it
+  // compiled is then newer than the object and is compiled again next time.
+  utimesSync(object, started, started);
 }
 
 try {
