@@ -431,6 +431,8 @@ GscaleOptions resolveGscaleOptions(GscaleOptions o) {
     throw Error(f, "'hidden' must be between 1 and 4096, got " + std::to_string(o.hidden));
   if (!(o.targetScale > 0) || !std::isfinite(o.targetScale))
     throw Error(f, "'targetScale' must be a positive number, got " + std::to_string(o.targetScale));
+  if (o.reconstructionWeight < 0 && std::isfinite(o.reconstructionWeight))
+    o.reconstructionWeight = o.family == GscaleFamily::Glm ? 1.0 : 100.0;
   if (!(o.reconstructionWeight >= 0) || !std::isfinite(o.reconstructionWeight))
     throw Error(f, "'reconstructionWeight' must be >= 0, got " + std::to_string(o.reconstructionWeight));
   if (o.init == GscaleInit::Auto) o.init = o.family == GscaleFamily::Glm ? GscaleInit::Spectral : GscaleInit::Random;
@@ -438,7 +440,7 @@ GscaleOptions resolveGscaleOptions(GscaleOptions o) {
     throw Error(f, "'init' = 'spectral' needs the glm family; use 'random' (or 'auto') for mlp");
   if (o.learningRate < 0) {
     if (o.family == GscaleFamily::Glm) o.learningRate = o.init == GscaleInit::Spectral ? 1e-3 : 2e-2;
-    else o.learningRate = 2e-3;
+    else o.learningRate = 5e-3;
   }
   if (!(o.learningRate > 0) || !std::isfinite(o.learningRate))
     throw Error(f, "'learningRate' must be a positive number, got " + std::to_string(o.learningRate));

@@ -34,11 +34,11 @@ export interface GscaleOptions {
   hidden?: number;
   /** c: the target of D's diagonal (fixes each latent's scale). Default 1. */
   targetScale?: number;
-  /** λ on the reconstruction term (1/N) Σ ||x̂ − x||². Default 1. */
+  /** λ on the reconstruction term (1/N) Σ ||x̂ − x||². Default: glm 1, mlp 100. */
   reconstructionWeight?: number;
   /** Default 'adam'. */
   optimizer?: 'adam' | 'rmsprop';
-  /** Initial step size. Default: glm 1e-3 (spectral start) or 2e-2 (random start); mlp 2e-3. */
+  /** Initial step size. Default: glm 1e-3 (spectral start) or 2e-2 (random start); mlp 5e-3. */
   learningRate?: number;
   /** Default 20000. */
   maxIterations?: number;

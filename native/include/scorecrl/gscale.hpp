@@ -95,9 +95,9 @@ struct GscaleOptions {
   GscaleFamily family = GscaleFamily::Glm;
   int hidden = 32;                    // Mlp width
   double targetScale = 1.0;           // c: target of the diagonal of D
-  double reconstructionWeight = 1.0;  // λ
+  double reconstructionWeight = -1.0; // λ; < 0: family default (Glm 1, Mlp 100: the mlp decoder must learn to reconstruct first)
   GscaleOptimizer optimizer = GscaleOptimizer::Adam;
-  double learningRate = -1.0;         // < 0: family default (Glm 1e-3 spectral / 2e-2 random, Mlp 2e-3)
+  double learningRate = -1.0;         // < 0: family default (Glm 1e-3 spectral / 2e-2 random, Mlp 5e-3)
   int maxIterations = 20000;
   // Plateau schedule: when the best loss has not improved by a relative
   // `tolerance` for `patience` iterations, the learning rate is halved and
