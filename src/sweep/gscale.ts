@@ -3,7 +3,8 @@
  * data, take exact score differences or estimate them with the cell's estimator, train the
  * autoencoder with the default options and compare with the truth. Transform 'tanh' uses the glm
  * family (spectral start; estimators run on atanh(x)), 'tanh-mlp' the mlp family (random start
- * seeded by the trial's seed; estimators run on x).
+ * seeded by the trial's seed; estimators run on x). Edges: the default threshold rule with exact
+ * scores, the adaptive rule with estimated ones (as `scorecrl fit`).
  *
  * The two interventions on a node scale its noise variance by `factor` and `1 / factor`
  * (0.25 and 4 by default). Latent i and graph node i are the node of the i-th intervention pair;
@@ -104,7 +105,9 @@ export function gscaleTrialMetrics(crl: Backend, cell: Cell, seed: number): Tria
   if (exact) dsx = sim.dsx!;
   else if (glm) dsx = atanhToX(crl.estimateScoreDifferences(atanhData(sim.x!), { method: cell.estimator, seed, latents: cell.n }).dsx, x0);
   else dsx = crl.estimateScoreDifferences(sim.x!, { method: cell.estimator, seed, latents: cell.n }).dsx;
-  const r = crl.gscale({ x: x0, ...gscalePairs(dsx) }, glm ? {} : { family: 'mlp', seed });
+  // Estimated scores: the scale-free adaptive edge rule (as `fit`); exact ones: the default threshold.
+  const edgeRule = exact ? 'threshold' : 'adaptive';
+  const r = crl.gscale({ x: x0, ...gscalePairs(dsx) }, glm ? { edgeRule } : { family: 'mlp', seed, edgeRule });
   const truth = relabelGraph(sim.graph, pairNodes(sim.targets));
   const graph = crl.compareGraphs(truth, r.graph!);
   const { mcc } = crl.meanCorrelationCoefficient(sliceFirst(sim.z!, 0), r.latents);
