@@ -10,6 +10,10 @@
 #define SCORECRL_SMALL_PRODUCT_AVX2 1
 #include <immintrin.h>
 #endif
+#if defined(__EMSCRIPTEN__) && defined(__wasm_simd128__)
+#define SCORECRL_SMALL_PRODUCT_SIMD128 1
+#include <wasm_simd128.h>
+#endif
 
 namespace scorecrl {
 
@@ -63,6 +67,50 @@ bool useAvx2() { return false; }
 
 #endif
 
+#if defined(SCORECRL_SMALL_PRODUCT_SIMD128)
+
+// Rows of out[:, c0 : c0 + width] with the row's accumulators in 2-lane
+// registers (the scalar loop keeps them in memory). WASM has no fused
+// multiply-add: multiply then add, in the scalar loop's order, so the result
+// is the same to the bit.
+template <int NV>
+void columnsSimd128(const double* a, long rows, long k, const double* b, long padded, long m, long c0, long width,
+                    double* out) {
+  for (long r = 0; r < rows; ++r) {
+    const double* ar = a + r * k;
+    v128_t acc[NV];
+    for (int v = 0; v < NV; ++v) acc[v] = wasm_f64x2_splat(0.0);
+    for (long t = 0; t < k; ++t) {
+      const v128_t av = wasm_f64x2_splat(ar[t]);
+      const double* bt = b + t * padded + c0;  // padded: loads past `width` read zeros
+      for (int v = 0; v < NV; ++v) acc[v] = wasm_f64x2_add(acc[v], wasm_f64x2_mul(av, wasm_v128_load(bt + 2 * v)));
+    }
+    double* o = out + r * m + c0;
+    for (int v = 0; v < NV; ++v) {
+      if (2 * v + 1 < width) wasm_v128_store(o + 2 * v, acc[v]);
+      else if (2 * v < width) o[2 * v] = wasm_f64x2_extract_lane(acc[v], 0);
+    }
+  }
+}
+
+void productSimd128(const double* a, long rows, long k, const double* b, long padded, long m, double* out) {
+  for (long c0 = 0; c0 < m; c0 += 16) {
+    const long width = m - c0 < 16 ? m - c0 : 16;
+    switch ((width + 1) / 2) {
+      case 1: columnsSimd128<1>(a, rows, k, b, padded, m, c0, width, out); break;
+      case 2: columnsSimd128<2>(a, rows, k, b, padded, m, c0, width, out); break;
+      case 3: columnsSimd128<3>(a, rows, k, b, padded, m, c0, width, out); break;
+      case 4: columnsSimd128<4>(a, rows, k, b, padded, m, c0, width, out); break;
+      case 5: columnsSimd128<5>(a, rows, k, b, padded, m, c0, width, out); break;
+      case 6: columnsSimd128<6>(a, rows, k, b, padded, m, c0, width, out); break;
+      case 7: columnsSimd128<7>(a, rows, k, b, padded, m, c0, width, out); break;
+      default: columnsSimd128<8>(a, rows, k, b, padded, m, c0, width, out); break;
+    }
+  }
+}
+
+#endif
+
 }  // namespace
 
 SmallProduct::SmallProduct(const Matrix& b) : k_(b.rows()), m_(b.cols()), padded_((b.cols() + 3) / 4 * 4) {
@@ -77,6 +125,10 @@ void SmallProduct::apply(const double* a, Index rows, double* out) const {
     return;
   }
 #endif
+#if defined(SCORECRL_SMALL_PRODUCT_SIMD128)
+  productSimd128(a, rows, k_, b_.data(), padded_, m_, out);
+  return;
+#endif
   for (Index r = 0; r < rows; ++r) {
     double* o = out + r * m_;
     const double* ar = a + r * k_;
@@ -89,6 +141,12 @@ void SmallProduct::apply(const double* a, Index rows, double* out) const {
   }
 }
 
-const char* smallProductSimd() { return useAvx2() ? "avx2+fma" : "baseline"; }
+const char* smallProductSimd() {
+#if defined(SCORECRL_SMALL_PRODUCT_SIMD128)
+  return "wasm-simd128";
+#else
+  return useAvx2() ? "avx2+fma" : "baseline";
+#endif
+}
 
 }  // namespace scorecrl
