@@ -68,6 +68,16 @@ std::vector<double> resolveFactors(const SimulationConfig& c) {
 // Result storage comes from the buffer pool (scorecrl/buffers.hpp).
 void reserveOutput(std::vector<double>& v, double count) { v = buffers::take(static_cast<size_t>(count)); }
 
+// Appends `count` values to a reserved output and returns where they go: the
+// block is computed in place (its zeros are written while in cache), not
+// computed elsewhere and copied. Within the reservation nothing moves, so
+// other threads may read earlier blocks meanwhile.
+double* grow(std::vector<double>& v, Index count) {
+  const size_t at = v.size();
+  v.resize(at + static_cast<size_t>(count));
+  return v.data() + at;
+}
+
 void checkEnvironmentIndex(const SimulationModel& model, int env, const char* function) {
   if (env < 0 || env > model.K())
     throw Error(function, "'environment' must be in 0.." + std::to_string(model.K()) + ", got " + std::to_string(env));
@@ -437,10 +447,9 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
                       Index counter = 0;
                       for (Index start = 0; start < N; start += kBlock) {
                         const Index rows = std::min(kBlock, N - start);
-                        const size_t at = z.size();
-                        z.resize(at + static_cast<size_t>(rows * n));
-                        rng.fillStandardNormal(z.data() + at, static_cast<size_t>(rows * n));
-                        if (sampleWhileDrawing) samplers[static_cast<size_t>(e)](z.data() + at, rows);
+                        double* block = grow(z, rows * n);
+                        rng.fillStandardNormal(block, static_cast<size_t>(rows * n));
+                        if (sampleWhileDrawing) samplers[static_cast<size_t>(e)](block, rows);
                         cancelPoint(counter, 64);
                       }
                       finished(currentPart);
@@ -457,14 +466,13 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
   constexpr int kSampled = 1;  // the transforms wait for chain 1
   if (want.x) {
     chains.push_back({K + 1, 1, false, [&](int e) {
-                        Matrix out(kBlock, d);
                         Index counter = 0;
                         const double* ze = zData + static_cast<Index>(e) * N * n;
                         for (Index start = 0; start < N; start += kBlock) {
                           const Index rows = std::min(kBlock, N - start);
-                          if (linearTransform) decoderT.apply(ze + start * n, rows, out.data());
-                          else model.transform.forward(ze + start * n, rows, out.data());
-                          sim.x.insert(sim.x.end(), out.data(), out.data() + rows * d);
+                          double* out = grow(sim.x, rows * d);
+                          if (linearTransform) decoderT.apply(ze + start * n, rows, out);
+                          else model.transform.forward(ze + start * n, rows, out);
                           cancelPoint(counter, 64);
                         }
                         finished(currentPart);
@@ -474,12 +482,11 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
   if (want.dsx) {
     if (linearTransform) {
       chains.push_back({K, 1, true, [&](int task) {
-                          Matrix out(kBlock, d), dsz;
+                          Matrix dsz;
                           Index counter = 0;
                           for (Index start = 0; start < N; start += kBlock) {
                             const Index rows = std::min(kBlock, N - start);
-                            writer.observedBlock(task + 1, zData + start * n, rows, dsz, out.data());
-                            sim.dsx.insert(sim.dsx.end(), out.data(), out.data() + rows * d);
+                            writer.observedBlock(task + 1, zData + start * n, rows, dsz, grow(sim.dsx, rows * d));
                             cancelPoint(counter, 64);
                           }
                           finished(currentPart);
