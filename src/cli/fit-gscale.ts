@@ -9,8 +9,8 @@ import { writeFileSync } from 'node:fs';
 import type { Backend } from '../backend.js';
 import { gscalePairs, type GscaleResult } from '../ops/gscale.js';
 import { atanhData, atanhToX } from '../sweep/gscale.js';
-import { DataError, type Environments } from '../sweep/readers.js';
-import type { NDArray } from '../types.js';
+import { DataError, stackEnvironments, type Environments } from '../sweep/readers.js';
+import { toRows, type NDArray } from '../types.js';
 import { ExitCode } from './main.js';
 import { signalExitCode } from './options.js';
 
@@ -52,20 +52,6 @@ export function checkGscaleData(env: Environments, n: number): void {
   });
 }
 
-/** Stacks the environments into (K+1)×N×d using the first N rows of each (N = the smallest row count). */
-function stack(env: Environments): { x: NDArray; rows: number } {
-  const d = env.columns.length;
-  const rows = Math.min(...env.data.map((a) => a.shape[0]!));
-  const data = new Float64Array(env.data.length * rows * d);
-  env.data.forEach((a, k) => data.set(a.data.subarray(0, rows * d), k * rows * d));
-  return { x: { data, shape: [env.data.length, rows, d] }, rows };
-}
-
-function matrix(a: NDArray): number[][] {
-  const [rows, cols] = a.shape as [number, number];
-  return Array.from({ length: rows }, (_, i) => Array.from(a.data.subarray(i * cols, (i + 1) * cols)));
-}
-
 /** Progress lines on stderr, at most one every `seconds` per stage (plus the first). */
 function progressPrinter(enabled: boolean, seconds = 2): (stage: string) => (fraction: number, message?: string) => void {
   return (stage) => {
@@ -86,7 +72,7 @@ function isCancelled(error: unknown): boolean {
 
 export async function fitGscale(crl: Backend, env: Environments, files: string[], flags: GscaleFitFlags, n: number): Promise<void> {
   const d = env.columns.length;
-  const { x, rows } = stack(env);
+  const { x, rows } = stackEnvironments(env);
   const block = rows * d;
   const x0: NDArray = { data: x.data.slice(0, block), shape: [rows, d] };
   const scoreSpace = flags.scoreSpace ?? (flags.family === 'glm' ? 'atanh' : 'x');
@@ -145,7 +131,7 @@ export async function fitGscale(crl: Backend, env: Environments, files: string[]
   const graph = r.graph!;
   const edges: [string, string][] = [];
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (graph.data[i * n + j] === 1) edges.push([name(i), name(j)]);
-  const D = matrix(r.D);
+  const D = toRows(r.D);
   const latents = Array.from({ length: n }, (_, t) => ({
     latent: name(t),
     environments: [env.labels[t + 1]!, env.labels[n + t + 1]!],
@@ -178,12 +164,12 @@ export async function fitGscale(crl: Backend, env: Environments, files: string[]
     latents: latents.map((l) => l.latent),
     note: 'latent z_t is the latent intervened by the t-th pair of environments, identified up to an invertible map of its own',
     order: r.order!.map(name),
-    graph: matrix(graph),
+    graph: toRows(graph),
     edges,
     perLatent: latents,
     D,
-    Dobs: matrix(r.Dobs!),
-    statistic: matrix(r.statistic!),
+    Dobs: toRows(r.Dobs!),
+    statistic: toRows(r.statistic!),
     training: {
       iterations: r.iterations,
       converged: r.converged,
@@ -196,7 +182,7 @@ export async function fitGscale(crl: Backend, env: Environments, files: string[]
       seconds,
     },
     model: { ...r.model, parameters: Array.from(r.model.parameters) },
-    latentValues: matrix(r.latents),
+    latentValues: toRows(r.latents),
     diagnostics: { backend: crl.name },
   };
   if (flags.out) writeFileSync(flags.out, JSON.stringify(result) + '\n');

@@ -9,8 +9,8 @@
 import { writeFileSync } from 'node:fs';
 import type { Backend } from '../backend.js';
 import type { LscaleResult, LscaleStage } from '../ops/lscale.js';
-import { DataError, type Environments } from '../sweep/readers.js';
-import type { NDArray } from '../types.js';
+import { DataError, stackEnvironments, type Environments } from '../sweep/readers.js';
+import { toRows, type NDArray } from '../types.js';
 import type { LatentSummary } from './fit.js';
 import { ExitCode } from './main.js';
 import { signalExitCode } from './options.js';
@@ -39,20 +39,6 @@ function moments(crl: Backend, env: Environments): { covariances: NDArray; means
     for (let i = 0; i < N; i++) for (let j = 0; j < d; j++) mean[k * d + j] += a.data[i * d + j]! / N;
   });
   return { covariances: { data: cov, shape: [K1, d, d] }, means: { data: mean, shape: [K1, d] } };
-}
-
-/** The environments stacked into (K+1)×rows×d, rows = the smallest row count (the first rows of each). */
-function stack(env: Environments): { x: NDArray; rows: number } {
-  const d = env.columns.length;
-  const rows = Math.min(...env.data.map((a) => a.shape[0]!));
-  const data = new Float64Array(env.data.length * rows * d);
-  env.data.forEach((a, k) => data.set(a.data.subarray(0, rows * d), k * rows * d));
-  return { x: { data, shape: [env.data.length, rows, d] }, rows };
-}
-
-function matrix(a: NDArray): number[][] {
-  const [rows, cols] = a.shape as [number, number];
-  return Array.from({ length: rows }, (_, i) => Array.from(a.data.subarray(i * cols, (i + 1) * cols)));
 }
 
 /** Encoder rows scaled to unit norm, largest |entry| positive. */
@@ -109,7 +95,7 @@ async function estimate(crl: Backend, env: Environments, flags: LinearFitFlags, 
     const stage = r.hard ?? r.soft;
     return { order: stage.order, graph: stage.graph, encoder: stage.encoder, stage, lscale: r };
   }
-  const { x, rows } = stack(env);
+  const { x, rows } = stackEnvironments(env);
   const controller = new AbortController();
   let stoppedBy: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -218,17 +204,17 @@ export async function fitLinear(crl: Backend, env: Environments, files: string[]
         : 'soft interventions: latents up to mixing with their ancestors, the graph up to transitive closure'
       : 'latents up to mixing with their ancestors; the graph is the transitive closure',
     order: e.order.map(name),
-    graph: matrix(e.graph),
+    graph: toRows(e.graph),
     graphKind,
     edges,
-    encoder: matrix(encoder),
+    encoder: toRows(encoder),
     perLatent: latents,
     diagnostics: {
       supportEigenvalues: support,
       supportExplainedVariance: explained,
       ...(e.scoreDiffEigenvalues ? { scoreDiffEigenvalues: e.scoreDiffEigenvalues } : {}),
-      ...(e.stage?.edgeStatistic ? { edgeStatistic: matrix(e.stage.edgeStatistic), edgeThreshold: e.stage.edgeThreshold } : {}),
-      ...(e.lscale && hard ? { softGraph: matrix(e.lscale.soft.graph), softOrder: e.lscale.soft.order.map(name) } : {}),
+      ...(e.stage?.edgeStatistic ? { edgeStatistic: toRows(e.stage.edgeStatistic), edgeThreshold: e.stage.edgeThreshold } : {}),
+      ...(e.lscale && hard ? { softGraph: toRows(e.lscale.soft.graph), softOrder: e.lscale.soft.order.map(name) } : {}),
       seconds,
       backend: crl.name,
     },

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Backend } from '../backend.js';
 import type { Environments } from '../sweep/readers.js';
-import type { NDArray } from '../types.js';
+import { toRows, type NDArray } from '../types.js';
 
 export interface UmniFitFlags {
   intervention: 'soft' | 'hard';
@@ -33,16 +33,12 @@ export function fitUmni(
     { kappa: flags.kappa, tolEigv: flags.tolEigv, tolCi: flags.tolCi, intervention: flags.intervention, order: flags.order },
   );
   const name = (t: number) => `z${t}`;
-  const matrix = (a: NDArray) => {
-    const [rows, cols] = a.shape as [number, number];
-    return Array.from({ length: rows }, (_, i) => Array.from(a.data.subarray(i * cols, (i + 1) * cols)));
-  };
   const edgesOf = (g: NDArray) => {
     const out: [string, string][] = [];
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (g.data[i * n + j] === 1) out.push([name(i), name(j)]);
     return out;
   };
-  const weights = matrix(r.weights);
+  const weights = toRows(r.weights);
   const combination = (t: number) =>
     weights
       .map((row, m) => [row[t]!, env.labels[m + 1]!] as const)
@@ -67,12 +63,12 @@ export function fitUmni(
     },
     latents: Array.from({ length: n }, (_, t) => name(t)),
     note: 'latents are numbered in the estimated causal order; with soft interventions each is identified up to mixing with its ancestors',
-    graphClosure: matrix(r.graphClosure),
+    graphClosure: toRows(r.graphClosure),
     edges: edgesOf(r.graphClosure),
-    encoder: matrix(r.encoder),
+    encoder: toRows(r.encoder),
     weights,
     environmentCombinations: Array.from({ length: n }, (_, t) => ({ latent: name(t), combination: combination(t) })),
-    hard: r.hard ? { graph: matrix(r.hard.graph), edges: edgesOf(r.hard.graph), encoder: matrix(r.hard.encoder) } : undefined,
+    hard: r.hard ? { graph: toRows(r.hard.graph), edges: edgesOf(r.hard.graph), encoder: toRows(r.hard.encoder) } : undefined,
     diagnostics: { candidates: r.stats.candidates, fullTests: r.stats.fullTests, backend: crl.name },
   };
   if (flags.out) writeFileSync(flags.out, JSON.stringify(result, null, 2) + '\n');

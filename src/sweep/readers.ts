@@ -218,6 +218,18 @@ export interface Environments {
   labels: string[];
 }
 
+/**
+ * The environments stacked into (K+1)×rows×d, rows = the smallest row count
+ * (the first rows of each), for estimators and algorithms that need equal sizes.
+ */
+export function stackEnvironments(env: Environments): { x: NDArray; rows: number } {
+  const d = env.columns.length;
+  const rows = Math.min(...env.data.map((a) => a.shape[0]!));
+  const data = new Float64Array(env.data.length * rows * d);
+  env.data.forEach((a, k) => data.set(a.data.subarray(0, rows * d), k * rows * d));
+  return { x: { data, shape: [env.data.length, rows, d] }, rows };
+}
+
 export interface LoadOptions {
   /** Name (CSV) or 0-based index (.npy) of the environment column, for a single file holding all environments. */
   environmentColumn?: string;
