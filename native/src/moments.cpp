@@ -32,7 +32,7 @@ int partsFor(Index rows, Index cols) {
 
 // Sum over row ranges of the Gram of blocks produced by fill(block, start,
 // rows, part): fill writes `rows` rows of width `cols` into block (part: the
-// thread's index, 0..partsFor(total, cols)-1). Each thread keeps
+// thread's index). Each thread keeps
 // its own accumulator; they are added at the end.
 template <typename Fill>
 ColMatrix blockedGram(Index total, Index cols, const Context* context, const char* function, Fill fill) {
@@ -72,21 +72,20 @@ Vector columnMean(const ConstMatrixMap& x) { return x.colwise().mean().transpose
 
 Matrix covariance(const ConstMatrixMap& x, const Context* context) {
   // One parallel pass instead of a mean pass and then a centred one: the Gram
-  // S and the sum of the rows shifted by the mean of the first block, then
-  // cov = (S - N m mᵀ) / N with m the mean shifted row. The shift is close to
-  // the mean, so the subtraction loses no more than centring would.
+  // of the rows shifted by the mean of the first block, each with a 1
+  // appended, so that its last row holds the sums of the shifted rows; then
+  // cov = (S - N m mᵀ) / N with m their mean. The shift is close to the mean,
+  // so the subtraction loses no more than centring would.
   const Index N = x.rows(), d = x.cols();
   const Eigen::RowVectorXd shift = x.topRows(std::min<Index>(N, kBlockRows)).colwise().mean();
-  std::vector<Eigen::RowVectorXd> sums(static_cast<size_t>(partsFor(N, d)), Eigen::RowVectorXd::Zero(d));
-  ColMatrix acc = blockedGram(N, d, context, "covariance", [&](Matrix& block, Index start, Index rows, int part) {
-    block.topRows(rows).noalias() = x.middleRows(start, rows).rowwise() - shift;
-    sums[static_cast<size_t>(part)] += block.topRows(rows).colwise().sum();
+  ColMatrix acc = blockedGram(N, d + 1, context, "covariance", [&](Matrix& block, Index start, Index rows, int) {
+    block.topLeftCorner(rows, d).noalias() = x.middleRows(start, rows).rowwise() - shift;
+    block.col(d).head(rows).setOnes();
   });
-  Eigen::VectorXd m = Eigen::VectorXd::Zero(d);
-  for (const auto& sum : sums) m += sum.transpose();
-  m /= static_cast<double>(N);
-  acc.selfadjointView<Eigen::Lower>().rankUpdate(m, -static_cast<double>(N));
-  return symmetricFromLower(acc, 1.0 / static_cast<double>(N));
+  const Eigen::VectorXd m = acc.row(d).head(d).transpose() / static_cast<double>(N);
+  ColMatrix gram = acc.topLeftCorner(d, d);
+  gram.selfadjointView<Eigen::Lower>().rankUpdate(m, -static_cast<double>(N));
+  return symmetricFromLower(gram, 1.0 / static_cast<double>(N));
 }
 
 Matrix secondMoment(const ConstMatrixMap& v) {
