@@ -7,12 +7,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Backend } from '../backend.js';
-import { gscalePairs, type GscaleResult } from '../ops/gscale.js';
+import { gscalePairs } from '../ops/gscale.js';
 import { atanhData, atanhToX } from '../sweep/gscale.js';
 import { DataError, stackEnvironments, type Environments } from '../sweep/readers.js';
 import { toRows, type NDArray } from '../types.js';
-import { ExitCode } from './main.js';
-import { signalExitCode } from './options.js';
+import { cancellableBySignals } from './options.js';
 
 export const GSCALE_FIT_ESTIMATORS = ['logistic-quadratic', 'classifier-mlp', 'ssm', 'gaussian'] as const;
 
@@ -66,10 +65,6 @@ function progressPrinter(enabled: boolean, seconds = 2): (stage: string) => (fra
   };
 }
 
-function isCancelled(error: unknown): boolean {
-  return error instanceof Error && /cancel/i.test(error.message);
-}
-
 export async function fitGscale(crl: Backend, env: Environments, files: string[], flags: GscaleFitFlags, n: number): Promise<void> {
   const d = env.columns.length;
   const { x, rows } = stackEnvironments(env);
@@ -85,29 +80,19 @@ export async function fitGscale(crl: Backend, env: Environments, files: string[]
       );
     }
   }
-  const controller = new AbortController();
-  let stoppedBy: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    stoppedBy = signal;
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   const progress = progressPrinter(flags.progress);
-  let dsx: NDArray;
-  let r: GscaleResult;
   const started = performance.now();
-  try {
+  const { dsx, r } = await cancellableBySignals('fit', async (signal) => {
     const input = scoreSpace === 'atanh' ? atanhData(x) : x;
     const estimate = await crl.estimateScoreDifferencesAsync(input, {
       method: flags.estimator,
       seed: flags.seed,
       latents: n,
       onProgress: progress(`estimating score differences (${flags.estimator})`),
-      signal: controller.signal,
+      signal,
     });
-    dsx = scoreSpace === 'atanh' ? atanhToX(estimate.dsx, x0) : estimate.dsx;
-    r = await crl.gscaleAsync(
+    const dsx = scoreSpace === 'atanh' ? atanhToX(estimate.dsx, x0) : estimate.dsx;
+    const r = await crl.gscaleAsync(
       { x: x0, ...gscalePairs(dsx) },
       {
         family: flags.family,
@@ -117,15 +102,10 @@ export async function fitGscale(crl: Backend, env: Environments, files: string[]
         ...(flags.edgeThreshold !== undefined ? { edgeThreshold: flags.edgeThreshold } : {}),
         ...(flags.maxIterations !== undefined ? { maxIterations: flags.maxIterations } : {}),
       },
-      { onProgress: progress(`training (${flags.family})`), signal: controller.signal },
+      { onProgress: progress(`training (${flags.family})`), signal },
     );
-  } catch (error) {
-    if (stoppedBy && isCancelled(error)) throw new ExitCode(signalExitCode(stoppedBy), 'fit cancelled');
-    throw error;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+    return { dsx, r };
+  });
   const seconds = (performance.now() - started) / 1000;
   const name = (t: number) => `z${t}`;
   const graph = r.graph!;

@@ -12,8 +12,7 @@ import type { LscaleResult, LscaleStage } from '../ops/lscale.js';
 import { DataError, stackEnvironments, type Environments } from '../sweep/readers.js';
 import { toRows, type NDArray } from '../types.js';
 import type { LatentSummary } from './fit.js';
-import { ExitCode } from './main.js';
-import { signalExitCode } from './options.js';
+import { cancellableBySignals } from './options.js';
 
 export interface LinearFitFlags {
   estimator: string;
@@ -96,33 +95,23 @@ async function estimate(crl: Backend, env: Environments, flags: LinearFitFlags, 
     return { order: stage.order, graph: stage.graph, encoder: stage.encoder, stage, lscale: r };
   }
   const { x, rows } = stackEnvironments(env);
-  const controller = new AbortController();
-  let stoppedBy: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    stoppedBy = signal;
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   let dsx: NDArray;
   try {
     dsx = (
-      await crl.estimateScoreDifferencesAsync(x, {
-        method: flags.estimator,
-        seed: flags.seed,
-        latents: n,
-        onProgress: progressPrinter(flags.progress, `estimating score differences (${flags.estimator})`),
-        signal: controller.signal,
-      })
+      await cancellableBySignals('fit', (signal) =>
+        crl.estimateScoreDifferencesAsync(x, {
+          method: flags.estimator,
+          seed: flags.seed,
+          latents: n,
+          onProgress: progressPrinter(flags.progress, `estimating score differences (${flags.estimator})`),
+          signal,
+        }),
+      )
     ).dsx;
   } catch (error) {
-    if (stoppedBy && error instanceof Error && /cancel/i.test(error.message)) throw new ExitCode(signalExitCode(stoppedBy), 'fit cancelled');
     // Data the estimator cannot train on is bad input (exit 2), with the estimator's message.
     if (error instanceof Error && /too few samples/i.test(error.message)) throw new DataError(`${error.message} (give more rows)`);
     throw error;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
   const d = env.columns.length;
   const R = crl.scoreDiffCovariance(dsx);

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../backend/paths.js';
 import { ConfigError } from '../sweep/config.js';
-import { UsageError } from './main.js';
+import { ExitCode, UsageError } from './main.js';
 
 /** Runs `fn`, turning input errors (ConfigError, RangeError/TypeError from validation) into UsageError (exit 2). */
 export async function asUsage<T>(fn: () => T | Promise<T>): Promise<T> {
@@ -67,4 +67,31 @@ export function packageVersion(): string {
 /** Exit status for a run stopped by a signal (128 + signal number, as shells report it). */
 export function signalExitCode(signal: NodeJS.Signals): number {
   return signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 1;
+}
+
+/**
+ * Runs `work` with an AbortSignal that SIGINT and SIGTERM trigger. When a
+ * signal cancels the work, ends with ExitCode 130/143 ("<what> cancelled");
+ * other errors pass through.
+ */
+export async function cancellableBySignals<T>(what: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    stoppedBy = signal;
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await work(controller.signal);
+  } catch (error) {
+    if (stoppedBy && error instanceof Error && /cancel/i.test(error.message)) {
+      throw new ExitCode(signalExitCode(stoppedBy), `${what} cancelled`);
+    }
+    throw error;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
