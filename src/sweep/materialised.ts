@@ -9,14 +9,17 @@
  * (n+1)×N×d arrays and trains the estimator, so it is far slower per trial.
  */
 import type { Backend } from '../backend.js';
-import type { Simulation } from '../ops/simulate.js';
+import type { Simulation, SimulationConfig } from '../ops/simulate.js';
 import { sliceFirst, type NDArray } from '../types.js';
 import type { Cell } from './config.js';
 import { relabelGraph } from './gscale.js';
 import type { TrialMetrics } from './store.js';
 
-/** The cell's data for `seed` with the arrays a materialised trial needs (z, x; dsx for exact scores). */
-export function simulateCell(crl: Backend, cell: Cell, seed: number): Simulation {
+/**
+ * The cell's data for `seed` with the arrays a materialised trial needs (z, x; dsx for exact
+ * scores): single-node design, linear transform, unless `design` overrides them (GSCALE-I cells).
+ */
+export function simulateCell(crl: Backend, cell: Cell, seed: number, design: Partial<SimulationConfig> = {}): Simulation {
   return crl.simulate({
     n: cell.n,
     d: cell.d,
@@ -34,6 +37,7 @@ export function simulateCell(crl: Backend, cell: Cell, seed: number): Simulation
     scaleDecoder: cell.scaleDecoder,
     conditionFloor: cell.conditionFloor,
     outputs: { z: true, x: true, dsx: cell.estimator === 'exact' },
+    ...design,
   });
 }
 
