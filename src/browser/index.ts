@@ -24,6 +24,7 @@ import type { FromWorker, ToWorker, WireError } from './protocol.js';
 
 export { ScorecrlError, type AsyncOptions, type EngineInfo, type OpInputs, type OpOutputs } from '../backend/engine.js';
 export { ndarray, at, toRows, fromRows, sliceFirst, type NDArray } from '../types.js';
+export { gscalePairs } from '../ops/gscale.js';
 export type { Backend } from '../backend.js';
 // The library's public types, as the Node entry (src/index.ts) exports them.
 export type { Draw } from '../ops/random.js';

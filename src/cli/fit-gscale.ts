@@ -11,7 +11,7 @@ import { gscalePairs } from '../ops/gscale.js';
 import { atanhData, atanhToX } from '../sweep/gscale.js';
 import { DataError, stackEnvironments, type Environments } from '../sweep/readers.js';
 import { toRows, type NDArray } from '../types.js';
-import { cancellableBySignals } from './options.js';
+import { cancellableBySignals, progressPrinter } from './options.js';
 
 export const GSCALE_FIT_ESTIMATORS = ['logistic-quadratic', 'classifier-mlp', 'ssm', 'gaussian'] as const;
 
@@ -51,20 +51,6 @@ export function checkGscaleData(env: Environments, n: number): void {
   });
 }
 
-/** Progress lines on stderr, at most one every `seconds` per stage (plus the first). */
-function progressPrinter(enabled: boolean, seconds = 2): (stage: string) => (fraction: number, message?: string) => void {
-  return (stage) => {
-    let last = -Infinity;
-    return (fraction, message) => {
-      if (!enabled) return;
-      const now = performance.now();
-      if (now - last < seconds * 1000 && fraction < 1) return;
-      last = now;
-      process.stderr.write(`${stage}: ${(100 * fraction).toFixed(0)}%${message ? ` (${message})` : ''}\n`);
-    };
-  };
-}
-
 export async function fitGscale(crl: Backend, env: Environments, files: string[], flags: GscaleFitFlags, n: number): Promise<void> {
   const d = env.columns.length;
   const { x, rows } = stackEnvironments(env);
@@ -80,7 +66,7 @@ export async function fitGscale(crl: Backend, env: Environments, files: string[]
       );
     }
   }
-  const progress = progressPrinter(flags.progress);
+  const progress = (stage: string) => progressPrinter(flags.progress, stage);
   const started = performance.now();
   const { dsx, r } = await cancellableBySignals('fit', async (signal) => {
     const input = scoreSpace === 'atanh' ? atanhData(x) : x;

@@ -12,7 +12,7 @@ import type { LscaleResult, LscaleStage } from '../ops/lscale.js';
 import { DataError, stackEnvironments, type Environments } from '../sweep/readers.js';
 import { toRows, type NDArray } from '../types.js';
 import type { LatentSummary } from './fit.js';
-import { cancellableBySignals } from './options.js';
+import { cancellableBySignals, progressPrinter } from './options.js';
 
 export interface LinearFitFlags {
   estimator: string;
@@ -60,17 +60,6 @@ function normaliseRows(encoder: NDArray): NDArray {
 
 function descending(values: Float64Array): number[] {
   return Array.from(values).sort((a, b) => b - a);
-}
-
-function progressPrinter(enabled: boolean, stage: string, seconds = 2): (fraction: number, message?: string) => void {
-  let last = -Infinity;
-  return (fraction, message) => {
-    if (!enabled) return;
-    const now = performance.now();
-    if (now - last < seconds * 1000 && fraction < 1) return;
-    last = now;
-    process.stderr.write(`${stage}: ${(100 * fraction).toFixed(0)}%${message ? ` (${message})` : ''}\n`);
-  };
 }
 
 interface Estimate {

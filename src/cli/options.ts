@@ -95,3 +95,18 @@ export async function cancellableBySignals<T>(what: string, work: (signal: Abort
     process.off('SIGTERM', onSignal);
   }
 }
+
+/**
+ * Progress lines on stderr for a stage of long work, at most one every
+ * `seconds` (plus the first and the last); nothing when not enabled.
+ */
+export function progressPrinter(enabled: boolean, stage: string, seconds = 2): (fraction: number, message?: string) => void {
+  let last = -Infinity;
+  return (fraction, message) => {
+    if (!enabled) return;
+    const now = performance.now();
+    if (now - last < seconds * 1000 && fraction < 1) return;
+    last = now;
+    process.stderr.write(`${stage}: ${(100 * fraction).toFixed(0)}%${message ? ` (${message})` : ''}\n`);
+  };
+}

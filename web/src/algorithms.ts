@@ -1,7 +1,7 @@
 // What the page can run, adapted to the methods the loaded core provides:
 // an algorithm or estimator is offered only when `runner.has(...)` says its
 // Backend methods exist.
-import type { CallOptions, NDArray, Timed, UmniResult } from 'scorecrl';
+import { gscalePairs, type CallOptions, type NDArray, type Timed, type UmniResult } from 'scorecrl';
 import { rows, type Matrix } from './evaluate.js';
 
 export type Intervention = 'hard' | 'soft';
@@ -152,21 +152,8 @@ interface GscaleFit {
 
 /** GSCALE-I's inputs from the 2n score differences of a two-hard-per-node design (environments n+1.. repeat 1..n). */
 function gscaleInputs(x: NDArray, dsx: NDArray): { x: NDArray; dsxPairs: NDArray; dsxObs: NDArray } {
-  const [K, N, d] = dsx.shape as [number, number, number];
-  const n = K / 2;
-  const block = N * d;
-  const pairs = new Float64Array(n * block);
-  for (let i = 0; i < n; i++) {
-    const first = dsx.data.subarray(i * block, (i + 1) * block);
-    const second = dsx.data.subarray((n + i) * block, (n + i + 1) * block);
-    const out = pairs.subarray(i * block, (i + 1) * block);
-    for (let t = 0; t < block; t++) out[t] = second[t]! - first[t]!;
-  }
-  return {
-    x: { data: x.data.slice(0, block), shape: [N, d] },
-    dsxPairs: { data: pairs, shape: [n, N, d] },
-    dsxObs: { data: dsx.data.slice(0, n * block), shape: [n, N, d] },
-  };
+  const [, N, d] = dsx.shape as [number, number, number];
+  return { x: { data: x.data.slice(0, N * d), shape: [N, d] }, ...gscalePairs(dsx) };
 }
 
 export const ESTIMATORS: Estimator[] = [
