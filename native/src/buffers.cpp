@@ -34,8 +34,9 @@ std::vector<double> take(size_t count) {
       vectors.erase(vectors.begin() + static_cast<std::ptrdiff_t>(best));
     }
   }
-  out.clear();
-  out.reserve(count);
+  // Shrinking writes nothing; only values beyond a pooled vector's old size
+  // (or all of fresh storage) are zeroed.
+  out.resize(count);
   return out;
 }
 
@@ -52,7 +53,7 @@ void give(std::vector<double>&& storage) {
     vectors.erase(vectors.begin());
   }
   if (poolBytes + bytes > kMaxPooledBytes) return;
-  v.clear();
+  // The values stay: a later take() of this size or less writes nothing.
   poolBytes += bytes;
   vectors.push_back(std::move(v));
 }

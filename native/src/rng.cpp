@@ -37,7 +37,7 @@
 #pragma fp_contract(off)
 #endif
 
-#if defined(__SIZEOF_INT128__) && !defined(SCORECRL_RNG_NO_INT128)
+#if defined(__SIZEOF_INT128__) && !defined(SCORECRL_RNG_NO_INT128) && !defined(__wasm__)
 #define SCORECRL_RNG_HAVE_INT128 1
 #endif
 

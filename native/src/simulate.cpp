@@ -63,20 +63,12 @@ std::vector<double> resolveFactors(const SimulationConfig& c) {
   return factors;
 }
 
-// Reserves an output that is then filled by appending blocks in order, so
-// that its memory is written once (no zero fill first).
-// Result storage comes from the buffer pool (scorecrl/buffers.hpp).
-void reserveOutput(std::vector<double>& v, double count) { v = buffers::take(static_cast<size_t>(count)); }
-
-// Appends `count` values to a reserved output and returns where they go: the
-// block is computed in place (its zeros are written while in cache), not
-// computed elsewhere and copied. Within the reservation nothing moves, so
-// other threads may read earlier blocks meanwhile.
-double* grow(std::vector<double>& v, Index count) {
-  const size_t at = v.size();
-  v.resize(at + static_cast<size_t>(count));
-  return v.data() + at;
-}
+// Sizes an output whose every value is then written in place, block by block
+// (each block computed where it belongs, its values written once while in
+// cache). The storage comes from the buffer pool (scorecrl/buffers.hpp) with
+// its old values, so nothing is written twice; it never moves, so threads
+// may read finished blocks while others are written.
+void sizeOutput(std::vector<double>& v, double count) { v = buffers::take(static_cast<size_t>(count)); }
 
 void checkEnvironmentIndex(const SimulationModel& model, int env, const char* function) {
   if (env < 0 || env > model.K())
@@ -210,10 +202,51 @@ class ScoreDifferenceWriter {
         // dsz (row form) = z (Theta_m - Theta_0)
         Matrix dtheta = linearPrecision(m.scm, m.environments[static_cast<size_t>(e)]) - theta0;
         latentMaps_.emplace_back(dtheta);
-        if (m.transform.linear()) observedMaps_.emplace_back(Matrix(dtheta * m.transform.encoder()));
+        if (m.transform.linear()) addObservedMap(e, dtheta);
       }
     }
     if (m.scm.model != LatentModel::Linear && m.transform.linear()) encoder_ = SmallProduct(m.transform.encoder());
+  }
+
+  // Linear SCM and transform: dsx (row form) of environment e = z dTheta E
+  // (E the encoder, n x d). Theta = sum_j u_j u_j^T / v_j with u_j = e_j -
+  // c_j W[:, j], so where environment e changes few nodes J, dTheta =
+  // sum_{j in J} (u'_j u'_j^T / v'_j - u_j u_j^T / v_j) has rank <= 2|J| and
+  // z dTheta E = (z L) R with L = [u'_j / v'_j, -u_j / v_j] (n x 2|J|) and
+  // R = [E^T u'_j, E^T u_j]^T (2|J| x d): (n + d) 2|J| products a row
+  // instead of n d (a third of them for one node, n = 10, d = 15).
+  void addObservedMap(int e, const Matrix& dtheta) {
+    const SimulationModel& m = model_;
+    const Environment& base = m.environments[0];
+    const Environment& env = m.environments[static_cast<size_t>(e)];
+    const Index n = m.scm.n, d = m.transform.d;
+    const Matrix& encoder = m.transform.encoder();
+    std::vector<int> changed;
+    for (int j = 0; j < n; ++j)
+      if (env.mechanismScale[j] != base.mechanismScale[j] || env.noiseVariance[j] != base.noiseVariance[j])
+        changed.push_back(j);
+    const Index rank = 2 * static_cast<Index>(changed.size());
+    if (rank * (n + d) >= n * d) {
+      observedMaps_.emplace_back(Matrix(dtheta * encoder));
+      factorMaps_.emplace_back();
+      return;
+    }
+    const Matrix weights = m.scm.weightMatrix();
+    Matrix left(n, rank), right(rank, d);
+    for (size_t k = 0; k < changed.size(); ++k) {
+      const int j = changed[k];
+      const Index a = 2 * static_cast<Index>(k), b = a + 1;
+      Vector changedColumn = -env.mechanismScale[j] * weights.col(j);
+      Vector baseColumn = -base.mechanismScale[j] * weights.col(j);
+      changedColumn[j] += 1.0;
+      baseColumn[j] += 1.0;
+      left.col(a) = changedColumn / env.noiseVariance[j];
+      left.col(b) = -baseColumn / base.noiseVariance[j];
+      right.row(a) = changedColumn.transpose() * encoder;
+      right.row(b) = baseColumn.transpose() * encoder;
+    }
+    observedMaps_.emplace_back(left);
+    factorMaps_.emplace_back(right);
   }
 
   // dsz (rows x n) of environment e at the rows of z.
@@ -231,7 +264,14 @@ class ScoreDifferenceWriter {
   void observedBlock(int e, const double* z, Index rows, Matrix& dsz, double* out) const {
     const SimulationModel& m = model_;
     if (m.scm.model == LatentModel::Linear) {
-      observedMaps_[static_cast<size_t>(e - 1)].apply(z, rows, out);
+      const SmallProduct& right = factorMaps_[static_cast<size_t>(e - 1)];
+      if (right.k() == 0) {
+        observedMaps_[static_cast<size_t>(e - 1)].apply(z, rows, out);
+      } else {
+        dsz.resize(rows, right.k());
+        observedMaps_[static_cast<size_t>(e - 1)].apply(z, rows, dsz.data());
+        right.apply(dsz.data(), rows, out);
+      }
     } else {
       latentBlock(e, z, rows, dsz);
       encoder_.apply(dsz.data(), rows, out);
@@ -259,6 +299,9 @@ class ScoreDifferenceWriter {
  private:
   const SimulationModel& model_;
   std::vector<SmallProduct> latentMaps_, observedMaps_;
+  // Linear: the right factor R of environment e's map (empty: observedMaps_
+  // holds dTheta E itself), see addObservedMap.
+  std::vector<SmallProduct> factorMaps_;
   SmallProduct encoder_;
 };
 
@@ -401,19 +444,11 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
 
   std::vector<double> zInternal;
   std::vector<double>& z = want.z ? sim.z : zInternal;
-  reserveOutput(z, static_cast<double>(drawn) * Nd * static_cast<double>(n));
-  if (want.x) reserveOutput(sim.x, static_cast<double>(K + 1) * Nd * static_cast<double>(d));
+  sizeOutput(z, static_cast<double>(drawn) * Nd * static_cast<double>(n));
+  if (want.x) sizeOutput(sim.x, static_cast<double>(K + 1) * Nd * static_cast<double>(d));
+  if (want.dsx) sizeOutput(sim.dsx, static_cast<double>(K) * Nd * static_cast<double>(d));
   const bool linearTransform = model.transform.linear();
-  if (want.dsx) {
-    if (linearTransform) {
-      reserveOutput(sim.dsx, static_cast<double>(K) * Nd * static_cast<double>(d));
-    } else {
-      // Filled in row blocks for all environments at once.
-      reserveOutput(sim.dsx, static_cast<double>(K) * Nd * static_cast<double>(d));
-      sim.dsx.resize(static_cast<size_t>(K) * static_cast<size_t>(N) * static_cast<size_t>(d));
-    }
-  }
-  const double* zData = z.data();  // stable: reserved
+  double* const zData = z.data();
 
   // Through a nonlinear transform the Jacobian's conditioning would magnify
   // last-bit differences of the latents, so they are then drawn reproducibly.
@@ -442,12 +477,12 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
   const bool sampleWhileDrawing = threads() < 2;
   std::vector<ChainScheduler::Chain> chains;
   // Chain 0: the normals, environment by environment (the generator is
-  // sequential), written straight into z (reserved: no reallocation).
+  // sequential), written straight into z.
   chains.push_back({drawn, 0, false, [&](int e) {
                       Index counter = 0;
                       for (Index start = 0; start < N; start += kBlock) {
                         const Index rows = std::min(kBlock, N - start);
-                        double* block = grow(z, rows * n);
+                        double* block = zData + (static_cast<Index>(e) * N + start) * n;
                         rng.fillStandardNormal(block, static_cast<size_t>(rows * n));
                         if (sampleWhileDrawing) samplers[static_cast<size_t>(e)](block, rows);
                         cancelPoint(counter, 64);
@@ -458,7 +493,7 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
   chains.push_back({drawn, 1, false,
                     [&](int e) {
                       if (sampleWhileDrawing) return;
-                      double* ze = z.data() + static_cast<Index>(e) * N * n;
+                      double* ze = zData + static_cast<Index>(e) * N * n;
                       for (Index start = 0; start < N; start += kBlock)
                         samplers[static_cast<size_t>(e)](ze + start * n, std::min(kBlock, N - start));
                     },
@@ -470,7 +505,7 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
                         const double* ze = zData + static_cast<Index>(e) * N * n;
                         for (Index start = 0; start < N; start += kBlock) {
                           const Index rows = std::min(kBlock, N - start);
-                          double* out = grow(sim.x, rows * d);
+                          double* out = sim.x.data() + (static_cast<Index>(e) * N + start) * d;
                           if (linearTransform) decoderT.apply(ze + start * n, rows, out);
                           else model.transform.forward(ze + start * n, rows, out);
                           cancelPoint(counter, 64);
@@ -486,7 +521,8 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
                           Index counter = 0;
                           for (Index start = 0; start < N; start += kBlock) {
                             const Index rows = std::min(kBlock, N - start);
-                            writer.observedBlock(task + 1, zData + start * n, rows, dsz, grow(sim.dsx, rows * d));
+                            writer.observedBlock(task + 1, zData + start * n, rows, dsz,
+                                                 sim.dsx.data() + (static_cast<Index>(task) * N + start) * d);
                             cancelPoint(counter, 64);
                           }
                           finished(currentPart);
@@ -527,7 +563,7 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
     if (part != 0) priority.push_back(0);
     scheduler.work(priority, false);
   });
-  if (!want.z) std::vector<double>().swap(zInternal);
+  if (!want.z) buffers::give(std::move(zInternal));
   return sim;
 }
 

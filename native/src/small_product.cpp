@@ -69,28 +69,41 @@ bool useAvx2() { return false; }
 
 #if defined(SCORECRL_SMALL_PRODUCT_SIMD128)
 
-// Rows of out[:, c0 : c0 + width] with the row's accumulators in 2-lane
-// registers (the scalar loop keeps them in memory). WASM has no fused
-// multiply-add: multiply then add, in the scalar loop's order, so the result
-// is the same to the bit.
+// Rows of out[:, c0 : c0 + width] with the accumulators in 2-lane registers
+// (the scalar loop keeps them in memory), R rows at a time: a narrow output
+// has few accumulators a row, and their chains of dependent additions would
+// otherwise leave the adder idle. WASM has no fused multiply-add: multiply
+// then add, in the scalar loop's order, so the result is the same to the bit.
+template <int NV, int R>
+void rowsSimd128(const double* a, long k, const double* b, long padded, long m, long c0, long width, double* out) {
+  v128_t acc[R][NV];
+  for (int q = 0; q < R; ++q)
+    for (int v = 0; v < NV; ++v) acc[q][v] = wasm_f64x2_splat(0.0);
+  for (long t = 0; t < k; ++t) {
+    const double* bt = b + t * padded + c0;  // padded: loads past `width` read zeros
+    v128_t bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = wasm_v128_load(bt + 2 * v);
+    for (int q = 0; q < R; ++q) {
+      const v128_t av = wasm_f64x2_splat(a[q * k + t]);
+      for (int v = 0; v < NV; ++v) acc[q][v] = wasm_f64x2_add(acc[q][v], wasm_f64x2_mul(av, bv[v]));
+    }
+  }
+  for (int q = 0; q < R; ++q) {
+    double* o = out + q * m + c0;
+    for (int v = 0; v < NV; ++v) {
+      if (2 * v + 1 < width) wasm_v128_store(o + 2 * v, acc[q][v]);
+      else if (2 * v < width) o[2 * v] = wasm_f64x2_extract_lane(acc[q][v], 0);
+    }
+  }
+}
+
 template <int NV>
 void columnsSimd128(const double* a, long rows, long k, const double* b, long padded, long m, long c0, long width,
                     double* out) {
-  for (long r = 0; r < rows; ++r) {
-    const double* ar = a + r * k;
-    v128_t acc[NV];
-    for (int v = 0; v < NV; ++v) acc[v] = wasm_f64x2_splat(0.0);
-    for (long t = 0; t < k; ++t) {
-      const v128_t av = wasm_f64x2_splat(ar[t]);
-      const double* bt = b + t * padded + c0;  // padded: loads past `width` read zeros
-      for (int v = 0; v < NV; ++v) acc[v] = wasm_f64x2_add(acc[v], wasm_f64x2_mul(av, wasm_v128_load(bt + 2 * v)));
-    }
-    double* o = out + r * m + c0;
-    for (int v = 0; v < NV; ++v) {
-      if (2 * v + 1 < width) wasm_v128_store(o + 2 * v, acc[v]);
-      else if (2 * v < width) o[2 * v] = wasm_f64x2_extract_lane(acc[v], 0);
-    }
-  }
+  constexpr int R = NV <= 2 ? 4 : NV <= 4 ? 2 : 1;
+  long r = 0;
+  for (; r + R <= rows; r += R) rowsSimd128<NV, R>(a + r * k, k, b, padded, m, c0, width, out + r * m);
+  for (; r < rows; ++r) rowsSimd128<NV, 1>(a + r * k, k, b, padded, m, c0, width, out + r * m);
 }
 
 void productSimd128(const double* a, long rows, long k, const double* b, long padded, long m, double* out) {

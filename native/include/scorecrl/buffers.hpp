@@ -18,12 +18,14 @@ constexpr size_t kMinPooledBytes = size_t(1) << 20;
 // The pool holds at most this many bytes; storage beyond it is freed.
 constexpr size_t kMaxPooledBytes = size_t(1) << 29;
 
-// An empty vector with capacity >= `count`: pooled storage when a pooled
-// vector is large enough (the smallest such), else a fresh reservation.
+// A vector of `count` values whose contents are unspecified: pooled storage
+// when a pooled vector is large enough (the smallest such; its old values are
+// kept, so nothing is written before the caller overwrites every value), else
+// fresh zeroed storage.
 std::vector<double> take(size_t count);
 
 // Returns a vector's storage to the pool (or frees it when it is small or
-// the pool is full). The vector is left empty.
+// the pool is full), values and all. The vector is left empty.
 void give(std::vector<double>&& storage);
 
 // Frees everything the pool holds; returns the bytes released.
