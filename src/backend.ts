@@ -33,12 +33,25 @@ export class Backend {
   }
 
   /**
-   * Frees the storage the native core keeps from released large results
-   * (up to 512 MiB, reused by the next large result so that it writes into
-   * memory already mapped); returns the bytes freed. WASM keeps none: 0.
+   * Gives the memory of results you are done with back for the next large
+   * result (`values`: results or parts of them, searched through objects and
+   * arrays), so that loops of large calls write into memory already mapped
+   * instead of fresh pages; returns the bytes taken back. Arrays whose memory
+   * is taken back are detached (length 0) — use nothing of a result after
+   * releasing it; arrays this backend did not return are left alone. Native
+   * results are also reused without this once the garbage collector frees
+   * them; WASM results (copied out of the module's memory) only through it.
+   */
+  release(...values: unknown[]): number {
+    return this.engine.release(values);
+  }
+
+  /**
+   * Frees the memory kept for reuse (up to 512 MiB in the core, and for WASM
+   * up to 512 MiB of released result arrays); returns the bytes freed.
    */
   releaseMemory(): number {
-    return this.engine.call('releaseBuffers', {}).numbers.bytes!;
+    return this.engine.releaseMemory();
   }
 
   // --- moments (src/ops/moments.ts) ---

@@ -19,6 +19,7 @@ parentPort.on('message', async ({ id, op, inputs, cancel }) => {
     inputs.strings ?? {},
     (fraction, message) => parentPort.postMessage({ id, progress: [fraction, message] }),
     () => Atomics.load(flag, 0) !== 0,
+    undefined,
   );
   if (result.error !== undefined) {
     parentPort.postMessage({ id, error: result.error });

@@ -2,6 +2,8 @@
 //   call(op, arrays, numbers, strings)                     -> result (sync)
 //   callAsync(op, arrays, numbers, strings, onProgress?, cancelFlag?) -> Promise<result>
 //   info() -> build facts;  ops() -> operation names
+//   release(arrayBuffer) -> bytes: detaches a result's buffer and gives its
+//     storage back to the core's pool now (instead of when V8 collects it)
 // arrays: { name: { data: Float64Array, shape: number[] } }. Input buffers are
 // read in place (no copy); results come back as Float64Arrays.
 #include <napi.h>
@@ -12,6 +14,7 @@
 #include <limits>
 #include <memory>
 #include <new>
+#include <unordered_map>
 
 #include "scorecrl/buffers.hpp"
 #include "scorecrl/ops.hpp"
@@ -110,6 +113,11 @@ OpArgs parseArgs(const Napi::CallbackInfo& info, std::vector<Napi::Reference<Nap
 std::atomic<size_t> externalBytes{0};
 constexpr size_t kExternalBudget = size_t(1) << 30;
 
+// Vectors lent as external ArrayBuffers, by data address, so that release()
+// can give a result's storage back early. Touched on the JS thread only
+// (results are converted and finalized there).
+std::unordered_map<const void*, std::vector<double>*> lentVectors;
+
 Napi::Float64Array copiedFloat64Array(Napi::Env env, const std::vector<double>& data) {
   Napi::ArrayBuffer arrayBuffer = Napi::ArrayBuffer::New(env, data.size() * sizeof(double));
   std::copy(data.begin(), data.end(), static_cast<double*>(arrayBuffer.Data()));
@@ -133,8 +141,12 @@ Napi::Float64Array toFloat64Array(Napi::Env env, std::vector<double>&& data) {
       env, owned->data(), bytes,
       [](napi_env, void*, void* hint) {
         auto* vector = static_cast<std::vector<double>*>(hint);
-        externalBytes.fetch_sub(vector->size() * sizeof(double));
-        scorecrl::buffers::give(std::move(*vector));
+        // Empty when release() gave the storage back already.
+        if (!vector->empty()) {
+          lentVectors.erase(vector->data());
+          externalBytes.fetch_sub(vector->size() * sizeof(double));
+          scorecrl::buffers::give(std::move(*vector));
+        }
         delete vector;
       },
       owned, &buffer);
@@ -145,6 +157,7 @@ Napi::Float64Array toFloat64Array(Napi::Env env, std::vector<double>&& data) {
     return copy;
   }
   externalBytes.fetch_add(bytes);
+  if (count != 0) lentVectors[owned->data()] = owned;
   return Napi::Float64Array::New(env, count, Napi::ArrayBuffer(env, buffer), 0);
 }
 
@@ -283,11 +296,31 @@ Napi::Value Ops(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// release(arrayBuffer): when the buffer holds a lent result, detaches it (its
+// views become empty) and gives the storage to the pool; returns the bytes
+// given back (0 for any other buffer, which is left alone).
+Napi::Value Release(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsArrayBuffer()) throwJs(env, "release: expected an ArrayBuffer");
+  Napi::ArrayBuffer buffer = info[0].As<Napi::ArrayBuffer>();
+  if (buffer.ByteLength() == 0) return Napi::Number::New(env, 0);
+  const auto found = lentVectors.find(buffer.Data());
+  if (found == lentVectors.end()) return Napi::Number::New(env, 0);
+  std::vector<double>* vector = found->second;
+  const size_t bytes = vector->size() * sizeof(double);
+  buffer.Detach();
+  lentVectors.erase(found);
+  externalBytes.fetch_sub(bytes);
+  scorecrl::buffers::give(std::move(*vector));  // leaves it empty for the finalizer
+  return Napi::Number::New(env, static_cast<double>(bytes));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("call", Napi::Function::New(env, Call));
   exports.Set("callAsync", Napi::Function::New(env, CallAsync));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("ops", Napi::Function::New(env, Ops));
+  exports.Set("release", Napi::Function::New(env, Release));
   return exports;
 }
 

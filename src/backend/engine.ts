@@ -47,6 +47,14 @@ export interface Engine {
   callAsync(op: string, inputs: OpInputs, options?: AsyncOptions): Promise<OpOutputs>;
   info(): EngineInfo;
   ops(): string[];
+  /**
+   * Detaches the result arrays found in `values` (results or parts of them)
+   * and takes their memory back for the next large result; returns the bytes
+   * taken back. Arrays this engine did not make are left alone.
+   */
+  release(values: unknown[]): number;
+  /** Frees the memory kept for reuse (from released results); returns the bytes freed. */
+  releaseMemory(): number;
   /** Releases worker threads, if any. */
   close(): Promise<void>;
 }

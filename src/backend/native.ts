@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from './paths.js';
+import { collectBuffers } from './recycler.js';
 import {
   abortError,
   ScorecrlError,
@@ -24,6 +25,7 @@ interface NativeAddon {
   ): Promise<OpOutputs>;
   info(): Omit<EngineInfo, 'name'>;
   ops(): string[];
+  release(buffer: ArrayBuffer): number;
 }
 
 function wrapError(error: unknown, op: string): Error {
@@ -76,6 +78,16 @@ export class NativeEngine implements Engine {
 
   ops(): string[] {
     return this.addon.ops();
+  }
+
+  release(values: unknown[]): number {
+    let bytes = 0;
+    for (const buffer of collectBuffers(values)) bytes += this.addon.release(buffer);
+    return bytes;
+  }
+
+  releaseMemory(): number {
+    return this.call('releaseBuffers', {}).numbers.bytes!;
   }
 
   async close(): Promise<void> {}

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { packageRoot } from './paths.js';
+import { ResultRecycler } from './recycler.js';
 import {
   abortError,
   ScorecrlError,
@@ -21,6 +22,7 @@ export interface WasmModule {
     strings: object,
     onProgress?: (fraction: number, message: string) => void,
     isCancelled?: () => boolean,
+    allocate?: (length: number) => Float64Array,
   ): OpOutputs | { error: string };
   info(): Omit<EngineInfo, 'name'>;
   ops(): string[];
@@ -46,14 +48,21 @@ export class WasmEngine implements Engine {
   private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  private readonly recycler = new ResultRecycler();
 
   constructor(private readonly module: WasmModule) {}
 
   call(op: string, inputs: OpInputs): OpOutputs {
-    return unwrap(
-      op,
-      this.module.call(op, inputs.arrays ?? {}, inputs.numbers ?? {}, inputs.strings ?? {}, undefined, undefined),
-    );
+    const { arrays = {}, numbers = {}, strings = {} } = inputs;
+    return unwrap(op, this.module.call(op, arrays, numbers, strings, undefined, undefined, this.recycler.allocate));
+  }
+
+  release(values: unknown[]): number {
+    return this.recycler.release(values);
+  }
+
+  releaseMemory(): number {
+    return this.recycler.clear() + this.call('releaseBuffers', {}).numbers.bytes!;
   }
 
   callAsync(op: string, inputs: OpInputs, options: AsyncOptions = {}): Promise<OpOutputs> {
@@ -103,6 +112,7 @@ export class WasmEngine implements Engine {
           /: cancelled$/.test(message.error) ? abortError(entry.op) : new ScorecrlError(message.error, entry.op),
         );
       } else {
+        this.recycler.adopt(Object.values(message.result!.arrays).map((a) => a.data));
         entry.resolve(message.result!);
       }
     });

@@ -10,6 +10,7 @@ declare module '*/wasm/dist/scorecrl.mjs' {
       strings: object,
       onProgress?: (fraction: number, message: string) => void,
       isCancelled?: () => boolean,
+      allocate?: (length: number) => Float64Array,
     ):
       | {
           arrays: Record<string, { data: Float64Array; shape: number[] }>;

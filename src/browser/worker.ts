@@ -14,6 +14,7 @@ import {
   type OpInputs,
   type OpOutputs,
 } from '../backend/engine.js';
+import { ResultRecycler } from '../backend/recycler.js';
 import type { FromWorker, ToWorker, WireError } from './protocol.js';
 
 interface Hooks {
@@ -37,16 +38,23 @@ function unwrap(op: string, result: OpOutputs | { error: string }): OpOutputs {
 export class WorkerEngine implements Engine {
   readonly name = 'wasm' as const;
   hooks: Hooks = {};
+  private readonly recycler = new ResultRecycler();
 
   constructor(private readonly module: ScorecrlModule) {}
 
   call(op: string, inputs: OpInputs): OpOutputs {
     const { onProgress, isCancelled } = this.hooks;
     if (isCancelled?.()) throw abortError(op);
-    return unwrap(
-      op,
-      this.module.call(op, inputs.arrays ?? {}, inputs.numbers ?? {}, inputs.strings ?? {}, onProgress, isCancelled),
-    );
+    const { arrays = {}, numbers = {}, strings = {} } = inputs;
+    return unwrap(op, this.module.call(op, arrays, numbers, strings, onProgress, isCancelled, this.recycler.allocate));
+  }
+
+  release(values: unknown[]): number {
+    return this.recycler.release(values);
+  }
+
+  releaseMemory(): number {
+    return this.recycler.clear() + this.call('releaseBuffers', {}).numbers.bytes!;
   }
 
   async callAsync(op: string, inputs: OpInputs, options: AsyncOptions = {}): Promise<OpOutputs> {

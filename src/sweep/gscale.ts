@@ -100,6 +100,7 @@ export function gscaleTrialMetrics(crl: Backend, cell: Cell, seed: number): Tria
   const truth = relabelGraph(sim.graph, pairNodes(sim.targets));
   const graph = crl.compareGraphs(truth, r.graph!);
   const { mcc } = crl.meanCorrelationCoefficient(sliceFirst(sim.z!, 0), r.latents);
+  crl.release(sim, dsx);
   return {
     shd: graph.shd,
     precision: graph.precision,

@@ -80,6 +80,8 @@ export function finiteSampleMaterialised(crl: Backend, cell: Cell, seed: number)
   const cmp = crl.compareGraphs(truth, estimate);
   const mixing = crl.effectiveMixingError({ data: encoder, shape: [n, d] }, sim.transform.decoder, crl.allowedPattern(sim.graph, false), 0.05);
   const shd = cmp.falsePositives + cmp.falseNegatives;
+  // The next trial's arrays are written into this one's memory.
+  crl.release(sim, dsx);
   return {
     shd,
     precision: cmp.precision,
@@ -166,15 +168,14 @@ function encode(x0: NDArray, encoder: NDArray): NDArray {
 export function lscaleMaterialised(crl: Backend, cell: Cell, seed: number): TrialMetrics {
   const sim = simulateCell(crl, cell, seed);
   const options = { intervention: cell.intervention };
-  const r =
-    cell.estimator === 'gaussian'
-      ? crl.lscale({ x: sim.x!, scores: 'gaussian' }, options)
-      : crl.lscale({ x: sim.x!, dsx: cellScoreDifferences(crl, cell, sim, seed) }, options);
+  const dsx = cell.estimator === 'gaussian' ? undefined : cellScoreDifferences(crl, cell, sim, seed);
+  const r = dsx ? crl.lscale({ x: sim.x!, dsx }, options) : crl.lscale({ x: sim.x!, scores: 'gaussian' }, options);
   const truth = relabelGraph(sim.graph, interventionNodes(sim));
   const x0 = sliceFirst(sim.x!, 0);
   const z0 = sliceFirst(sim.z!, 0);
   const mcc = (encoder: NDArray) => crl.meanCorrelationCoefficient(z0, encode(x0, encoder)).mcc;
   const soft = { graph: r.soft.graph, mcc: mcc(r.soft.encoder) };
   const hard = r.hard ? { graph: r.hard.graph, mcc: mcc(r.hard.encoder) } : undefined;
+  crl.release(sim, dsx);
   return lscaleMetrics(crl, truth, soft, hard);
 }

@@ -1,5 +1,5 @@
 // Emscripten binding: the same operation table as the N-API addon.
-//   call(op, arrays, numbers, strings, onProgress?, isCancelled?) ->
+//   call(op, arrays, numbers, strings, onProgress?, isCancelled?, allocate?) ->
 //     { arrays, numbers, strings } or { error: message }
 // Errors are returned (not thrown) so that the JS side can raise a proper
 // Error with the core's message.
@@ -10,6 +10,7 @@
 #include <limits>
 #include <new>
 
+#include "scorecrl/buffers.hpp"
 #include "scorecrl/ops.hpp"
 
 using emscripten::val;
@@ -65,16 +66,22 @@ scorecrl::ArrayView copyIn(const std::string& op, const std::string& name, const
 
 val keysOf(const val& object) { return val::global("Object").call<val>("keys", object); }
 
-val toJs(scorecrl::OpResult&& result) {
+// Results are copied out of wasm memory (a view on it would be detached when
+// the memory grows) into arrays from `allocate(length)` when given (the JS
+// side recycles the arrays of released results there), else new ones; the
+// result's storage goes back to the core's pool for the next large result.
+val toJs(scorecrl::OpResult&& result, const val& allocate) {
+  const bool recycled = allocate.typeOf().as<std::string>() == "function";
   val out = val::object();
   val arrays = val::object();
   for (auto& entry : result.arrays) {
     val a = val::object();
     val shape = val::array();
     for (int64_t s : entry.second.shape) shape.call<void>("push", static_cast<double>(s));
-    val copy = val::global("Float64Array").new_(entry.second.data.size());
-    if (!entry.second.data.empty())
-      copy.call<void>("set", val(emscripten::typed_memory_view(entry.second.data.size(), entry.second.data.data())));
+    const size_t size = entry.second.data.size();
+    val copy = recycled ? allocate(static_cast<double>(size)) : val::global("Float64Array").new_(size);
+    if (size != 0) copy.call<void>("set", val(emscripten::typed_memory_view(size, entry.second.data.data())));
+    scorecrl::buffers::give(std::move(entry.second.data));
     a.set("data", copy);
     a.set("shape", shape);
     arrays.set(entry.first, a);
@@ -89,7 +96,7 @@ val toJs(scorecrl::OpResult&& result) {
   return out;
 }
 
-val call(std::string op, val arrays, val numbers, val strings, val onProgress, val isCancelled) {
+val call(std::string op, val arrays, val numbers, val strings, val onProgress, val isCancelled, val allocate) {
   std::vector<std::vector<double>> storage;
   scorecrl::OpArgs args;
   args.op = op;
@@ -128,7 +135,7 @@ val call(std::string op, val arrays, val numbers, val strings, val onProgress, v
     context.isCancelled = [isCancelled]() { return isCancelled().as<bool>(); };
   }
   try {
-    return toJs(scorecrl::runOp(op, args, context));
+    return toJs(scorecrl::runOp(op, args, context), allocate);
   } catch (const std::bad_alloc&) {
     return errorResult(op + ": out of memory (the WASM heap is limited to 2 GiB; use the native backend for larger inputs)");
   } catch (const std::exception& e) {
