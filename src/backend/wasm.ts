@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { packageRoot } from './paths.js';
-import { ResultRecycler } from './recycler.js';
 import {
   abortError,
   ScorecrlError,
@@ -12,21 +11,9 @@ import {
   type OpInputs,
   type OpOutputs,
 } from './engine.js';
+import { errorOf, WasmCore, type WasmModule } from './wasm-core.js';
 
-/** The Embind module produced by wasm/src/binding.cpp. */
-export interface WasmModule {
-  call(
-    op: string,
-    arrays: object,
-    numbers: object,
-    strings: object,
-    onProgress?: (fraction: number, message: string) => void,
-    isCancelled?: () => boolean,
-    allocate?: (length: number) => Float64Array,
-  ): OpOutputs | { error: string };
-  info(): Omit<EngineInfo, 'name'>;
-  ops(): string[];
-}
+export type { WasmModule } from './wasm-core.js';
 
 interface Pending {
   resolve: (value: OpOutputs) => void;
@@ -35,34 +22,27 @@ interface Pending {
   op: string;
 }
 
-export function unwrap(op: string, result: OpOutputs | { error: string }): OpOutputs {
-  if ('error' in result) {
-    if (/: cancelled$/.test(result.error)) throw abortError(op);
-    throw new ScorecrlError(result.error, op);
-  }
-  return result;
-}
-
 export class WasmEngine implements Engine {
   readonly name = 'wasm' as const;
   private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private readonly recycler = new ResultRecycler();
+  private readonly core: WasmCore;
 
-  constructor(private readonly module: WasmModule) {}
+  constructor(module: WasmModule) {
+    this.core = new WasmCore(module);
+  }
 
   call(op: string, inputs: OpInputs): OpOutputs {
-    const { arrays = {}, numbers = {}, strings = {} } = inputs;
-    return unwrap(op, this.module.call(op, arrays, numbers, strings, undefined, undefined, this.recycler.allocate));
+    return this.core.call(op, inputs);
   }
 
   release(values: unknown[]): number {
-    return this.recycler.release(values);
+    return this.core.release(values);
   }
 
   releaseMemory(): number {
-    return this.recycler.clear() + this.call('releaseBuffers', {}).numbers.bytes!;
+    return this.core.releaseMemory();
   }
 
   callAsync(op: string, inputs: OpInputs, options: AsyncOptions = {}): Promise<OpOutputs> {
@@ -81,11 +61,11 @@ export class WasmEngine implements Engine {
   }
 
   info(): EngineInfo {
-    return { name: 'wasm', ...this.module.info() };
+    return this.core.info();
   }
 
   ops(): string[] {
-    return this.module.ops();
+    return this.core.ops();
   }
 
   async close(): Promise<void> {
@@ -108,11 +88,9 @@ export class WasmEngine implements Engine {
       this.pending.delete(message.id);
       if (this.pending.size === 0) worker.unref();
       if (message.error !== undefined) {
-        entry.reject(
-          /: cancelled$/.test(message.error) ? abortError(entry.op) : new ScorecrlError(message.error, entry.op),
-        );
+        entry.reject(errorOf(entry.op, message.error));
       } else {
-        this.recycler.adopt(Object.values(message.result!.arrays).map((a) => a.data));
+        this.core.adopt(message.result!);
         entry.resolve(message.result!);
       }
     });

@@ -14,21 +14,8 @@ import {
   type OpInputs,
   type OpOutputs,
 } from '../backend/engine.js';
-import { ResultRecycler } from '../backend/recycler.js';
+import { WasmCore, type CallHooks } from '../backend/wasm-core.js';
 import type { FromWorker, ToWorker, WireError } from './protocol.js';
-
-interface Hooks {
-  onProgress?: (fraction: number, message: string) => void;
-  isCancelled?: () => boolean;
-}
-
-function unwrap(op: string, result: OpOutputs | { error: string }): OpOutputs {
-  if ('error' in result) {
-    if (/: cancelled$/.test(result.error)) throw abortError(op);
-    throw new ScorecrlError(result.error, op);
-  }
-  return result;
-}
 
 /**
  * The WASM core as an `Engine` inside the worker. Calls run synchronously on
@@ -37,24 +24,24 @@ function unwrap(op: string, result: OpOutputs | { error: string }): OpOutputs {
  */
 export class WorkerEngine implements Engine {
   readonly name = 'wasm' as const;
-  hooks: Hooks = {};
-  private readonly recycler = new ResultRecycler();
+  hooks: CallHooks = {};
+  private readonly core: WasmCore;
 
-  constructor(private readonly module: ScorecrlModule) {}
+  constructor(module: ScorecrlModule) {
+    this.core = new WasmCore(module);
+  }
 
   call(op: string, inputs: OpInputs): OpOutputs {
-    const { onProgress, isCancelled } = this.hooks;
-    if (isCancelled?.()) throw abortError(op);
-    const { arrays = {}, numbers = {}, strings = {} } = inputs;
-    return unwrap(op, this.module.call(op, arrays, numbers, strings, onProgress, isCancelled, this.recycler.allocate));
+    if (this.hooks.isCancelled?.()) throw abortError(op);
+    return this.core.call(op, inputs, this.hooks);
   }
 
   release(values: unknown[]): number {
-    return this.recycler.release(values);
+    return this.core.release(values);
   }
 
   releaseMemory(): number {
-    return this.recycler.clear() + this.call('releaseBuffers', {}).numbers.bytes!;
+    return this.core.releaseMemory();
   }
 
   async callAsync(op: string, inputs: OpInputs, options: AsyncOptions = {}): Promise<OpOutputs> {
@@ -76,11 +63,11 @@ export class WorkerEngine implements Engine {
   }
 
   info(): EngineInfo {
-    return { name: 'wasm', ...this.module.info() };
+    return this.core.info();
   }
 
   ops(): string[] {
-    return this.module.ops();
+    return this.core.ops();
   }
 
   async close(): Promise<void> {}
