@@ -11,7 +11,7 @@ import type { Backend } from '../backend.js';
 import type { LscaleResult, LscaleStage } from '../ops/lscale.js';
 import { DataError, stackEnvironments, type Environments } from '../sweep/readers.js';
 import { toRows, type NDArray } from '../types.js';
-import type { LatentSummary } from './fit.js';
+import { environmentMoments, latentName as name, printLatentTable, summariseLatents, type EnvironmentMoments } from './fit-summary.js';
 import { cancellableBySignals, progressPrinter } from './options.js';
 
 export interface LinearFitFlags {
@@ -24,20 +24,6 @@ export interface LinearFitFlags {
   progress: boolean;
   out?: string;
   json?: boolean;
-}
-
-/** Per-environment moments over all rows: centred covariances (K+1)×d×d and means (K+1)×d. */
-function moments(crl: Backend, env: Environments): { covariances: NDArray; means: NDArray } {
-  const d = env.columns.length;
-  const K1 = env.data.length;
-  const cov = new Float64Array(K1 * d * d);
-  const mean = new Float64Array(K1 * d);
-  env.data.forEach((a, k) => {
-    cov.set(crl.covariance(a).data, k * d * d);
-    const N = a.shape[0]!;
-    for (let i = 0; i < N; i++) for (let j = 0; j < d; j++) mean[k * d + j] += a.data[i * d + j]! / N;
-  });
-  return { covariances: { data: cov, shape: [K1, d, d] }, means: { data: mean, shape: [K1, d] } };
 }
 
 /** Encoder rows scaled to unit norm, largest |entry| positive. */
@@ -76,7 +62,7 @@ interface Estimate {
   rows?: number;
 }
 
-async function estimate(crl: Backend, env: Environments, flags: LinearFitFlags, n: number, m: ReturnType<typeof moments>): Promise<Estimate> {
+async function estimate(crl: Backend, env: Environments, flags: LinearFitFlags, n: number, m: EnvironmentMoments): Promise<Estimate> {
   const options = { intervention: flags.intervention };
   if (flags.estimator === 'gaussian') {
     const r = crl.lscale({ covariances: m.covariances, means: m.means, scores: 'gaussian' }, options);
@@ -119,7 +105,7 @@ async function estimate(crl: Backend, env: Environments, flags: LinearFitFlags, 
 export async function fitLinear(crl: Backend, env: Environments, files: string[], flags: LinearFitFlags, n: number): Promise<void> {
   const d = env.columns.length;
   const K = n;
-  const m = moments(crl, env);
+  const m = environmentMoments(crl, env);
   const started = performance.now();
   const e = await estimate(crl, env, flags, n, m);
   const seconds = (performance.now() - started) / 1000;
@@ -127,36 +113,11 @@ export async function fitLinear(crl: Backend, env: Environments, files: string[]
   const hard = lscale && flags.intervention === 'hard';
   const encoder = normaliseRows(e.encoder);
   const closure = lscale ? crl.transitiveClosure(e.graph) : e.graph;
-  const name = (t: number) => `z${t}`;
   const has = (g: NDArray, i: number, j: number) => g.data[i * n + j] === 1;
   const edges: [string, string][] = [];
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (has(e.graph, i, j)) edges.push([name(i), name(j)]);
   const cov = m.covariances.data;
-  const means = m.means.data;
-  const quadratic = (k: number, v: Float64Array) => {
-    let s = 0;
-    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) s += v[i]! * cov[k * d * d + i * d + j]! * v[j]!;
-    return s;
-  };
-  const latents: (LatentSummary & { parents?: string[] })[] = Array.from({ length: n }, (_, t) => {
-    const row = encoder.data.subarray(t * d, (t + 1) * d);
-    const v0 = quadratic(0, row);
-    const vt = quadratic(t + 1, row);
-    let shift = 0;
-    for (let j = 0; j < d; j++) shift += row[j]! * (means[(t + 1) * d + j]! - means[j]!);
-    const all = Array.from({ length: n }, (_, i) => i);
-    return {
-      latent: name(t),
-      environment: env.labels[t + 1]!,
-      varianceObservational: v0,
-      varianceIntervened: vt,
-      varianceRatio: vt / v0,
-      meanShift: shift / Math.sqrt(v0),
-      ...(lscale ? { parents: all.filter((i) => has(e.graph, i, t)).map(name) } : {}),
-      ancestors: all.filter((i) => has(closure, i, t)).map(name),
-      descendants: all.filter((j) => has(closure, t, j)).map(name),
-    };
-  });
+  const latents = summariseLatents(encoder, m, env.labels, closure, lscale ? e.graph : undefined);
   const support = descending(crl.symmetricEigen({ data: cov.slice(0, d * d), shape: [d, d] }).values);
   const total = support.reduce((a, b) => a + Math.max(b, 0), 0);
   const explained = support.slice(0, n).reduce((a, b) => a + Math.max(b, 0), 0) / total;
@@ -216,19 +177,6 @@ export async function fitLinear(crl: Backend, env: Environments, files: string[]
   console.log(`causal order: ${result.order.join(', ')}`);
   console.log(`graph (${graphKind}, ${edges.length} edges): ${edges.length ? edges.map(([a, b]) => `${a} -> ${b}`).join(', ') : '(none)'}`);
   console.log('');
-  const table = [
-    ['latent', 'environment', 'var obs', 'var int', 'ratio', 'shift', lscale ? 'parents' : 'ancestors'],
-    ...latents.map((l) => [
-      l.latent,
-      l.environment,
-      l.varianceObservational.toPrecision(4),
-      l.varianceIntervened.toPrecision(4),
-      l.varianceRatio.toFixed(3),
-      l.meanShift.toFixed(3),
-      (lscale ? l.parents! : l.ancestors).join(' ') || '-',
-    ]),
-  ];
-  const widths = table[0]!.map((_, j) => Math.max(...table.map((r) => r[j]!.length)));
-  for (const r of table) console.log(r.map((c, j) => c.padEnd(widths[j]!)).join('  ').trimEnd());
+  printLatentTable(latents);
   if (flags.out) console.log(`\nwrote ${flags.out} (encoder ${n}x${d}, graph, order, diagnostics)`);
 }

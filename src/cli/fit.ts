@@ -4,6 +4,7 @@ import { loadBackend } from '../backend/load.js';
 import { fitFiniteSample } from '../ops/trial.js';
 import { checkGscaleData, fitGscale, GSCALE_FIT_ESTIMATORS } from './fit-gscale.js';
 import { fitLinear } from './fit-linear.js';
+import { environmentMoments, latentName as name, printLatentTable, summariseLatents } from './fit-summary.js';
 import { fitUmni } from './fit-umni.js';
 import { ConfigError } from '../sweep/config.js';
 import { DataError, loadEnvironments, type Environments } from '../sweep/readers.js';
@@ -38,20 +39,6 @@ export interface FitFlags {
   json?: boolean;
 }
 
-export interface LatentSummary {
-  latent: string;
-  /** The environment that intervenes this latent. */
-  environment: string;
-  /** Variance of the estimated latent in the observational and in its interventional environment, and their ratio. */
-  varianceObservational: number;
-  varianceIntervened: number;
-  varianceRatio: number;
-  /** Mean shift of the estimated latent in its environment, in observational standard deviations. */
-  meanShift: number;
-  ancestors: string[];
-  descendants: string[];
-}
-
 /** Checks the data against what the algorithm needs; throws DataError with the fix. */
 export function checkData(env: Environments, n: number): void {
   const K = env.data.length - 1;
@@ -75,20 +62,6 @@ export function checkData(env: Environments, n: number): void {
       throw new DataError(`environment ${env.labels[k]} has ${a.shape[0]} rows; at least ${minRows} are needed for ${n} latents (more give better estimates)`);
     }
   });
-}
-
-function meanOf(a: NDArray): Float64Array {
-  const [N, d] = a.shape as [number, number];
-  const m = new Float64Array(d);
-  for (let i = 0; i < N; i++) for (let j = 0; j < d; j++) m[j] += a.data[i * d + j]!;
-  for (let j = 0; j < d; j++) m[j] /= N;
-  return m;
-}
-
-function quadratic(c: Float64Array, d: number, v: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) s += v[i]! * c[i * d + j]! * v[j]!;
-  return s;
 }
 
 export function registerFit(program: Command): void {
@@ -207,49 +180,18 @@ Examples:
         }
         return;
       }
-      const covariances = new Float64Array((K + 1) * d * d);
-      const means = new Float64Array((K + 1) * d);
-      env.data.forEach((a, k) => {
-        covariances.set(crl.covariance(a).data, k * d * d);
-        means.set(meanOf(a), k * d);
-      });
+      const moments = environmentMoments(crl, env);
       if (flags.algorithm === 'umni') {
         const tolEigv = command.getOptionValueSource('tolEigv') === 'default' ? 0.05 : flags.tolEigv;
-        const moments = { covariances: { data: covariances, shape: [K + 1, d, d] }, means: { data: means, shape: [K + 1, d] } };
         fitUmni(crl, env, files, { ...flags, tolEigv }, moments, n);
         return;
       }
-      const fit = fitFiniteSample(
-        crl.engine,
-        { data: covariances, shape: [K + 1, d, d] },
-        { data: means, shape: [K + 1, d] },
-        n,
-        { tolEigv: flags.tolEigv, tolOrth: flags.tolOrth },
-      );
-      const name = (t: number) => `z${t}`;
+      const fit = fitFiniteSample(crl.engine, moments.covariances, moments.means, n, { tolEigv: flags.tolEigv, tolOrth: flags.tolOrth });
       const graph = (i: number, j: number) => fit.graph.data[i * n + j] === 1;
       const encoderRow = (t: number) => fit.encoder.data.subarray(t * d, (t + 1) * d);
       const edges: [string, string][] = [];
       for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (graph(i, j)) edges.push([name(i), name(j)]);
-      const latents: LatentSummary[] = Array.from({ length: n }, (_, t) => {
-        const e = encoderRow(t);
-        const c0 = covariances.subarray(0, d * d);
-        const ct = covariances.subarray((t + 1) * d * d, (t + 2) * d * d);
-        const v0 = quadratic(c0, d, e);
-        const vt = quadratic(ct, d, e);
-        let shift = 0;
-        for (let j = 0; j < d; j++) shift += e[j]! * (means[(t + 1) * d + j]! - means[j]!);
-        return {
-          latent: name(t),
-          environment: env.labels[t + 1]!,
-          varianceObservational: v0,
-          varianceIntervened: vt,
-          varianceRatio: vt / v0,
-          meanShift: shift / Math.sqrt(v0),
-          ancestors: Array.from({ length: n }, (_, i) => i).filter((i) => graph(i, t)).map(name),
-          descendants: Array.from({ length: n }, (_, j) => j).filter((j) => graph(t, j)).map(name),
-        };
-      });
+      const latents = summariseLatents(fit.encoder, moments, env.labels, fit.graph);
       const eig = Array.from(fit.supportEigenvalues);
       const total = eig.reduce((a, b) => a + Math.max(b, 0), 0);
       const explained = eig.slice(0, n).reduce((a, b) => a + Math.max(b, 0), 0) / total;
@@ -288,20 +230,7 @@ Examples:
       console.log(`causal order: ${result.order.join(', ')}`);
       console.log(`graph (transitive closure, ${edges.length} edges): ${edges.length ? edges.map(([a, b]) => `${a} -> ${b}`).join(', ') : '(none)'}`);
       console.log('');
-      const table = [
-        ['latent', 'environment', 'var obs', 'var int', 'ratio', 'shift', 'ancestors'],
-        ...latents.map((l) => [
-          l.latent,
-          l.environment,
-          l.varianceObservational.toPrecision(4),
-          l.varianceIntervened.toPrecision(4),
-          l.varianceRatio.toFixed(3),
-          l.meanShift.toFixed(3),
-          l.ancestors.join(' ') || '-',
-        ]),
-      ];
-      const widths = table[0]!.map((_, j) => Math.max(...table.map((r) => r[j]!.length)));
-      for (const r of table) console.log(r.map((c, j) => c.padEnd(widths[j]!)).join('  ').trimEnd());
+      printLatentTable(latents);
       if (flags.out) console.log(`\nwrote ${flags.out} (encoder ${n}x${d}, graph, order, diagnostics)`);
     });
 }
