@@ -1,6 +1,6 @@
 // `scorecrl fit` on small CSV and .npy files written here, and `scorecrl
 // simulate` feeding it; data errors exit with code 2 and say what is wrong.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,5 +147,18 @@ describe('scorecrl simulate + fit', () => {
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(message);
     }
+  });
+});
+
+describe('output', () => {
+  it('piped into a reader that stops early, the CLI ends quietly with code 0', async () => {
+    const child = spawn(process.execPath, [BIN, 'fit', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    // Close our end before the help is written: the CLI's writes meet a closed pipe.
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(code).toBe(0);
   });
 });
