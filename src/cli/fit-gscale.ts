@@ -12,22 +12,15 @@ import { atanhData, atanhToX } from '../sweep/gscale.js';
 import { DataError, stackEnvironments, type Environments } from '../sweep/readers.js';
 import { toRows, type NDArray } from '../types.js';
 import { cancellableBySignals, progressPrinter } from './options.js';
+import type { FitFlags } from './fit.js';
 
 export const GSCALE_FIT_ESTIMATORS = ['logistic-quadratic', 'classifier-mlp', 'ssm', 'gaussian'] as const;
 
-export interface GscaleFitFlags {
-  estimator: string;
-  scoreSpace?: 'x' | 'atanh';
-  family: 'glm' | 'mlp';
-  hidden: number;
-  maxIterations?: number;
-  edgeRule: 'threshold' | 'adaptive';
-  edgeThreshold?: number;
-  seed: number;
-  progress: boolean;
-  out?: string;
-  json?: boolean;
-}
+/** The `fit` flags GSCALE-I reads. */
+export type GscaleFitFlags = Pick<
+  FitFlags,
+  'estimator' | 'scoreSpace' | 'family' | 'hidden' | 'maxIterations' | 'edgeRule' | 'edgeThreshold' | 'seed' | 'progress' | 'out' | 'json'
+>;
 
 /** Checks the environments against GSCALE-I's design (2n interventional environments); throws DataError with the fix. */
 export function checkGscaleData(env: Environments, n: number): void {

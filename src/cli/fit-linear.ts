@@ -13,18 +13,12 @@ import { DataError, stackEnvironments, type Environments } from '../sweep/reader
 import { toRows, type NDArray } from '../types.js';
 import { environmentMoments, latentName as name, printLatentTable, summariseLatents, type EnvironmentMoments } from './fit-summary.js';
 import { cancellableBySignals, progressPrinter } from './options.js';
+import type { FitFlags } from './fit.js';
 
-export interface LinearFitFlags {
-  estimator: string;
+/** The `fit` flags the linear-mixing algorithms read. */
+export type LinearFitFlags = Pick<FitFlags, 'estimator' | 'intervention' | 'tolEigv' | 'tolOrth' | 'seed' | 'progress' | 'out' | 'json'> & {
   algorithm: 'finite-sample' | 'lscale';
-  intervention: 'soft' | 'hard';
-  tolEigv: number;
-  tolOrth: number;
-  seed: number;
-  progress: boolean;
-  out?: string;
-  json?: boolean;
-}
+};
 
 /** Encoder rows scaled to unit norm, largest |entry| positive. */
 function normaliseRows(encoder: NDArray): NDArray {

@@ -7,17 +7,10 @@ import { writeFileSync } from 'node:fs';
 import type { Backend } from '../backend.js';
 import type { Environments } from '../sweep/readers.js';
 import { toRows, type NDArray } from '../types.js';
+import type { FitFlags } from './fit.js';
 
-export interface UmniFitFlags {
-  intervention: 'soft' | 'hard';
-  kappa: number;
-  tolEigv: number;
-  tolCi: number;
-  order: 'lexicographic' | 'l1';
-  estimator: string;
-  out?: string;
-  json?: boolean;
-}
+/** The `fit` flags UMNI-CRL reads. */
+export type UmniFitFlags = Pick<FitFlags, 'intervention' | 'kappa' | 'tolEigv' | 'tolCi' | 'order' | 'estimator' | 'out' | 'json'>;
 
 export function fitUmni(
   crl: Backend,
