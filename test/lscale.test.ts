@@ -149,6 +149,25 @@ describe.each(BACKENDS)('lscale (%s)', (name) => {
     }
   });
 
+  it("with exact scores the hard graph stays inside the soft stage's closure ('auto' filter)", () => {
+    // A latent DAG without edges: the soft stage's statistics are exact zeros, so its closure is
+    // empty, while the hard stage's carry the error of its unmixing regressions at finite N.
+    let unfiltered = 0;
+    for (const n of [3, 5]) {
+      for (let seed = 0; seed < 4; seed++) {
+        const sim = b.simulate({ n, d: n, samples: 20_000, seed, density: 0, varianceFactors: [0.25], scaleDecoder: false });
+        const hard = (filter: LscaleOptions['hardGraphFilter']) =>
+          b.lscale({ x: sim.x!, dsx: sim.dsx! }, { intervention: 'hard', hardGraphFilter: filter }).hard!.graph;
+        expect(edgeCount(hard('auto')), `n=${n} seed=${seed}`).toBe(0);
+        expect(edgeCount(hard(undefined))).toBe(0); // 'auto' is the default
+        unfiltered += edgeCount(hard('none'));
+        b.release(sim);
+      }
+    }
+    // Without the filter the noise passes the adaptive threshold.
+    expect(unfiltered).toBeGreaterThan(0);
+  });
+
   it('the adaptive rule is scale-free; the absolute rule is not', () => {
     const c = fixture('lscale-linear-hard-true-n8-d12-s1004');
     const a = c.arrays;

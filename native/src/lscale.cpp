@@ -165,6 +165,7 @@ EdgeDecision decideEdges(const std::vector<Matrix>& Rz, const Matrix& dec, const
         if (low > kZeroLog) pool.push_back(low);
       }
     }
+  out.exactZeros = zeros;
   double logThreshold = inf;
   if (!active.empty()) {
     const double poolMax = pool.empty() ? -inf : *std::max_element(pool.begin(), pool.end());
@@ -240,6 +241,7 @@ LscaleStage softStage(const LscaleInput& in, const LscaleOptions& options) {
   s.rawGraph = e.graph;
   s.edgeStatistic = e.statistic;
   s.edgeThreshold = e.threshold;
+  s.exactStatistics = e.exactZeros;
   const ClosedGraph g = makeDag(e.graph);
   s.graph = g.dag;
   s.order = g.order;
@@ -287,14 +289,19 @@ LscaleStage hardStage(const LscaleInput& in, const LscaleOptions& options, const
   h.rawGraph = e.graph;
   h.edgeStatistic = e.statistic;
   h.edgeThreshold = e.threshold;
+  h.exactStatistics = e.exactZeros;
   const ClosedGraph g = makeDag(e.graph);
   h.graph = g.dag;
   h.order = g.order;
+  // The hard stage's statistics carry the error of its unmixing regressions
+  // even with exact scores; where the soft stage's are exact, its closure is
+  // the true DAG's closure and bounds the DAG.
+  const bool closureFilter = options.hardGraphFilter == HardGraphFilter::SoftClosure ||
+                             (options.hardGraphFilter == HardGraphFilter::Auto && soft.exactStatistics);
   if (options.hardGraphFilter == HardGraphFilter::SoftGraph) {
     h.graph = h.graph.array() && soft.graph.array();
-  } else if (options.hardGraphFilter == HardGraphFilter::SoftClosure) {
-    const Adjacency closure = transitiveClosure(soft.graph);
-    h.graph = h.graph.array() && closure.array();
+  } else if (closureFilter) {
+    h.graph = h.graph.array() && transitiveClosure(soft.graph).array();
   }
   h.encoder = enc * in.basis.transpose();
   h.decoder = in.basis * dec;

@@ -10,7 +10,7 @@
 //     arrays covariances, means ((n+1) x d, optional), string scores 'gaussian'
 //   strings intervention ('soft' | 'hard'), edgeRule ('adaptive' | 'absolute'),
 //           unmixing ('predecessors' | 'soft-parents'),
-//           hardGraphFilter ('none' | 'soft-graph' | 'soft-closure')
+//           hardGraphFilter ('auto' | 'none' | 'soft-graph' | 'soft-closure')
 //   numbers fullRank (0), tolEdge (1e-3), tolEigv (1e-2), tolIntersection (1e-6),
 //           centred (1), samples (informational, moments only)
 //   returns basis (d x n) and per stage ('soft', 'hard', 'fullRank'): <stage>.encoder,
@@ -65,10 +65,11 @@ LscaleOptions readLscaleOptions(const OpArgs& args) {
   o.unmixing = args.string("unmixing", "predecessors", {"predecessors", "soft-parents"}) == "soft-parents"
                    ? Unmixing::SoftParents
                    : Unmixing::Predecessors;
-  const std::string filter = args.string("hardGraphFilter", "none", {"none", "soft-graph", "soft-closure"});
+  const std::string filter = args.string("hardGraphFilter", "auto", {"auto", "none", "soft-graph", "soft-closure"});
   o.hardGraphFilter = filter == "soft-graph"     ? HardGraphFilter::SoftGraph
                       : filter == "soft-closure" ? HardGraphFilter::SoftClosure
-                                                 : HardGraphFilter::None;
+                      : filter == "none"         ? HardGraphFilter::None
+                                                 : HardGraphFilter::Auto;
   o.tolEdge = args.number("tolEdge", o.tolEdge);
   o.tolEigv = args.number("tolEigv", o.tolEigv);
   o.tolIntersection = args.number("tolIntersection", o.tolIntersection);

@@ -41,8 +41,13 @@ export interface LscaleOptions {
    * order ('predecessors', default) or m's parents in the soft graph ('soft-parents', the reference).
    */
   unmixing?: 'predecessors' | 'soft-parents';
-  /** Hard graph keeps only edges also in: nothing ('none', default), the soft graph ('soft-graph', the reference), or its closure. */
-  hardGraphFilter?: 'none' | 'soft-graph' | 'soft-closure';
+  /**
+   * Hard graph keeps only edges also in: the soft graph's closure when the soft stage's statistics
+   * are exact — some of them numerical zeros, as with exact scores; the closure then holds every
+   * true edge ('auto', default) — else nothing; always nothing ('none'); the soft graph
+   * ('soft-graph', the reference); or its closure ('soft-closure').
+   */
+  hardGraphFilter?: 'auto' | 'none' | 'soft-graph' | 'soft-closure';
 }
 
 /** The authors' reference behaviour (fixed threshold, soft-graph unmixing and filter), for comparisons. */

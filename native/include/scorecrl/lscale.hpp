@@ -69,8 +69,11 @@ enum class EdgeRule { Adaptive, Absolute };
 // in the soft order, or m's parents in the soft graph (the reference).
 enum class Unmixing { Predecessors, SoftParents };
 // The hard graph keeps only edges also in: nothing (None), the soft graph
-// (SoftGraph, the reference), or its transitive closure (SoftClosure).
-enum class HardGraphFilter { None, SoftGraph, SoftClosure };
+// (SoftGraph, the reference), or its transitive closure (SoftClosure); Auto:
+// the soft closure when the soft stage's statistics are exact (numerical
+// zeros, as with exact scores: the soft closure is then the true DAG's
+// closure, which holds every true edge), else nothing.
+enum class HardGraphFilter { None, SoftGraph, SoftClosure, Auto };
 
 struct LscaleOptions {
   bool hard = false;       // run the hard stage
@@ -80,7 +83,7 @@ struct LscaleOptions {
   double tolEigv = 1e-2;   // full-rank: eigenvalues of R above it span its column space (graph step)
   double tolIntersection = 1e-6;  // full-rank: the same for the encoder step
   Unmixing unmixing = Unmixing::Predecessors;
-  HardGraphFilter hardGraphFilter = HardGraphFilter::None;
+  HardGraphFilter hardGraphFilter = HardGraphFilter::Auto;
 };
 
 // The n-dim statistics the algorithm needs.
@@ -116,6 +119,7 @@ struct LscaleStage {
   Matrix edgeStatistic;  // n x n, [j][m]: the value the edge rule compared for j -> m (diagonal: m's own)
   double edgeThreshold = 0.0;  // edges are edgeStatistic >= (Absolute) / > (Adaptive) this
   Adjacency rawGraph;    // thresholded statistics before closestDag (and before the hard filter)
+  bool exactStatistics = false;  // adaptive rule: some statistics were numerical zeros (noise-free scores)
 };
 
 struct LscaleResult {
@@ -137,6 +141,7 @@ struct EdgeDecision {
   Adjacency graph;
   Matrix statistic;
   double threshold = 0.0;
+  bool exactZeros = false;  // adaptive rule: some off-diagonal statistics were numerical zeros
 };
 // The Adaptive rule's stage-dependent choices (see above): NullLevel for the
 // soft stage, NoEdges for the hard stage.
