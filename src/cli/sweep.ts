@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   applyGrid,
   applyTopLevel,
+  CELL_FIELDS,
   checkSupported,
   ConfigError,
   configFromJson,
@@ -15,6 +16,7 @@ import {
   planTrials,
   shardTrials,
   sweepId,
+  type CellField,
   type Shard,
   type SweepConfig,
 } from '../sweep/config.js';
@@ -66,25 +68,8 @@ export interface SweepFlags {
   dryRun?: boolean;
 }
 
-const GRID_FLAGS = [
-  'samples',
-  'latent',
-  'density',
-  'randomOrder',
-  'intervention',
-  'factor',
-  'varianceChange',
-  'design',
-  'randomInterventionOrder',
-  'transform',
-  'scaleDecoder',
-  'conditionFloor',
-  'estimator',
-  'sampling',
-  'algorithm',
-  'tolEigv',
-  'tolOrth',
-] as const;
+/** The cell fields set by their own flag (n and d come from --nd or --n/--d). */
+const GRID_FLAGS = CELL_FIELDS.filter((field): field is Exclude<CellField, 'n' | 'd'> => field !== 'n' && field !== 'd');
 
 /** The sweep config from --config and the grid flags (flags win). */
 export function resolveConfig(flags: Partial<SweepFlags>): SweepConfig {

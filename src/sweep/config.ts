@@ -17,6 +17,7 @@
  * default sweep, the NeurIPS 2024 sample-complexity experiment.
  */
 import { createHash } from 'node:crypto';
+import { DEFAULT_TRIAL } from '../ops/trial.js';
 
 export const LATENT_MODELS = ['linear', 'quadratic', 'mlp'] as const;
 export const INTERVENTIONS = ['hard', 'soft'] as const;
@@ -80,24 +81,7 @@ export interface Cell {
 export type CellField = keyof Cell;
 
 /** Default values of every cell field: the NeurIPS 2024 sample-complexity experiment. */
-export const DEFAULT_CELL: Omit<Cell, 'n' | 'd' | 'samples'> = {
-  latent: 'linear',
-  density: 0.5,
-  randomOrder: true,
-  intervention: 'hard',
-  factor: 0.25,
-  varianceChange: 'scale',
-  design: 'single-node',
-  randomInterventionOrder: true,
-  transform: 'linear',
-  scaleDecoder: false,
-  conditionFloor: 0.1,
-  estimator: 'gaussian',
-  sampling: 'samples',
-  algorithm: 'finite-sample',
-  tolEigv: 1e-2,
-  tolOrth: 1e-1,
-};
+export const DEFAULT_CELL: Omit<Cell, 'n' | 'd' | 'samples'> = { ...DEFAULT_TRIAL };
 
 export const DEFAULT_ND: [number, number][] = [
   [3, 3],
