@@ -459,12 +459,26 @@ describe.skipIf(SKIP_BROWSER)('in headless Chromium', () => {
       const handed = { data: Float64Array.from([1, 2, 3, 4, 5, 7]), shape: [3, 2] };
       const covHanded = await crl.run('covariance', [handed], { transfer: [handed.data.buffer] });
       const transfer = { same: Array.from(covHanded.data).join() === Array.from(cov.data).join(), left: handed.data.length };
+      // Released results go back to the worker; the next ones are written into that memory.
+      const config = { n: 5, d: 10, samples: 20000, seed: 7 };
+      const first = await crl.simulate(config);
+      const x = Array.from(first.x.data as Float64Array);
+      const bytes = first.x.data.byteLength + first.z.data.byteLength + first.dsx.data.byteLength;
+      const releasedBytes = crl.release(first);
+      const again = await crl.simulate(config);
+      const released = {
+        atLeastResults: releasedBytes >= bytes,
+        left: first.x.data.length,
+        twice: crl.release(first),
+        same: Array.from(again.x.data as Float64Array).every((v, i) => v === x[i]) && again.x.data.length === x.length,
+        notOurs: crl.release({ data: new Float64Array(8) }),
+      };
       const fail = (p: Promise<unknown>) => p.then(() => undefined, (e: Error) => ({ name: e.name, message: e.message, scorecrl: e instanceof ScorecrlError }));
       const shape = await fail(crl.covariance({ data: new Float64Array(3), shape: [2, 2] }));
       const core = await fail(crl.covariance({ data: Float64Array.from([1, NaN, 3, 4]), shape: [2, 2] }));
       const unknown = await fail(crl.run('noSuchMethod', []));
       const missing = await fail(loadBackend({ wasmUrl: '/no/such/scorecrl.wasm' }));
-      const result = { info: crl.info(), methods: crl.methods(), ops: crl.ops(), cov: Array.from(cov.data as Float64Array), transfer, shape, core, unknown, missing };
+      const result = { info: crl.info(), methods: crl.methods(), ops: crl.ops(), cov: Array.from(cov.data as Float64Array), transfer, released, shape, core, unknown, missing };
       await crl.close();
       const closed = await fail(crl.covariance({ data: new Float64Array(4), shape: [2, 2] }));
       return { ...result, closed };
@@ -477,6 +491,7 @@ describe.skipIf(SKIP_BROWSER)('in headless Chromium', () => {
     const expected = [8 / 3, 10 / 3, 10 / 3, 38 / 9];
     out.cov.forEach((v: number, i: number) => expect(v).toBeCloseTo(expected[i]!, 12));
     expect(out.transfer).toEqual({ same: true, left: 0 });
+    expect(out.released).toEqual({ atLeastResults: true, left: 0, twice: 0, same: true, notOurs: 0 });
     // Validation in the worker keeps its error class and message.
     expect(out.shape).toMatchObject({ name: 'RangeError' });
     expect(out.shape!.message).toMatch(/covariance/);

@@ -55,6 +55,11 @@ export class ResultRecycler {
     return bytes;
   }
 
+  /** Keeps buffers released elsewhere and transferred here (the page's, in the browser worker). */
+  keepReleased(buffers: ArrayBuffer[]): void {
+    for (const buffer of buffers) if (buffer.byteLength > 0) this.keep(buffer);
+  }
+
   /** Drops every kept buffer; returns the bytes dropped. */
   clear(): number {
     const bytes = this.keptBytes;

@@ -52,6 +52,11 @@ export class WasmCore {
     return this.recycler.release(values);
   }
 
+  /** Keeps result buffers released elsewhere and transferred here, for the next results. */
+  keepReleased(buffers: ArrayBuffer[]): void {
+    this.recycler.keepReleased(buffers);
+  }
+
   releaseMemory(): number {
     return this.recycler.clear() + this.call('releaseBuffers', {}).numbers.bytes!;
   }

@@ -20,6 +20,7 @@
  */
 import type { Backend } from '../backend.js';
 import { abortError, ScorecrlError, type AsyncOptions, type EngineInfo, type OpInputs, type OpOutputs } from '../backend/engine.js';
+import { collectBuffers } from '../backend/recycler.js';
 import type { FromWorker, ToWorker, WireError } from './protocol.js';
 
 export { ScorecrlError, type AsyncOptions, type EngineInfo, type OpInputs, type OpOutputs } from '../backend/engine.js';
@@ -73,6 +74,7 @@ type OwnMembers =
   | 'call'
   | 'with'
   | 'workerStarts'
+  | 'release'
   | 'close'
   | 'engine';
 
@@ -178,6 +180,8 @@ class Connection {
   private closed = false;
   /** How many workers were started (1 + restarts after cancellation or a crash). */
   starts = 0;
+  /** Buffers of the results the worker sent, which release() may give back to it. */
+  private readonly fromWorker = new WeakSet<ArrayBuffer>();
 
   constructor(
     private readonly wasmUrl: string | undefined,
@@ -238,6 +242,20 @@ class Connection {
     return this.nextId++;
   }
 
+  /**
+   * Transfers the worker's result buffers found in `values` back to it (leaving them detached
+   * here), where the next results are written into them; returns their bytes.
+   */
+  giveBack(values: unknown[]): number {
+    const buffers = [...collectBuffers(values)].filter((b) => this.fromWorker.has(b) && b.byteLength > 0);
+    if (buffers.length === 0) return 0;
+    const bytes = buffers.reduce((sum, b) => sum + b.byteLength, 0);
+    for (const buffer of buffers) this.fromWorker.delete(buffer);
+    if (this.worker) this.worker.postMessage({ type: 'release', buffers } satisfies ToWorker, buffers);
+    else for (const buffer of buffers) structuredClone(buffer, { transfer: [buffer] }); // detach all the same
+    return bytes;
+  }
+
   private pump(): void {
     if (this.running || this.queue.length === 0 || this.closed) return;
     const job = this.queue.shift()!;
@@ -280,6 +298,7 @@ class Connection {
     if (message.type === 'progress') {
       if (!job.settled) job.options.onProgress?.(message.fraction, message.message);
     } else if (message.type === 'result') {
+      for (const buffer of collectBuffers([message.value])) this.fromWorker.add(buffer);
       this.settle(job, undefined, { value: message.value, workerMs: message.ms, ms: performance.now() - job.start });
       this.release(job);
     } else if (message.type === 'error') {
@@ -424,6 +443,15 @@ export class BrowserBackend {
   /** Workers started so far (1, plus one per cancellation that had to stop a worker). */
   get workerStarts(): number {
     return this.connection.starts;
+  }
+
+  /**
+   * Hands results you are done with back to the worker (their arrays are detached here: length
+   * 0), so that the next large results are written into that memory instead of fresh pages;
+   * returns the bytes handed back. As `Backend.release`, but synchronous.
+   */
+  release(...values: unknown[]): number {
+    return this.connection.giveBack(values);
   }
 
   /** Stops the worker; pending calls reject. */

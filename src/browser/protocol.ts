@@ -27,6 +27,11 @@ export type ToWorker =
       op: string;
       inputs: OpInputs;
       cancel?: SharedArrayBuffer;
+    }
+  | {
+      /** Buffers of results the page released, transferred back for the next results (no reply). */
+      type: 'release';
+      buffers: ArrayBuffer[];
     };
 
 /** An error as it crosses the worker boundary. */

@@ -40,6 +40,11 @@ export class WorkerEngine implements Engine {
     return this.core.release(values);
   }
 
+  /** Result buffers the page released and transferred back. */
+  keepReleased(buffers: ArrayBuffer[]): void {
+    this.core.keepReleased(buffers);
+  }
+
   releaseMemory(): number {
     return this.core.releaseMemory();
   }
@@ -184,6 +189,14 @@ async function handle(message: ToWorker): Promise<void> {
       send({ type: 'ready', info: engine.info(), ops: engine.ops(), methods: backendMethods(), estimators: scoreEstimators() });
     } catch (error) {
       send({ type: 'init-error', error: wireError(error) });
+    }
+    return;
+  }
+  if (message.type === 'release') {
+    try {
+      if (backend) (await backend).engine.keepReleased(message.buffers);
+    } catch {
+      // A worker whose core failed to load keeps nothing.
     }
     return;
   }
