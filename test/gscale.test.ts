@@ -252,6 +252,7 @@ describe.each(BACKENDS)('gscale on %s', (name) => {
     const model: GscaleModel = { family: 'glm', n: 2, d: 5, hidden: 0, clampEpsilon: 1e-12, parameters: new Float64Array(9) };
     expect(() => crl.gscaleEncode(model, x)).toThrow(/'parameters' must hold 10 values/);
     expect(() => crl.gscaleDecode({ ...model, parameters: new Float64Array(10) }, randomArray([4, 3], 1))).toThrow(/'z' must have n = 2/);
+    expect(() => crl.gscaleEncode({ ...model, parameters: new Float64Array(10) }, randomArray([4, 3], 1))).toThrow(/'x' must have d = 5 columns, got 3/);
     expect(() => crl.gscaleEncode({ ...model, parameters: new Float64Array(10) }, x)).toThrow(/rank-deficient/);
   });
 });

@@ -215,6 +215,25 @@ Matrix subspaceIntersection(const std::vector<Matrix>& q, double tol) {
 
 namespace {
 
+// A stage's latent score-difference covariances for the decoder `dec` (n x n,
+// in the basis), the edges the rule decides from them, and their closest DAG
+// and its order.
+LscaleStage stageWithEdges(const LscaleInput& in, const LscaleOptions& options, const Matrix& dec,
+                           EdgeFallback fallback) {
+  LscaleStage stage;
+  stage.latentScoreDiffCov = latentCovariances(in.R, dec);
+  const EdgeDecision e =
+      decideEdges(stage.latentScoreDiffCov, dec, in.covariance[0], options.edgeRule, options.tolEdge, fallback);
+  stage.rawGraph = e.graph;
+  stage.edgeStatistic = e.statistic;
+  stage.edgeThreshold = e.threshold;
+  stage.exactStatistics = e.exactZeros;
+  const ClosedGraph g = makeDag(e.graph);
+  stage.graph = g.dag;
+  stage.order = g.order;
+  return stage;
+}
+
 LscaleStage softStage(const LscaleInput& in, const LscaleOptions& options) {
   const Index n = static_cast<Index>(in.R.size());
   Matrix enc(n, n);
@@ -234,17 +253,7 @@ LscaleStage softStage(const LscaleInput& in, const LscaleOptions& options) {
   Matrix dec = pseudoInverse(enc);
   scaleDecoderColumns(in.basis, dec);
   enc = pseudoInverse(dec);
-  LscaleStage s;
-  s.latentScoreDiffCov = latentCovariances(in.R, dec);
-  const EdgeDecision e = decideEdges(s.latentScoreDiffCov, dec, in.covariance[0], options.edgeRule, options.tolEdge,
-                                       EdgeFallback::NullLevel);
-  s.rawGraph = e.graph;
-  s.edgeStatistic = e.statistic;
-  s.edgeThreshold = e.threshold;
-  s.exactStatistics = e.exactZeros;
-  const ClosedGraph g = makeDag(e.graph);
-  s.graph = g.dag;
-  s.order = g.order;
+  LscaleStage s = stageWithEdges(in, options, dec, EdgeFallback::NullLevel);
   s.encoder = enc * in.basis.transpose();
   s.decoder = in.basis * dec;
   canonicalSigns(s.encoder, s.decoder);
@@ -282,17 +291,7 @@ LscaleStage hardStage(const LscaleInput& in, const LscaleOptions& options, const
     for (Index i = 0; i < k; ++i) enc.row(m) -= u(i) * encSoft.row(an[static_cast<size_t>(i)]);
   }
   const Matrix dec = pseudoInverse(enc);
-  LscaleStage h;
-  h.latentScoreDiffCov = latentCovariances(in.R, dec);
-  const EdgeDecision e = decideEdges(h.latentScoreDiffCov, dec, in.covariance[0], options.edgeRule, options.tolEdge,
-                                       EdgeFallback::NoEdges);
-  h.rawGraph = e.graph;
-  h.edgeStatistic = e.statistic;
-  h.edgeThreshold = e.threshold;
-  h.exactStatistics = e.exactZeros;
-  const ClosedGraph g = makeDag(e.graph);
-  h.graph = g.dag;
-  h.order = g.order;
+  LscaleStage h = stageWithEdges(in, options, dec, EdgeFallback::NoEdges);
   // The hard stage's statistics carry the error of its unmixing regressions
   // even with exact scores; where the soft stage's are exact, its closure is
   // the true DAG's closure and bounds the DAG.

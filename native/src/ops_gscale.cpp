@@ -126,11 +126,19 @@ OpResult opGscale(const OpArgs& args, const Context& context) {
   return result;
 }
 
+// The points (rows) of array argument `name`, which must have `columns`
+// (the model's `dimension`: n or d) columns.
+ConstMatrixMap pointsArg(const OpArgs& args, const std::string& name, Index columns, const char* dimension) {
+  ConstMatrixMap points = args.matrix(name);
+  if (points.cols() != columns)
+    args.fail("'" + name + "' must have " + dimension + " = " + std::to_string(columns) + " columns, got " +
+              std::to_string(points.cols()));
+  return points;
+}
+
 OpResult opGscaleEncode(const OpArgs& args, const Context&) {
   const GscaleModel model = modelArgs(args);
-  ConstMatrixMap x = args.matrix("x");
-  if (x.cols() != model.d)
-    args.fail("'x' must have d = " + std::to_string(model.d) + " columns, got " + std::to_string(x.cols()));
+  ConstMatrixMap x = pointsArg(args, "x", model.d, "d");
   OpResult result;
   result.put("z", model.encode(x));
   return result;
@@ -138,9 +146,7 @@ OpResult opGscaleEncode(const OpArgs& args, const Context&) {
 
 OpResult opGscaleDecode(const OpArgs& args, const Context&) {
   const GscaleModel model = modelArgs(args);
-  ConstMatrixMap z = args.matrix("z");
-  if (z.cols() != model.n)
-    args.fail("'z' must have n = " + std::to_string(model.n) + " columns, got " + std::to_string(z.cols()));
+  ConstMatrixMap z = pointsArg(args, "z", model.n, "n");
   OpResult result;
   result.put("x", model.decode(z));
   return result;
@@ -148,9 +154,7 @@ OpResult opGscaleDecode(const OpArgs& args, const Context&) {
 
 OpResult opGscaleLatentScoreDifferences(const OpArgs& args, const Context&) {
   const GscaleModel model = modelArgs(args);
-  ConstMatrixMap x = args.matrix("x");
-  if (x.cols() != model.d)
-    args.fail("'x' must have d = " + std::to_string(model.d) + " columns, got " + std::to_string(x.cols()));
+  ConstMatrixMap x = pointsArg(args, "x", model.d, "d");
   const ArrayView& dsx = args.array("dsx", 3);
   if (dsx.shape[1] != x.rows() || dsx.shape[2] != x.cols())
     args.fail("'dsx' must be K x N x d with N = " + std::to_string(x.rows()) + ", d = " + std::to_string(x.cols()) +

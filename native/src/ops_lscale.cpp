@@ -256,13 +256,7 @@ double mccFromMoments(const Matrix& encoder, const Matrix& decoder, const Matrix
 OpResult opLscaleTrial(const OpArgs& args, const Context& context) {
   TrialSpec spec;
   SimulationConfig& c = spec.simulation;
-  const double seed = args.number("seed");
-  if (seed < 0 || seed > 9007199254740991.0 || seed != std::floor(seed)) args.fail("'seed' must be a whole number in [0, 2^53)");
-  c.seed = static_cast<uint64_t>(seed);
-  c.n = static_cast<int>(args.integer("n", 1, kClosestDagMaxNodes));
-  c.d = static_cast<int>(args.integer("d", c.n, 1, 100000));
-  if (c.d < c.n) args.fail("'d' (" + str(c.d) + ") must be >= 'n' (" + str(c.n) + ")");
-  c.samples = args.integer("samples", 2, 100000000);
+  readTrialShape(args, c, kClosestDagMaxNodes);
   c.density = args.number("density", 0.5);
   c.varianceFactors = {args.number("factor", 5.0)};
   c.scaleDecoder = args.flag("scaleDecoder", true);
@@ -279,18 +273,14 @@ OpResult opLscaleTrial(const OpArgs& args, const Context& context) {
       args.string("sampling", "samples", {"samples", "wishart"}) == "wishart" ? TrialSampling::Wishart : TrialSampling::Samples;
   const std::vector<LatentMoments> latent = drawLatentMoments(model, rng, c.samples, &context, sampling);
   const Matrix& G = model.transform.decoder();
-  std::vector<Matrix> cov;
-  std::vector<Vector> mean;
-  for (const LatentMoments& m : latent) {
-    cov.push_back(G * m.covariance() * G.transpose());
-    mean.push_back(G * m.mean);
-  }
+  const ObservedMoments observed = observedMoments(G, latent);
   LscaleInput input;
   if (spec.estimator == TrialEstimator::GaussianPlugIn) {
-    input = lscaleInputFromMoments(cov, mean, {}, true, true, c.samples);
+    input = lscaleInputFromMoments(observed.covariances, observed.means, {}, true, true, c.samples);
   } else {
-    input = lscaleInputFromMoments(cov, mean, scoreDiffCovariancesFromMoments(model, latent, TrialEstimator::Exact), false,
-                                   true, c.samples);
+    input = lscaleInputFromMoments(observed.covariances, observed.means,
+                                   scoreDiffCovariancesFromMoments(model, latent, TrialEstimator::Exact), false, true,
+                                   c.samples);
   }
   const LscaleResult r = lscale(input, options, &context);
   // Truth in the labelling of the environments: latent m = node targeted by environment m+1.

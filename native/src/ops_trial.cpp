@@ -1,25 +1,32 @@
 // Operation trial: one fused simulated trial (simulate -> estimate ->
 // algorithm -> metrics) returning only its metrics.
 #include <algorithm>
+#include <cmath>
 
 #include "scorecrl/ops.hpp"
 #include "scorecrl/rng.hpp"
 #include "scorecrl/trial.hpp"
 
 namespace scorecrl {
+
+void readTrialShape(const OpArgs& args, SimulationConfig& config, int maxLatents) {
+  const double seed = args.number("seed");
+  if (!(seed >= 0) || seed > 9007199254740991.0 || seed != std::floor(seed))
+    args.fail("'seed' must be a whole number in [0, 2^53)");
+  config.seed = static_cast<uint64_t>(seed);
+  config.n = static_cast<int>(args.integer("n", 1, maxLatents));
+  config.d = static_cast<int>(args.integer("d", config.n, 1, 100000));
+  if (config.d < config.n)
+    args.fail("'d' (" + std::to_string(config.d) + ") must be >= 'n' (" + std::to_string(config.n) + ")");
+  config.samples = args.integer("samples", 2, 100000000);
+}
+
 namespace {
 
 TrialSpec readSpec(const OpArgs& args) {
   TrialSpec spec;
   SimulationConfig& c = spec.simulation;
-  const double seed = args.number("seed");
-  if (seed < 0 || seed > 9007199254740991.0 || seed != static_cast<double>(static_cast<uint64_t>(seed)))
-    args.fail("'seed' must be a whole number in [0, 2^53)");
-  c.seed = static_cast<uint64_t>(seed);
-  c.n = static_cast<int>(args.integer("n", 1, 20));
-  c.d = static_cast<int>(args.integer("d", 1, 100000));
-  if (c.d < c.n) args.fail("'d' (" + std::to_string(c.d) + ") must be >= 'n' (" + std::to_string(c.n) + ")");
-  c.samples = args.integer("samples", 2, 100000000);
+  readTrialShape(args, c, 20);
   c.density = args.number("density", 0.5);
   c.randomOrder = args.flag("randomOrder", true);
   c.randomInterventionOrder = args.flag("randomInterventionOrder", true);

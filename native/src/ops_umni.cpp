@@ -101,13 +101,7 @@ void putStage(OpResult& result, const std::string& prefix, const UmniStageMetric
 OpResult opUmniTrial(const OpArgs& args, const Context& context) {
   UmniTrialSpec spec;
   SimulationConfig& c = spec.simulation;
-  const double seed = args.number("seed");
-  if (seed < 0 || seed > 9007199254740991.0 || seed != std::floor(seed)) args.fail("'seed' must be a whole number in [0, 2^53)");
-  c.seed = static_cast<uint64_t>(seed);
-  c.n = static_cast<int>(args.integer("n", 1, 64));
-  c.d = static_cast<int>(args.integer("d", c.n, 1, 100000));
-  if (c.d < c.n) args.fail("'d' (" + std::to_string(c.d) + ") must be >= 'n' (" + std::to_string(c.n) + ")");
-  c.samples = args.integer("samples", 2, 100000000);
+  readTrialShape(args, c, 64);
   c.density = args.number("density", 0.5);
   c.targetDensity = args.number("targetDensity", -1.0);
   c.varianceFactors = {args.number("factor", 0.25)};

@@ -63,6 +63,15 @@ void wishartStatistics(Generator& rng, Index n, Index N, Eigen::MatrixXd& gram, 
 
 }  // namespace
 
+ObservedMoments observedMoments(const Matrix& decoder, const std::vector<LatentMoments>& latent) {
+  ObservedMoments out;
+  for (const LatentMoments& m : latent) {
+    out.covariances.push_back(decoder * m.covariance() * decoder.transpose());
+    out.means.push_back(decoder * m.mean);
+  }
+  return out;
+}
+
 std::vector<LatentMoments> drawLatentMoments(const SimulationModel& model, Generator& rng, Index N,
                                              const Context* context, TrialSampling sampling) {
   if (model.scm.model != LatentModel::Linear) fail("latent moments need a linear SCM");

@@ -929,12 +929,9 @@ UmniTrialResult umniTrial(const UmniTrialSpec& spec, const Context* context) {
   const Matrix& G = model.transform.decoder();
   const Index d = G.rows();
 
-  std::vector<Matrix> covariances;
-  std::vector<Vector> means;
-  for (const LatentMoments& m : latent) {
-    covariances.push_back(G * m.covariance() * G.transpose());
-    means.push_back(G * m.mean);
-  }
+  const ObservedMoments observed = observedMoments(G, latent);
+  const std::vector<Matrix>& covariances = observed.covariances;
+  const std::vector<Vector>& means = observed.means;
   UmniStatistics stats;
   if (spec.scores == UmniScores::GaussianPlugIn) {
     stats = gaussianPlugInStatistics(covariances, means, static_cast<int>(G.cols()), N, false, "umniTrial");

@@ -104,6 +104,12 @@ bool registerOp(const char* name, OpFunction function);
 OpResult runOp(const std::string& name, const OpArgs& args, const Context& context);
 std::vector<std::string> listOps();
 
+// The arguments every fused trial operation takes (ops_trial.cpp): 'seed' (a
+// whole number below 2^53), 'n' (1..maxLatents), 'd' (>= n; default n) and
+// 'samples' (>= 2), into `config`.
+struct SimulationConfig;
+void readTrialShape(const OpArgs& args, SimulationConfig& config, int maxLatents);
+
 // Facts about this build, for backendInfo().
 struct BuildInfo {
   std::string version;

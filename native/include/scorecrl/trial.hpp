@@ -84,6 +84,14 @@ struct LatentMoments {
   Matrix covariance() const { return second - mean * mean.transpose(); }
 };
 
+// The moments of x = G z from the latents' moments, per environment:
+// covariances G C G^T and means G mu.
+struct ObservedMoments {
+  std::vector<Matrix> covariances;
+  std::vector<Vector> means;
+};
+ObservedMoments observedMoments(const Matrix& decoder, const std::vector<LatentMoments>& latent);
+
 // Draws the K+1 environments' latent samples of a linear-SCM model on `rng`
 // (exactly the normals simulate() draws, in the same order) and returns their
 // moments (or, with TrialSampling::Wishart, draws the moments' exact
