@@ -306,12 +306,15 @@ Napi::Value Release(const Napi::CallbackInfo& info) {
   if (buffer.ByteLength() == 0) return Napi::Number::New(env, 0);
   const auto found = lentVectors.find(buffer.Data());
   if (found == lentVectors.end()) return Napi::Number::New(env, 0);
-  std::vector<double>* vector = found->second;
-  const size_t bytes = vector->size() * sizeof(double);
-  buffer.Detach();
+  // Take the storage out first: the finalizer, whenever it runs, then finds
+  // the vector empty and only deletes it.
+  std::vector<double> storage = std::move(*found->second);
+  found->second->clear();
   lentVectors.erase(found);
+  const size_t bytes = storage.size() * sizeof(double);
   externalBytes.fetch_sub(bytes);
-  scorecrl::buffers::give(std::move(*vector));  // leaves it empty for the finalizer
+  buffer.Detach();
+  scorecrl::buffers::give(std::move(storage));
   return Napi::Number::New(env, static_cast<double>(bytes));
 }
 
