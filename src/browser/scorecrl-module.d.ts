@@ -1,26 +1,7 @@
 // Types of the Emscripten ES module wasm/dist/scorecrl.mjs (MODULARIZE, EXPORT_ES6),
-// as the browser worker imports it. Structural copies of OpOutputs / EngineInfo
-// (src/backend/engine.ts): an ambient module cannot import relative paths.
+// as the browser worker imports it: the module interface of src/backend/wasm-core.ts.
 declare module '*/wasm/dist/scorecrl.mjs' {
-  export interface ScorecrlModule {
-    call(
-      op: string,
-      arrays: object,
-      numbers: object,
-      strings: object,
-      onProgress?: (fraction: number, message: string) => void,
-      isCancelled?: () => boolean,
-      allocate?: (length: number) => Float64Array,
-    ):
-      | {
-          arrays: Record<string, { data: Float64Array; shape: number[] }>;
-          numbers: Record<string, number>;
-          strings: Record<string, string>;
-        }
-      | { error: string };
-    info(): { version: string; simd: string; blas: boolean; threads: number; eigen: string };
-    ops(): string[];
-  }
+  export type ScorecrlModule = import('../backend/wasm-core.js').WasmModule;
 
   const createScorecrlModule: (options: { wasmBinary?: ArrayBuffer | Uint8Array }) => Promise<ScorecrlModule>;
   export default createScorecrlModule;
