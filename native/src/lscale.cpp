@@ -85,7 +85,8 @@ void scaleDecoderColumns(const Matrix& basis, Matrix& dec) {
 // Threshold between two groups of values: among the splits that leave at
 // least `minLower` values in the lower group and `minGap` between the groups,
 // the one maximising the between-group variance (Otsu). +inf if none.
-double separatedSplit(std::vector<double> values, size_t minLower, double minGap) {
+double separatedSplit(std::vector<double> values, size_t minLower, double minGap,
+                      double maxUpperStart = std::numeric_limits<double>::infinity()) {
   std::sort(values.begin(), values.end());
   const size_t M = values.size();
   double total = 0.0;
@@ -93,7 +94,7 @@ double separatedSplit(std::vector<double> values, size_t minLower, double minGap
   double best = -1.0, threshold = std::numeric_limits<double>::infinity(), lowerSum = 0.0;
   for (size_t k = 1; k < M; ++k) {
     lowerSum += values[k - 1];
-    if (k < minLower || values[k] - values[k - 1] < minGap) continue;
+    if (k < minLower || values[k] - values[k - 1] < minGap || values[k] > maxUpperStart) continue;
     const double w0 = static_cast<double>(k) / static_cast<double>(M);
     const double mu0 = lowerSum / static_cast<double>(k);
     const double mu1 = (total - lowerSum) / static_cast<double>(M - k);
@@ -123,7 +124,8 @@ void checkCancelled(const Context* context) {
 }  // namespace
 
 EdgeDecision decideEdges(const std::vector<Matrix>& Rz, const Matrix& dec, const Matrix& c0, EdgeRule rule,
-                         double tolEdge, EdgeFallback fallback) {
+                         double tolEdge, EdgeFallback fallback, const Adjacency* candidates,
+                         const Adjacency* certain) {
   const Index n = static_cast<Index>(Rz.size());
   EdgeDecision out;
   out.graph = Adjacency::Constant(n, n, false);
@@ -148,6 +150,7 @@ EdgeDecision decideEdges(const std::vector<Matrix>& Rz, const Matrix& dec, const
   const double inf = std::numeric_limits<double>::infinity();
   auto logOf = [&](Index j, Index m) {
     const double v = out.statistic(j, m);
+    if (candidates && !(*candidates)(j, m)) return -inf;
     return v > 0.0 ? std::log10(v) : -inf;
   };
   // Active statistics (not numerically zero), whether zeros occur, and the
@@ -167,7 +170,18 @@ EdgeDecision decideEdges(const std::vector<Matrix>& Rz, const Matrix& dec, const
     }
   out.exactZeros = zeros;
   double logThreshold = inf;
-  if (!active.empty()) {
+  if (candidates && !active.empty()) {
+    // Only candidate pairs can be edges, and the `certain` ones are: the
+    // threshold splits the candidates below the weakest certain edge (the
+    // others' noise) from the rest, if a separated split exists, else every
+    // candidate is an edge.
+    double weakestCertain = inf;
+    for (Index j = 0; j < n; ++j)
+      for (Index m = 0; m < n; ++m)
+        if (certain && (*certain)(j, m) && logOf(j, m) > kZeroLog) weakestCertain = std::min(weakestCertain, logOf(j, m));
+    const double split = separatedSplit(active, 1, kMinGap, weakestCertain);
+    logThreshold = std::isfinite(split) ? split : *std::min_element(active.begin(), active.end()) - 1e-9;
+  } else if (!active.empty()) {
     const double poolMax = pool.empty() ? -inf : *std::max_element(pool.begin(), pool.end());
     // A DAG has at most n(n-1)/2 edges: at least that many values are non-edges.
     const size_t nonEdges = static_cast<size_t>(n * (n - 1) / 2);
@@ -219,11 +233,12 @@ namespace {
 // in the basis), the edges the rule decides from them, and their closest DAG
 // and its order.
 LscaleStage stageWithEdges(const LscaleInput& in, const LscaleOptions& options, const Matrix& dec,
-                           EdgeFallback fallback) {
+                           EdgeFallback fallback, const Adjacency* candidates = nullptr,
+                           const Adjacency* certain = nullptr) {
   LscaleStage stage;
   stage.latentScoreDiffCov = latentCovariances(in.R, dec);
-  const EdgeDecision e =
-      decideEdges(stage.latentScoreDiffCov, dec, in.covariance[0], options.edgeRule, options.tolEdge, fallback);
+  const EdgeDecision e = decideEdges(stage.latentScoreDiffCov, dec, in.covariance[0], options.edgeRule, options.tolEdge,
+                                     fallback, candidates, certain);
   stage.rawGraph = e.graph;
   stage.edgeStatistic = e.statistic;
   stage.edgeThreshold = e.threshold;
@@ -291,16 +306,20 @@ LscaleStage hardStage(const LscaleInput& in, const LscaleOptions& options, const
     for (Index i = 0; i < k; ++i) enc.row(m) -= u(i) * encSoft.row(an[static_cast<size_t>(i)]);
   }
   const Matrix dec = pseudoInverse(enc);
-  LscaleStage h = stageWithEdges(in, options, dec, EdgeFallback::NoEdges);
   // The hard stage's statistics carry the error of its unmixing regressions
   // even with exact scores; where the soft stage's are exact, its closure is
-  // the true DAG's closure and bounds the DAG.
-  const bool closureFilter = options.hardGraphFilter == HardGraphFilter::SoftClosure ||
-                             (options.hardGraphFilter == HardGraphFilter::Auto && soft.exactStatistics);
+  // the true DAG's closure: it holds every edge, and every DAG with that
+  // closure holds its transitive reduction.
+  const bool exactClosure = options.hardGraphFilter == HardGraphFilter::Auto && soft.exactStatistics &&
+                            options.edgeRule == EdgeRule::Adaptive;
+  const Adjacency closure = transitiveClosure(soft.graph);
+  const Adjacency reduction = exactClosure ? transitiveReduction(closure) : Adjacency();
+  LscaleStage h = exactClosure ? stageWithEdges(in, options, dec, EdgeFallback::NoEdges, &closure, &reduction)
+                               : stageWithEdges(in, options, dec, EdgeFallback::NoEdges);
   if (options.hardGraphFilter == HardGraphFilter::SoftGraph) {
     h.graph = h.graph.array() && soft.graph.array();
-  } else if (closureFilter) {
-    h.graph = h.graph.array() && transitiveClosure(soft.graph).array();
+  } else if (exactClosure || options.hardGraphFilter == HardGraphFilter::SoftClosure) {
+    h.graph = h.graph.array() && closure.array();
   }
   h.encoder = enc * in.basis.transpose();
   h.decoder = in.basis * dec;

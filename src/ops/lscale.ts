@@ -42,10 +42,11 @@ export interface LscaleOptions {
    */
   unmixing?: 'predecessors' | 'soft-parents';
   /**
-   * Hard graph keeps only edges also in: the soft graph's closure when the soft stage's statistics
-   * are exact — some of them numerical zeros, as with exact scores; the closure then holds every
-   * true edge ('auto', default) — else nothing; always nothing ('none'); the soft graph
-   * ('soft-graph', the reference); or its closure ('soft-closure').
+   * Hard graph keeps only edges also in: 'auto' (default) — when the soft stage's statistics are
+   * exact (some of them numerical zeros, as with exact scores; the soft closure is then the true
+   * DAG's), the soft closure, whose transitive reduction is always kept and among whose pairs the
+   * adaptive threshold is chosen; else nothing; 'none': nothing; 'soft-graph': the soft graph (the
+   * reference); 'soft-closure': its closure. See docs/lscale.md.
    */
   hardGraphFilter?: 'auto' | 'none' | 'soft-graph' | 'soft-closure';
 }

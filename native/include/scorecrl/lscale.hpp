@@ -69,10 +69,12 @@ enum class EdgeRule { Adaptive, Absolute };
 // in the soft order, or m's parents in the soft graph (the reference).
 enum class Unmixing { Predecessors, SoftParents };
 // The hard graph keeps only edges also in: nothing (None), the soft graph
-// (SoftGraph, the reference), or its transitive closure (SoftClosure); Auto:
-// the soft closure when the soft stage's statistics are exact (numerical
-// zeros, as with exact scores: the soft closure is then the true DAG's
-// closure, which holds every true edge), else nothing.
+// (SoftGraph, the reference), or its transitive closure (SoftClosure); Auto
+// (adaptive rule): when the soft stage's statistics are exact (numerical
+// zeros, as with exact scores, so that the soft closure is the true DAG's
+// closure), only soft-closure pairs can be hard edges, those of its
+// transitive reduction always are, and the threshold is chosen among the
+// closure's statistics; else nothing.
 enum class HardGraphFilter { None, SoftGraph, SoftClosure, Auto };
 
 struct LscaleOptions {
@@ -144,11 +146,15 @@ struct EdgeDecision {
   bool exactZeros = false;  // adaptive rule: some off-diagonal statistics were numerical zeros
 };
 // The Adaptive rule's stage-dependent choices (see above): NullLevel for the
-// soft stage, NoEdges for the hard stage.
+// soft stage, NoEdges for the hard stage. With `candidates` (adaptive rule)
+// only those pairs can be edges, the `certain` ones among them are, and the
+// threshold is the best separated split of the candidates' statistics that
+// keeps the certain ones above it (all candidates when none is separated).
 enum class EdgeFallback { NullLevel, NoEdges };
 EdgeDecision decideEdges(const std::vector<Matrix>& latentScoreDiffCov, const Matrix& decoderReduced,
                          const Matrix& observationalCovariance, EdgeRule rule, double tolEdge,
-                         EdgeFallback fallback);
+                         EdgeFallback fallback, const Adjacency* candidates = nullptr,
+                         const Adjacency* certain = nullptr);
 
 // Orthonormal basis of the intersection of the column spaces of orthonormal
 // bases q[0], q[1], ...: directions whose principal angle with the next space
