@@ -66,6 +66,11 @@ export class ScorecrlError extends Error {
   }
 }
 
+/** A core error message as the Error the engines throw: AbortError when the call was cancelled. */
+export function errorOf(op: string, message: string): Error {
+  return /: cancelled$/.test(message) ? abortError(op) : new ScorecrlError(message, op);
+}
+
 export function abortError(op: string): Error {
   const error = new Error(`${op}: cancelled`);
   error.name = 'AbortError';

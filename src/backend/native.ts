@@ -5,6 +5,7 @@ import { packageRoot } from './paths.js';
 import { collectBuffers } from './recycler.js';
 import {
   abortError,
+  errorOf,
   ScorecrlError,
   type AsyncOptions,
   type Engine,
@@ -29,11 +30,7 @@ interface NativeAddon {
 }
 
 function wrapError(error: unknown, op: string): Error {
-  if (error instanceof Error) {
-    if (/: cancelled$/.test(error.message)) return abortError(op);
-    return new ScorecrlError(error.message, op);
-  }
-  return new ScorecrlError(String(error), op);
+  return errorOf(op, error instanceof Error ? error.message : String(error));
 }
 
 export class NativeEngine implements Engine {

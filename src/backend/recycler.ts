@@ -71,7 +71,8 @@ export class ResultRecycler {
   private keep(buffer: ArrayBuffer): void {
     const bytes = buffer.byteLength;
     if (bytes < minKeptBytes || bytes > maxKeptBytes) return;
-    // Make room by dropping the oldest kept buffers of other lengths first.
+    // Make room by dropping kept buffers, the lengths kept longest first and
+    // the oldest of each length first.
     for (const [length, list] of this.kept) {
       if (this.keptBytes + bytes <= maxKeptBytes) break;
       while (list.length && this.keptBytes + bytes > maxKeptBytes) this.keptBytes -= list.shift()!.byteLength;

@@ -2,7 +2,7 @@
 // exceptions, results are copied into recycled arrays. Shared by the Node
 // engine (src/backend/wasm.ts) and the browser worker (src/browser/worker.ts),
 // so it imports nothing from Node.
-import { abortError, ScorecrlError, type EngineInfo, type OpInputs, type OpOutputs } from './engine.js';
+import { errorOf, type EngineInfo, type OpInputs, type OpOutputs } from './engine.js';
 import { ResultRecycler } from './recycler.js';
 
 /** The Embind module produced by wasm/src/binding.cpp. */
@@ -24,11 +24,6 @@ export interface WasmModule {
 export interface CallHooks {
   onProgress?: (fraction: number, message: string) => void;
   isCancelled?: () => boolean;
-}
-
-/** The core's { error } answer as the Error the engines throw (AbortError when cancelled). */
-export function errorOf(op: string, message: string): Error {
-  return /: cancelled$/.test(message) ? abortError(op) : new ScorecrlError(message, op);
 }
 
 export class WasmCore {

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { packageRoot } from './paths.js';
 import {
   abortError,
+  errorOf,
   ScorecrlError,
   type AsyncOptions,
   type Engine,
@@ -11,7 +12,7 @@ import {
   type OpInputs,
   type OpOutputs,
 } from './engine.js';
-import { errorOf, WasmCore, type WasmModule } from './wasm-core.js';
+import { WasmCore, type WasmModule } from './wasm-core.js';
 
 export type { WasmModule } from './wasm-core.js';
 
