@@ -312,13 +312,14 @@ LscaleStage hardStage(const LscaleInput& in, const LscaleOptions& options, const
   // closure holds its transitive reduction.
   const bool exactClosure = options.hardGraphFilter == HardGraphFilter::Auto && soft.exactStatistics &&
                             options.edgeRule == EdgeRule::Adaptive;
-  const Adjacency closure = transitiveClosure(soft.graph);
+  const bool closureFilter = exactClosure || options.hardGraphFilter == HardGraphFilter::SoftClosure;
+  const Adjacency closure = closureFilter ? transitiveClosure(soft.graph) : Adjacency();
   const Adjacency reduction = exactClosure ? transitiveReduction(closure) : Adjacency();
   LscaleStage h = exactClosure ? stageWithEdges(in, options, dec, EdgeFallback::NoEdges, &closure, &reduction)
                                : stageWithEdges(in, options, dec, EdgeFallback::NoEdges);
   if (options.hardGraphFilter == HardGraphFilter::SoftGraph) {
     h.graph = h.graph.array() && soft.graph.array();
-  } else if (exactClosure || options.hardGraphFilter == HardGraphFilter::SoftClosure) {
+  } else if (closureFilter) {
     h.graph = h.graph.array() && closure.array();
   }
   h.encoder = enc * in.basis.transpose();

@@ -31,9 +31,8 @@ int partsFor(Index rows, Index cols) {
 }
 
 // Sum over row ranges of the Gram of blocks produced by fill(block, start,
-// rows, part): fill writes `rows` rows of width `cols` into block (part: the
-// thread's index). Each thread keeps
-// its own accumulator; they are added at the end.
+// rows): fill writes `rows` rows (from row `start`) of width `cols` into
+// block. Each thread keeps its own accumulator; they are added at the end.
 template <typename Fill>
 ColMatrix blockedGram(Index total, Index cols, const Context* context, const char* function, Fill fill) {
   const int parts = partsFor(total, cols);
@@ -43,7 +42,7 @@ ColMatrix blockedGram(Index total, Index cols, const Context* context, const cha
     Index counter = 0;
     for (Index start = begin; start < end; start += kBlockRows) {
       const Index rows = std::min<Index>(kBlockRows, end - start);
-      fill(block, start, rows, part);
+      fill(block, start, rows);
       gramAccumulate(block.data(), rows, cols, partial[static_cast<size_t>(part)].data());
       if (context && (++counter % 32) == 0) {
         context->checkCancelled(function);
@@ -78,7 +77,7 @@ Matrix covariance(const ConstMatrixMap& x, const Context* context) {
   // so the subtraction loses no more than centring would.
   const Index N = x.rows(), d = x.cols();
   const Eigen::RowVectorXd shift = x.topRows(std::min<Index>(N, kBlockRows)).colwise().mean();
-  ColMatrix acc = blockedGram(N, d + 1, context, "covariance", [&](Matrix& block, Index start, Index rows, int) {
+  ColMatrix acc = blockedGram(N, d + 1, context, "covariance", [&](Matrix& block, Index start, Index rows) {
     block.topLeftCorner(rows, d).noalias() = x.middleRows(start, rows).rowwise() - shift;
     block.col(d).head(rows).setOnes();
   });
@@ -104,7 +103,7 @@ Matrix scoreDiffCovariance(const double* dsx, Index K, Index N, Index d, const C
 
 Matrix crossScoreDiffCovariance(const double* dsx, Index K, Index N, Index d, const Context* context) {
   ColMatrix acc =
-      blockedGram(N, K * d, context, "crossScoreDiffCovariance", [&](Matrix& block, Index start, Index rows, int) {
+      blockedGram(N, K * d, context, "crossScoreDiffCovariance", [&](Matrix& block, Index start, Index rows) {
         for (Index k = 0; k < K; ++k)
           block.block(0, k * d, rows, d) = ConstMatrixMap(dsx + (k * N + start) * d, rows, d);
       });
