@@ -12,16 +12,17 @@
 //    adaptive edge rule against the reference's options (fixed 1e-3 threshold,
 //    soft-graph unmixing and filter).
 // 3. The sample-complexity grid of the finite-sample anchors
-//    (../shared/anchors/finite-sample-reference.csv): linear Gaussian SCM,
+//    (the table built into `scorecrl report`, src/sweep/reference-table.ts): linear Gaussian SCM,
 //    random orders, unscaled decoder, hard interventions x0.25, Gaussian plug-in;
 //    LSCALE-I's transitive closure (soft stage) against the reference
 //    finite-sample algorithm's correct-graph rate.
 // Linear rows use lscaleTrial (latent moments; the same data as `simulate`
 // for the seed unless --sampling wishart).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadBackend, LSCALE_REFERENCE_OPTIONS } from '../dist/index.js';
+import { BUILTIN_REFERENCE_CSV } from '../dist/sweep/reference-table.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, fallback) => {
@@ -108,8 +109,7 @@ results.gaussian.adaptive = { spec: gaussianHard, ...trialRows(gaussianHard, 'ha
 results.gaussian.reference = { spec: gaussianHard, ...trialRows({ ...gaussianHard, ...LSCALE_REFERENCE_OPTIONS }, 'hard', runs, 4000) };
 
 // 3. The finite-sample grid.
-const anchors = readFileSync(join(root, '..', 'shared', 'anchors', 'finite-sample-reference.csv'), 'utf8')
-  .trim()
+const anchors = BUILTIN_REFERENCE_CSV.trim()
   .split('\n')
   .slice(1)
   .map((line) => line.split(','))
@@ -178,7 +178,7 @@ if (results.grid.length) {
   lines.push(
     '## The sample-complexity grid',
     '',
-    `Settings of the finite-sample anchors: linear Gaussian SCM, random topological and intervention orders, unscaled decoder, hard interventions with variance factor 0.25, Gaussian plug-in scores; ${gridRuns} runs per cell. Correct-graph rate = share of runs whose estimated transitive closure equals the true one. "finite-sample (reference)" is the authors' algorithm as measured in ../shared/anchors; the LSCALE-I columns are the closure of its soft-stage graph with each edge rule.`,
+    `Settings of the finite-sample anchors: linear Gaussian SCM, random topological and intervention orders, unscaled decoder, hard interventions with variance factor 0.25, Gaussian plug-in scores; ${gridRuns} runs per cell. Correct-graph rate = share of runs whose estimated transitive closure equals the true one. "finite-sample (reference)" is the authors' algorithm as measured in the reference run (src/sweep/reference-table.ts); the LSCALE-I columns are the closure of its soft-stage graph with each edge rule.`,
     '',
     '| N | n | d | finite-sample (reference) | LSCALE-I adaptive | LSCALE-I absolute 1e-3 | closure SHD adaptive | closure SHD absolute |',
     '|---|---|---|---|---|---|---|---|',

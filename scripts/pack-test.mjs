@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const prebuildDir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
 if (!existsSync(prebuildDir) || readdirSync(prebuildDir).length === 0) {
-  console.error(`pack-test: no prebuild in ${prebuildDir}; run 'npm run prebuild' first`);
+  console.error(`pack-test: no prebuild in ${prebuildDir}; run 'npm run build:prebuilds' first`);
   process.exit(1);
 }
 

@@ -1,10 +1,14 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NDArray } from '../../src/types.js';
 
-/** ../shared/fixtures, relative to the project root (CI has it at the same place). */
-export const FIXTURES = resolve(fileURLToPath(new URL('../..', import.meta.url)), '..', 'shared', 'fixtures');
+/**
+ * test/fixtures: the reference cases (produced by the authors' public reference
+ * implementation on seeded synthetic data; see test/fixtures/README.md) and the
+ * NumPy RNG vectors the tests compare with.
+ */
+export const FIXTURES = fileURLToPath(new URL('../fixtures', import.meta.url));
 
 export interface ReferenceCase {
   name: string;
