@@ -5,8 +5,8 @@
  * chosen estimator (on x, or on atanh(x) and mapped back by the chain rule), then the autoencoder
  * is trained with progress on stderr; Ctrl-C cancels the estimation or the training.
  */
-import { writeFileSync } from 'node:fs';
 import type { Backend } from '../backend.js';
+import { writeFileAtomic } from '../sweep/files.js';
 import { gscalePairs } from '../ops/gscale.js';
 import { atanhData, atanhToX } from '../sweep/gscale.js';
 import { DataError, stackEnvironments, type Environments } from '../sweep/readers.js';
@@ -144,7 +144,7 @@ export async function fitGscale(crl: Backend, env: Environments, files: string[]
     latentValues: toRows(r.latents),
     diagnostics: { backend: crl.name },
   };
-  if (flags.out) writeFileSync(flags.out, JSON.stringify(result) + '\n');
+  if (flags.out) writeFileAtomic(flags.out, JSON.stringify(result) + '\n');
   if (flags.json) {
     console.log(JSON.stringify(result, null, 2));
     return;

@@ -6,8 +6,8 @@
  * each, as many as the smallest has), with progress on stderr; Ctrl-C cancels the training.
  * LSCALE-I with the Gaussian plug-in runs on every row's moments.
  */
-import { writeFileSync } from 'node:fs';
 import type { Backend } from '../backend.js';
+import { writeFileAtomic } from '../sweep/files.js';
 import type { LscaleResult, LscaleStage } from '../ops/lscale.js';
 import { DataError, stackEnvironments, type Environments } from '../sweep/readers.js';
 import { toRows, type NDArray } from '../types.js';
@@ -152,7 +152,7 @@ export async function fitLinear(crl: Backend, env: Environments, files: string[]
       backend: crl.name,
     },
   };
-  if (flags.out) writeFileSync(flags.out, JSON.stringify(result, null, 2) + '\n');
+  if (flags.out) writeFileAtomic(flags.out, JSON.stringify(result, null, 2) + '\n');
   if (flags.json) {
     console.log(JSON.stringify(result, null, 2));
     return;

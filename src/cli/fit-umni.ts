@@ -3,8 +3,8 @@
  * moments of the data (unknown multi-node interventions: each interventional environment may
  * intervene any set of latents, the sets forming an invertible target matrix).
  */
-import { writeFileSync } from 'node:fs';
 import type { Backend } from '../backend.js';
+import { writeFileAtomic } from '../sweep/files.js';
 import type { Environments } from '../sweep/readers.js';
 import { toRows, type NDArray } from '../types.js';
 import type { FitFlags } from './fit.js';
@@ -64,7 +64,7 @@ export function fitUmni(
     hard: r.hard ? { graph: toRows(r.hard.graph), edges: edgesOf(r.hard.graph), encoder: toRows(r.hard.encoder) } : undefined,
     diagnostics: { candidates: r.stats.candidates, fullTests: r.stats.fullTests, backend: crl.name },
   };
-  if (flags.out) writeFileSync(flags.out, JSON.stringify(result, null, 2) + '\n');
+  if (flags.out) writeFileAtomic(flags.out, JSON.stringify(result, null, 2) + '\n');
   if (flags.json) {
     console.log(JSON.stringify(result, null, 2));
     return;

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { writeFileSync } from 'node:fs';
+import { checkOutputFile, writeFileAtomic } from '../sweep/files.js';
 import { loadBackend } from '../backend/load.js';
 import { fitFiniteSample } from '../ops/trial.js';
 import { checkGscaleData, fitGscale, GSCALE_FIT_ESTIMATORS } from './fit-gscale.js';
@@ -143,6 +143,8 @@ Examples:
     )
     .action(async (files: string[], flags: FitFlags, command: Command) => {
       let env: Environments;
+      // A bad -o fails now, not after the fit.
+      if (flags.out) checkOutputFile(flags.out);
       const gscale = flags.algorithm === 'gscale';
       const estimator = gscale && command.getOptionValueSource('estimator') === 'default' ? 'logistic-quadratic' : flags.estimator;
       if (flags.algorithm === 'umni' && estimator !== 'gaussian') {
@@ -215,7 +217,7 @@ Examples:
           backend: crl.name,
         },
       };
-      if (flags.out) writeFileSync(flags.out, JSON.stringify(result, null, 2) + '\n');
+      if (flags.out) writeFileAtomic(flags.out, JSON.stringify(result, null, 2) + '\n');
       if (flags.json) {
         console.log(JSON.stringify(result, null, 2));
         return;

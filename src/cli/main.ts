@@ -1,7 +1,10 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../backend/paths.js';
+import { ConfigError } from '../sweep/config.js';
+import { describeFileError, FileError, isFileSystemError } from '../sweep/files.js';
+import { DataError } from '../sweep/readers.js';
 import { registerFit } from './fit.js';
 import { registerInfo } from './info.js';
 import { registerMerge } from './merge.js';
@@ -27,14 +30,31 @@ export class ExitCode extends Error {
   }
 }
 
+/** Values of --backend (and SCORECRL_BACKEND). */
+export const BACKEND_CHOICES = ['native', 'wasm', 'auto'] as const;
+
+/** Errors in what the user gave (arguments, data, config, paths): exit code 2. */
+function isUsageError(error: unknown): boolean {
+  return error instanceof UsageError || error instanceof ConfigError || error instanceof DataError || error instanceof FileError;
+}
+
 export function buildProgram(): Command {
   const version = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')).version as string;
   const program = new Command('scorecrl')
     .description('Score-based causal representation learning: simulate, fit and sweep on a C++/Eigen core')
     .version(version)
-    .option('--backend <name>', "core backend: 'native', 'wasm' or 'auto' (default: SCORECRL_BACKEND or auto)")
+    .addOption(
+      new Option('--backend <name>', 'core backend (default: SCORECRL_BACKEND or auto)').choices(BACKEND_CHOICES as unknown as string[]),
+    )
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', () => {
+      // An unknown SCORECRL_BACKEND is a usage error before any work, like an unknown --backend.
+      const env = process.env.SCORECRL_BACKEND?.trim();
+      if (program.opts().backend === undefined && env && !(BACKEND_CHOICES as readonly string[]).includes(env)) {
+        throw new UsageError(`SCORECRL_BACKEND must be one of ${BACKEND_CHOICES.join(', ')}, got '${env}'`);
+      }
+    });
   registerInfo(program);
   registerSweep(program);
   registerReport(program);
@@ -59,8 +79,13 @@ export async function main(argv: string[]): Promise<number> {
       if (error.message) process.stderr.write(`scorecrl: ${error.message}\n`);
       return error.code;
     }
+    // A file-system error that reached here without naming its path in words (e.g. a full disk): name it.
+    if (isFileSystemError(error)) {
+      process.stderr.write(`scorecrl: ${describeFileError(error)}\n`);
+      return EXIT_USAGE;
+    }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`scorecrl: ${message}\n`);
-    return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
+    return isUsageError(error) ? EXIT_USAGE : EXIT_FAILURE;
   }
 }

@@ -33,7 +33,8 @@ Example:
           }
           output = join(first, 'trials.jsonl');
         }
-        return mergeFiles(expandInputs(inputs, output), output);
+        // The output, when it exists, is merged too (mergeFiles adds it if not listed).
+        return mergeFiles(expandInputs(inputs), output);
       });
       for (const w of summary.warnings) process.stderr.write(`warning: ${w}\n`);
       console.log(

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../backend/paths.js';
 import { ConfigError } from '../sweep/config.js';
+import { parseDecimal } from '../sweep/numbers.js';
 import { ExitCode, UsageError } from './main.js';
 
 /** Runs `fn`, turning input errors (ConfigError, RangeError/TypeError from validation) into UsageError (exit 2). */
@@ -30,7 +31,7 @@ export function stringList(value: string): string[] {
 export function numberList(value: string): number[] {
   return stringList(value).map((s) => {
     const power = /^10\^([-+]?\d+(?:\.\d+)?)$/.exec(s);
-    const v = power ? Math.trunc(10 ** Number(power[1])) : Number(s);
+    const v = power ? Math.trunc(10 ** Number(power[1])) : parseDecimal(s);
     if (!Number.isFinite(v)) throw new InvalidArgumentError(`'${s}' is not a number`);
     return v;
   });
@@ -46,7 +47,7 @@ export function booleanList(value: string): boolean[] {
 
 export function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value: string) => {
-    const v = Number(value);
+    const v = parseDecimal(value);
     if (!Number.isSafeInteger(v) || v < min || v > max) {
       throw new InvalidArgumentError(`${name} must be a whole number in ${min}..${max === Number.MAX_SAFE_INTEGER ? '' : max}`);
     }
@@ -55,7 +56,7 @@ export function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER
 }
 
 export function positiveNumber(value: string): number {
-  const v = Number(value);
+  const v = parseDecimal(value);
   if (!Number.isFinite(v) || v <= 0) throw new InvalidArgumentError('must be a positive number');
   return v;
 }

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { aggregate, compareWithReference, parseReferenceCsv, type ReferenceRow } from '../sweep/aggregate.js';
 import { ConfigError, configFromJson, expandCells, type Cell } from '../sweep/config.js';
+import { withPath } from '../sweep/files.js';
 import { expandInputs } from '../sweep/merge.js';
 import { BUILTIN_REFERENCE_CSV, BUILTIN_REFERENCE_NAME } from '../sweep/reference-table.js';
 import { writeReport } from '../sweep/report.js';
@@ -44,7 +45,14 @@ export async function summarise(files: string[], outDir: string, options: Summar
   let planned: number | undefined;
   let order: Cell[] | undefined;
   for (const file of files) {
-    const read = readResults(file);
+    const read = withPath(file, 'read', () => readResults(file));
+    if (!read.header && read.records.size === 0) {
+      throw new ConfigError(
+        read.totalBytes === 0
+          ? `${file} is empty: not a scorecrl result file`
+          : `${file} is not a scorecrl result file (no sweep header and no trial records; give the trials.jsonl of a sweep, or its folder)`,
+      );
+    }
     for (const p of read.problems) process.stderr.write(`warning: ${p}\n`);
     if (read.header) {
       if (sweepId && read.header.sweepId !== sweepId) {

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { makeDirectory, writeFileAtomic } from '../sweep/files.js';
 import { join } from 'node:path';
 import { backendInfo, loadBackend } from '../backend/load.js';
 import { simulate, type SimulationConfig } from '../ops/simulate.js';
@@ -91,10 +91,10 @@ Example:
         scaleDecoder: flags.scaleDecoder[0]!,
         outputs: { z: false, x: true, dsx: false },
       };
+      makeDirectory(flags.out);
       const crl = await loadBackend({ backend: backendOption(program) });
       const sim = simulate(crl.engine, config);
       const x = sim.x!;
-      mkdirSync(flags.out, { recursive: true });
       const columns = Array.from({ length: d }, (_, j) => `x${j}`);
       const files: string[] = [];
       if (flags.singleFile) {
@@ -134,7 +134,7 @@ Example:
         encoder: toRows(sim.transform.encoder),
         varianceFactors: Array.from(sim.varianceFactors),
       };
-      writeFileSync(join(flags.out, 'truth.json'), JSON.stringify(truth, null, 2) + '\n');
+      writeFileAtomic(join(flags.out, 'truth.json'), JSON.stringify(truth, null, 2) + '\n');
       console.log(
         `simulated n=${sim.n} d=${sim.d}, ${sim.K + 1} environments x ${sim.samples} samples (seed ${flags.seed}); ` +
           `wrote ${files.length} ${flags.format} file(s) and truth.json to ${flags.out}`,

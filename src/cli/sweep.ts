@@ -5,6 +5,7 @@ import {
   applyGrid,
   applyTopLevel,
   CELL_FIELDS,
+  countTrials,
   checkSupported,
   ConfigError,
   configFromJson,
@@ -13,15 +14,13 @@ import {
   expandCells,
   parseNd,
   parseShard,
-  planTrials,
-  shardTrials,
   sweepId,
   type CellField,
   type Shard,
   type SweepConfig,
 } from '../sweep/config.js';
 import { createProgress, formatDuration, type ProgressMode } from '../sweep/progress.js';
-import { defaultWorkers, runSweep, type RunSummary } from '../sweep/run.js';
+import { defaultWorkers, MAX_TRIALS_PER_RUN, runSweep, type RunSummary } from '../sweep/run.js';
 import { ExitCode } from './main.js';
 import { backendOption } from './info.js';
 import { asUsage, booleanList, integer, numberList, packageVersion, positiveNumber, signalExitCode, stringList } from './options.js';
@@ -173,11 +172,17 @@ Examples:
       const file = resultFile(flags.out, shard);
       const reference = await asUsage(() => loadReference(flags.reference));
       if (flags.dryRun) {
-        const plan = shardTrials(planTrials(config), shard);
+        // Counted, not planned: a dry run of a huge sweep answers at once.
+        const total = countTrials(config);
+        const mine = countTrials(config, shard);
+        const tooMany =
+          mine > MAX_TRIALS_PER_RUN
+            ? `; more than the ${MAX_TRIALS_PER_RUN.toLocaleString('en-US')} trials one process runs: split it with --shard k/${Math.ceil(total / MAX_TRIALS_PER_RUN)}`
+            : '';
         console.log(
-          `sweep ${sweepId(config)}: ${expandCells(config).length} cells x ${config.runs} runs = ${planTrials(config).length} trials` +
-            (shard ? `; shard ${shard.index}/${shard.count}: ${plan.length} trials` : '') +
-            `; results in ${file}`,
+          `sweep ${sweepId(config)}: ${expandCells(config).length} cells x ${config.runs} runs = ${total} trials` +
+            (shard ? `; shard ${shard.index}/${shard.count}: ${mine} trials` : '') +
+            `; results in ${file}${tooMany}`,
         );
         return;
       }
@@ -195,9 +200,17 @@ async function runAndReport(
 ): Promise<void> {
   const controller = new AbortController();
   let signalled: NodeJS.Signals | undefined;
+  // Closes the result file and releases its lock (set once the file is open).
+  let closeNow: (() => void) | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) {
-      process.stderr.write(`\nsweep: second ${signal}, exiting now (running trials are lost; resume later)\n`);
+      // Every finished trial is already written (each line is one write); only running ones are lost.
+      try {
+        closeNow?.();
+      } catch {
+        // Exiting anyway: the lines are in the file whether or not the last flush worked.
+      }
+      process.stderr.write(`\nsweep: second ${signal}, exiting now (finished trials are kept; running ones are lost; resume later)\n`);
       process.exit(signalExitCode(signal));
     }
     signalled = signal;
@@ -221,6 +234,9 @@ async function runAndReport(
         onProgress: (p) => display.update(p),
         onWarning: (w) => process.stderr.write(`warning: ${w}\n`),
         version: packageVersion(),
+        onOpen: (close) => {
+          closeNow = close;
+        },
       }),
     );
   } finally {

@@ -150,6 +150,8 @@ const NUMBER_OPTIONS = [
   'tolerance',
 ] as const;
 
+const OPTION_KEYS = new Set<string>(['method', 'latents', 'at', ...NUMBER_OPTIONS, 'schedule', 'quadraticHead']);
+
 function fitInputs(fn: string, x: NDArray, options: LearnedEstimatorOptions): OpInputs {
   checkArray(fn, 'x', x, 3);
   if (x.shape[0]! < 2) {
@@ -160,6 +162,10 @@ function fitInputs(fn: string, x: NDArray, options: LearnedEstimatorOptions): Op
   }
   if (!LEARNED_METHODS.includes(options.method)) {
     throw new RangeError(`${fn}: 'method' must be one of ${LEARNED_METHODS.map((m) => `'${m}'`).join(', ')}, got '${String(options.method)}'`);
+  }
+  // A misspelt option ('epoch') would otherwise be dropped silently and the default used.
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) throw new RangeError(`${fn}: unknown option '${key}' for method '${options.method}' (known: ${[...OPTION_KEYS].join(', ')})`);
   }
   const numbers: Record<string, number> = {};
   for (const key of NUMBER_OPTIONS) {

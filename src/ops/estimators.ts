@@ -64,8 +64,14 @@ export function scoreEstimators(): string[] {
   return [...registry.keys()].sort();
 }
 
+// 'seed' is accepted (and unused: the plug-in is deterministic) so callers can pass one to any method.
+const GAUSSIAN_KEYS = ['method', 'at', 'latents', 'centred', 'seed'];
+
 function gaussianInputs(x: NDArray, options: ScoreDifferenceOptions): OpInputs {
   const fn = 'estimateScoreDifferences';
+  for (const key of Object.keys(options)) {
+    if (!GAUSSIAN_KEYS.includes(key)) throw new RangeError(`${fn}: unknown option '${key}' for method 'gaussian' (known: ${GAUSSIAN_KEYS.join(', ')})`);
+  }
   const numbers: Record<string, number | boolean> = {};
   const arrays: Record<string, NDArray> = { x };
   if (options.centred !== undefined) numbers.centred = Boolean(options.centred);

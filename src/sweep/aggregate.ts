@@ -4,6 +4,7 @@
  */
 import { CELL_FIELDS, DEFAULT_CELL, canonicalCell, type Cell, type CellField } from './config.js';
 import type { TrialRecord } from './store.js';
+import { parseDecimal } from './numbers.js';
 
 /** Metrics aggregated as mean ± standard error, with the column names of the table. */
 export const METRICS = [
@@ -168,7 +169,7 @@ export function parseReferenceCsv(text: string): ReferenceRow[] {
     if (!header.includes(need)) throw new Error(`reference table: missing column '${need}'`);
   }
   return lines.slice(1).map((line, i) => {
-    const cells = line.split(',').map((s) => Number(s.trim()));
+    const cells = line.split(',').map((s) => parseDecimal(s));
     if (cells.length !== header.length || cells.some((v) => !Number.isFinite(v))) {
       throw new Error(`reference table: row ${i + 2} is not ${header.length} numbers`);
     }

@@ -402,14 +402,35 @@ export interface Trial {
   seed: number;
 }
 
-/** Every trial of the sweep in plan order. */
-export function planTrials(config: SweepConfig): Trial[] {
+/** Trials of the sweep (cells times runs). */
+export function countTrials(config: SweepConfig, shard?: Shard): number {
+  return shardSize(expandCells(config).length * config.runs, shard);
+}
+
+/** How many of `total` plan positions shard k/N holds (positions k-1, k-1+N, ...). */
+export function shardSize(total: number, shard: Shard | undefined): number {
+  if (!shard || shard.count <= 1) return total;
+  return total >= shard.index ? Math.floor((total - shard.index) / shard.count) + 1 : 0;
+}
+
+/**
+ * Every trial of the sweep in plan order, or only those of `shard` (only
+ * those are built: a shard of a huge sweep costs its own size, not the sweep's).
+ */
+export function planTrials(config: SweepConfig, shard?: Shard): Trial[] {
   const trials: Trial[] = [];
+  const count = shard && shard.count > 1 ? shard.count : 1;
+  const first = count > 1 ? shard!.index - 1 : 0;
+  let index = 0;
   for (const cell of expandCells(config)) {
     const key = cellKey(cell);
-    for (let run = 0; run < config.runs; run++) {
-      trials.push({ id: `${key}/${run}`, index: trials.length, cell, cellKey: key, run, seed: trialSeed(config.seed, cell, run) });
+    // The first plan position at or after `index` that belongs to the shard.
+    let run = (((first - index) % count) + count) % count;
+    index += run;
+    for (; run < config.runs; run += count, index += count) {
+      trials.push({ id: `${key}/${run}`, index, cell, cellKey: key, run, seed: trialSeed(config.seed, cell, run) });
     }
+    index -= run - config.runs; // back to the cell's end
   }
   return trials;
 }

@@ -3,17 +3,28 @@
  * merges) into one file. Idempotent: merging the output again with any of its
  * inputs gives the same file. Records are written in plan order.
  *
+ * The output, when it exists, is one of the inputs: merging into a folder
+ * whose trials.jsonl a resumed sweep has filled keeps those trials. It is
+ * replaced atomically (temp file + rename) under the output's lock, so a merge
+ * never runs while a sweep appends to the same file, and it is never written
+ * through a symlink out of its folder; a file there that is not a result file
+ * is refused, not replaced.
+ *
  * Checks: every input must carry the same sweep id (else the configs differ:
  * an error naming the differing fields); every record must be a trial of that
- * sweep with the seed the plan gives it; the same trial in two files must have
- * the same outcome (a duplicate, dropped) unless one of them is an error and
- * the other a success (the success is kept). Any other disagreement is a
- * conflict and nothing is written.
+ * sweep with the seed the plan gives it; the same trial in two places (two
+ * files, or twice in one) must have the same outcome (`sameOutcome`: discrete
+ * metrics equal, continuous ones within 1e-9, so native and WebAssembly shards
+ * combine; a duplicate, dropped) unless one of them is an error and the other
+ * a success (the success is kept). Any other disagreement is a conflict and
+ * nothing is written.
  */
-import { existsSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { ConfigError, configFromJson, planTrials, sweepId } from './config.js';
-import { readResults, recordOutcome, type SweepHeader, type TrialRecord } from './store.js';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { cellKey, ConfigError, configFromJson, expandCells, sweepId, trialSeed } from './config.js';
+import { FileError, outputTarget, withPath, writeFileAtomic } from './files.js';
+import { acquireLock, lockHolder } from './lock.js';
+import { readResults, sameOutcome, type SweepHeader, type TrialRecord } from './store.js';
 
 export interface MergeSummary {
   output: string;
@@ -34,24 +45,40 @@ export interface MergeSummary {
   warnings: string[];
 }
 
-/** Expands directories to the .jsonl files inside them (sorted). */
+/** Expands directories to the .jsonl files inside them (sorted); `exclude` leaves one file out. */
 export function expandInputs(paths: string[], exclude?: string): string[] {
   const out: string[] = [];
   for (const p of paths) {
-    if (!existsSync(p)) throw new ConfigError(`merge: ${p} does not exist`);
-    if (statSync(p).isDirectory()) {
-      const files = readdirSync(p)
+    if (!existsSync(p)) throw new ConfigError(`${p} does not exist`);
+    if (withPath(p, 'read', () => statSync(p)).isDirectory()) {
+      const files = withPath(p, 'list', () => readdirSync(p))
         .filter((f) => f.endsWith('.jsonl'))
         .sort()
         .map((f) => join(p, f))
         .filter((f) => !exclude || resolve(f) !== resolve(exclude));
-      if (files.length === 0) throw new ConfigError(`merge: no .jsonl files in ${p}`);
+      if (files.length === 0) throw new ConfigError(`no .jsonl files in ${p}`);
       out.push(...files);
     } else {
       out.push(p);
     }
   }
-  return [...new Set(out.map((p) => resolve(p)))].map((abs) => out.find((p) => resolve(p) === abs)!);
+  return dedupe(out);
+}
+
+/** Drops repeated files (the same file under two names counts once). */
+function dedupe(paths: string[]): string[] {
+  const seen = new Set<string>();
+  return paths.filter((p) => {
+    let key: string;
+    try {
+      key = realpathSync(p);
+    } catch {
+      key = resolve(p);
+    }
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function describeDifference(a: SweepHeader['config'], b: SweepHeader['config']): string {
@@ -69,11 +96,35 @@ function describeDifference(a: SweepHeader['config'], b: SweepHeader['config']):
 
 export function mergeFiles(inputs: string[], output: string): MergeSummary {
   if (inputs.length === 0) throw new ConfigError('merge: give at least one result file or directory');
+  const folder = dirname(output);
+  if (!existsSync(folder)) throw new ConfigError(`merge: the folder of --output ${output} does not exist`);
+  const target = outputTarget(output, folder);
+  const lock = acquireLock(target);
+  try {
+    return mergeLocked(inputs, output, target);
+  } finally {
+    lock.release();
+  }
+}
+
+function mergeLocked(inputs: string[], output: string, target: string): MergeSummary {
   const warnings: string[] = [];
-  const files = inputs.map((path) => ({ path, read: readResults(path) }));
+  // The existing output is an input too: what it holds is kept.
+  const paths = existsSync(target) ? dedupe([...inputs, output]) : dedupe(inputs);
+  const files = paths.map((path) => ({ path, read: withPath(path, 'read', () => readResults(path)) }));
   for (const f of files) {
-    if (!f.read.header) throw new ConfigError(`merge: ${f.path} has no sweep header (is it a scorecrl sweep result file?)`);
+    if (!f.read.header) {
+      throw new ConfigError(
+        f.path === output
+          ? `merge: ${output} exists and is not a scorecrl result file (no sweep header); it is left untouched: use another --output, or move it away`
+          : `merge: ${f.path} has no sweep header (is it a scorecrl sweep result file?)`,
+      );
+    }
     for (const p of f.read.problems) warnings.push(p);
+    if (f.path !== output) {
+      const holder = lockHolder(f.path);
+      if (holder) warnings.push(`${f.path} is still being written by ${holder}; merged what it holds now (merge again when it is done)`);
+    }
   }
   const first = files[0]!;
   const header0 = first.read.header!;
@@ -94,23 +145,38 @@ export function mergeFiles(inputs: string[], output: string): MergeSummary {
   if (sweepId(config) !== header0.sweepId) {
     throw new ConfigError(`merge: the header of ${first.path} does not match its own sweep id (edited by hand?)`);
   }
-  const plan = planTrials(config);
-  const byId = new Map(plan.map((t) => [t.id, t]));
+  // Each record is checked against its cell and seed without building the plan (a sweep may be huge).
+  const cells = new Map(expandCells(config).map((cell, index) => [cellKey(cell), { cell, index }]));
+  const planned = cells.size * config.runs;
+  const position = (r: TrialRecord) => cells.get(r.cellKey)!.index * config.runs + r.run;
+  const belongs = (r: TrialRecord) => {
+    const c = cells.get(r.cellKey);
+    return (
+      c !== undefined &&
+      r.run >= 0 &&
+      r.run < config.runs &&
+      r.id === `${r.cellKey}/${r.run}` &&
+      r.seed === trialSeed(config.seed, c.cell, r.run)
+    );
+  };
 
   const chosen = new Map<string, { record: TrialRecord; from: string }>();
   let duplicates = 0;
   let replaced = 0;
   const conflicts: string[] = [];
   for (const f of files) {
+    for (const c of f.read.conflicts) conflicts.push(`${c.id} (${f.path} lines ${c.lines[0]} and ${c.lines[1]}: ${c.difference})`);
     for (const record of f.read.records.values()) {
-      const trial = byId.get(record.id);
-      if (!trial || trial.seed !== record.seed || trial.cellKey !== record.cellKey) {
+      if (!belongs(record)) {
         throw new ConfigError(`merge: ${f.path} holds trial ${record.id}, which is not part of sweep ${header0.sweepId} (config mismatch)`);
       }
       const previous = chosen.get(record.id);
       if (!previous) {
         chosen.set(record.id, { record, from: f.path });
-      } else if (recordOutcome(previous.record) === recordOutcome(record)) {
+        continue;
+      }
+      const difference = sameOutcome(previous.record, record);
+      if (difference === null) {
         duplicates++;
       } else if (previous.record.status === 'error' && record.status === 'ok') {
         chosen.set(record.id, { record, from: f.path });
@@ -118,23 +184,21 @@ export function mergeFiles(inputs: string[], output: string): MergeSummary {
       } else if (previous.record.status === 'ok' && record.status === 'error') {
         replaced++;
       } else {
-        conflicts.push(`${record.id} (${previous.from} vs ${f.path})`);
+        conflicts.push(`${record.id} (${previous.from} vs ${f.path}: ${difference})`);
       }
     }
   }
   if (conflicts.length > 0) {
     throw new Error(
-      `merge: ${conflicts.length} trial(s) have different results in different files, e.g. ${conflicts.slice(0, 3).join(', ')}; ` +
-        `nothing was written (were they made by different scorecrl versions?)`,
+      `merge: ${conflicts.length} trial(s) have different results in different files (or twice in one file), e.g. ${conflicts.slice(0, 3).join('; ')}; ` +
+        `nothing was written (were they made by different scorecrl versions? remove the lines or files you do not want)`,
     );
   }
-  const records = plan.filter((t) => chosen.has(t.id)).map((t) => chosen.get(t.id)!.record);
+  const records = [...chosen.values()].map((c) => c.record).sort((a, b) => position(a) - position(b));
   const created = files.map((f) => f.read.header!.created).sort()[0]!;
-  const header: SweepHeader = { ...header0, shard: null, trials: plan.length, created };
+  const header: SweepHeader = { ...header0, shard: null, trials: planned, created };
   const text = [header, ...records].map((r) => JSON.stringify(r)).join('\n') + '\n';
-  const tmp = `${output}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, output);
+  writeFileAtomic(target, text);
   const shards = [
     ...new Set(files.map((f) => f.read.header!.shard).filter((s) => s).map((s) => `${s!.index}/${s!.count}`)),
   ];
@@ -143,8 +207,8 @@ export function mergeFiles(inputs: string[], output: string): MergeSummary {
     sweepId: header0.sweepId,
     inputs: files.map((f) => f.path),
     trials: records.length,
-    missing: plan.length - records.length,
-    planned: plan.length,
+    missing: planned - records.length,
+    planned,
     duplicates,
     replaced,
     errors: records.filter((r) => r.status === 'error').length,

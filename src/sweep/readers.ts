@@ -5,9 +5,13 @@
  * environments first).
  */
 import { parse } from 'csv-parse/sync';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { NDArray } from '../types.js';
+import { withPath, writeFileAtomic } from './files.js';
+import { parseDecimal } from './numbers.js';
+
+export { parseDecimal };
 
 /** A problem with the user's data (the CLI exits with code 2). */
 export class DataError extends Error {
@@ -75,7 +79,7 @@ export function parseNpy(bytes: Buffer, name = 'array'): NDArray {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
-    .map(Number);
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : NaN));
   if (shape.some((s) => !Number.isSafeInteger(s) || s < 0)) throw new DataError(`${name}: bad shape (${shapeText})`);
   const size = shape.reduce((a, b) => a * b, 1);
   const dataStart = start + headerLength;
@@ -121,7 +125,7 @@ export function npyBytes(a: NDArray): Buffer {
 }
 
 export function writeNpy(path: string, a: NDArray): void {
-  writeFileSync(path, npyBytes(a));
+  writeFileAtomic(path, npyBytes(a));
 }
 
 // ---------------------------------------------------------------------------
@@ -143,14 +147,15 @@ export function readCsv(path: string, environmentColumn?: string): Table {
   const name = basename(path);
   let records: string[][];
   try {
-    records = parse(readFileSync(path, 'utf8'), { skip_empty_lines: true, trim: true, relax_column_count: true }) as string[][];
+    records = parse(withPath(path, 'read', () => readFileSync(path, 'utf8')), { skip_empty_lines: true, trim: true, relax_column_count: true }) as string[][];
   } catch (error) {
+    if (error instanceof Error && error.name === 'FileError') throw error;
     throw new DataError(`${name}: cannot parse CSV (${(error as Error).message})`);
   }
   if (records.length === 0) throw new DataError(`${name}: the file is empty (a header row is needed)`);
   const header = records[0]!;
   if (header.some((h) => h.length === 0)) throw new DataError(`${name}: the header row has an empty column name`);
-  const numericHeader = header.filter((h) => h !== environmentColumn).every((h) => Number.isFinite(Number(h)));
+  const numericHeader = header.filter((h) => h !== environmentColumn).every((h) => Number.isFinite(parseDecimal(h)));
   if (numericHeader) {
     throw new DataError(`${name}: the first row looks like data (${header.slice(0, 3).join(', ')}...); a header row with column names is needed`);
   }
@@ -180,9 +185,11 @@ export function readCsv(path: string, environmentColumn?: string): Table {
       if (MISSING.test(cell)) {
         throw new DataError(`${name}: line ${i + 1}, column '${header[j]}': missing value or NaN ('${cell}'); remove or impute such rows`);
       }
-      const v = Number(cell);
+      const v = parseDecimal(cell);
       if (!Number.isFinite(v)) {
-        throw new DataError(`${name}: line ${i + 1}, column '${header[j]}': '${cell}' is not a finite number`);
+        throw new DataError(
+          `${name}: line ${i + 1}, column '${header[j]}': '${cell}' is not a finite number in decimal or scientific notation (e.g. 1.5, -2e-3)`,
+        );
       }
       data[(i - 1) * columns.length + c++] = v;
     }
@@ -203,7 +210,7 @@ export function writeCsv(path: string, columns: string[], a: NDArray, environmen
     for (let j = 0; j < cols; j++) values.push(String(a.data[i * cols + j]));
     parts.push(values.join(','));
   }
-  writeFileSync(path, parts.join('\n') + '\n');
+  writeFileAtomic(path, parts.join('\n') + '\n');
 }
 
 // ---------------------------------------------------------------------------
@@ -264,7 +271,7 @@ function splitByEnvironment(name: string, table: Table, labels: string[], option
 }
 
 function loadNpyEnvironments(files: string[], options: LoadOptions): Environments {
-  const arrays = files.map((f) => ({ file: basename(f), array: parseNpy(readFileSync(f), basename(f)) }));
+  const arrays = files.map((f) => ({ file: basename(f), array: parseNpy(withPath(f, 'read', () => readFileSync(f)), basename(f)) }));
   if (files.length === 1) {
     const { file, array } = arrays[0]!;
     if (array.shape.length === 3) {
@@ -276,7 +283,7 @@ function loadNpyEnvironments(files: string[], options: LoadOptions): Environment
     if (options.environmentColumn === undefined) {
       throw new DataError(`${file}: one 2-d file holds one environment; give one file per environment, or --env-column <index>`);
     }
-    const index = Number(options.environmentColumn);
+    const index = /^\d+$/.test(options.environmentColumn.trim()) ? Number(options.environmentColumn) : NaN;
     const [N, c] = array.shape as [number, number];
     if (!Number.isInteger(index) || index < 0 || index >= c) {
       throw new DataError(`${file}: --env-column for a .npy file is a column index in 0..${c - 1}, got '${options.environmentColumn}'`);
@@ -318,7 +325,10 @@ function checkFinite(file: string, data: Float64Array, d: number, columns: strin
 /** Loads environments from CSV or .npy files (see the module comment). */
 export function loadEnvironments(files: string[], options: LoadOptions = {}): Environments {
   if (files.length === 0) throw new DataError('no data files given');
-  for (const f of files) if (!existsSync(f)) throw new DataError(`${f}: no such file`);
+  for (const f of files) {
+    if (!existsSync(f)) throw new DataError(`${f}: no such file`);
+    if (withPath(f, 'read', () => statSync(f)).isDirectory()) throw new DataError(`${f}: is a directory, not a data file (give the files inside it)`);
+  }
   const kinds = new Set(files.map((f) => extname(f).toLowerCase()));
   if (kinds.size > 1) throw new DataError(`mix of file types (${[...kinds].join(', ')}); use all .csv or all .npy`);
   const kind = [...kinds][0]!;

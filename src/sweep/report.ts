@@ -1,6 +1,6 @@
 /** Writes a sweep report: table as CSV and JSON, figures as SVG, and an HTML page with both. */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeDirectory, writeFileAtomic } from './files.js';
 import { toCsv, toJson, type CellRow, type Comparison, type ReferenceRow } from './aggregate.js';
 import { formatRateMatrix, formatTable } from './table.js';
 
@@ -25,12 +25,12 @@ const escapeHtml = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export async function writeReport(dir: string, rows: CellRow[], info: ReportInfo): Promise<ReportFiles> {
-  mkdirSync(join(dir, 'figures'), { recursive: true });
+  makeDirectory(join(dir, 'figures'));
   const csv = join(dir, 'summary.csv');
   const json = join(dir, 'summary.json');
   const html = join(dir, 'report.html');
-  writeFileSync(csv, toCsv(rows));
-  writeFileSync(
+  writeFileAtomic(csv, toCsv(rows), dir);
+  writeFileAtomic(
     json,
     JSON.stringify(
       {
@@ -47,6 +47,7 @@ export async function writeReport(dir: string, rows: CellRow[], info: ReportInfo
       null,
       2,
     ) + '\n',
+    dir,
   );
   // Vega is large: loaded only when figures are made.
   const { buildFigures, renderSvg } = await import('./plots.js');
@@ -55,7 +56,7 @@ export async function writeReport(dir: string, rows: CellRow[], info: ReportInfo
   for (const figure of figures) {
     const svg = await renderSvg(figure.spec);
     const path = join(dir, 'figures', figure.file);
-    writeFileSync(path, svg);
+    writeFileAtomic(path, svg, dir);
     svgs.push({ file: path, title: figure.title, svg });
   }
   const page = `<!doctype html>
@@ -87,6 +88,6 @@ ${svgs.map((s) => `<figure>${s.svg}<figcaption>${escapeHtml(s.title)}</figcaptio
 </body>
 </html>
 `;
-  writeFileSync(html, page);
+  writeFileAtomic(html, page, dir);
   return { csv, json, html, figures: svgs.map((s) => s.file) };
 }

@@ -4,7 +4,7 @@
  * trial. Stopping (an aborted signal) lets the running trials finish and be
  * written, then returns; a killed process loses only the running trials.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,14 +13,16 @@ import { packageRoot } from '../backend/paths.js';
 import {
   ConfigError,
   configToJson,
+  countTrials,
   planTrials,
-  shardTrials,
   sweepId,
   trialCost,
   type Shard,
   type SweepConfig,
   type Trial,
 } from './config.js';
+import { describeFileError, FileError, isFileSystemError, makeDirectory, outputTarget, withPath } from './files.js';
+import { acquireLock, type Lock } from './lock.js';
 import { makeHeader, readResults, ResultWriter, type SweepHeader, type TrialRecord } from './store.js';
 import type { TrialOutcome, TrialTask, WorkerData } from './task.js';
 
@@ -59,7 +61,15 @@ export interface RunOptions {
   /** Warnings (damaged lines, ignored records). */
   onWarning?: (message: string) => void;
   version?: string;
+  /**
+   * Called once the result file is locked, with a function that closes the writer and releases
+   * the lock at once (for a process that must exit now: the lines written so far stay).
+   */
+  onOpen?: (closeNow: () => void) => void;
 }
+
+/** Trials one process plans at most (beyond this, run the sweep in shards). */
+export const MAX_TRIALS_PER_RUN = 2_000_000;
 
 export interface RunSummary {
   file: string;
@@ -136,25 +146,55 @@ function piscinaExecutor(file: string, threads: number, data: WorkerData): Execu
 
 export async function runSweep(options: RunOptions): Promise<RunSummary> {
   const started = performance.now();
-  const { config, file } = options;
+  const { config } = options;
   const id = sweepId(config);
   const shard = options.shard && options.shard.count > 1 ? options.shard : null;
-  const plan = shardTrials(planTrials(config), shard ?? undefined);
+  const size = countTrials(config, shard ?? undefined);
+  if (size > MAX_TRIALS_PER_RUN) {
+    const total = countTrials(config);
+    const shards = Math.ceil(total / MAX_TRIALS_PER_RUN);
+    throw new ConfigError(
+      `this run would hold ${size.toLocaleString('en-US')} trials, more than the ${MAX_TRIALS_PER_RUN.toLocaleString('en-US')} one process plans; ` +
+        `lower --runs or the grid, or split the sweep with --shard k/${shards} (k = 1..${shards}) and merge the shards`,
+    );
+  }
+  const plan = planTrials(config, shard ?? undefined);
   const warn = options.onWarning ?? (() => {});
 
-  // Resume: read what is there.
+  // The results go to `file`, or to its target when it is a symlink inside its folder.
+  const folder = dirname(options.file);
+  makeDirectory(folder);
+  const file = outputTarget(options.file, folder);
+  const lock = acquireLock(file, undefined, warn);
+  try {
+    return await runLocked(options, { started, id, shard, plan, warn, file, lock });
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(
+  options: RunOptions,
+  context: { started: number; id: string; shard: Shard | null; plan: Trial[]; warn: (m: string) => void; file: string; lock: Lock },
+): Promise<RunSummary> {
+  const { config } = options;
+  const { started, id, shard, plan, warn, file, lock } = context;
+  // Resume: read what is there (under the lock: no other writer adds to it now).
   let keepBytes: number | undefined;
   const finished = new Set<string>();
   if (existsSync(file)) {
-    const existing = readResults(file);
-    if (existing.goodBytes > 0 || existing.header) checkHeader(file, existing.header, id, shard);
+    const existing = withPath(file, 'read', () => readResults(file));
+    if (existing.foreign) {
+      throw new ConfigError(
+        `${options.file} exists and is not a scorecrl result file (no sweep header); it is left untouched: use another --out, or move the file away`,
+      );
+    }
+    if (existing.goodBytes > 0 || existing.header) checkHeader(options.file, existing.header, id, shard);
     for (const problem of existing.problems) warn(problem);
     keepBytes = existing.goodBytes;
     for (const [trialId, record] of existing.records) {
       if (record.status === 'ok' || !options.retryErrors) finished.add(trialId);
     }
-  } else {
-    mkdirSync(dirname(file), { recursive: true });
   }
   const todo = plan.filter((t) => !finished.has(t.id));
   const skipped = plan.length - todo.length;
@@ -165,7 +205,7 @@ export async function runSweep(options: RunOptions): Promise<RunSummary> {
 
   const workers = options.workers ?? defaultWorkers();
   const summary: RunSummary = {
-    file,
+    file: options.file,
     sweepId: id,
     planned: plan.length,
     skipped,
@@ -178,7 +218,11 @@ export async function runSweep(options: RunOptions): Promise<RunSummary> {
     backend: '',
   };
   const header = makeHeader(config, id, shard, plan.length, options.version ?? '', configToJson(config));
-  const writer = ResultWriter.open(file, header, keepBytes);
+  const writer = withPath(file, 'write', () => ResultWriter.open(file, header, keepBytes));
+  options.onOpen?.(() => {
+    writer.close();
+    lock.release();
+  });
   const limit = options.limit ?? Infinity;
   if (todo.length === 0 || limit <= 0) {
     writer.close();
@@ -229,7 +273,12 @@ export async function runSweep(options: RunOptions): Promise<RunSummary> {
         return;
       }
       if (summary.ran >= limit) return;
-      writer.appendLine(record(trial, outcome));
+      try {
+        writer.appendLine(record(trial, outcome));
+      } catch (error) {
+        failure ??= error instanceof Error ? error : new Error(String(error));
+        return;
+      }
       summary.ran++;
       backends.add(outcome.backend);
       if (outcome.status === 'error') {
@@ -245,13 +294,26 @@ export async function runSweep(options: RunOptions): Promise<RunSummary> {
   try {
     await Promise.all(Array.from({ length: Math.min(lanes, todo.length) }, lane));
   } finally {
-    writer.close();
+    try {
+      writer.close();
+    } catch (error) {
+      failure ??= error instanceof Error ? error : new Error(String(error));
+    }
     await executor.close();
   }
   summary.remaining = todo.length - summary.ran;
   summary.interrupted = summary.remaining > 0 && !failure;
   summary.backend = [...backends].join('+');
   summary.elapsedMs = performance.now() - started;
+  if (failure && isFileSystemError(failure)) {
+    const error = new FileError(
+      `${describeFileError(failure, options.file, 'write')}; ${summary.ran} trials of this run were written before it (run the same command again to resume)`,
+      options.file,
+      failure.code,
+    );
+    (error as Error & { summary?: RunSummary }).summary = summary;
+    throw error;
+  }
   if (failure) {
     const error = new Error(
       `a sweep worker failed: ${failure.message} (${summary.ran} trials were written; run the same command again to resume)`,

@@ -7,7 +7,8 @@
  * line cut short by a kill mid-write is detected when the file is read again
  * (it does not parse, or lacks its newline) and is cut off before appending.
  */
-import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Cell, Shard, SweepConfig } from './config.js';
 
 export const FORMAT = 1;
@@ -69,6 +70,21 @@ export interface ReadResult {
   truncatedTail: boolean;
   /** Number of trial lines read (including duplicates). */
   lines: number;
+  /** Trials recorded twice with different results (beyond the tolerance of `sameOutcome`); the first is kept. */
+  conflicts: Conflict[];
+  /**
+   * The file is not a sweep result file: it has content, but no sweep header
+   * (and is not just a header cut short by a kill). Writers must refuse it.
+   */
+  foreign: boolean;
+}
+
+export interface Conflict {
+  id: string;
+  /** Line numbers of the kept record and of the differing one. */
+  lines: [number, number];
+  /** The first difference, e.g. "metrics.shd 2 vs 3". */
+  difference: string;
 }
 
 function isTrialRecord(value: unknown): value is TrialRecord {
@@ -102,7 +118,10 @@ export function readResults(path: string): ReadResult {
     problems: [],
     truncatedTail: false,
     lines: 0,
+    conflicts: [],
+    foreign: false,
   };
+  const lineOf = new Map<string, number>();
   let start = 0;
   let lineNumber = 0;
   while (start < buffer.length) {
@@ -135,9 +154,27 @@ export function readResults(path: string): ReadResult {
     } else if (isTrialRecord(parsed)) {
       result.lines++;
       const previous = result.records.get(parsed.id);
-      if (!previous) result.records.set(parsed.id, parsed);
-      else if (previous.status === 'error' && parsed.status === 'ok') result.records.set(parsed.id, parsed);
-      else result.problems.push(`${path}:${lineNumber}: trial ${parsed.id} appears again; ignored`);
+      if (!previous) {
+        result.records.set(parsed.id, parsed);
+        lineOf.set(parsed.id, lineNumber);
+      } else if (previous.status === 'error' && parsed.status === 'ok') {
+        result.records.set(parsed.id, parsed);
+        lineOf.set(parsed.id, lineNumber);
+      } else if (previous.status === 'ok' && parsed.status === 'error') {
+        result.problems.push(`${path}:${lineNumber}: trial ${parsed.id} failed here but succeeded on line ${lineOf.get(parsed.id)}; the success is kept`);
+      } else {
+        const difference = sameOutcome(previous, parsed);
+        const first = lineOf.get(parsed.id)!;
+        if (difference === null) {
+          result.problems.push(`${path}:${lineNumber}: trial ${parsed.id} appears again (same result as line ${first}); ignored`);
+        } else {
+          result.conflicts.push({ id: parsed.id, lines: [first, lineNumber], difference });
+          result.problems.push(
+            `${path}:${lineNumber}: trial ${parsed.id} has a different result than on line ${first} (${difference}); ` +
+              `line ${first} is kept, and 'scorecrl merge' refuses the file until one of the two lines is removed`,
+          );
+        }
+      }
     } else {
       result.problems.push(`${path}:${lineNumber}: not a sweep header or trial record; ignored`);
     }
@@ -146,6 +183,10 @@ export function readResults(path: string): ReadResult {
   }
   // Bad bytes after the last good line: a write cut short. Appends continue at goodBytes.
   result.truncatedTail = result.goodBytes < buffer.length;
+  // Content without a sweep header is someone else's file, unless it is only a header cut short
+  // (one line, no newline) or blank.
+  const cutHeader = buffer.indexOf(0x0a) < 0 && /^\s*\{\s*"type"\s*:\s*"sweep"/.test(buffer.toString('utf8', 0, 64));
+  result.foreign = !result.header && !cutHeader && buffer.toString('utf8').trim().length > 0;
   return result;
 }
 
@@ -166,13 +207,35 @@ export class ResultWriter {
     this.fd = fd;
   }
 
-  /** Opens `path` for appending; `keepBytes` (from readResults) drops a cut-off tail. Writes `header` if the file is new. */
+  /**
+   * Opens `path` for appending; `keepBytes` (from readResults) drops a cut-off tail. A new file
+   * appears at once with its header (made aside and linked into place), so no reader sees an empty
+   * or half-written one. The caller checks beforehand that an existing file is a result file
+   * (`ReadResult.foreign`) and that `path` is not a link out of its folder.
+   */
   static open(path: string, header: SweepHeader, keepBytes?: number, syncMs = 1000): ResultWriter {
-    const exists = existsSync(path);
+    if (!existsSync(path)) {
+      const tmp = join(dirname(path), `.${basename(path)}.new-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+      const fd = openSync(tmp, 'wx', 0o644);
+      try {
+        const line = Buffer.from(JSON.stringify(header) + '\n', 'utf8');
+        let offset = 0;
+        while (offset < line.length) offset += writeSync(fd, line, offset, line.length - offset);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      try {
+        linkSync(tmp, path); // fails if the file appeared meanwhile: never replaces one
+      } finally {
+        unlinkSync(tmp);
+      }
+      return new ResultWriter(path, openSync(path, 'a'), syncMs);
+    }
     const fd = openSync(path, 'a');
-    if (exists && keepBytes !== undefined) ftruncateSync(fd, keepBytes);
+    if (keepBytes !== undefined) ftruncateSync(fd, keepBytes);
     const writer = new ResultWriter(path, fd, syncMs);
-    if (!exists || keepBytes === 0) writer.appendLine(header);
+    if (keepBytes === 0) writer.appendLine(header);
     return writer;
   }
 
@@ -219,4 +282,53 @@ export function makeHeader(
 /** The fields of a record that a re-run must reproduce exactly (identity and metrics; not timing or backend). */
 export function recordOutcome(r: TrialRecord): string {
   return JSON.stringify({ id: r.id, seed: r.seed, status: r.status, metrics: r.metrics ?? null, error: r.error ?? null });
+}
+
+/** Relative tolerance of continuous metrics in `sameOutcome` (native and WASM differ by ~1e-13). */
+export const METRIC_RTOL = 1e-9;
+/** Absolute floor of that tolerance, for values that are zero up to rounding. */
+export const METRIC_ATOL = 1e-12;
+
+function sameNumber(a: number, b: number): boolean {
+  if (a === b) return true;
+  // Counts, SHDs and other whole-number metrics must agree exactly.
+  if (Number.isInteger(a) && Number.isInteger(b)) return false;
+  return Math.abs(a - b) <= METRIC_ATOL + METRIC_RTOL * Math.max(Math.abs(a), Math.abs(b));
+}
+
+function sameValue(a: unknown, b: unknown, at: string): string | null {
+  if (typeof a === 'number' && typeof b === 'number') return sameNumber(a, b) ? null : `${at} ${a} vs ${b}`;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) return `${at} has ${a.length} vs ${b.length} entries`;
+    for (let i = 0; i < a.length; i++) {
+      const d = sameValue(a[i], b[i], `${at}[${i}]`);
+      if (d) return d;
+    }
+    return null;
+  }
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    for (const k of keys) {
+      const d = sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${at}.${k}`);
+      if (d) return d;
+    }
+    return null;
+  }
+  return a === b ? null : `${at} ${JSON.stringify(a)} vs ${JSON.stringify(b)}`;
+}
+
+/**
+ * Whether two records of one trial give the same result: identity, status, and
+ * discrete metrics (booleans such as `correct`, whole numbers such as SHD and edge counts,
+ * strings, graphs) exactly; continuous metrics within a relative 1e-9 (plus 1e-12 absolute),
+ * so results of the native and the WebAssembly core, which differ in the last bits, agree.
+ * Returns null when they agree, else the first difference.
+ */
+export function sameOutcome(a: TrialRecord, b: TrialRecord): string | null {
+  if (a.id !== b.id) return `id ${a.id} vs ${b.id}`;
+  if (a.seed !== b.seed) return `seed ${a.seed} vs ${b.seed}`;
+  if (a.status !== b.status) return `status ${a.status} vs ${b.status}`;
+  // Two failures are not two results (their messages may differ); either one stands for the trial.
+  if (a.status === 'error') return null;
+  return sameValue(a.metrics ?? null, b.metrics ?? null, 'metrics');
 }
