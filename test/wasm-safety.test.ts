@@ -170,6 +170,24 @@ describe('WASM close', () => {
   }, 30_000);
 });
 
+describe('WASM worker hygiene', () => {
+  it('inputs that cannot be sent to the worker fail their call with a TypeError; the queue goes on', async () => {
+    const bad = { x: { ...X, note: () => 'a function' } };
+    const error = await rejection(engine.callAsync('covariance', { arrays: bad as never }));
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.message).toMatch(/^covariance: the inputs could not be sent to the WASM worker/);
+    expectCovariance((await crl.covarianceAsync(X)).data);
+  });
+
+  it('releaseMemory() stops an idle worker (its heap cannot shrink); the next call starts a fresh one', async () => {
+    await crl.simulateAsync({ n: 5, d: 20, samples: 20_000, seed: 1 });
+    const starts = engine.workerStarts;
+    crl.releaseMemory();
+    expectCovariance((await crl.covarianceAsync(X)).data);
+    expect(engine.workerStarts).toBe(starts + 1);
+  });
+});
+
 describe('WASM traps, 32-bit sizes and out of memory', () => {
   // simulate with samples = 2^30 (n=2, d=3) overflowed a size in the core and trapped
   // ("memory access out of bounds"), after which every call failed; 2^31 and 2^32 returned

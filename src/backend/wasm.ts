@@ -79,7 +79,14 @@ export class WasmEngine implements Engine {
     return this.core.release(values);
   }
 
+  /**
+   * Frees what the calling thread's instance keeps for reuse, and stops an
+   * idle worker thread: a WebAssembly memory never shrinks, so its heap (as
+   * large as its largest call needed) returns to the system only with it.
+   * Counts the bytes freed on the calling thread.
+   */
   releaseMemory(): number {
+    if (this.worker && !this.running && this.queue.length === 0) this.dropWorker();
     return this.core.releaseMemory();
   }
 
@@ -150,7 +157,7 @@ export class WasmEngine implements Engine {
       } catch (error) {
         // e.g. inputs that cannot be copied to another thread
         const reason = error instanceof Error ? error.message : String(error);
-        this.settle(job, new ScorecrlError(`${job.op}: the inputs could not be sent to the WASM worker (${reason})`, job.op));
+        this.settle(job, new TypeError(`${job.op}: the inputs could not be sent to the WASM worker (${reason})`));
         this.running = undefined;
       }
     }
@@ -259,6 +266,11 @@ export class WasmEngine implements Engine {
     worker.unref();
     worker.on('message', (message: FromWorker) => this.onMessage(worker, message));
     worker.on('error', (error) => this.onExit(worker, error.message));
+    worker.on('messageerror', (error) => {
+      // A reply that could not be read: its call cannot finish, so the worker goes.
+      if (worker === this.worker) void worker.terminate();
+      this.onExit(worker, `a reply could not be read: ${error.message}`);
+    });
     worker.on('exit', (code) => this.onExit(worker, `exit code ${code}`));
     this.worker = worker;
     return worker;
