@@ -288,6 +288,25 @@ describe('WasmCore: a failing instance is replaced', () => {
     expect(core.call('simulate', {}).arrays.y!.data).toHaveLength(2);
   });
 
+  it('an instance that cannot be made (no memory for its heap) is a named error; a later call tries again', () => {
+    let spawned = 0;
+    const good: WasmModule = {
+      call: () => {
+        throw new WebAssembly.RuntimeError('unreachable');
+      },
+      info: () => ({ version: '0', simd: 'none', blas: false, threads: 1, eigen: '3.4.0' }),
+      ops: () => [],
+    };
+    const core = new WasmCore(() => {
+      if (++spawned === 2) throw new RangeError('WebAssembly.Instance(): Out of memory: Cannot allocate Wasm memory for new instance');
+      return good;
+    });
+    expect(() => core.call('covariance', {})).toThrow(/^covariance: the WebAssembly core trapped/);
+    expect(() => core.call('covariance', {})).toThrow(/^covariance: the WebAssembly core could not be instantiated \(.*Out of memory/);
+    expect(() => core.call('covariance', {})).toThrow(/trapped/);
+    expect(spawned).toBe(3);
+  });
+
   it("a hook's own error comes back as it was thrown", () => {
     const boom = new Error('boom');
     const { core } = fake((_allocate, { onProgress }) => {

@@ -122,9 +122,15 @@ export class WasmCore {
     this.instance();
   }
 
-  private instance(): WasmModule {
+  private instance(op?: string): WasmModule {
     if (!this.module) {
-      this.module = this.spawn();
+      try {
+        this.module = this.spawn();
+      } catch (error) {
+        // e.g. no memory left for a new instance's heap
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new ScorecrlError(`${op ? `${op}: ` : ''}the WebAssembly core could not be instantiated (${reason})`, op);
+      }
       this.instances++;
     }
     return this.module;
@@ -132,7 +138,7 @@ export class WasmCore {
 
   call(op: string, inputs: OpInputs, hooks: CallHooks = {}): OpOutputs {
     const { arrays = {}, numbers = {}, strings = {} } = inputs;
-    const module = this.instance();
+    const module = this.instance(op);
     // A throw out of module.call unwinds the core's frames without its
     // cleanup; only a hook's own error or a failed allocation is told apart.
     let hookError: { error: unknown } | undefined;
