@@ -58,7 +58,7 @@ export interface Engine {
   release(values: unknown[]): number;
   /** Frees the memory kept for reuse (from released results); returns the bytes freed. */
   releaseMemory(): number;
-  /** Releases worker threads, if any. */
+  /** Releases worker threads, if any; calls still pending on them reject with a ScorecrlError. */
   close(): Promise<void>;
 }
 
