@@ -7,7 +7,7 @@
  * const crl = await loadBackend();
  * ```
  */
-export { loadBackend, backendInfo, type LoadOptions } from './backend/load.js';
+export { loadBackend, backendInfo, nativeLoadError, type LoadOptions } from './backend/load.js';
 export { Backend } from './backend.js';
 export {
   ScorecrlError,

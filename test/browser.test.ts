@@ -504,6 +504,49 @@ describe.skipIf(SKIP_BROWSER)('in headless Chromium', () => {
     await page.close();
   });
 
+  it('hostile calls in the worker: bad and throwing onProgress, uncloneable arguments, a trap, close during a call', async () => {
+    const page = await open('/plain.html');
+    await page.waitForSelector('body[data-ready="1"]', { state: 'attached' });
+    const out = await page.evaluate(async () => {
+      const { loadBackend } = (window as any).scorecrl;
+      const crl = await loadBackend();
+      const x = { data: Float64Array.from([1, 2, 3, 4, 5, 7]), shape: [3, 2] };
+      const fail = (p: Promise<unknown>) => p.then(() => undefined, (e: Error) => ({ name: e.name, message: e.message }));
+      const notFunction = await fail(Promise.resolve().then(() => crl.with({ onProgress: 3 }).covariance(x)));
+      const boom = new Error('boom');
+      let thrownBack = false;
+      await crl
+        .with({
+          onProgress: () => {
+            throw boom;
+          },
+        })
+        .simulate({ n: 5, d: 20, samples: 40_000, seed: 3 })
+        .catch((e: Error) => (thrownBack = e === boom));
+      const uncloneable = await fail(crl.covariance({ data: x.data, shape: [3, 2], extra: () => 1 }));
+      const trap = await fail(crl.simulate({ n: 2, d: 3, samples: 2 ** 30, seed: 1 }));
+      const cov = Array.from((await crl.covariance(x)).data as Float64Array);
+      const running = fail(crl.simulate({ n: 5, d: 20, samples: 40_000, seed: 3 }));
+      const queued = fail(crl.covariance(x));
+      await crl.close();
+      return { notFunction, thrownBack, uncloneable, trap, cov, running: await running, queued: await queued };
+    }).catch((e: Error) => ({ evaluateError: e.message }));
+    expect(out).not.toHaveProperty('evaluateError');
+    const o = out as any;
+    expect(o.notFunction).toMatchObject({ name: 'TypeError' });
+    expect(o.notFunction.message).toMatch(/option 'onProgress' must be a function/);
+    expect(o.thrownBack).toBe(true);
+    expect(o.uncloneable).toMatchObject({ name: 'TypeError' });
+    expect(o.uncloneable.message).toMatch(/^covariance: the arguments could not be sent to the worker/);
+    expect(o.trap).toMatchObject({ name: 'ScorecrlError' });
+    expect(o.trap.message).toMatch(/^simulate: /);
+    const expected = [8 / 3, 10 / 3, 10 / 3, 38 / 9];
+    o.cov.forEach((v: number, i: number) => expect(v).toBeCloseTo(expected[i]!, 12));
+    expect(o.running.message).toMatch(/closed/);
+    expect(o.queued.message).toMatch(/closed/);
+    await page.close();
+  });
+
   it("a Vite app that imports 'scorecrl' gets the browser build, its worker and the .wasm", async () => {
     const app = mkdtempSync(join(tmpdir(), 'scorecrl-vite-app-'));
     mkdirSync(join(app, 'node_modules'));

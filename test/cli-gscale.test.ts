@@ -68,8 +68,8 @@ function trueLatents(T: number[][], x: number[][]): number[][] {
   }
   return x.map((row) => {
     const y = row.map((v) => Math.atanh(v));
-    const ty = Array.from({ length: n }, (_, i) => T.reduce((s, tr, k) => s + tr[i]! * y[k]!, 0));
-    return Array.from({ length: n }, (_, i) => inv[i]!.reduce((s, v, j) => s + v * ty[j]!, 0));
+    const ty = Array.from({ length: n }, (_, i) => T.reduce<number>((s, tr, k) => s + tr[i]! * y[k]!, 0));
+    return Array.from({ length: n }, (_, i) => inv[i]!.reduce<number>((s, v, j) => s + v * ty[j]!, 0));
   });
 }
 

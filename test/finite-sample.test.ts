@@ -95,7 +95,7 @@ describe.each(BACKENDS)('finiteSample (%s)', (name) => {
     expect(bits(none.graphClosure).every((v) => v === 0)).toBe(true);
     // tolOrth >= 1 accepts every test: the closure of the order (a complete DAG).
     const all = b.finiteSample({ rxs: c.arrays.rxs! }, { tolEigv: 0.01, tolOrth: 1.5 });
-    expect(bits(all.graphClosure).reduce((s, v) => s + v, 0)).toBe(10);
+    expect(bits(all.graphClosure).reduce<number>((s, v) => s + v, 0)).toBe(10);
   });
 
   it('rejects bad inputs with clear errors', () => {

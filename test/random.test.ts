@@ -9,7 +9,7 @@ function relative(a: number, b: number): number {
 }
 
 describe.each(BACKENDS)('NumPy-compatible generator on %s', (name) => {
-  it.each(vectors.cases.map((c: any) => [c.seed, c]))('seed %d matches numpy.random.default_rng', async (_seed, c: any) => {
+  it.each((vectors.cases as any[]).map((c): [number, any] => [c.seed, c]))('seed %d matches numpy.random.default_rng', async (_seed, c) => {
     const crl = await backend(name);
     const [random, normal, integers, permutation, after] = crl.randomDraws(c.seed, [
       { kind: 'random', count: c.random.length },

@@ -289,7 +289,7 @@ describe.each(BACKENDS)('UMNI-CRL on %s', (name) => {
           const v = Array.from({ length: n }, (_, a) => y.reduce((s, yb, b) => s + (P[m + 1]![a]![b]! - P[0]![a]![b]!) * yb, 0));
           for (let i = 0; i < d; i++) plugIn[(m * samples + t) * d + i] = B[i]!.reduce((s, bia, a) => s + bia * v[a]!, 0);
         }
-      for (const [scores, dsx] of [['exact', sim.dsx!], ['gaussian', { data: plugIn, shape: [n, samples, d] }]] as const) {
+      for (const [scores, dsx] of [['exact', sim.dsx!], ['gaussian', { data: plugIn, shape: [n, samples, d] as number[] }]] as const) {
         const fit = crl.umni({ x, dsx }, { intervention });
         const trial = crl.umniTrial({ n, d, samples, intervention, scores }, seed);
         const soft = scoreFromSamples(fit.encoder, fit.graphClosure, x0, z0, closure(dag));
@@ -435,7 +435,7 @@ describe('UMNI-CRL in sweeps and fit', () => {
     const [cell] = expandCells(config);
     const metrics = runTrial(crl, cell!, 11);
     const direct = crl.umniTrial(
-      { n: 4, d: 10, samples: 5000, intervention: 'hard', tolEigv: 0.05, randomOrder: cell!.randomOrder, scores: cell!.estimator },
+      { n: 4, d: 10, samples: 5000, intervention: 'hard', tolEigv: 0.05, randomOrder: cell!.randomOrder, scores: cell!.estimator as 'gaussian' | 'exact' },
       11,
     );
     expect(metrics.shd).toBe(direct.hard!.shd);

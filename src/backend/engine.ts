@@ -15,7 +15,10 @@ export interface OpOutputs {
 }
 
 export interface AsyncOptions {
-  /** Called with the fraction done (0..1) and a short message. */
+  /**
+   * Called with the fraction done (0..1) and a short message. If it throws,
+   * the call is cancelled and rejects with the error it threw.
+   */
   onProgress?: (fraction: number, message: string) => void;
   /** Aborting rejects the call with an AbortError once the core notices. */
   signal?: AbortSignal;
@@ -55,7 +58,7 @@ export interface Engine {
   release(values: unknown[]): number;
   /** Frees the memory kept for reuse (from released results); returns the bytes freed. */
   releaseMemory(): number;
-  /** Releases worker threads, if any. */
+  /** Releases worker threads, if any; calls still pending on them reject with a ScorecrlError. */
   close(): Promise<void>;
 }
 
@@ -69,6 +72,36 @@ export class ScorecrlError extends Error {
 /** A core error message as the Error the engines throw: AbortError when the call was cancelled. */
 export function errorOf(op: string, message: string): Error {
   return /: cancelled$/.test(message) ? abortError(op) : new ScorecrlError(message, op);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value).slice(0, 40)}`;
+}
+
+/**
+ * Checks the options of an asynchronous call before it starts, so that a bad
+ * callback is a TypeError naming the option rather than a failure later on
+ * another stack (where nothing could catch it).
+ */
+export function checkAsyncOptions(op: string, options: unknown): AsyncOptions {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object') throw new TypeError(`${op}: options must be an object ({ onProgress, signal }), got ${describe(options)}`);
+  const { onProgress, signal } = options as Record<string, unknown>;
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    throw new TypeError(`${op}: option 'onProgress' must be a function (fraction, message) => void, got ${describe(onProgress)}`);
+  }
+  if (
+    signal !== undefined &&
+    (signal === null ||
+      typeof signal !== 'object' ||
+      typeof (signal as AbortSignal).aborted !== 'boolean' ||
+      typeof (signal as AbortSignal).addEventListener !== 'function')
+  ) {
+    throw new TypeError(`${op}: option 'signal' must be an AbortSignal (new AbortController().signal), got ${describe(signal)}`);
+  }
+  return options as AsyncOptions;
 }
 
 export function abortError(op: string): Error {

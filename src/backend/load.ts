@@ -13,6 +13,8 @@ export interface LoadOptions {
 }
 
 const loaded = new Map<BackendName, Promise<Backend>>();
+/** Why the native backend did not load when 'auto' fell back to WASM. */
+let nativeFailure: Error | undefined;
 
 function requested(options: LoadOptions): BackendName | 'auto' {
   const choice = options.backend ?? 'auto';
@@ -50,10 +52,21 @@ export async function loadBackend(options: LoadOptions = {}): Promise<Backend> {
   const choice = requested(options);
   if (choice !== 'auto') return load(choice);
   try {
-    return await load('native');
-  } catch {
+    const native = await load('native');
+    nativeFailure = undefined;
+    return native;
+  } catch (error) {
+    nativeFailure = error instanceof Error ? error : new Error(String(error));
     return load('wasm');
   }
+}
+
+/**
+ * The error that kept the native backend from loading the last time
+ * `loadBackend()` fell back to WASM (undefined when it loaded, or was not tried).
+ */
+export function nativeLoadError(): Error | undefined {
+  return nativeFailure;
 }
 
 /** Name, version, SIMD level, BLAS use and threads of the backend `loadBackend(options)` gives. */

@@ -19,7 +19,7 @@
  * the order they were made.
  */
 import type { Backend } from '../backend.js';
-import { abortError, ScorecrlError, type AsyncOptions, type EngineInfo, type OpInputs, type OpOutputs } from '../backend/engine.js';
+import { abortError, checkAsyncOptions, ScorecrlError, type AsyncOptions, type EngineInfo, type OpInputs, type OpOutputs } from '../backend/engine.js';
 import { collectBuffers } from '../backend/recycler.js';
 import type { FromWorker, ToWorker, WireError } from './protocol.js';
 
@@ -139,6 +139,15 @@ interface Job {
 /** After a cooperative cancel, how long the core may take to notice before its worker is replaced (ms). */
 const CANCEL_GRACE_MS = 500;
 
+/** The options of one call, checked before it is queued (a bad callback would otherwise fail later, uncaught). */
+function checkOptions(label: string, options: CallOptions): void {
+  checkAsyncOptions(label, options);
+  const { transfer } = options;
+  if (transfer !== undefined && !(Array.isArray(transfer) && transfer.every((b) => b instanceof ArrayBuffer))) {
+    throw new TypeError(`${label}: option 'transfer' must be an array of ArrayBuffers (e.g. [x.data.buffer])`);
+  }
+}
+
 interface Ready {
   info: EngineInfo;
   ops: string[];
@@ -217,6 +226,11 @@ class Connection {
 
   submit(message: Job['message'], label: string, options: CallOptions): Promise<Timed<unknown>> {
     if (this.closed) return Promise.reject(new ScorecrlError('this scorecrl backend was closed'));
+    try {
+      checkOptions(label, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(abortError(label));
     return new Promise<Timed<unknown>>((resolve, reject) => {
@@ -231,7 +245,7 @@ class Connection {
         settled: false,
         cleanup: () => signal?.removeEventListener('abort', onAbort),
       };
-      const onAbort = () => this.abort(job);
+      const onAbort = () => this.abort(job, abortError(label));
       signal?.addEventListener('abort', onAbort, { once: true });
       this.queue.push(job);
       this.pump();
@@ -267,7 +281,14 @@ class Connection {
         job.flag = new Int32Array(cancel);
         job.message.cancel = cancel;
       }
-      this.worker.postMessage(job.message, job.options.transfer ?? []);
+      try {
+        this.worker.postMessage(job.message, job.options.transfer ?? []);
+      } catch (error) {
+        // e.g. a function among the arguments (DataCloneError): the call fails, the queue goes on.
+        const reason = error instanceof Error ? error.message : String(error);
+        this.settle(job, new TypeError(`${job.label}: the arguments could not be sent to the worker (${reason})`));
+        this.release(job);
+      }
     };
     this.start().then(post, (error: Error) => {
       this.settle(job, error);
@@ -296,7 +317,13 @@ class Connection {
     const job = this.running;
     if (worker !== this.worker || !job || !('id' in message) || message.id !== job.id) return;
     if (message.type === 'progress') {
-      if (!job.settled) job.options.onProgress?.(message.fraction, message.message);
+      if (job.settled || !job.options.onProgress) return;
+      try {
+        job.options.onProgress(message.fraction, message.message);
+      } catch (error) {
+        // The call rejects with what onProgress threw and its work stops, as on abort.
+        this.abort(job, error instanceof Error ? error : new Error(String(error)));
+      }
     } else if (message.type === 'result') {
       for (const buffer of collectBuffers([message.value])) this.fromWorker.add(buffer);
       this.settle(job, undefined, { value: message.value, workerMs: message.ms, ms: performance.now() - job.start });
@@ -319,15 +346,16 @@ class Connection {
     }
   }
 
-  private abort(job: Job): void {
+  /** Rejects a call now with `error` (abort, or an onProgress that threw) and stops its work. */
+  private abort(job: Job, error: Error): void {
     const queued = this.queue.indexOf(job);
     if (queued >= 0) {
       this.queue.splice(queued, 1);
-      this.settle(job, abortError(job.label));
+      this.settle(job, error);
       return;
     }
     if (this.running !== job || job.settled) return;
-    this.settle(job, abortError(job.label));
+    this.settle(job, error);
     if (job.flag) {
       // The core notices the flag and the worker answers; if it does not soon, replace the worker.
       Atomics.store(job.flag, 0, 1);
@@ -437,6 +465,7 @@ export class BrowserBackend {
 
   /** A view of this backend (same worker) whose calls use these progress / cancellation options. */
   with(options: AsyncOptions): BrowserBackend {
+    checkAsyncOptions('with', options);
     return new BrowserBackend(this.connection, this.ready, { ...this.defaults, ...options });
   }
 

@@ -3,6 +3,7 @@
 declare module '*/wasm/dist/scorecrl.mjs' {
   export type ScorecrlModule = import('../backend/wasm-core.js').WasmModule;
 
-  const createScorecrlModule: (options: { wasmBinary?: ArrayBuffer | Uint8Array }) => Promise<ScorecrlModule>;
+  /** Options: wasmBinary, instantiateWasm, ... (Emscripten's Module object, filled in by the factory). */
+  const createScorecrlModule: (options: object) => Promise<ScorecrlModule>;
   export default createScorecrlModule;
 }

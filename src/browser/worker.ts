@@ -14,7 +14,7 @@ import {
   type OpInputs,
   type OpOutputs,
 } from '../backend/engine.js';
-import { WasmCore, type CallHooks } from '../backend/wasm-core.js';
+import { moduleInstantiator, WasmCore, type CallHooks } from '../backend/wasm-core.js';
 import type { FromWorker, ToWorker, WireError } from './protocol.js';
 
 /**
@@ -27,8 +27,9 @@ export class WorkerEngine implements Engine {
   hooks: CallHooks = {};
   private readonly core: WasmCore;
 
-  constructor(module: ScorecrlModule) {
-    this.core = new WasmCore(module);
+  /** `spawn` makes a fresh instance of the module (again after one traps). */
+  constructor(spawn: () => ScorecrlModule) {
+    this.core = new WasmCore(spawn);
   }
 
   call(op: string, inputs: OpInputs): OpOutputs {
@@ -163,8 +164,7 @@ async function load(wasmUrl?: string) {
     );
   }
   const wasmBinary = await response.arrayBuffer();
-  const module = await createScorecrlModule({ wasmBinary });
-  const engine = new WorkerEngine(module);
+  const engine = new WorkerEngine(await moduleInstantiator(createScorecrlModule, wasmBinary));
   return { backend: new Backend(engine), engine };
 }
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadBackend } from '../backend/load.js';
+import { loadBackend, nativeLoadError } from '../backend/load.js';
 import type { BackendName } from '../backend/engine.js';
 
 export function backendOption(program: Command): BackendName | 'auto' | undefined {
@@ -29,11 +29,14 @@ export function registerInfo(program: Command): void {
         elapsedMs,
       };
       if (options.json) {
-        console.log(JSON.stringify({ backend: info, ops: crl.engine.ops(), check }, null, 2));
+        const nativeError = nativeLoadError()?.message;
+        console.log(JSON.stringify({ backend: info, ...(nativeError ? { nativeError } : {}), ops: crl.engine.ops(), check }, null, 2));
         return;
       }
       console.log(`scorecrl ${info.version}`);
       console.log(`backend   ${info.name} (simd ${info.simd}, blas ${info.blas ? 'yes' : 'no'}, threads ${info.threads}, Eigen ${info.eigen})`);
+      const nativeError = nativeLoadError();
+      if (nativeError) console.log(`native    not loaded: ${nativeError.message.split('\n').join('\n          ')}`);
       console.log(`ops       ${crl.engine.ops().join(', ')}`);
       console.log(`check     covariance of ${check.input}`);
       console.log(`          diagonal   ${check.covarianceDiagonal.map((v) => v.toFixed(4)).join('  ')}`);

@@ -2,7 +2,7 @@ import type { AsyncOptions, Engine, OpInputs, OpOutputs } from '../backend/engin
 import type { NDArray } from '../types.js';
 import { checkArray } from '../validate.js';
 
-/** Latent mechanism family (DESIGN.md §4). */
+/** Latent mechanism family (docs/simulation.md, "Models"). */
 export type LatentModelName = 'linear' | 'quadratic' | 'mlp';
 /** Hard: the intervened mechanism is removed (f_i = 0); soft: scaled by `softScale` (0.5). */
 export type InterventionType = 'hard' | 'soft';

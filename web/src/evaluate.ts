@@ -1,4 +1,4 @@
-// Evaluation of an estimate against the simulated truth (DESIGN.md §6), with
+// Evaluation of an estimate against the simulated truth (metrics: docs/lscale.md, "Graph utilities and metrics"), with
 // the library's own metrics: the core matches latents (linearSumAssignment),
 // compares graphs (compareGraphs, transitiveClosure) and judges the effective
 // mixing (effectiveMixingError, allowedPattern). The page only does n×n
