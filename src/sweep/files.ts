@@ -10,6 +10,7 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readlinkSync,
   realpathSync,
   renameSync,
   statSync,
@@ -110,7 +111,9 @@ export function makeDirectory(dir: string): void {
     try {
       stat = statSync(current);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      const code = (error as NodeJS.ErrnoException).code;
+      // ENOTDIR: a level above is a file; the walk up reaches it and says so.
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') {
         throw new FileError(describeFileError(error as NodeJS.ErrnoException, current, 'use the directory'), current);
       }
       missing.push(current);
@@ -159,7 +162,13 @@ export function outputTarget(file: string, folder = dirname(file)): string {
   try {
     target = realpathSync(file);
   } catch {
-    throw new FileError(`${file} is a symbolic link to a missing file; remove it or use another output`, file, 'ELOOP');
+    // A link to a file not made yet: where it would be made.
+    const pointed = resolve(dirname(file), readlinkSync(file));
+    try {
+      target = join(realpathSync(dirname(pointed)), basename(pointed));
+    } catch {
+      throw new FileError(`${file} is a symbolic link to ${pointed}, whose folder does not exist; remove the link or use another output`, file, 'ENOENT');
+    }
   }
   const root = withPath(folder, 'use the directory', () => realpathSync(folder));
   if (!inside(root, target)) {

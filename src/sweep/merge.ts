@@ -22,7 +22,7 @@
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { cellKey, ConfigError, configFromJson, expandCells, sweepId, trialSeed } from './config.js';
-import { FileError, outputTarget, withPath, writeFileAtomic } from './files.js';
+import { outputTarget, withPath, writeFileAtomic } from './files.js';
 import { acquireLock, lockHolder } from './lock.js';
 import { readResults, sameOutcome, type SweepHeader, type TrialRecord } from './store.js';
 
@@ -59,6 +59,8 @@ export function expandInputs(paths: string[], exclude?: string): string[] {
       if (files.length === 0) throw new ConfigError(`no .jsonl files in ${p}`);
       out.push(...files);
     } else {
+      // A device or pipe (/dev/zero) could be read forever: result files are regular files.
+      if (!statSync(p).isFile()) throw new ConfigError(`${p} is not a regular file (give result files or folders holding them)`);
       out.push(p);
     }
   }
@@ -99,6 +101,9 @@ export function mergeFiles(inputs: string[], output: string): MergeSummary {
   const folder = dirname(output);
   if (!existsSync(folder)) throw new ConfigError(`merge: the folder of --output ${output} does not exist`);
   const target = outputTarget(output, folder);
+  if (existsSync(target) && !statSync(target).isFile()) {
+    throw new ConfigError(`merge: --output ${output} exists and is not a regular file; it is left untouched (give a file path)`);
+  }
   const lock = acquireLock(target);
   try {
     return mergeLocked(inputs, output, target);
@@ -189,7 +194,7 @@ function mergeLocked(inputs: string[], output: string, target: string): MergeSum
     }
   }
   if (conflicts.length > 0) {
-    throw new Error(
+    throw new ConfigError(
       `merge: ${conflicts.length} trial(s) have different results in different files (or twice in one file), e.g. ${conflicts.slice(0, 3).join('; ')}; ` +
         `nothing was written (were they made by different scorecrl versions? remove the lines or files you do not want)`,
     );

@@ -4,7 +4,7 @@
  * trial. Stopping (an aborted signal) lets the running trials finish and be
  * written, then returns; a killed process loses only the running trials.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -183,6 +183,9 @@ async function runLocked(
   let keepBytes: number | undefined;
   const finished = new Set<string>();
   if (existsSync(file)) {
+    if (!statSync(file).isFile()) {
+      throw new ConfigError(`${options.file} exists and is not a regular file; it is left untouched: use another --out`);
+    }
     const existing = withPath(file, 'read', () => readResults(file));
     if (existing.foreign) {
       throw new ConfigError(
