@@ -224,7 +224,12 @@ describe('sweeps never lose or wipe data', () => {
       backend: 'native',
     };
     const m = base.metrics!;
-    const w = (metrics: Partial<typeof m>): TrialRecord => ({ ...base, backend: 'wasm', ms: 2, metrics: { ...m, ...metrics } });
+    const w = (metrics: Record<string, number | boolean | number[]>): TrialRecord => ({
+      ...base,
+      backend: 'wasm',
+      ms: 2,
+      metrics: { ...m, ...metrics } as TrialRecord['metrics'],
+    });
     expect(sameOutcome(base, w({ encoderError: m.encoderError + 9e-14 }))).toBeNull();
     expect(sameOutcome(base, w({ precision: m.precision * (1 + 1e-12) }))).toBeNull();
     expect(sameOutcome(base, w({ recall: 1 - 1e-15 }))).toBeNull();
