@@ -15,9 +15,12 @@ export function registerMerge(program: Command): void {
       'after',
       `
 Every input must come from the same sweep (same seed, runs and grid); the same
-trial in two inputs must have the same result (it is kept once). The output is
-a complete result file: 'scorecrl report' reads it, and 'scorecrl sweep' with
-the same settings resumes it (filling trials that no shard ran).
+trial in two inputs must have the same result (it is kept once; continuous
+metrics may differ by 1e-9 relative, as between the native and WASM cores,
+discrete ones such as SHD and 'correct' must be equal). An existing output is
+merged too, never dropped, and is replaced atomically. The output is a
+complete result file: 'scorecrl report' reads it, and 'scorecrl sweep' with the
+same settings resumes it (filling trials that no shard ran).
 
 Example:
   scorecrl merge results              # results/trials-shard-*.jsonl -> results/trials.jsonl`,
