@@ -97,6 +97,15 @@ describe('sweeps never lose or wipe data', () => {
     expect(m.code).toBe(2);
     expect(m.stderr).toMatch(/not a scorecrl result file/);
     expect(readFileSync(file, 'utf8')).toBe('hello world\nsomething of mine\n');
+    // A complete line that is not JSON inside a result file is kept on resume (only a cut-off last line is cut).
+    const noted = join(dir, 'noted');
+    expect(cli(['sweep', ...TINY, '--shard', '1/2', '-o', noted]).code).toBe(0);
+    const shardFile = join(noted, 'trials-shard-1-of-2.jsonl');
+    appendFileSync(shardFile, 'a note of mine\n');
+    const resumed = cli(['sweep', ...TINY, '--shard', '1/2', '-o', noted, '--retry-errors']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/not valid JSON; ignored/);
+    expect(readFileSync(shardFile, 'utf8')).toContain('a note of mine\n');
     // A header cut short by a kill (one line, no newline) is the sweep's own: it starts again.
     const cut = join(dir, 'cut');
     mkdirSync(cut);

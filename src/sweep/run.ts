@@ -192,9 +192,10 @@ async function runLocked(
         `${options.file} exists and is not a scorecrl result file (no sweep header); it is left untouched: use another --out, or move the file away`,
       );
     }
-    if (existing.goodBytes > 0 || existing.header) checkHeader(options.file, existing.header, id, shard);
+    // No header and not foreign: blank, or only a header cut short by a kill; start it again.
+    if (existing.header) checkHeader(options.file, existing.header, id, shard);
     for (const problem of existing.problems) warn(problem);
-    keepBytes = existing.goodBytes;
+    keepBytes = existing.header ? existing.goodBytes : 0;
     for (const [trialId, record] of existing.records) {
       if (record.status === 'ok' || !options.retryErrors) finished.add(trialId);
     }

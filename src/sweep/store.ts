@@ -60,7 +60,7 @@ export interface ReadResult {
   header: SweepHeader | null;
   /** One record per trial id: an 'ok' record wins over an 'error' one, else the first. */
   records: Map<string, TrialRecord>;
-  /** Byte length of the well-formed prefix (where appends continue). */
+  /** Byte length up to the last complete line (where appends continue; only a cut-off last line lies beyond). */
   goodBytes: number;
   /** Byte length of the file. */
   totalBytes: number;
@@ -147,6 +147,9 @@ export function readResults(path: string): ReadResult {
           ? `${path}:${lineNumber}: last line is incomplete (the writer was stopped mid-line); ignored`
           : `${path}:${lineNumber}: not valid JSON; ignored`,
       );
+      // A complete bad line (edited by hand, a damaged disk) is kept, not cut: only a line
+      // without its newline, which a kill mid-write leaves, is cut before appending.
+      if (newline >= 0) result.goodBytes = next;
       start = next;
       continue;
     } else if (lineNumber === 1 && isHeader(parsed)) {
@@ -181,7 +184,7 @@ export function readResults(path: string): ReadResult {
     start = next;
     result.goodBytes = next;
   }
-  // Bad bytes after the last good line: a write cut short. Appends continue at goodBytes.
+  // Bytes after the last newline: a write cut short. Appends continue at goodBytes.
   result.truncatedTail = result.goodBytes < buffer.length;
   // Content without a sweep header is someone else's file, unless it is only a header cut short
   // (one line, no newline) or blank.
