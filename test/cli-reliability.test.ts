@@ -467,3 +467,20 @@ describe('merge in the library', () => {
     expect(spawnSync('ls', ['-a', dir], { encoding: 'utf8' }).stdout.split('\n').filter((f) => f.includes('tmp'))).toEqual([]);
   });
 });
+
+describe('locks in one process', () => {
+  it('a second run on a file this process is writing is refused; a lock with this pid but not held here is stale', async () => {
+    const { acquireLock } = await import('../src/sweep/lock.js');
+    const file = join(tmp(), 'trials.jsonl');
+    const lock = acquireLock(file);
+    expect(() => acquireLock(file)).toThrow(new RegExp(`being written by scorecrl pid ${process.pid}`));
+    lock.release();
+    expect(existsSync(`${file}.lock`)).toBe(false);
+    // Left by an earlier process that had this pid (a restarted container's pid 1).
+    writeLock(file, process.pid);
+    const messages: string[] = [];
+    const again = acquireLock(file, 'test', (m) => messages.push(m));
+    expect(messages.join()).toMatch(/took over/);
+    again.release();
+  });
+});

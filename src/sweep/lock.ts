@@ -67,12 +67,15 @@ function readInfo(path: string): { info: LockInfo | null; text: string; ageMs: n
   }
 }
 
+/** Tokens of the locks this process holds (its own pid in a lock file is otherwise a previous process's, e.g. pid 1 of a restarted container). */
+const heldTokens = new Set<string>();
+
 /** Whether the holder described by a lock file is gone. */
 function isStale(found: { info: LockInfo | null; ageMs: number }): boolean {
   const { info, ageMs } = found;
   // Unreadable (a holder killed while writing it): stale once it is not being written any more.
   if (!info) return ageMs > 2_000;
-  if (info.host === hostname()) return info.pid === process.pid || !pidRuns(info.pid);
+  if (info.host === hostname()) return info.pid === process.pid ? !heldTokens.has(info.token) : !pidRuns(info.pid);
   return ageMs > STALE_MS;
 }
 
@@ -166,6 +169,7 @@ export function acquireLock(file: string, command = process.argv.slice(2).join('
 
 function holdLock(path: string, info: LockInfo, text: string): Lock {
   let held = true;
+  heldTokens.add(info.token);
   const timer = setInterval(() => {
     try {
       const now = new Date();
@@ -178,6 +182,7 @@ function holdLock(path: string, info: LockInfo, text: string): Lock {
   const release = () => {
     if (!held) return;
     held = false;
+    heldTokens.delete(info.token);
     clearInterval(timer);
     process.off('exit', release);
     try {
