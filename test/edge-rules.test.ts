@@ -1,5 +1,10 @@
 // LSCALE-I edge rules with learned and exact score differences: the 'null-level' rule (default for
 // learned scores), the margins it reports, the default switch, and bad options.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, backend } from './helpers/backends.js';
 import type { Backend } from '../src/backend.js';
@@ -23,12 +28,12 @@ describe.each(BACKENDS)('LSCALE-I edge rules (%s)', (name) => {
   // which the adaptive rule's two-group split misplaces the hard stage's threshold (SHD 3).
   it.each([2, 22])('learned scores, seed %i: the null-level rule recovers the DAG the adaptive rule misses', (seed) => {
     const sim = crl.simulate({ n: 4, d: 10, samples: 20_000, seed, latent: 'mlp', outputs: { dsx: false } });
-    const { dsx } = crl.estimateScoreDifferences(sim.x, { method: 'logistic-quadratic', seed });
+    const { dsx } = crl.estimateScoreDifferences(sim.x!, { method: 'logistic-quadratic', seed });
     expect(isLearnedScoreDifference(dsx)).toBe(true);
-    const byDefault = crl.lscale({ x: sim.x, dsx }, { intervention: 'hard' });
+    const byDefault = crl.lscale({ x: sim.x!, dsx }, { intervention: 'hard' });
     expect(byDefault.edgeRule).toBe('null-level');
     expect(shd(crl, sim.graph, byDefault.hard!.graph)).toBe(0);
-    const adaptive = crl.lscale({ x: sim.x, dsx }, { intervention: 'hard', edgeRule: 'adaptive' });
+    const adaptive = crl.lscale({ x: sim.x!, dsx }, { intervention: 'hard', edgeRule: 'adaptive' });
     expect(adaptive.edgeRule).toBe('adaptive');
     expect(shd(crl, sim.graph, adaptive.hard!.graph)).toBeGreaterThan(0);
     // Same latents either way: the rule only decides edges.
@@ -52,26 +57,26 @@ describe.each(BACKENDS)('LSCALE-I edge rules (%s)', (name) => {
         else expect(v).toBeLessThanOrEqual(1.25 + 1e-12);
       }
     // A smaller margin admits at least the same edges.
-    const loose = crl.lscale({ x: sim.x, dsx }, { intervention: 'hard', nullMargin: 0.5 });
+    const loose = crl.lscale({ x: sim.x!, dsx }, { intervention: 'hard', nullMargin: 0.5 });
     for (let i = 0; i < n * n; i++) if (hard.rawGraph.data[i]) expect(loose.hard!.rawGraph.data[i]).toBe(1);
     crl.release(sim, dsx);
   });
 
   it('the default follows the score differences: learned, declared, plug-in, or exact', () => {
     const sim = crl.simulate({ n: 3, d: 6, samples: 4000, seed: 5, latent: 'mlp' });
-    const learned = crl.estimateScoreDifferences(sim.x, { method: 'logistic-quadratic', seed: 1 }).dsx;
-    const gaussian = crl.estimateScoreDifferences(sim.x, { method: 'gaussian' }).dsx;
+    const learned = crl.estimateScoreDifferences(sim.x!, { method: 'logistic-quadratic', seed: 1 }).dsx;
+    const gaussian = crl.estimateScoreDifferences(sim.x!, { method: 'gaussian' }).dsx;
     expect(isLearnedScoreDifference(gaussian)).toBe(false);
     expect(isLearnedScoreDifference(sim.dsx!)).toBe(false);
     const rule = (data: Parameters<Backend['lscale']>[0], options = {}) =>
       crl.lscale(data, { intervention: 'hard', ...options }).edgeRule;
-    expect(rule({ x: sim.x, dsx: learned })).toBe('null-level');
-    expect(rule({ x: sim.x, dsx: gaussian })).toBe('adaptive');
-    expect(rule({ x: sim.x, dsx: sim.dsx! })).toBe('adaptive');
-    expect(rule({ x: sim.x, dsx: sim.dsx!, learned: true })).toBe('null-level');
-    expect(rule({ x: sim.x, dsx: learned, learned: false })).toBe('adaptive');
-    expect(rule({ x: sim.x, dsx: learned }, { edgeRule: 'absolute' })).toBe('absolute');
-    expect(rule({ x: sim.x, scores: 'gaussian' })).toBe('adaptive');
+    expect(rule({ x: sim.x!, dsx: learned })).toBe('null-level');
+    expect(rule({ x: sim.x!, dsx: gaussian })).toBe('adaptive');
+    expect(rule({ x: sim.x!, dsx: sim.dsx! })).toBe('adaptive');
+    expect(rule({ x: sim.x!, dsx: sim.dsx!, learned: true })).toBe('null-level');
+    expect(rule({ x: sim.x!, dsx: learned, learned: false })).toBe('adaptive');
+    expect(rule({ x: sim.x!, dsx: learned }, { edgeRule: 'absolute' })).toBe('absolute');
+    expect(rule({ x: sim.x!, scores: 'gaussian' })).toBe('adaptive');
     crl.release(sim, learned, gaussian);
   });
 
@@ -81,8 +86,8 @@ describe.each(BACKENDS)('LSCALE-I edge rules (%s)', (name) => {
     ['mlp', 12],
   ] as const)('exact scores (%s SCM): null-level decides exactly as adaptive', (latent, seed) => {
     const sim = crl.simulate({ n: 5, d: 8, samples: 5000, seed, latent });
-    const a = crl.lscale({ x: sim.x, dsx: sim.dsx! }, { intervention: 'hard' });
-    const b = crl.lscale({ x: sim.x, dsx: sim.dsx! }, { intervention: 'hard', edgeRule: 'null-level' });
+    const a = crl.lscale({ x: sim.x!, dsx: sim.dsx! }, { intervention: 'hard' });
+    const b = crl.lscale({ x: sim.x!, dsx: sim.dsx! }, { intervention: 'hard', edgeRule: 'null-level' });
     expect(a.edgeRule).toBe('adaptive');
     for (const stage of ['soft', 'hard'] as const) {
       expect(Array.from(b[stage]!.graph.data)).toEqual(Array.from(a[stage]!.graph.data));
@@ -94,7 +99,7 @@ describe.each(BACKENDS)('LSCALE-I edge rules (%s)', (name) => {
 
   it('the absolute rule has no margins', () => {
     const sim = crl.simulate({ n: 3, d: 5, samples: 2000, seed: 3 });
-    const r = crl.lscale({ x: sim.x, dsx: sim.dsx! }, { intervention: 'hard', edgeRule: 'absolute' });
+    const r = crl.lscale({ x: sim.x!, dsx: sim.dsx! }, { intervention: 'hard', edgeRule: 'absolute' });
     expect(Array.from(r.hard!.edgeMargin!.data).every(Number.isNaN)).toBe(true);
     expect(Number.isNaN(r.hard!.nullLevel)).toBe(true);
     crl.release(sim);
@@ -102,13 +107,43 @@ describe.each(BACKENDS)('LSCALE-I edge rules (%s)', (name) => {
 
   it('bad options are errors naming the option', () => {
     const sim = crl.simulate({ n: 3, d: 5, samples: 500, seed: 4 });
-    const data = { x: sim.x, dsx: sim.dsx! };
+    const data = { x: sim.x!, dsx: sim.dsx! };
     expect(() => crl.lscale(data, { edgeRule: 'test' as never })).toThrow(/'edgeRule' must be one of adaptive, absolute, null-level/);
     expect(() => crl.lscale(data, { nullMargin: -1 })).toThrow(/'nullMargin'/);
     expect(() => crl.lscale(data, { nullMargin: Number.NaN })).toThrow(/'nullMargin'/);
     expect(() => crl.lscale({ ...data, learned: 'yes' as never })).toThrow(/'learned' must be true or false/);
-    expect(() => crl.lscale({ x: sim.x, scores: 'gaussian', learned: true } as never)).toThrow(/'learned' goes with given score differences/);
+    expect(() => crl.lscale({ x: sim.x!, scores: 'gaussian', learned: true } as never)).toThrow(/'learned' goes with given score differences/);
     expect(() => crl.lscaleTrial({ seed: 1, n: 3, samples: 500, edgeRule: 'null-level', nullMargin: Infinity })).toThrow(/'nullMargin'/);
     crl.release(sim);
+  });
+});
+
+// `scorecrl fit` with a learned estimator applies the rule and reports each edge's evidence.
+describe('scorecrl fit: edge evidence', () => {
+  const BIN = fileURLToPath(new URL('../bin/scorecrl.js', import.meta.url));
+  const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  it('--estimator logistic-quadratic: null-level rule, each edge with its statistic and margin', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scorecrl-edges-'));
+    try {
+      const sim = run(['simulate', '-o', dir, '--n', '4', '--d', '10', '--samples', '20000', '--seed', '2', '--latent', 'mlp',
+        '--format', 'npy', '--random-order', 'false', '--factor', '5']);
+      expect(sim.status, sim.stderr).toBe(0);
+      const files = [0, 1, 2, 3, 4].map((k) => join(dir, `env${k}.npy`));
+      const fit = run(['fit', ...files, '--algorithm', 'lscale', '--intervention', 'hard', '--estimator', 'logistic-quadratic', '--json', '--no-progress']);
+      expect(fit.status, fit.stderr).toBe(0);
+      const r = JSON.parse(fit.stdout);
+      expect(r.options.edgeRule).toBe('null-level');
+      expect(r.edgeEvidence.map((e: { from: string; to: string }) => [e.from, e.to])).toEqual(r.edges);
+      expect(r.edges.length).toBeGreaterThan(0);
+      for (const e of r.edgeEvidence) {
+        expect(e.statistic).toBeGreaterThan(0);
+        expect(e.margin).toBeGreaterThan(1.25);
+      }
+      const text = run(['fit', ...files, '--algorithm', 'lscale', '--intervention', 'hard', '--estimator', 'logistic-quadratic', '--no-progress']);
+      expect(text.stdout).toMatch(/hard interventions, null-level edge rule/);
+      expect(text.stdout).toMatch(/edge evidence \(decades above the non-edge level; threshold \+1\.25\): z\d -> z\d \+\d\.\d\d/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
