@@ -10,7 +10,7 @@
 // graph (the number of true edges).
 //
 // Environment: SCORECRL_BENCH_EDGES_METHODS (default 'logistic-quadratic,classifier-mlp'; 'exact'
-// uses the simulation's score differences), SCORECRL_BENCH_EDGES_SEEDS (default '2000-2019' for
+// uses the simulation's score differences, 'gaussian' the plug-in), SCORECRL_BENCH_EDGES_SEEDS (default '2000-2019' for
 // logistic-quadratic and exact, '2000-2009' for classifier-mlp and ssm; a range 'a-b' or a list
 // 'a,b,c'), SCORECRL_BENCH_EDGES_LATENT (default 'mlp'). Seeds 1000-1009 were used to choose the
 // rule; report on others. Prints one JSON object.
