@@ -51,6 +51,7 @@ export type { GraphComparison, MixingError } from './ops/graph.js';
 export {
   registerScoreEstimator,
   scoreEstimators,
+  isLearnedScoreDifference,
   type ScoreDifferenceOptions,
   type ScoreDifferenceResult,
   type GaussianOptions,

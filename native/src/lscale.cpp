@@ -125,13 +125,16 @@ void checkCancelled(const Context* context) {
 
 EdgeDecision decideEdges(const std::vector<Matrix>& Rz, const Matrix& dec, const Matrix& c0, EdgeRule rule,
                          double tolEdge, EdgeFallback fallback, const Adjacency* candidates,
-                         const Adjacency* certain) {
+                         const Adjacency* certain, double nullMargin) {
   const Index n = static_cast<Index>(Rz.size());
   EdgeDecision out;
   out.graph = Adjacency::Constant(n, n, false);
   out.statistic.resize(n, n);
   for (Index m = 0; m < n; ++m)
     for (Index j = 0; j < n; ++j) out.statistic(j, m) = Rz[static_cast<size_t>(m)](j, j);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  out.margin = Matrix::Constant(n, n, nan);
+  out.nullLevel = nan;
   if (rule == EdgeRule::Absolute) {
     out.threshold = tolEdge;
     for (Index j = 0; j < n; ++j)
@@ -169,6 +172,14 @@ EdgeDecision decideEdges(const std::vector<Matrix>& Rz, const Matrix& dec, const
       }
     }
   out.exactZeros = zeros;
+  // The non-edge level: median pair minimum (log10).
+  double nullLog = nan;
+  if (!pool.empty()) {
+    std::vector<double> sorted = pool;
+    std::sort(sorted.begin(), sorted.end());
+    const size_t k = sorted.size();
+    nullLog = k % 2 ? sorted[k / 2] : 0.5 * (sorted[k / 2 - 1] + sorted[k / 2]);
+  }
   double logThreshold = inf;
   if (candidates && !active.empty()) {
     // Only candidate pairs can be edges, and the `certain` ones are: the
@@ -192,22 +203,29 @@ EdgeDecision decideEdges(const std::vector<Matrix>& Rz, const Matrix& dec, const
     if (zeros && fallback == EdgeFallback::NullLevel) {
       // Soft stage with exact zeros (noise-free statistics): every clearly non-zero value is an edge.
       logThreshold = allActive;
+    } else if (rule == EdgeRule::NullLevel && fallback == EdgeFallback::NoEdges && !zeros) {
+      // Hard stage, learned scores: the unmixing error spreads the non-edges over a decade above
+      // the pair minima, where a two-group split would cut; only a margin above the null level holds.
+      if (!pool.empty()) logThreshold = std::max(nullLog + nullMargin, poolMax);
     } else if (std::isfinite(split)) {
       logThreshold = std::max(split, poolMax);
     } else if (zeros) {
       // One group of clearly non-zero statistics next to exact zeros: the zeros are the non-edges.
       logThreshold = allActive;
     } else if (fallback == EdgeFallback::NullLevel && !pool.empty()) {
-      std::vector<double> sorted = pool;
-      std::sort(sorted.begin(), sorted.end());
-      const size_t k = sorted.size();
-      const double median = k % 2 ? sorted[k / 2] : 0.5 * (sorted[k / 2 - 1] + sorted[k / 2]);
-      logThreshold = std::max(median + kNullMargin, poolMax);
+      logThreshold = std::max(nullLog + kNullMargin, poolMax);
     }
   }
   out.threshold = std::isfinite(logThreshold) ? std::pow(10.0, logThreshold) : inf;
   for (Index j = 0; j < n; ++j)
     for (Index m = 0; m < n; ++m) out.graph(j, m) = j != m && logOf(j, m) > kZeroLog && logOf(j, m) > logThreshold;
+  if (std::isfinite(nullLog)) {
+    out.nullLevel = std::pow(10.0, nullLog);
+    for (Index j = 0; j < n; ++j)
+      for (Index m = 0; m < n; ++m)
+        if (j != m && out.statistic(j, m) > 0.0 && std::log10(out.statistic(j, m)) > kZeroLog)
+          out.margin(j, m) = std::log10(out.statistic(j, m)) - nullLog;
+  }
   return out;
 }
 
@@ -238,10 +256,12 @@ LscaleStage stageWithEdges(const LscaleInput& in, const LscaleOptions& options, 
   LscaleStage stage;
   stage.latentScoreDiffCov = latentCovariances(in.R, dec);
   const EdgeDecision e = decideEdges(stage.latentScoreDiffCov, dec, in.covariance[0], options.edgeRule, options.tolEdge,
-                                     fallback, candidates, certain);
+                                     fallback, candidates, certain, options.nullMargin);
   stage.rawGraph = e.graph;
   stage.edgeStatistic = e.statistic;
   stage.edgeThreshold = e.threshold;
+  stage.edgeMargin = e.margin;
+  stage.nullLevel = e.nullLevel;
   stage.exactStatistics = e.exactZeros;
   const ClosedGraph g = makeDag(e.graph);
   stage.graph = g.dag;
@@ -311,7 +331,7 @@ LscaleStage hardStage(const LscaleInput& in, const LscaleOptions& options, const
   // the true DAG's closure: it holds every edge, and every DAG with that
   // closure holds its transitive reduction.
   const bool exactClosure = options.hardGraphFilter == HardGraphFilter::Auto && soft.exactStatistics &&
-                            options.edgeRule == EdgeRule::Adaptive;
+                            options.edgeRule != EdgeRule::Absolute;
   const bool closureFilter = exactClosure || options.hardGraphFilter == HardGraphFilter::SoftClosure;
   const Adjacency closure = closureFilter ? transitiveClosure(soft.graph) : Adjacency();
   const Adjacency reduction = exactClosure ? transitiveReduction(closure) : Adjacency();
@@ -402,6 +422,8 @@ void checkInput(const LscaleInput& in, const LscaleOptions& options) {
     throw Error(kFunction, "needs " + str(needed) + " environment covariances, got " +
                                str(static_cast<Index>(in.covariance.size())));
   if (!(options.tolEdge >= 0.0) || !std::isfinite(options.tolEdge)) throw Error(kFunction, "'tolEdge' must be >= 0");
+  if (!(options.nullMargin >= 0.0) || !std::isfinite(options.nullMargin))
+    throw Error(kFunction, "'nullMargin' must be a finite number of decades >= 0");
   if (!(options.tolEigv >= 0.0) || !std::isfinite(options.tolEigv)) throw Error(kFunction, "'tolEigv' must be >= 0");
   if (!(options.tolIntersection >= 0.0) || !std::isfinite(options.tolIntersection))
     throw Error(kFunction, "'tolIntersection' must be >= 0");

@@ -8,14 +8,15 @@
 //     arrays covariances ((n+1) x d x d, centred),
 //            scoreDiffCovariances (n x d x d)               moments
 //     arrays covariances, means ((n+1) x d, optional), string scores 'gaussian'
-//   strings intervention ('soft' | 'hard'), edgeRule ('adaptive' | 'absolute'),
+//   strings intervention ('soft' | 'hard'), edgeRule ('adaptive' | 'absolute' | 'null-level'),
 //           unmixing ('predecessors' | 'soft-parents'),
 //           hardGraphFilter ('auto' | 'none' | 'soft-graph' | 'soft-closure')
-//   numbers fullRank (0), tolEdge (1e-3), tolEigv (1e-2), tolIntersection (1e-6),
+//   numbers fullRank (0), tolEdge (1e-3), nullMargin (1.25), tolEigv (1e-2), tolIntersection (1e-6),
 //           centred (1), samples (informational, moments only)
 //   returns basis (d x n) and per stage ('soft', 'hard', 'fullRank'): <stage>.encoder,
 //   .decoder, .graph (0/1), .rawGraph, .order, .latentScoreDiffCov (n x n x n),
-//   .edgeStatistic (soft, hard) and number <stage>.edgeThreshold;
+//   .edgeStatistic, .edgeMargin (soft, hard; NaN where undefined) and numbers <stage>.edgeThreshold,
+//   <stage>.nullLevel;
 //   fullRank.intersectionDims.
 //
 // finiteSample
@@ -60,8 +61,8 @@ LscaleOptions readLscaleOptions(const OpArgs& args) {
   LscaleOptions o;
   o.hard = args.string("intervention", "soft", {"soft", "hard"}) == "hard";
   o.fullRank = args.flag("fullRank", false);
-  o.edgeRule = args.string("edgeRule", "adaptive", {"adaptive", "absolute"}) == "absolute" ? EdgeRule::Absolute
-                                                                                          : EdgeRule::Adaptive;
+  const std::string rule = args.string("edgeRule", "adaptive", {"adaptive", "absolute", "null-level"});
+  o.edgeRule = rule == "absolute" ? EdgeRule::Absolute : rule == "null-level" ? EdgeRule::NullLevel : EdgeRule::Adaptive;
   o.unmixing = args.string("unmixing", "predecessors", {"predecessors", "soft-parents"}) == "soft-parents"
                    ? Unmixing::SoftParents
                    : Unmixing::Predecessors;
@@ -71,6 +72,8 @@ LscaleOptions readLscaleOptions(const OpArgs& args) {
                       : filter == "none"         ? HardGraphFilter::None
                                                  : HardGraphFilter::Auto;
   o.tolEdge = args.number("tolEdge", o.tolEdge);
+  o.nullMargin = args.number("nullMargin", o.nullMargin);
+  if (!(o.nullMargin >= 0) || !std::isfinite(o.nullMargin)) args.fail("'nullMargin' must be a finite number of decades >= 0");
   o.tolEigv = args.number("tolEigv", o.tolEigv);
   o.tolIntersection = args.number("tolIntersection", o.tolIntersection);
   if (o.tolEdge < 0) args.fail("'tolEdge' must be >= 0");
@@ -152,6 +155,8 @@ void putStage(OpResult& result, const std::string& prefix, const LscaleStage& s,
   if (withStatistic) {
     result.put(prefix + ".edgeStatistic", s.edgeStatistic);
     result.numbers[prefix + ".edgeThreshold"] = s.edgeThreshold;
+    result.put(prefix + ".edgeMargin", s.edgeMargin);
+    result.numbers[prefix + ".nullLevel"] = s.nullLevel;
   }
 }
 

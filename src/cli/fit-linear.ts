@@ -38,6 +38,15 @@ function normaliseRows(encoder: NDArray): NDArray {
   return { data: out, shape: [n, d] };
 }
 
+/** The stage's edge threshold in decades above its non-edge level, signed, 2 decimals. */
+function thresholdMargin(stage: LscaleStage | undefined): string {
+  const t = stage?.edgeThreshold;
+  const level = stage?.nullLevel;
+  if (t === undefined || level === undefined || !Number.isFinite(t) || !(level > 0)) return 'none';
+  const m = Math.log10(t / level);
+  return `${m >= 0 ? '+' : ''}${m.toFixed(2)}`;
+}
+
 function descending(values: Float64Array): number[] {
   return Array.from(values).sort((a, b) => b - a);
 }
@@ -110,6 +119,14 @@ export async function fitLinear(crl: Backend, env: Environments, files: string[]
   const has = (g: NDArray, i: number, j: number) => g.data[i * n + j] === 1;
   const edges: [string, string][] = [];
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (has(e.graph, i, j)) edges.push([name(i), name(j)]);
+  // LSCALE-I: each reported edge's statistic and its margin above the non-edge level (decades).
+  const evidence: { from: string; to: string; statistic: number; margin: number }[] = [];
+  if (lscale && e.stage?.edgeStatistic && e.stage.edgeMargin)
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++)
+        if (has(e.graph, i, j))
+          evidence.push({ from: name(i), to: name(j), statistic: e.stage.edgeStatistic.data[i * n + j]!, margin: e.stage.edgeMargin.data[i * n + j]! });
+  const rule = e.lscale?.edgeRule ?? 'adaptive';
   const cov = m.covariances.data;
   const latents = summariseLatents(encoder, m, env.labels, closure, lscale ? e.graph : undefined);
   const support = descending(crl.symmetricEigen({ data: cov.slice(0, d * d), shape: [d, d] }).values);
@@ -127,7 +144,7 @@ export async function fitLinear(crl: Backend, env: Environments, files: string[]
       latents: n,
       estimator: flags.estimator,
       algorithm: flags.algorithm,
-      ...(lscale ? { intervention: flags.intervention, edgeRule: 'adaptive' } : { tolEigv: flags.tolEigv, tolOrth: flags.tolOrth }),
+      ...(lscale ? { intervention: flags.intervention, edgeRule: rule } : { tolEigv: flags.tolEigv, tolOrth: flags.tolOrth }),
       ...(flags.estimator !== 'gaussian' ? { seed: flags.seed } : {}),
     },
     latents: latents.map((l) => l.latent),
@@ -140,6 +157,7 @@ export async function fitLinear(crl: Backend, env: Environments, files: string[]
     graph: toRows(e.graph),
     graphKind,
     edges,
+    ...(lscale ? { edgeEvidence: evidence } : {}),
     encoder: toRows(encoder),
     perLatent: latents,
     diagnostics: {
@@ -147,6 +165,7 @@ export async function fitLinear(crl: Backend, env: Environments, files: string[]
       supportExplainedVariance: explained,
       ...(e.scoreDiffEigenvalues ? { scoreDiffEigenvalues: e.scoreDiffEigenvalues } : {}),
       ...(e.stage?.edgeStatistic ? { edgeStatistic: toRows(e.stage.edgeStatistic), edgeThreshold: e.stage.edgeThreshold } : {}),
+      ...(e.stage?.edgeMargin ? { edgeMargin: toRows(e.stage.edgeMargin), nullLevel: e.stage.nullLevel } : {}),
       ...(e.lscale && hard ? { softGraph: toRows(e.lscale.soft.graph), softOrder: e.lscale.soft.order.map(name) } : {}),
       seconds,
       backend: crl.name,
@@ -165,11 +184,16 @@ export async function fitLinear(crl: Backend, env: Environments, files: string[]
   const learned = flags.estimator !== 'gaussian';
   console.log(
     `estimator ${flags.estimator} (${learned ? `learned on ${e.rows} rows per environment, seed ${flags.seed}, ${seconds.toFixed(1)} s` : 'plug-in'}), ` +
-      `algorithm ${flags.algorithm} (${lscale ? `${flags.intervention} interventions, adaptive edge rule` : `tolEigv ${flags.tolEigv}, tolOrth ${flags.tolOrth}`}), backend ${crl.name}`,
+      `algorithm ${flags.algorithm} (${lscale ? `${flags.intervention} interventions, ${rule} edge rule` : `tolEigv ${flags.tolEigv}, tolOrth ${flags.tolOrth}`}), backend ${crl.name}`,
   );
   console.log(`support: the top ${n} of ${d} eigenvalues hold ${(100 * explained).toFixed(2)}% of the observational variance`);
   console.log(`causal order: ${result.order.join(', ')}`);
   console.log(`graph (${graphKind}, ${edges.length} edges): ${edges.length ? edges.map(([a, b]) => `${a} -> ${b}`).join(', ') : '(none)'}`);
+  if (evidence.length)
+    console.log(
+      `edge evidence (decades above the non-edge level; threshold ${thresholdMargin(e.stage)}): ` +
+        evidence.map((v) => `${v.from} -> ${v.to} ${v.margin >= 0 ? '+' : ''}${v.margin.toFixed(2)}`).join(', '),
+    );
   console.log('');
   printLatentTable(latents);
   if (flags.out) console.log(`\nwrote ${flags.out} (encoder ${n}x${d}, graph, order, diagnostics)`);

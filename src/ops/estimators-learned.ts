@@ -1,7 +1,7 @@
 import type { AsyncOptions, Engine, OpInputs, OpOutputs } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
 import { checkArray } from '../validate.js';
-import { registerScoreEstimator, type ScoreDifferenceOptions, type ScoreDifferenceResult } from './estimators.js';
+import { markLearnedScoreDifference, registerScoreEstimator, type ScoreDifferenceOptions, type ScoreDifferenceResult } from './estimators.js';
 
 /**
  * Score-difference estimators learned from samples (docs/estimators.md):
@@ -105,12 +105,12 @@ export class LearnedScoreModel {
 
   /** dsx (K×M×d) at the rows of `x` (M×d): dsx[m-1][t] = s_0(x_t) − s_m(x_t). */
   evaluate(x: NDArray): NDArray {
-    return this.engine.call('evaluateLearnedScoreDifferences', this.inputs(x)).arrays.dsx!;
+    return markLearnedScoreDifference(this.engine.call('evaluateLearnedScoreDifferences', this.inputs(x)).arrays.dsx!);
   }
 
   /** `evaluate` off the event loop. */
   async evaluateAsync(x: NDArray, options?: AsyncOptions): Promise<NDArray> {
-    return (await this.engine.callAsync('evaluateLearnedScoreDifferences', this.inputs(x), options)).arrays.dsx!;
+    return markLearnedScoreDifference((await this.engine.callAsync('evaluateLearnedScoreDifferences', this.inputs(x), options)).arrays.dsx!);
   }
 
   private inputs(x: NDArray): OpInputs {

@@ -54,6 +54,26 @@ type Estimator = {
 
 const registry = new Map<string, Estimator>();
 
+// Score differences returned by a learned estimator (every method but the Gaussian plug-in), so
+// that LSCALE-I can default to the edge rule for learned scores without being told.
+const learned = new WeakSet<NDArray>();
+
+/** Whether `dsx` was returned by `estimateScoreDifferences` with a learned (not plug-in) method. */
+export function isLearnedScoreDifference(dsx: NDArray): boolean {
+  return typeof dsx === 'object' && dsx !== null && learned.has(dsx);
+}
+
+/** Records `dsx` as learned (for the learned estimators' own evaluation paths). */
+export function markLearnedScoreDifference(dsx: NDArray): NDArray {
+  if (typeof dsx === 'object' && dsx !== null) learned.add(dsx);
+  return dsx;
+}
+
+function markLearned(method: string, result: ScoreDifferenceResult): ScoreDifferenceResult {
+  if (method !== 'gaussian' && typeof result === 'object' && result !== null) markLearnedScoreDifference(result.dsx);
+  return result;
+}
+
 /** Adds (or replaces) an estimator under `method`. */
 export function registerScoreEstimator(method: string, estimator: Estimator): void {
   registry.set(method, estimator);
@@ -117,7 +137,7 @@ export function estimateScoreDifferences(engine: Engine, x: NDArray, options: Ga
 export function estimateScoreDifferences(engine: Engine, x: NDArray, options: ScoreDifferenceOptions): ScoreDifferenceResult;
 /** Score differences of environments 1..K against environment 0 at the observational samples (or `at`). */
 export function estimateScoreDifferences(engine: Engine, x: NDArray, options: ScoreDifferenceOptions): ScoreDifferenceResult {
-  return lookup(x, options).sync(engine, x, options);
+  return markLearned(options.method, lookup(x, options).sync(engine, x, options));
 }
 
 export function estimateScoreDifferencesAsync(
@@ -126,5 +146,7 @@ export function estimateScoreDifferencesAsync(
   options: ScoreDifferenceOptions,
   async?: AsyncOptions,
 ): Promise<ScoreDifferenceResult> {
-  return lookup(x, options).async(engine, x, options, async);
+  return lookup(x, options)
+    .async(engine, x, options, async)
+    .then((result) => markLearned(options.method, result));
 }

@@ -1,13 +1,17 @@
 import type { AsyncOptions, Engine, OpInputs, OpOutputs } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
 import { checkArray } from '../validate.js';
+import { isLearnedScoreDifference } from './estimators.js';
 
 /**
  * What LSCALE-I runs on. Environment 0 is observational; environment m+1 intervenes latent m
  * (m = 0..n-1), so `x` has n+1 environments and there are n score differences.
  *
  * - `{ x, dsx }`: samples ((n+1)×N×d) and score differences s_0 − s_{m+1} at observational
- *   samples (n×Ns×d), from any estimator (see `estimateScoreDifferences`).
+ *   samples (n×Ns×d), from any estimator (see `estimateScoreDifferences`). `learned: true` says
+ *   they were learned (the default edge rule is then 'null-level'); score differences returned by
+ *   `estimateScoreDifferences` with a learned method ('logistic-quadratic', 'classifier-mlp',
+ *   'ssm', registered ones) are known to be learned without it.
  * - `{ x, scores: 'gaussian' }`: the Gaussian plug-in estimator fitted to `x`; its score
  *   differences are affine in x, so only their second moments are computed (dsx is never formed).
  * - `{ covariances, scoreDiffCovariances }`: d×d moments — centred covariances of every
@@ -15,9 +19,9 @@ import { checkArray } from '../validate.js';
  * - `{ covariances, means?, scores: 'gaussian' }`: Gaussian plug-in from moments alone.
  */
 export type LscaleData =
-  | { x: NDArray; dsx: NDArray }
+  | { x: NDArray; dsx: NDArray; learned?: boolean }
   | { x: NDArray; scores: 'gaussian'; centred?: boolean }
-  | { covariances: NDArray; scoreDiffCovariances: NDArray; samples?: number }
+  | { covariances: NDArray; scoreDiffCovariances: NDArray; samples?: number; learned?: boolean }
   | { covariances: NDArray; means?: NDArray; scores: 'gaussian'; centred?: boolean; samples?: number };
 
 export interface LscaleOptions {
@@ -26,12 +30,19 @@ export interface LscaleOptions {
   /** Also run the full-rank variant (sufficiently nonlinear latent models). Default false. */
   fullRank?: boolean;
   /**
-   * 'adaptive' (default): scale-free, data-driven threshold (docs/lscale.md);
+   * 'adaptive': scale-free, data-driven threshold (docs/lscale.md);
+   * 'null-level': as 'adaptive' in the soft stage; the hard stage's threshold is `nullMargin`
+   * decades above the non-edge level (median pair minimum), without a two-group split — for
+   * learned score differences, whose hard-stage non-edges spread above that level;
    * 'absolute': edge j → m iff Rz_m[j][j] ≥ tolEdge (the reference's rule).
+   * Default: 'null-level' when the score differences are learned (see `LscaleData`), else 'adaptive'.
+   * With exact scores (statistics with exact zeros) 'null-level' decides as 'adaptive'.
    */
-  edgeRule?: 'adaptive' | 'absolute';
+  edgeRule?: 'adaptive' | 'absolute' | 'null-level';
   /** Threshold of the 'absolute' rule. Default 1e-3. */
   tolEdge?: number;
+  /** 'null-level' rule: hard-stage threshold in decades above the non-edge level. Default 1.25. */
+  nullMargin?: number;
   /** Full-rank stage: eigenvalue threshold of the column spaces and sine threshold of their intersections. Default 1e-2. */
   tolEigv?: number;
   /** Full-rank stage: the same for the encoder's subspace intersections. Default 1e-6. */
@@ -76,9 +87,20 @@ export interface LscaleStage {
   edgeStatistic?: NDArray;
   /** Edges have edgeStatistic above this (soft and hard stages). */
   edgeThreshold?: number;
+  /**
+   * n×n, [j][m]: log10(edgeStatistic / nullLevel), the decades by which j → m stands above the
+   * non-edge level — the evidence for an edge (soft and hard stages, adaptive statistic; NaN on the
+   * diagonal, for exact zeros, and with the 'absolute' rule). The 'null-level' rule reports the
+   * edges whose margin exceeds `nullMargin`.
+   */
+  edgeMargin?: NDArray;
+  /** The non-edge level: median over pairs of min(statistic j → m, m → j), a non-edge in any DAG (NaN when undefined). */
+  nullLevel?: number;
 }
 
 export interface LscaleResult {
+  /** The edge rule applied (the option, or its default for these score differences). */
+  edgeRule: 'adaptive' | 'absolute' | 'null-level';
   /** d×n orthonormal basis of the observations' support (top-n eigenvectors of the observational covariance). */
   basis: NDArray;
   /** Encoder up to mixing with ancestors; graph up to transitive closure. */
@@ -92,11 +114,13 @@ export interface LscaleResult {
   };
 }
 
+const EDGE_RULES: readonly string[] = ['adaptive', 'absolute', 'null-level'];
+
 function numbersOf(options: LscaleOptions, fn: string): OpInputs {
   if (typeof options !== 'object' || options === null) throw new TypeError(`${fn}: 'options' must be an object`);
   const numbers: Record<string, number | boolean> = {};
   const strings: Record<string, string> = {};
-  for (const key of ['tolEdge', 'tolEigv', 'tolIntersection'] as const) {
+  for (const key of ['tolEdge', 'tolEigv', 'tolIntersection', 'nullMargin'] as const) {
     const v = options[key];
     if (v === undefined) continue;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
@@ -107,6 +131,8 @@ function numbersOf(options: LscaleOptions, fn: string): OpInputs {
   for (const key of ['intervention', 'edgeRule', 'unmixing', 'hardGraphFilter'] as const) {
     if (options[key] !== undefined) strings[key] = String(options[key]);
   }
+  if (options.edgeRule !== undefined && !EDGE_RULES.includes(options.edgeRule))
+    throw new RangeError(`${fn}: 'edgeRule' must be one of ${EDGE_RULES.join(', ')}, got '${String(options.edgeRule)}'`);
   return { numbers, strings };
 }
 
@@ -160,11 +186,28 @@ function dataInputs(data: LscaleData, fn: string): OpInputs {
   return { arrays, numbers, strings };
 }
 
-function lscaleInputs(data: LscaleData, options: LscaleOptions): OpInputs {
+/** Whether `data` holds learned score differences: declared, or returned by a learned estimator. */
+function learnedScores(data: LscaleData, fn: string): boolean {
+  const d = data as Record<string, unknown>;
+  if (d.learned !== undefined && typeof d.learned !== 'boolean')
+    throw new TypeError(`${fn}: 'learned' must be true or false, got ${String(d.learned)}`);
+  if (d.learned !== undefined) {
+    if (d.scores !== undefined) throw new TypeError(`${fn}: 'learned' goes with given score differences, not with scores: '${String(d.scores)}'`);
+    return d.learned;
+  }
+  return d.dsx !== undefined && isLearnedScoreDifference(d.dsx as NDArray);
+}
+
+function lscaleInputs(data: LscaleData, options: LscaleOptions): { inputs: OpInputs; edgeRule: LscaleResult['edgeRule'] } {
   const fn = 'lscale';
   const a = dataInputs(data, fn);
   const o = numbersOf(options, fn);
-  return { arrays: a.arrays, numbers: { ...a.numbers, ...o.numbers }, strings: { ...a.strings, ...o.strings } };
+  const isLearned = learnedScores(data, fn);
+  const edgeRule = options.edgeRule ?? (isLearned ? 'null-level' : 'adaptive');
+  return {
+    inputs: { arrays: a.arrays, numbers: { ...a.numbers, ...o.numbers }, strings: { ...a.strings, ...o.strings, edgeRule } },
+    edgeRule,
+  };
 }
 
 function orderOf(a: NDArray | undefined): number[] {
@@ -185,11 +228,15 @@ function stageOf(out: OpOutputs, prefix: string): LscaleStage {
     stage.edgeStatistic = a[`${prefix}.edgeStatistic`]!;
     stage.edgeThreshold = out.numbers[`${prefix}.edgeThreshold`]!;
   }
+  if (a[`${prefix}.edgeMargin`]) {
+    stage.edgeMargin = a[`${prefix}.edgeMargin`]!;
+    stage.nullLevel = out.numbers[`${prefix}.nullLevel`]!;
+  }
   return stage;
 }
 
-function resultOf(out: OpOutputs): LscaleResult {
-  const result: LscaleResult = { basis: out.arrays.basis!, soft: stageOf(out, 'soft') };
+function resultOf(out: OpOutputs, edgeRule: LscaleResult['edgeRule']): LscaleResult {
+  const result: LscaleResult = { edgeRule, basis: out.arrays.basis!, soft: stageOf(out, 'soft') };
   if (out.arrays['hard.encoder']) result.hard = stageOf(out, 'hard');
   if (out.arrays['fullRank.encoder'])
     result.fullRank = { ...stageOf(out, 'fullRank'), intersectionDims: orderOf(out.arrays['fullRank.intersectionDims']) };
@@ -198,7 +245,8 @@ function resultOf(out: OpOutputs): LscaleResult {
 
 /** LSCALE-I (see `LscaleData`, `LscaleOptions`, docs/lscale.md). */
 export function lscale(engine: Engine, data: LscaleData, options: LscaleOptions = {}): LscaleResult {
-  return resultOf(engine.call('lscale', lscaleInputs(data, options)));
+  const { inputs, edgeRule } = lscaleInputs(data, options);
+  return resultOf(engine.call('lscale', inputs), edgeRule);
 }
 
 export async function lscaleAsync(
@@ -207,7 +255,8 @@ export async function lscaleAsync(
   options: LscaleOptions = {},
   async?: AsyncOptions,
 ): Promise<LscaleResult> {
-  return resultOf(await engine.callAsync('lscale', lscaleInputs(data, options), async));
+  const { inputs, edgeRule } = lscaleInputs(data, options);
+  return resultOf(await engine.callAsync('lscale', inputs, async), edgeRule);
 }
 
 /** Inputs of the sample-complexity algorithm: n score-difference second moments, or what gives them. */

@@ -51,6 +51,18 @@
 //              median pair minimum (the non-edge level) and the hard stage,
 //              whose non-edges also carry unmixing error that the pair minima
 //              do not see, reports no edges.
+//   NullLevel  for learned score differences (docs/lscale.md): the soft stage
+//              as Adaptive; the hard stage, unless its statistics hold exact
+//              zeros, takes no two-group split and puts the threshold
+//              `nullMargin` decades above the median pair minimum (at least
+//              the largest pair minimum). With learned scores the hard
+//              stage's non-edges carry the unmixing error of latents whose
+//              soft rows lean slightly on later latents; their statistics
+//              then spread over a decade above the pair minima, and a split
+//              of the values falls inside that spread.
+// Every adaptive-statistic rule also reports each pair's margin: log10 of its
+// statistic minus log10 of the median pair minimum (decades above the
+// non-edge level), the evidence a user can judge an edge by.
 #pragma once
 #include <optional>
 #include <string>
@@ -64,7 +76,7 @@ namespace scorecrl {
 
 class Context;
 
-enum class EdgeRule { Adaptive, Absolute };
+enum class EdgeRule { Adaptive, Absolute, NullLevel };
 // Latents regressed out of latent m in the hard stage: every latent before m
 // in the soft order, or m's parents in the soft graph (the reference).
 enum class Unmixing { Predecessors, SoftParents };
@@ -82,6 +94,7 @@ struct LscaleOptions {
   bool fullRank = false;   // run the full-rank stage
   EdgeRule edgeRule = EdgeRule::Adaptive;
   double tolEdge = 1e-3;   // Absolute rule threshold
+  double nullMargin = 1.25;  // NullLevel rule: hard-stage threshold in decades above the median pair minimum
   double tolEigv = 1e-2;   // full-rank: eigenvalues of R above it span its column space (graph step)
   double tolIntersection = 1e-6;  // full-rank: the same for the encoder step
   Unmixing unmixing = Unmixing::Predecessors;
@@ -122,6 +135,10 @@ struct LscaleStage {
   double edgeThreshold = 0.0;  // edges are edgeStatistic >= (Absolute) / > (Adaptive) this
   Adjacency rawGraph;    // thresholded statistics before closestDag (and before the hard filter)
   bool exactStatistics = false;  // adaptive rule: some statistics were numerical zeros (noise-free scores)
+  // Adaptive statistic: [j][m] = log10(edgeStatistic) - log10(nullLevel), decades above the
+  // non-edge level (NaN on the diagonal, for exact zeros, and for the Absolute rule).
+  Matrix edgeMargin;
+  double nullLevel = 0.0;  // median pair minimum of the statistic (NaN when undefined)
 };
 
 struct LscaleResult {
@@ -144,9 +161,12 @@ struct EdgeDecision {
   Matrix statistic;
   double threshold = 0.0;
   bool exactZeros = false;  // adaptive rule: some off-diagonal statistics were numerical zeros
+  Matrix margin;            // see LscaleStage::edgeMargin
+  double nullLevel = 0.0;   // see LscaleStage::nullLevel
 };
 // The Adaptive rule's stage-dependent choices (see above): NullLevel for the
-// soft stage, NoEdges for the hard stage. With `candidates` (adaptive rule)
+// soft stage, NoEdges for the hard stage (the NullLevel rule replaces the
+// hard stage's split by the null level `nullMargin` decades up). With `candidates` (adaptive rule)
 // only those pairs can be edges, the `certain` ones among them are, and the
 // threshold is the best separated split of the candidates' statistics that
 // keeps the certain ones above it (all candidates when none is separated).
@@ -154,7 +174,7 @@ enum class EdgeFallback { NullLevel, NoEdges };
 EdgeDecision decideEdges(const std::vector<Matrix>& latentScoreDiffCov, const Matrix& decoderReduced,
                          const Matrix& observationalCovariance, EdgeRule rule, double tolEdge,
                          EdgeFallback fallback, const Adjacency* candidates = nullptr,
-                         const Adjacency* certain = nullptr);
+                         const Adjacency* certain = nullptr, double nullMargin = 1.25);
 
 // Orthonormal basis of the intersection of the column spaces of orthonormal
 // bases q[0], q[1], ...: directions whose principal angle with the next space

@@ -1,0 +1,149 @@
+// LSCALE-I edge rules with learned and exact score differences: the 'null-level' rule (default for
+// learned scores), the margins it reports, the default switch, and bad options.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS, backend } from './helpers/backends.js';
+import type { Backend } from '../src/backend.js';
+import type { NDArray } from '../src/types.js';
+import { isLearnedScoreDifference } from '../src/ops/estimators.js';
+
+function shd(crl: Backend, truth: NDArray, estimate: NDArray): number {
+  return crl.compareGraphs(truth, estimate).shd;
+}
+
+describe.each(BACKENDS)('LSCALE-I edge rules (%s)', (name) => {
+  let crl: Backend;
+  beforeAll(async () => {
+    crl = await backend(name);
+  });
+  afterAll(async () => {
+    await crl.close();
+  });
+
+  // MLP SCM, hard interventions, n = 4, d = 10, N = 20 000, logistic-quadratic scores: seeds on
+  // which the adaptive rule's two-group split misplaces the hard stage's threshold (SHD 3).
+  it.each([2, 22])('learned scores, seed %i: the null-level rule recovers the DAG the adaptive rule misses', (seed) => {
+    const sim = crl.simulate({ n: 4, d: 10, samples: 20_000, seed, latent: 'mlp', outputs: { dsx: false } });
+    const { dsx } = crl.estimateScoreDifferences(sim.x!, { method: 'logistic-quadratic', seed });
+    expect(isLearnedScoreDifference(dsx)).toBe(true);
+    const byDefault = crl.lscale({ x: sim.x!, dsx }, { intervention: 'hard' });
+    expect(byDefault.edgeRule).toBe('null-level');
+    expect(shd(crl, sim.graph, byDefault.hard!.graph)).toBe(0);
+    const adaptive = crl.lscale({ x: sim.x!, dsx }, { intervention: 'hard', edgeRule: 'adaptive' });
+    expect(adaptive.edgeRule).toBe('adaptive');
+    expect(shd(crl, sim.graph, adaptive.hard!.graph)).toBeGreaterThan(0);
+    // Same latents either way: the rule only decides edges.
+    expect(Array.from(adaptive.hard!.encoder.data)).toEqual(Array.from(byDefault.hard!.encoder.data));
+
+    // Margins: decades above the non-edge level; every reported edge stands more than nullMargin above it.
+    const hard = byDefault.hard!;
+    const n = 4;
+    const margin = hard.edgeMargin!.data;
+    const statistic = hard.edgeStatistic!.data;
+    expect(hard.nullLevel).toBeGreaterThan(0);
+    for (let j = 0; j < n; j++)
+      for (let m = 0; m < n; m++) {
+        const v = margin[j * n + m]!;
+        if (j === m) {
+          expect(Number.isNaN(v)).toBe(true);
+          continue;
+        }
+        expect(v).toBeCloseTo(Math.log10(statistic[j * n + m]! / hard.nullLevel!), 9);
+        if (hard.rawGraph.data[j * n + m]) expect(v).toBeGreaterThan(1.25);
+        else expect(v).toBeLessThanOrEqual(1.25 + 1e-12);
+      }
+    // A smaller margin admits at least the same edges.
+    const loose = crl.lscale({ x: sim.x!, dsx }, { intervention: 'hard', nullMargin: 0.5 });
+    for (let i = 0; i < n * n; i++) if (hard.rawGraph.data[i]) expect(loose.hard!.rawGraph.data[i]).toBe(1);
+    crl.release(sim, dsx);
+  });
+
+  it('the default follows the score differences: learned, declared, plug-in, or exact', () => {
+    const sim = crl.simulate({ n: 3, d: 6, samples: 4000, seed: 5, latent: 'mlp' });
+    const learned = crl.estimateScoreDifferences(sim.x!, { method: 'logistic-quadratic', seed: 1 }).dsx;
+    const gaussian = crl.estimateScoreDifferences(sim.x!, { method: 'gaussian' }).dsx;
+    expect(isLearnedScoreDifference(gaussian)).toBe(false);
+    expect(isLearnedScoreDifference(sim.dsx!)).toBe(false);
+    const rule = (data: Parameters<Backend['lscale']>[0], options = {}) =>
+      crl.lscale(data, { intervention: 'hard', ...options }).edgeRule;
+    expect(rule({ x: sim.x!, dsx: learned })).toBe('null-level');
+    expect(rule({ x: sim.x!, dsx: gaussian })).toBe('adaptive');
+    expect(rule({ x: sim.x!, dsx: sim.dsx! })).toBe('adaptive');
+    expect(rule({ x: sim.x!, dsx: sim.dsx!, learned: true })).toBe('null-level');
+    expect(rule({ x: sim.x!, dsx: learned, learned: false })).toBe('adaptive');
+    expect(rule({ x: sim.x!, dsx: learned }, { edgeRule: 'absolute' })).toBe('absolute');
+    expect(rule({ x: sim.x!, scores: 'gaussian' })).toBe('adaptive');
+    crl.release(sim, learned, gaussian);
+  });
+
+  // Exact scores leave exact zeros in the soft stage: the null-level rule then decides as today's.
+  it.each([
+    ['linear', 11],
+    ['mlp', 12],
+  ] as const)('exact scores (%s SCM): null-level decides exactly as adaptive', (latent, seed) => {
+    const sim = crl.simulate({ n: 5, d: 8, samples: 5000, seed, latent });
+    const a = crl.lscale({ x: sim.x!, dsx: sim.dsx! }, { intervention: 'hard' });
+    const b = crl.lscale({ x: sim.x!, dsx: sim.dsx! }, { intervention: 'hard', edgeRule: 'null-level' });
+    expect(a.edgeRule).toBe('adaptive');
+    for (const stage of ['soft', 'hard'] as const) {
+      expect(Array.from(b[stage]!.graph.data)).toEqual(Array.from(a[stage]!.graph.data));
+      expect(b[stage]!.edgeThreshold).toBe(a[stage]!.edgeThreshold);
+    }
+    expect(shd(crl, sim.graph, a.hard!.graph)).toBe(0);
+    crl.release(sim);
+  });
+
+  it('the absolute rule has no margins', () => {
+    const sim = crl.simulate({ n: 3, d: 5, samples: 2000, seed: 3 });
+    const r = crl.lscale({ x: sim.x!, dsx: sim.dsx! }, { intervention: 'hard', edgeRule: 'absolute' });
+    expect(Array.from(r.hard!.edgeMargin!.data).every(Number.isNaN)).toBe(true);
+    expect(Number.isNaN(r.hard!.nullLevel)).toBe(true);
+    crl.release(sim);
+  });
+
+  it('bad options are errors naming the option', () => {
+    const sim = crl.simulate({ n: 3, d: 5, samples: 500, seed: 4 });
+    const data = { x: sim.x!, dsx: sim.dsx! };
+    expect(() => crl.lscale(data, { edgeRule: 'test' as never })).toThrow(/'edgeRule' must be one of adaptive, absolute, null-level/);
+    expect(() => crl.lscale(data, { nullMargin: -1 })).toThrow(/'nullMargin'/);
+    expect(() => crl.lscale(data, { nullMargin: Number.NaN })).toThrow(/'nullMargin'/);
+    expect(() => crl.lscale({ ...data, learned: 'yes' as never })).toThrow(/'learned' must be true or false/);
+    expect(() => crl.lscale({ x: sim.x!, scores: 'gaussian', learned: true } as never)).toThrow(/'learned' goes with given score differences/);
+    expect(() => crl.lscaleTrial({ seed: 1, n: 3, samples: 500, edgeRule: 'null-level', nullMargin: Infinity })).toThrow(/'nullMargin'/);
+    crl.release(sim);
+  });
+});
+
+// `scorecrl fit` with a learned estimator applies the rule and reports each edge's evidence.
+describe('scorecrl fit: edge evidence', () => {
+  const BIN = fileURLToPath(new URL('../bin/scorecrl.js', import.meta.url));
+  const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  it('--estimator logistic-quadratic: null-level rule, each edge with its statistic and margin', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scorecrl-edges-'));
+    try {
+      const sim = run(['simulate', '-o', dir, '--n', '4', '--d', '10', '--samples', '20000', '--seed', '2', '--latent', 'mlp',
+        '--format', 'npy', '--random-order', 'false', '--factor', '5']);
+      expect(sim.status, sim.stderr).toBe(0);
+      const files = [0, 1, 2, 3, 4].map((k) => join(dir, `env${k}.npy`));
+      const fit = run(['fit', ...files, '--algorithm', 'lscale', '--intervention', 'hard', '--estimator', 'logistic-quadratic', '--json', '--no-progress']);
+      expect(fit.status, fit.stderr).toBe(0);
+      const r = JSON.parse(fit.stdout);
+      expect(r.options.edgeRule).toBe('null-level');
+      expect(r.edgeEvidence.map((e: { from: string; to: string }) => [e.from, e.to])).toEqual(r.edges);
+      expect(r.edges.length).toBeGreaterThan(0);
+      for (const e of r.edgeEvidence) {
+        expect(e.statistic).toBeGreaterThan(0);
+        expect(e.margin).toBeGreaterThan(1.25);
+      }
+      const text = run(['fit', ...files, '--algorithm', 'lscale', '--intervention', 'hard', '--estimator', 'logistic-quadratic', '--no-progress']);
+      expect(text.stdout).toMatch(/hard interventions, null-level edge rule/);
+      expect(text.stdout).toMatch(/edge evidence \(decades above the non-edge level; threshold \+1\.25\): z\d -> z\d \+\d\.\d\d/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
