@@ -1,4 +1,4 @@
-// Score differences learned from samples (DESIGN.md section 5): for samples
+// Score differences learned from samples (docs/estimators.md): for samples
 // x of environments 0..K, estimate dsx_m(x) = s_0(x) - s_m(x), m = 1..K.
 //
 // Every method first maps x to n whitened coordinates y = W^T (x - mu) with

@@ -1,5 +1,5 @@
 // The sample-complexity algorithm for linear causal representation learning
-// with soft interventions (NeurIPS 2024; DESIGN.md section 5). It works on the
+// with soft interventions (NeurIPS 2024; docs/lscale.md). It works on the
 // d x d score-difference second moments R_m = E_0[dsx_m dsx_m^T], m = 0..n-1,
 // where environment m+1 intervenes latent m.
 //

@@ -1,6 +1,6 @@
 // Directed-graph utilities on boolean adjacency matrices.
 //
-// Convention (DESIGN.md section 3): `a(i, j) == true` means the edge i -> j, so the
+// Convention (docs/lscale.md, "Data and results"): `a(i, j) == true` means the edge i -> j, so the
 // parents of node j are the `true` entries of column j. Matrices must be square;
 // every function throws `scorecrl::Error` naming the argument otherwise.
 //

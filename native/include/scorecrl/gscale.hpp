@@ -1,6 +1,6 @@
 // GSCALE-I: causal representation learning under a general (nonlinear,
 // invertible) transform x = g(z) from two hard interventions per node
-// (DESIGN.md section 5).
+// (docs/gscale.md).
 //
 // An autoencoder (encoder h: x -> ẑ, decoder h^{-1}: ẑ -> x) is trained so
 // that the latent score differences it implies,

@@ -1,5 +1,5 @@
 // LSCALE-I: linear score-based causal latent estimation via interventions
-// (DESIGN.md section 5). Linear mixing x = G z, n latents, one intervention per
+// (docs/lscale.md). Linear mixing x = G z, n latents, one intervention per
 // latent: environment m+1 intervenes latent m (m = 0..n-1).
 //
 // The algorithm only sees n-dimensional statistics in an orthonormal basis B

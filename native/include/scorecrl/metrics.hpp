@@ -1,4 +1,4 @@
-// Evaluation metrics for latent and mixing estimates (DESIGN.md section 6).
+// Evaluation metrics for latent and mixing estimates (docs/lscale.md, "Graph utilities and metrics").
 //
 // Labelling: every metric here compares the estimate with the truth in the labelling
 // it is given (estimated latent i against true latent i), EXCEPT

@@ -1,4 +1,4 @@
-// Latent structural causal models (DESIGN.md section 4): an Erdős–Rényi DAG,
+// Latent structural causal models (docs/simulation.md, "Models"): an Erdős–Rényi DAG,
 // additive Gaussian noise Z_i = c_i f_i(Z_pa(i)) + N_i, N_i ~ N(0, v_i), and
 // the exact score and log-density of every environment.
 //

@@ -1,4 +1,4 @@
-// Simulated interventional data for score-based CRL (DESIGN.md section 4):
+// Simulated interventional data for score-based CRL (docs/simulation.md):
 // a latent SCM, a mixing transform, an intervention design, samples of every
 // environment and the exact score differences at the observational samples.
 //

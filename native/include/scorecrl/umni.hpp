@@ -1,5 +1,5 @@
 // UMNI-CRL: linear causal representation learning from unknown multi-node
-// interventions (DESIGN.md section 5).
+// interventions (docs/umni.md).
 //
 // Setting: x = G z with a linear decoder G (d x n), one observational and K = n
 // interventional environments; environment m intervenes an unknown set of
