@@ -5,7 +5,8 @@
  * nonlinear latent models, a non-default decoder condition floor or variance change) run
  * materialised (`lscaleMaterialised`). Both report the metrics of `lscaleMetrics`: with soft
  * interventions the closure SHD, with hard ones the SHD of the DAG; `encoderError` = 1 − MCC.
- * The default (adaptive, scale-free) edge rule is used; `tolEigv`/`tolOrth` are not used.
+ * The default edge rule is used (adaptive for exact and plug-in scores, null-level for learned
+ * ones; docs/lscale.md, "Edge rules"); `tolEigv`/`tolOrth` are not used.
  */
 import type { Backend } from '../backend.js';
 import { fusedTrial, type Cell } from './config.js';
