@@ -163,8 +163,7 @@ function encode(x0: NDArray, encoder: NDArray): NDArray {
 /**
  * LSCALE-I trial on materialised data: lscale({ x, dsx }) (Gaussian plug-in: { x, scores }) with
  * the cell's intervention type and the default edge rule (null-level when the scores are learned);
- * MCC on the observational
- * samples; metrics as `lscaleMetrics`.
+ * MCC on the observational samples; metrics as `lscaleMetrics`.
  */
 export function lscaleMaterialised(crl: Backend, cell: Cell, seed: number): TrialMetrics {
   const sim = simulateCell(crl, cell, seed);
