@@ -1,7 +1,8 @@
 /**
  * Bad invocations of every CLI command (sweep, fit, simulate, report, merge,
  * info): bad flag values, unknown flags, and damaged or odd files (truncated
- * CSV/.npy/JSONL, directories, devices, symlinks, /dev/full as output).
+ * CSV/.npy/JSONL, directories, devices, symlinks, a full device as output:
+ * a private node made with mknod, never the machine's /dev/full).
  *
  * A case is { argv, files, expect? }: `files` are made in the case's own
  * folder ($F) before the run, from text or from the fixtures ($D) made once
@@ -30,6 +31,8 @@ const text = (content) => ({ text: content });
 const copy = (from, damage = {}) => ({ copy: from, ...damage });
 const dir = () => ({ dir: true });
 const link = (to) => ({ symlink: to });
+/** A private "disk full" device (mknod c 1 7) in the case folder: renaming over it harms nothing. */
+const FULL = { full: { device: 'full' } };
 
 const HEADER = 'x0,x1,x2\n';
 const rows = (k, cell = () => '0.1') => Array.from({ length: k }, (_, i) => [cell(i, 0), cell(i, 1), cell(i, 2)].join(',')).join('\n') + '\n';
@@ -79,11 +82,11 @@ function cases() {
   odd(withFlag(simBase, '--samples', '100000000'), {}, 'simulate: 7 GB of samples (must stop at the memory limit)');
   odd(['simulate', '-o', '$F/o', '--n', '20', '--d', '100000', '--samples', '100000000'], {}, 'simulate: far past memory');
   bad(['simulate', '--n', '2'], {}, 'missing -o');
-  bad(withFlag(simBase, '-o', '/dev/full'));
+  bad(withFlag(simBase, '-o', '$F/full'), FULL);
   bad(withFlag(simBase, '-o', '/dev/null/x'));
   bad(withFlag(simBase, '-o', '$F/file'), { file: text('not a folder\n') });
   bad(withFlag(simBase, '-o', ''));
-  bad([...withFlag(simBase, '-o', '$F/o'), '--single-file', '--format', 'npy'], { o: link('/dev/full') }, 'output folder is a symlink to /dev/full');
+  bad([...withFlag(simBase, '-o', '$F/o'), '--single-file', '--format', 'npy'], { ...FULL, o: link('$F/full') }, 'output folder is a symlink to a full device');
   odd([...simBase, '--single-file', '--format', 'npy']);
   bad([...simBase, '--bogus']);
 
@@ -121,7 +124,7 @@ function cases() {
   bad(['fit', '$D/single/data.csv', '--env-column', 'env', '--observational', 'nosuch']);
   bad(['fit', '$D/single/data.csv'], {}, 'single file without --env-column');
   bad(['fit', '$D/npy/env0.npy', '--env-column', '7']);
-  bad(['fit', ...CSV3, '-o', '/dev/full']);
+  bad(['fit', ...CSV3, '-o', '$F/full'], FULL);
   bad(['fit', ...CSV3, '-o', '$F'], {}, 'output is a folder');
   bad(['fit', ...CSV3, '-o', '/nonexistent/dir/fit.json']);
   bad(['fit']);
@@ -222,14 +225,14 @@ function cases() {
   }
   bad(['sweep', ...TINY_SWEEP, '--config', '$F/d', '-o', '$F/out'], { d: dir() }, '--config is a folder');
   bad(['sweep', ...TINY_SWEEP, '--config', '$F/z.json', '-o', '$F/out'], { 'z.json': link('/dev/zero') }, '--config is /dev/zero');
-  bad(withFlag(sweepBase, '-o', '/dev/full'));
+  bad(withFlag(sweepBase, '-o', '$F/full'), FULL);
   bad(withFlag(sweepBase, '-o', '$F/file'), { file: text('x\n') }, '-o is a file');
   bad(withFlag(sweepBase, '-o', '/nonexistent/parent/out'), {}, '-o under a missing parent');
   // Output folders with something already in them.
   bad(sweepBase, { 'out/trials.jsonl': text('my own notes, not a sweep\n') }, 'foreign trials.jsonl in -o');
   bad(sweepBase, { 'out/trials.jsonl': link('$F/outside.txt'), 'outside.txt': text('keep me\n') }, 'trials.jsonl is a symlink out of -o');
   bad(sweepBase, { 'out/trials.jsonl': dir() }, 'trials.jsonl is a folder');
-  bad(sweepBase, { 'out/trials.jsonl': link('/dev/full') }, 'trials.jsonl is a symlink to /dev/full');
+  bad(sweepBase, { ...FULL, 'out/trials.jsonl': link('$F/full') }, 'trials.jsonl is a symlink to a full device');
   odd(sweepBase, { out: { copyDir: 'sweep' } }, 'resume a finished sweep with another grid');
   odd(['sweep', '--nd', '2x2', '--samples', '60', '--runs', '2', '--workers', '1', '--reference', 'none', '--no-report', '--progress', 'none', '-o', '$F/out'], { out: { copyDir: 'sweep', damage: { 'trials.jsonl': { truncate: 0.6 } } } }, 'resume a truncated results file');
   odd(['sweep', '--nd', '2x2', '--samples', '60', '--runs', '2', '--workers', '1', '--reference', 'none', '--no-report', '--progress', 'none', '-o', '$F/out'], { out: { copyDir: 'sweep', damage: { 'trials.jsonl': { append: '{"broken": \n\u0000\u0000garbage\n' } } } }, 'resume a results file with garbage lines');
@@ -258,14 +261,14 @@ function cases() {
   bad(['report', '$F/s', '--reference', '$F/bad.csv'], { s: { copyDir: 'sweep' }, 'bad.csv': text('a,b\n1,2\n') });
   bad(['report', '$F/s', '--tolerance', '0'], { s: { copyDir: 'sweep' } });
   bad(['report', '$F/s', '--tolerance', 'x'], { s: { copyDir: 'sweep' } });
-  bad(['report', '$F/s', '-o', '/dev/full'], { s: { copyDir: 'sweep' } });
+  bad(['report', '$F/s', '-o', '$F/full'], { ...FULL, s: { copyDir: 'sweep' } });
   bad(['report', '$F/s', '-o', '$F/file'], { s: { copyDir: 'sweep' }, file: text('x\n') }, 'report -o is a file');
   bad(['report']);
 
   // --- merge
   odd(['merge', '$F/s'], { s: { copyDir: 'shards' } }, 'merge shards');
   odd(['merge', '$F/s/trials-shard-1-of-2.jsonl', '$F/s/trials-shard-2-of-2.jsonl', '-o', '$F/m.jsonl'], { s: { copyDir: 'shards' } });
-  bad(['merge', '$F/s', '-o', '/dev/full'], { s: { copyDir: 'shards' } });
+  bad(['merge', '$F/s', '-o', '$F/full'], { ...FULL, s: { copyDir: 'shards' } }, 'merge output is a full device');
   bad(['merge', '$F/s', '-o', '/nonexistent/m.jsonl'], { s: { copyDir: 'shards' } });
   bad(['merge', '$F/s', '-o', '$F/s'], { s: { copyDir: 'shards' } }, 'merge output is a folder');
   bad(['merge', '$F/s', '-o', '$F/link.jsonl'], { s: { copyDir: 'shards' }, 'link.jsonl': link('$F/outside.txt'), 'outside.txt': text('keep\n') }, 'merge output is a symlink');
