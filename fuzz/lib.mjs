@@ -6,7 +6,7 @@
  * size every 50 ms and kills it past `rssCapMb`: a request that grows without
  * a clean limit error is a crash, not an OOM kill of something else.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -160,6 +160,7 @@ export function makeFiles(files, F, D) {
     const path = join(F, name);
     mkdirSync(dirname(path), { recursive: true });
     if (spec.dir) mkdirSync(path, { recursive: true });
+    else if (spec.device === 'full') execFileSync('mknod', [path, 'c', '1', '7']); // needs root; else the case is skipped
     else if (spec.symlink) symlinkSync(subst(spec.symlink, F, D), path);
     else if (spec.text !== undefined) writeFileSync(path, spec.text);
     else if (spec.bytes) {
@@ -176,7 +177,11 @@ export function makeFiles(files, F, D) {
 export async function runCliCase(c, { fixtures, work, caseTimeoutMs, rssCapMb, backend }) {
   const F = join(work, `case-${c.id.replace(/\W+/g, '_')}`);
   rmSync(F, { recursive: true, force: true });
-  makeFiles(c.files, F, fixtures);
+  try {
+    makeFiles(c.files, F, fixtures);
+  } catch (error) {
+    return { class: 'skipped', detail: `could not make the case's files: ${String(error.message).split('\n')[0]}` };
+  }
   const argv = c.argv.map((a) => subst(a, F, fixtures));
   const r = await runLimited([CLI, ...argv], { cwd: F, rssCapMb, idleMs: () => caseTimeoutMs, env: backend ? { SCORECRL_BACKEND: backend } : {} });
   const record = classifyCli(r, c);
