@@ -85,7 +85,7 @@ function cases() {
   bad(withFlag(simBase, '-o', '$F/full'), FULL);
   bad(withFlag(simBase, '-o', '/dev/null/x'));
   bad(withFlag(simBase, '-o', '$F/file'), { file: text('not a folder\n') });
-  bad(withFlag(simBase, '-o', ''));
+  odd(withFlag(simBase, '-o', ''), {}, 'simulate -o empty (the current folder)');
   bad([...withFlag(simBase, '-o', '$F/o'), '--single-file', '--format', 'npy'], { ...FULL, o: link('$F/full') }, 'output folder is a symlink to a full device');
   odd([...simBase, '--single-file', '--format', 'npy']);
   bad([...simBase, '--bogus']);
@@ -126,7 +126,7 @@ function cases() {
   bad(['fit', '$D/npy/env0.npy', '--env-column', '7']);
   bad(['fit', ...CSV3, '-o', '$F/full'], FULL);
   bad(['fit', ...CSV3, '-o', '$F'], {}, 'output is a folder');
-  bad(['fit', ...CSV3, '-o', '/nonexistent/dir/fit.json']);
+  odd(['fit', ...CSV3, '-o', '$F/no/such/dir/fit.json'], {}, 'fit -o under a missing folder');
   bad(['fit']);
   bad(['fit', '$D/csv/env0.csv'], {}, 'one environment');
   bad(['fit', '$F/missing.csv', '$D/csv/env1.csv', '$D/csv/env2.csv']);
@@ -227,7 +227,7 @@ function cases() {
   bad(['sweep', ...TINY_SWEEP, '--config', '$F/z.json', '-o', '$F/out'], { 'z.json': link('/dev/zero') }, '--config is /dev/zero');
   bad(withFlag(sweepBase, '-o', '$F/full'), FULL);
   bad(withFlag(sweepBase, '-o', '$F/file'), { file: text('x\n') }, '-o is a file');
-  bad(withFlag(sweepBase, '-o', '/nonexistent/parent/out'), {}, '-o under a missing parent');
+  odd(withFlag(sweepBase, '-o', '$F/no/such/parent/out'), {}, '-o under a missing parent');
   // Output folders with something already in them.
   bad(sweepBase, { 'out/trials.jsonl': text('my own notes, not a sweep\n') }, 'foreign trials.jsonl in -o');
   bad(sweepBase, { 'out/trials.jsonl': link('$F/outside.txt'), 'outside.txt': text('keep me\n') }, 'trials.jsonl is a symlink out of -o');
@@ -269,7 +269,7 @@ function cases() {
   odd(['merge', '$F/s'], { s: { copyDir: 'shards' } }, 'merge shards');
   odd(['merge', '$F/s/trials-shard-1-of-2.jsonl', '$F/s/trials-shard-2-of-2.jsonl', '-o', '$F/m.jsonl'], { s: { copyDir: 'shards' } });
   bad(['merge', '$F/s', '-o', '$F/full'], { ...FULL, s: { copyDir: 'shards' } }, 'merge output is a full device');
-  bad(['merge', '$F/s', '-o', '/nonexistent/m.jsonl'], { s: { copyDir: 'shards' } });
+  odd(['merge', '$F/s', '-o', '$F/no/such/m.jsonl'], { s: { copyDir: 'shards' } }, 'merge -o under a missing folder');
   bad(['merge', '$F/s', '-o', '$F/s'], { s: { copyDir: 'shards' } }, 'merge output is a folder');
   bad(['merge', '$F/s', '-o', '$F/link.jsonl'], { s: { copyDir: 'shards' }, 'link.jsonl': link('$F/outside.txt'), 'outside.txt': text('keep\n') }, 'merge output is a symlink');
   bad(['merge', '$D/sweep/trials.jsonl', '$D/other/trials.jsonl', '-o', '$F/m.jsonl'], {}, 'two different sweeps');

@@ -257,6 +257,7 @@ async function main() {
     show('Invalid results', summary.invalidResults, true);
     show('Failed runs (exit 1)', summary.failedRuns, true);
     show('Bad input accepted', summary.accepted, true);
+    show('Skipped', listed('skipped'), false);
   } else {
     for (const [title, list] of [['Unnamed errors', summary.unnamedErrors], ['Invalid results', summary.invalidResults], ['Failed runs (exit 1)', summary.failedRuns], ['Bad input accepted', summary.accepted]]) {
       if (list.length) console.log(`\n${title}: ${list.length} (${list.slice(0, 8).map((f) => f.id).join(', ')}${list.length > 8 ? ', ...' : ''}; --verbose or --json to list)`);
@@ -266,7 +267,8 @@ async function main() {
   console.log(`\nscorecrl fuzz (${summary.mode}, seed ${o.seed}, ${summary.seconds} s)\n`);
   console.log(['', ...cols].map((c, i) => (i === 0 ? c.padEnd(11) : c.padStart(c.length + 2))).join(''));
   for (const [name, row] of Object.entries(table)) console.log([name.padEnd(11), ...cols.map((c) => String(row[c]).padStart(c.length + 2))].join(''));
-  console.log(`\n${JSON.stringify({ seed: o.seed, mode: summary.mode, seconds: summary.seconds, inputs: table.total.inputs, namedErrors: table.total['named-error'], results: table.total.result, unnamedErrors: table.total['unnamed-error'], invalidResults: table.total['invalid-result'], failedRuns: table.total.failed, accepted: table.total.accepted, crashes: table.total.crash, hangs: table.total.hang })}`);
+  console.log(`\n${JSON.stringify({ seed: o.seed, mode: summary.mode, seconds: summary.seconds, inputs: table.total.inputs, namedErrors: table.total['named-error'], results: table.total.result, unnamedErrors: table.total['unnamed-error'], invalidResults: table.total['invalid-result'], failedRuns: table.total.failed, accepted: table.total.accepted, crashes: table.total.crash, hangs: table.total.hang, skipped: table.total.skipped })}`);
+  if (table.total.skipped) console.log(`(${table.total.skipped} cases skipped: their setup failed, e.g. mknod without root; --verbose lists them)`);
   const bad = table.total.crash + table.total.hang + (o.strict ? table.total['unnamed-error'] + table.total['invalid-result'] : 0);
   process.exitCode = bad > 0 ? 1 : 0;
 }
