@@ -65,7 +65,8 @@ if (mtime('web/dist/index.html') < webInputs) {
 const addon = 'build/Release/scorecrl.node';
 if (existsSync(join(root, addon))) {
   if (mtime(addon) < newest(['native/src', 'native/include', 'native/addon', 'binding.gyp', 'native/sources.txt'])) {
-    run('native addon is older than native/: node-gyp build', npx, ['node-gyp', 'build', '-j', 'max']);
+    // node-gyp is npm's own (on PATH inside npm scripts), not a dependency.
+    run('native addon is older than native/: node-gyp build', 'node-gyp', ['build', '-j', 'max']);
   }
 } else if (!existsSync(join(root, 'prebuilds'))) {
   console.log('pretest: no native addon (build/Release) or prebuild: the native suites will fail; run `npm run build:native` (needs a C++17 compiler, make, python3)');

@@ -10,6 +10,9 @@ export interface NDArray {
 
 /** Builds an NDArray, checking that the shape matches the data length. */
 export function ndarray(data: Float64Array | ArrayLike<number>, shape: number[]): NDArray {
+  if (!Array.isArray(shape) || shape.some((s) => !Number.isSafeInteger(s) || s < 0)) {
+    throw new RangeError(`ndarray: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+  }
   const typed = data instanceof Float64Array ? data : Float64Array.from(data);
   const size = shape.reduce((a, b) => a * b, 1);
   if (size !== typed.length) {
@@ -44,6 +47,10 @@ export function fromRows(rows: ArrayLike<ArrayLike<number>>): NDArray {
 
 /** Slice `index` of the first axis of an NDArray (a view, no copy). */
 export function sliceFirst(a: NDArray, index: number): NDArray {
+  const first = a.shape[0] ?? 0;
+  if (a.shape.length < 2 || !Number.isSafeInteger(index) || index < 0 || index >= first) {
+    throw new RangeError(`sliceFirst: index must be an integer in [0, ${first}) of an array of rank >= 2, got index ${index} for shape [${a.shape.join(', ')}]`);
+  }
   const inner = a.shape.slice(1);
   const size = inner.reduce((x, y) => x * y, 1);
   return { data: a.data.subarray(index * size, (index + 1) * size), shape: inner };

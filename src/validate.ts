@@ -34,3 +34,31 @@ export function checkSameSize(fn: string, a: [string, NDArray, number], b: [stri
     );
   }
 }
+
+/**
+ * The option names of an options type, listed once for run-time checks: the
+ * compiler rejects a list that misses a key of `T` or names one it lacks.
+ *
+ * ```ts
+ * const NAMES = optionNames<FiniteSampleOptions>()(['tolEigv', 'tolOrth']);
+ * ```
+ */
+export function optionNames<T>() {
+  return <const K extends readonly (keyof T & string)[]>(
+    names: K & ([Exclude<keyof T, K[number]>] extends [never] ? unknown : { missing: Exclude<keyof T, K[number]> }),
+  ): K => names;
+}
+
+/**
+ * Checks that `options` is an object (or undefined) whose keys are all in
+ * `known`: a misspelt option is an error naming it, never silently ignored.
+ */
+export function checkOptionNames(fn: string, options: unknown, known: readonly string[], what = 'options'): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`${fn}: '${what}' must be an object, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new RangeError(`${fn}: unknown option '${key}' (known: ${known.join(', ')})`);
+  }
+}

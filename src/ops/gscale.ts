@@ -1,6 +1,6 @@
 import type { AsyncOptions, Engine, OpInputs, OpOutputs } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
-import { checkArray } from '../validate.js';
+import { checkArray, checkOptionNames, optionNames } from '../validate.js';
 
 /**
  * Autoencoder family:
@@ -126,7 +126,7 @@ export interface GscaleResult {
 }
 
 const FAMILIES = ['glm', 'mlp'];
-const OPTION_KEYS = new Set([
+const OPTION_KEYS = optionNames<GscaleOptions>()([
   'family', 'hidden', 'targetScale', 'reconstructionWeight', 'optimizer', 'learningRate', 'maxIterations', 'tolerance',
   'patience', 'decays', 'lossTolerance', 'init', 'seed', 'clampEpsilon', 'edgeRule', 'edgeThreshold', 'historyEvery',
 ]);
@@ -158,9 +158,7 @@ function checkInput(fn: string, input: GscaleInput): Record<string, NDArray> {
 
 function optionInputs(fn: string, options: GscaleOptions): Pick<OpInputs, 'numbers' | 'strings'> {
   if (typeof options !== 'object' || options === null) throw new TypeError(`${fn}: 'options' must be an object`);
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) throw new RangeError(`${fn}: unknown option '${key}' (known: ${[...OPTION_KEYS].join(', ')})`);
-  }
+  checkOptionNames(fn, options, OPTION_KEYS);
   const numbers: Record<string, number> = {};
   const strings: Record<string, string> = {};
   const o = options as Record<string, unknown>;
@@ -316,8 +314,9 @@ function toResult(engine: Engine, out: OpOutputs): GscaleResult {
 }
 
 function gscaleInputs(fn: string, input: GscaleInput, options: GscaleOptions): OpInputs {
-  const arrays = checkInput(fn, input);
-  return { arrays, ...optionInputs(fn, options) };
+  // Options first: a misspelt name is reported before any check of the data.
+  const named = optionInputs(fn, options);
+  return { arrays: checkInput(fn, input), ...named };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { AsyncOptions, Engine, OpInputs, OpOutputs } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
-import { checkArray } from '../validate.js';
+import { checkArray, checkOptionNames, optionNames } from '../validate.js';
 import { isLearnedScoreDifference } from './estimators.js';
 
 /**
@@ -198,8 +198,13 @@ function learnedScores(data: LscaleData, fn: string): boolean {
   return d.dsx !== undefined && isLearnedScoreDifference(d.dsx as NDArray);
 }
 
+const LSCALE_OPTIONS = optionNames<LscaleOptions>()([
+  'intervention', 'fullRank', 'edgeRule', 'tolEdge', 'nullMargin', 'tolEigv', 'tolIntersection', 'unmixing', 'hardGraphFilter',
+]);
+
 function lscaleInputs(data: LscaleData, options: LscaleOptions): { inputs: OpInputs; edgeRule: LscaleResult['edgeRule'] } {
   const fn = 'lscale';
+  checkOptionNames(fn, options, LSCALE_OPTIONS);
   const a = dataInputs(data, fn);
   const o = numbersOf(options, fn);
   const isLearned = learnedScores(data, fn);
@@ -281,8 +286,11 @@ export interface FiniteSampleResult {
   encoder: NDArray;
 }
 
+const FINITE_SAMPLE_OPTIONS = optionNames<FiniteSampleOptions>()(['tolEigv', 'tolOrth']);
+
 function finiteSampleInputs(data: FiniteSampleData, options: FiniteSampleOptions): OpInputs {
   const fn = 'finiteSample';
+  checkOptionNames(fn, options, FINITE_SAMPLE_OPTIONS);
   if (typeof data !== 'object' || data === null)
     throw new TypeError(`${fn}: 'data' must be { rxs }, { dsx } or { x, scores: 'gaussian' }`);
   const d = data as Record<string, unknown>;
@@ -372,9 +380,15 @@ export interface LscaleTrialResult {
   fullRank?: LscaleTrialStage;
 }
 
+const LSCALE_TRIAL_SPEC = optionNames<LscaleTrialSpec>()([
+  ...LSCALE_OPTIONS,
+  'seed', 'n', 'd', 'samples', 'density', 'factor', 'scaleDecoder', 'randomOrder', 'randomInterventionOrder', 'estimator', 'sampling',
+]);
+
 export function lscaleTrial(engine: Engine, spec: LscaleTrialSpec): LscaleTrialResult {
   const fn = 'lscaleTrial';
   if (typeof spec !== 'object' || spec === null) throw new TypeError(`${fn}: 'spec' must be an object`);
+  checkOptionNames(fn, spec, LSCALE_TRIAL_SPEC, 'spec');
   const o = numbersOf(spec, fn);
   const numbers: Record<string, number | boolean> = { ...o.numbers, seed: spec.seed, n: spec.n, samples: spec.samples };
   for (const k of ['d', 'density', 'factor', 'scaleDecoder', 'randomOrder', 'randomInterventionOrder'] as const)

@@ -8,6 +8,7 @@ export type Draw =
   | { kind: 'permutation'; n: number };
 
 function step(draw: Draw): string {
+  if (typeof draw !== 'object' || draw === null) throw new TypeError(`randomDraws: each step of 'plan' must be an object { kind, ... }`);
   const whole = (name: string, v: number) => {
     if (!Number.isSafeInteger(v)) throw new RangeError(`randomDraws: '${name}' must be an integer, got ${v}`);
     return String(v);
@@ -32,6 +33,7 @@ function step(draw: Draw): string {
  */
 export function randomDraws(engine: Engine, seed: number, plan: Draw[]): Float64Array[] {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`randomDraws: 'seed' must be a non-negative integer`);
+  if (!Array.isArray(plan)) throw new TypeError(`randomDraws: 'plan' must be an array of draw steps, e.g. [{ kind: 'standardNormal', count: 10 }]`);
   if (plan.length === 0) throw new RangeError(`randomDraws: 'plan' must have at least one step`);
   const out = engine.call('randomDraws', { numbers: { seed }, strings: { plan: plan.map(step).join(';') } }).arrays;
   return plan.map((_, i) => out[`draw${i}`]!.data);

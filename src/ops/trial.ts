@@ -1,6 +1,6 @@
 import type { Engine, OpInputs } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
-import { checkArray } from '../validate.js';
+import { checkArray, checkOptionNames } from '../validate.js';
 
 /**
  * Settings of one simulated CRL trial: data model, estimator, algorithm.
@@ -128,9 +128,13 @@ export function trialCovariances(engine: Engine, spec: TrialInput, seed: number)
 /** A trial spec with only n, d and samples required. */
 export type TrialInput = Partial<TrialSpec> & Pick<TrialSpec, 'n' | 'd' | 'samples'>;
 
+// Every key of TrialSpec: DEFAULT_TRIAL has all but the three required ones.
+const TRIAL_SPEC = ['n', 'd', 'samples', ...Object.keys(DEFAULT_TRIAL)];
+
 function trialInputs(fn: string, spec: TrialInput, seed: number): OpInputs {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`${fn}: 'seed' must be a non-negative integer below 2^53, got ${seed}`);
   if (typeof spec !== 'object' || spec === null) throw new TypeError(`${fn}: 'spec' must be an object`);
+  checkOptionNames(fn, spec, TRIAL_SPEC, 'spec');
   const full: TrialSpec = { ...DEFAULT_TRIAL, ...spec };
   const numbers: Record<string, number | boolean> = { seed };
   const strings: Record<string, string> = {};

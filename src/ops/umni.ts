@@ -1,6 +1,6 @@
 import type { AsyncOptions, Engine, OpOutputs } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
-import { checkArray, checkSameSize } from '../validate.js';
+import { checkArray, checkOptionNames, checkSameSize, optionNames } from '../validate.js';
 
 /** Inputs of UMNI-CRL: samples of every environment and score differences. */
 export interface UmniData {
@@ -70,6 +70,12 @@ export interface UmniResult {
   stats: { candidates: number; fullTests: number };
 }
 
+const UMNI_OPTIONS = optionNames<UmniOptions>()(['kappa', 'intervention', 'tolEigv', 'tolCi', 'tolUnmix', 'order', 'latents', 'prefilter']);
+const UMNI_TRIAL_SPEC = optionNames<UmniTrialSpec>()([
+  'kappa', 'intervention', 'tolEigv', 'tolCi', 'tolUnmix', 'order',
+  'n', 'd', 'samples', 'density', 'factor', 'targetDensity', 'scaleDecoder', 'randomOrder', 'scores',
+]);
+
 function optionInputs(fn: string, options: UmniOptions) {
   const o = options ?? {};
   const numbers: Record<string, number | boolean> = {};
@@ -97,6 +103,7 @@ function optionInputs(fn: string, options: UmniOptions) {
 function inputs(data: UmniData, options: UmniOptions) {
   const fn = 'umni';
   if (typeof data !== 'object' || data === null) throw new TypeError(`${fn}: 'data' must be { x, dsx }`);
+  checkOptionNames(fn, options, UMNI_OPTIONS);
   checkArray(fn, 'x', data.x, 3);
   checkArray(fn, 'dsx', data.dsx, 3);
   checkSameSize(fn, ['x', data.x, 2], ['dsx', data.dsx, 2]);
@@ -235,6 +242,7 @@ export function umniTrial(engine: Engine, spec: UmniTrialSpec, seed: number): Um
   const fn = 'umniTrial';
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`${fn}: 'seed' must be a non-negative integer below 2^53, got ${seed}`);
   if (typeof spec !== 'object' || spec === null) throw new TypeError(`${fn}: 'spec' must be an object`);
+  checkOptionNames(fn, spec, UMNI_TRIAL_SPEC, 'spec');
   const numbers: Record<string, number | boolean> = { seed };
   const strings: Record<string, string> = {};
   for (const key of ['n', 'd', 'samples', 'density', 'factor', 'targetDensity', 'kappa', 'tolEigv', 'tolCi', 'tolUnmix'] as const) {
