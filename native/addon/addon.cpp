@@ -4,19 +4,32 @@
 //   info() -> build facts;  ops() -> operation names
 //   release(arrayBuffer) -> bytes: detaches a result's buffer and gives its
 //     storage back to the core's pool now (instead of when V8 collects it)
-// arrays: { name: { data: Float64Array, shape: number[] } }. Input buffers are
-// read in place (no copy); results come back as Float64Arrays.
+// arrays: { name: { data: Float64Array, shape: number[] } }. Synchronous calls
+// read input buffers in place; asynchronous calls own theirs (OwnedInputs).
+// Results come back as Float64Arrays. Safe to use from any number of worker
+// threads at once (each its own napi_env).
+// With this, an error that cannot be thrown because the env is shutting down
+// (a worker being terminated, the process exiting) is dropped by
+// node-addon-api instead of escaping as a C++ exception into libuv or V8,
+// where it would abort the process. Defined here so every build of the addon
+// (node-gyp, cmake-js) gets it.
+#ifndef NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS
+#define NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS
+#endif
 #include <napi.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <cstring>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <unordered_map>
 
 #include "scorecrl/buffers.hpp"
+#include "scorecrl/limits.hpp"
 #include "scorecrl/ops.hpp"
 
 namespace {
@@ -31,10 +44,14 @@ constexpr double kMaxSafeInteger = 9007199254740991.0;
   throw Napi::TypeError::New(env, message);
 }
 
-// Checks one { data, shape } entry and returns a view of it. `keep` collects
-// references that must outlive an async call.
+class OwnedInputs;
+void ownInput(OwnedInputs& owned, ArrayView& view, const Napi::Float64Array& typed);
+
+// Checks one { data, shape } entry and returns a view of it: of the caller's
+// memory (synchronous calls, during which no JS runs), or of storage owned by
+// the call (`owned`, asynchronous calls).
 ArrayView parseArray(Napi::Env env, const std::string& op, const std::string& name, Napi::Value value,
-                     std::vector<Napi::Reference<Napi::Value>>* keep) {
+                     OwnedInputs* owned) {
   const std::string where = op + ": array argument '" + name + "'";
   if (!value.IsObject()) throwJs(env, where + " must be an object { data: Float64Array, shape: number[] }");
   Napi::Object entry = value.As<Napi::Object>();
@@ -64,12 +81,12 @@ ArrayView parseArray(Napi::Env env, const std::string& op, const std::string& na
   if (total != typed.ElementLength())
     throwJs(env, where + ": shape implies " + std::to_string(total) + " values but data has " +
                      std::to_string(typed.ElementLength()));
-  view.data = typed.Data();
-  if (keep) keep->push_back(Napi::Persistent(data));
+  if (owned) ownInput(*owned, view, typed);
+  else view.data = typed.Data();
   return view;
 }
 
-OpArgs parseArgs(const Napi::CallbackInfo& info, std::vector<Napi::Reference<Napi::Value>>* keep) {
+OpArgs parseArgs(const Napi::CallbackInfo& info, OwnedInputs* owned) {
   Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsString() || !info[1].IsObject() || !info[2].IsObject() || !info[3].IsObject())
     throwJs(env, "call(op, arrays, numbers, strings): expected a string and three objects");
@@ -79,7 +96,7 @@ OpArgs parseArgs(const Napi::CallbackInfo& info, std::vector<Napi::Reference<Nap
   Napi::Array names = arrays.GetPropertyNames();
   for (uint32_t i = 0; i < names.Length(); ++i) {
     const std::string name = names.Get(i).ToString().Utf8Value();
-    args.arrays[name] = parseArray(env, args.op, name, arrays.Get(name), keep);
+    args.arrays[name] = parseArray(env, args.op, name, arrays.Get(name), owned);
   }
   Napi::Object numbers = info[2].As<Napi::Object>();
   names = numbers.GetPropertyNames();
@@ -113,53 +130,171 @@ OpArgs parseArgs(const Napi::CallbackInfo& info, std::vector<Napi::Reference<Nap
 std::atomic<size_t> externalBytes{0};
 constexpr size_t kExternalBudget = size_t(1) << 30;
 
-// Vectors lent as external ArrayBuffers, by data address, so that release()
-// can give a result's storage back early. Touched on the JS thread only
-// (results are converted and finalized there).
-std::unordered_map<const void*, std::vector<double>*> lentVectors;
+// A result vector lent to JS as an external ArrayBuffer. Its storage goes
+// back to the core's pool once JS no longer holds it (release() or the
+// finalizer) and no asynchronous call is reading it (pins); the record itself
+// lives until the finalizer has run and no call holds it.
+struct Lent {
+  std::vector<double> storage;
+  size_t bytes = 0;
+  bool withJs = true;      // a live ArrayBuffer in some JS thread views it
+  bool finalized = false;  // its ArrayBuffer's finalizer has run
+  int pins = 0;            // asynchronous calls reading it as an input
+};
+
+// Lent vectors by data address, while withJs. Every worker thread (each its
+// own napi_env) lends results and runs finalizers on its own thread, and an
+// asynchronous call unpins from the thread that made it, so all access holds
+// the lock. One registry for the process rather than one per env: the
+// storage belongs to the process-wide pool, and a buffer's finalizer may run
+// during its env's teardown, after per-env data is gone.
+std::mutex lentMutex;
+std::unordered_map<const void*, Lent*> lentVectors;
+
+// Under lentMutex: ends JS's hold on `lent` (released or finalized).
+void detachFromJs(Lent* lent) {
+  if (!lent->withJs) return;
+  lent->withJs = false;
+  lentVectors.erase(lent->storage.data());
+  externalBytes.fetch_sub(lent->bytes);
+}
+
+// Under lentMutex: the storage to give back (empty if still in use), and
+// deletes the record when nothing refers to it any more.
+std::vector<double> collect(Lent* lent) {
+  std::vector<double> storage;
+  if (!lent->withJs && lent->pins == 0) storage.swap(lent->storage);
+  if (lent->finalized && lent->pins == 0) delete lent;
+  return storage;
+}
+
+void finalizeLent(napi_env, void*, void* hint) {
+  // Runs on the thread of the env that made the buffer, also during its
+  // teardown: no N-API calls here, and nothing may throw.
+  auto* lent = static_cast<Lent*>(hint);
+  std::vector<double> storage;
+  {
+    std::lock_guard<std::mutex> lock(lentMutex);
+    detachFromJs(lent);
+    lent->finalized = true;
+    storage = collect(lent);
+  }
+  scorecrl::buffers::give(std::move(storage));
+}
 
 Napi::Float64Array copiedFloat64Array(Napi::Env env, const std::vector<double>& data) {
   Napi::ArrayBuffer arrayBuffer = Napi::ArrayBuffer::New(env, data.size() * sizeof(double));
-  std::copy(data.begin(), data.end(), static_cast<double*>(arrayBuffer.Data()));
+  if (!data.empty()) std::copy(data.begin(), data.end(), static_cast<double*>(arrayBuffer.Data()));
   return Napi::Float64Array::New(env, data.size(), arrayBuffer, 0);
 }
 
 // Moves a result's vector into an external ArrayBuffer where allowed (Node)
 // and within the budget, else copies (also where the runtime forbids
-// external memory, as in Electron's sandbox).
+// external memory, as in Electron's sandbox). Empty results get an ordinary
+// empty buffer: Node detaches an external buffer over no storage.
 Napi::Float64Array toFloat64Array(Napi::Env env, std::vector<double>&& data) {
   const size_t count = data.size();
   const size_t bytes = count * sizeof(double);
-  if (externalBytes.load() + bytes > kExternalBudget) {
+  if (count == 0 || externalBytes.load() + bytes > kExternalBudget) {
     Napi::Float64Array copy = copiedFloat64Array(env, data);
     scorecrl::buffers::give(std::move(data));
     return copy;
   }
-  auto* owned = new std::vector<double>(std::move(data));
+  auto* lent = new Lent();
+  lent->storage = std::move(data);
+  lent->bytes = bytes;
+  void* address = lent->storage.data();
   napi_value buffer;
-  napi_status status = napi_create_external_arraybuffer(
-      env, owned->data(), bytes,
-      [](napi_env, void*, void* hint) {
-        auto* vector = static_cast<std::vector<double>*>(hint);
-        // Empty when release() gave the storage back already.
-        if (!vector->empty()) {
-          lentVectors.erase(vector->data());
-          externalBytes.fetch_sub(vector->size() * sizeof(double));
-          scorecrl::buffers::give(std::move(*vector));
-        }
-        delete vector;
-      },
-      owned, &buffer);
+  {
+    // Registered before the buffer exists: its finalizer may run on another
+    // thread's teardown only after this returns, but must find the record.
+    std::lock_guard<std::mutex> lock(lentMutex);
+    lentVectors[address] = lent;
+    externalBytes.fetch_add(bytes);
+  }
+  const napi_status status = napi_create_external_arraybuffer(env, address, bytes, finalizeLent, lent, &buffer);
   if (status != napi_ok) {
-    Napi::Float64Array copy = copiedFloat64Array(env, *owned);
-    scorecrl::buffers::give(std::move(*owned));
-    delete owned;
+    std::vector<double> storage;
+    {
+      std::lock_guard<std::mutex> lock(lentMutex);
+      detachFromJs(lent);
+      storage.swap(lent->storage);
+      delete lent;
+    }
+    Napi::Float64Array copy = copiedFloat64Array(env, storage);
+    scorecrl::buffers::give(std::move(storage));
     return copy;
   }
-  externalBytes.fetch_add(bytes);
-  if (count != 0) lentVectors[owned->data()] = owned;
   return Napi::Float64Array::New(env, count, Napi::ArrayBuffer(env, buffer), 0);
 }
+
+// The inputs of an asynchronous call, owned by the call. JS keeps running
+// while the core reads them, and could detach an input's buffer (transfer it
+// to a worker, structuredClone with transfer, release() a result) and let its
+// memory be freed or reused: N-API cannot prevent a detach. So an input that
+// is one of our lent results is pinned (release() and the finalizer then
+// leave its storage alone until the call ends; Node clones, never moves, such
+// buffers on transfer), and any other input is copied into pooled storage.
+class OwnedInputs {
+ public:
+  explicit OwnedInputs(std::string op) : op_(std::move(op)) {}
+  OwnedInputs(const OwnedInputs&) = delete;
+  OwnedInputs& operator=(const OwnedInputs&) = delete;
+  ~OwnedInputs() {
+    for (auto& copy : copies_) scorecrl::buffers::give(std::move(copy));
+    for (Lent* lent : pins_) {
+      std::vector<double> storage;
+      {
+        std::lock_guard<std::mutex> lock(lentMutex);
+        --lent->pins;
+        storage = collect(lent);
+      }
+      scorecrl::buffers::give(std::move(storage));
+    }
+  }
+
+  // Points `view` at storage this call owns or has pinned.
+  void own(ArrayView& view, const Napi::Float64Array& typed) {
+    const size_t count = typed.ElementLength();
+    if (count == 0) {
+      view.data = nullptr;
+      return;
+    }
+    Napi::ArrayBuffer buffer = typed.ArrayBuffer();
+    const size_t offset = typed.ByteOffset();
+    {
+      std::lock_guard<std::mutex> lock(lentMutex);
+      const auto found = lentVectors.find(buffer.Data());
+      if (found != lentVectors.end() && offset + count * sizeof(double) <= found->second->bytes) {
+        Lent* lent = found->second;
+        ++lent->pins;
+        pins_.push_back(lent);
+        view.data = lent->storage.data() + offset / sizeof(double);
+        return;
+      }
+    }
+    // The copies count towards what the call may allocate.
+    copiedBytes_ += count * sizeof(double);
+    if (copiedBytes_ > scorecrl::limits::maxCallBytes())
+      throw scorecrl::OutOfMemory(op_, "copying the inputs of this asynchronous call needs " +
+                                           scorecrl::limits::bytesText(static_cast<double>(copiedBytes_)) +
+                                           ", more than the limit of " +
+                                           scorecrl::limits::bytesText(static_cast<double>(scorecrl::limits::maxCallBytes())) +
+                                           " per call; use the synchronous call, which reads its inputs in place");
+    std::vector<double> copy = scorecrl::buffers::take(count);
+    std::memcpy(copy.data(), typed.Data(), count * sizeof(double));
+    view.data = copy.data();
+    copies_.push_back(std::move(copy));
+  }
+
+ private:
+  std::string op_;
+  std::vector<std::vector<double>> copies_;
+  std::vector<Lent*> pins_;
+  size_t copiedBytes_ = 0;
+};
+
+void ownInput(OwnedInputs& owned, ArrayView& view, const Napi::Float64Array& typed) { owned.own(view, typed); }
 
 Napi::Object toJs(Napi::Env env, OpResult&& result) {
   Napi::Object out = Napi::Object::New(env);
@@ -185,17 +320,31 @@ Napi::Object toJs(Napi::Env env, OpResult&& result) {
 
 std::string describe(const std::exception& e) { return e.what(); }
 
+// The message of a failed operation ("op: ...").
+std::string failureOf(const std::string& op, std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::bad_alloc&) {
+    return op + ": out of memory (the system refused an allocation; use smaller inputs)";
+  } catch (const std::exception& e) {
+    return describe(e);
+  } catch (...) {
+    return op + ": failed with an unknown error";
+  }
+}
+
 Napi::Value Call(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   OpArgs args = parseArgs(info, nullptr);
   OpResult result;
   try {
     result = scorecrl::runOp(args.op, args, scorecrl::Context());
-  } catch (const std::bad_alloc&) {
-    throw Napi::Error::New(env, args.op + ": out of memory");
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(env, describe(e));
+  } catch (...) {
+    throw Napi::Error::New(env, failureOf(args.op, std::current_exception()));
   }
+  // A Napi::Error from here on (the env of a terminating worker refuses new
+  // values) is turned into a JS exception by node-addon-api, or dropped when
+  // none can be thrown (NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS).
   return toJs(env, std::move(result));
 }
 
@@ -204,16 +353,56 @@ struct ProgressReport {
   std::string message;
 };
 
+// Drops a pending JS exception (one a failed N-API call left behind).
+void clearPendingException(napi_env env) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+  }
+}
+
+// Settles a promise from a completion callback. These run from libuv and
+// from a thread-safe function's finalizer, where an escaping C++ exception
+// would terminate the process. A result that cannot be made into JS values
+// rejects the promise with the reason; while the env is being torn down (a
+// worker terminated, the process exiting) no JS value can be made and the
+// promise can no longer be observed, so failures are dropped there.
+template <typename Settle>
+void settleSafely(Napi::Env env, Napi::Promise::Deferred& deferred, Settle settle) {
+  try {
+    settle();
+    return;
+  } catch (const Napi::Error& error) {
+    try {
+      clearPendingException(env);
+      if (!error.IsEmpty()) deferred.Reject(error.Value());
+    } catch (...) {
+    }
+  } catch (const std::exception& error) {
+    try {
+      clearPendingException(env);
+      deferred.Reject(Napi::Error::New(env, error.what()).Value());
+    } catch (...) {
+    }
+  } catch (...) {
+  }
+  clearPendingException(env);
+}
+
 class OpWorker : public Napi::AsyncProgressQueueWorker<ProgressReport> {
  public:
-  OpWorker(Napi::Env env, OpArgs args, std::vector<Napi::Reference<Napi::Value>> keep, Napi::Function onProgress,
-           const int32_t* cancelFlag)
+  OpWorker(Napi::Env env, std::unique_ptr<OwnedInputs> inputs, OpArgs args, Napi::Function onProgress,
+           Napi::Int32Array cancelFlag)
       : Napi::AsyncProgressQueueWorker<ProgressReport>(env),
         deferred_(Napi::Promise::Deferred::New(env)),
-        args_(std::move(args)),
-        keep_(std::move(keep)),
-        cancelFlag_(cancelFlag) {
+        inputs_(std::move(inputs)),
+        args_(std::move(args)) {
     if (!onProgress.IsEmpty()) onProgress_ = Napi::Persistent(onProgress);
+    if (!cancelFlag.IsEmpty()) {
+      cancelFlag_ = cancelFlag.Data();
+      cancelRef_ = Napi::Persistent(static_cast<Napi::Value>(cancelFlag));
+    }
   }
 
   Napi::Promise Promise() { return deferred_.Promise(); }
@@ -227,50 +416,70 @@ class OpWorker : public Napi::AsyncProgressQueueWorker<ProgressReport> {
       };
     }
     if (cancelFlag_) {
+      // The flag's Int32Array is made and kept by the facade (never exposed,
+      // never detached) and referenced by this call until it completes.
       const volatile int32_t* flag = cancelFlag_;
       context.isCancelled = [flag]() { return *flag != 0; };
     }
     try {
       result_ = scorecrl::runOp(args_.op, args_, context);
-    } catch (const std::bad_alloc&) {
-      SetError(args_.op + ": out of memory");
-    } catch (const std::exception& e) {
-      SetError(describe(e));
+    } catch (...) {
+      SetError(failureOf(args_.op, std::current_exception()));
     }
   }
 
   void OnProgress(const ProgressReport* reports, size_t count) override {
-    Napi::HandleScope scope(Env());
-    for (size_t i = 0; i < count; ++i)
-      onProgress_.Call({Napi::Number::New(Env(), reports[i].fraction), Napi::String::New(Env(), reports[i].message)});
+    // A throwing callback must not escape into the thread-safe function's
+    // dispatcher; the facade wraps onProgress, so this only drops reports
+    // that could not be delivered (a terminating env).
+    try {
+      Napi::HandleScope scope(Env());
+      for (size_t i = 0; i < count; ++i)
+        onProgress_.Call({Napi::Number::New(Env(), reports[i].fraction), Napi::String::New(Env(), reports[i].message)});
+    } catch (...) {
+    }
   }
 
-  void OnOK() override { deferred_.Resolve(toJs(Env(), std::move(result_))); }
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+  void OnOK() override {
+    settleSafely(Env(), deferred_, [this]() { deferred_.Resolve(toJs(Env(), std::move(result_))); });
+  }
+  void OnError(const Napi::Error& error) override {
+    settleSafely(Env(), deferred_, [this, &error]() { deferred_.Reject(error.Value()); });
+  }
 
  private:
   Napi::Promise::Deferred deferred_;
+  std::unique_ptr<OwnedInputs> inputs_;  // before args_, whose views point into it
   OpArgs args_;
-  std::vector<Napi::Reference<Napi::Value>> keep_;
   Napi::FunctionReference onProgress_;
-  const int32_t* cancelFlag_;
+  const int32_t* cancelFlag_ = nullptr;
+  Napi::Reference<Napi::Value> cancelRef_;
   OpResult result_;
 };
 
 Napi::Value CallAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::vector<Napi::Reference<Napi::Value>> keep;
-  OpArgs args = parseArgs(info, &keep);
+  const std::string op = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "callAsync";
+  auto inputs = std::make_unique<OwnedInputs>(op);
+  OpArgs args;
+  try {
+    args = parseArgs(info, inputs.get());
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    // Only Napi::Error may leave a callback (node-addon-api turns it into a
+    // JS exception); anything else would abort the process.
+    throw Napi::Error::New(env, failureOf(op, std::current_exception()));
+  }
   Napi::Function onProgress;
   if (info.Length() > 4 && info[4].IsFunction()) onProgress = info[4].As<Napi::Function>();
-  const int32_t* cancelFlag = nullptr;
+  Napi::Int32Array cancelFlag;
   if (info.Length() > 5 && info[5].IsTypedArray()) {
-    if (info[5].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-      throwJs(env, args.op + ": cancel flag must be an Int32Array");
-    cancelFlag = info[5].As<Napi::Int32Array>().Data();
-    keep.push_back(Napi::Persistent(info[5]));
+    if (info[5].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array || info[5].As<Napi::Int32Array>().ElementLength() < 1)
+      throwJs(env, args.op + ": cancel flag must be an Int32Array of length 1");
+    cancelFlag = info[5].As<Napi::Int32Array>();
   }
-  auto* worker = new OpWorker(env, std::move(args), std::move(keep), onProgress, cancelFlag);
+  auto* worker = new OpWorker(env, std::move(inputs), std::move(args), onProgress, cancelFlag);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
@@ -297,22 +506,26 @@ Napi::Value Ops(const Napi::CallbackInfo& info) {
 }
 
 // release(arrayBuffer): when the buffer holds a lent result, detaches it (its
-// views become empty) and gives the storage to the pool; returns the bytes
-// given back (0 for any other buffer, which is left alone).
+// views become empty) and gives the storage to the pool (once no
+// asynchronous call still reads it); returns the bytes given back (0 for any
+// other buffer, which is left alone).
 Napi::Value Release(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsArrayBuffer()) throwJs(env, "release: expected an ArrayBuffer");
   Napi::ArrayBuffer buffer = info[0].As<Napi::ArrayBuffer>();
   if (buffer.ByteLength() == 0) return Napi::Number::New(env, 0);
-  const auto found = lentVectors.find(buffer.Data());
-  if (found == lentVectors.end()) return Napi::Number::New(env, 0);
-  // Take the storage out first: the finalizer, whenever it runs, then finds
-  // the vector empty and only deletes it.
-  std::vector<double> storage = std::move(*found->second);
-  found->second->clear();
-  lentVectors.erase(found);
-  const size_t bytes = storage.size() * sizeof(double);
-  externalBytes.fetch_sub(bytes);
+  size_t bytes = 0;
+  std::vector<double> storage;
+  {
+    std::lock_guard<std::mutex> lock(lentMutex);
+    const auto found = lentVectors.find(buffer.Data());
+    if (found == lentVectors.end() || found->second->bytes != buffer.ByteLength()) return Napi::Number::New(env, 0);
+    Lent* lent = found->second;
+    bytes = lent->bytes;
+    detachFromJs(lent);
+    storage = collect(lent);
+  }
+  // Detached before the storage can be reused, so no view sees it change.
   buffer.Detach();
   scorecrl::buffers::give(std::move(storage));
   return Napi::Number::New(env, static_cast<double>(bytes));

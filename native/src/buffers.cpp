@@ -1,6 +1,10 @@
 #include "scorecrl/buffers.hpp"
 
+#include <algorithm>
 #include <mutex>
+#include <new>
+
+#include "scorecrl/limits.hpp"
 
 namespace scorecrl::buffers {
 namespace {
@@ -16,7 +20,10 @@ size_t bytesOf(const std::vector<double>& v) { return v.capacity() * sizeof(doub
 
 }  // namespace
 
-std::vector<double> take(size_t count) {
+std::vector<double> take(size_t count, const std::function<void()>& checkpoint) {
+  // Callers check their sizes against the limit with a limits::Request and
+  // a message; this is the backstop for any that did not.
+  if (count > limits::maxCallBytes() / sizeof(double)) throw std::bad_alloc();
   std::vector<double> out;
   if (count * sizeof(double) >= kMinPooledBytes) {
     std::lock_guard<std::mutex> lock(poolMutex);
@@ -35,8 +42,17 @@ std::vector<double> take(size_t count) {
     }
   }
   // Shrinking writes nothing; only values beyond a pooled vector's old size
-  // (or all of fresh storage) are zeroed.
-  out.resize(count);
+  // (or all of fresh storage) are zeroed, a slice at a time.
+  constexpr size_t kSlice = size_t(1) << 20;  // values (8 MiB)
+  if (!checkpoint || count <= out.size() || count - out.size() <= kSlice) {
+    out.resize(count);
+    return out;
+  }
+  out.reserve(count);
+  while (out.size() < count) {
+    checkpoint();
+    out.resize(std::min(count, out.size() + kSlice));
+  }
   return out;
 }
 

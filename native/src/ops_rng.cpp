@@ -2,6 +2,7 @@
 // generator, e.g. plan "random:8;standardNormal:8;integers:0:100:8;permutation:10".
 #include <sstream>
 
+#include "scorecrl/limits.hpp"
 #include "scorecrl/ops.hpp"
 #include "scorecrl/rng.hpp"
 
@@ -37,6 +38,11 @@ OpResult opRandomDraws(const OpArgs& args, const Context&) {
   OpResult result;
   const auto steps = split(args.string("plan", {}), ';');
   if (steps.empty()) args.fail("'plan' is empty");
+  // Two passes: the first checks every step and the memory of all results
+  // (each step's values, and a permutation's integers while it is made), so
+  // that a plan too large fails at once instead of after drawing.
+  limits::Request request("randomDraws");
+  for (int pass = 0; pass < 2; ++pass) {
   for (size_t s = 0; s < steps.size(); ++s) {
     const auto fields = split(steps[s], ':');
     const std::string& kind = fields.empty() ? std::string() : fields[0];
@@ -46,6 +52,24 @@ OpResult opRandomDraws(const OpArgs& args, const Context&) {
       if (c < 0 || c > kMaxDraws) args.fail("'plan' step '" + steps[s] + "': count must be in [0, 1e8]");
       return c;
     };
+    if (pass == 0) {
+      const std::string what = "draw" + std::to_string(s);
+      if (kind == "random" || kind == "standardNormal") {
+        request.add(what, {count(1)});
+      } else if (kind == "integers") {
+        if (fields.size() != 4) args.fail("'plan' step '" + steps[s] + "' must be integers:low:high:count");
+        parseInteger(args, steps[s], fields[1]);
+        parseInteger(args, steps[s], fields[2]);
+        request.add(what, {count(3)});
+      } else if (kind == "permutation") {
+        request.add(what, {count(1)}, sizeof(double) + sizeof(int64_t));
+      } else {
+        args.fail("'plan' step '" + steps[s] + "': unknown draw kind '" + kind +
+                  "' (use random, standardNormal, integers, permutation)");
+      }
+      if (s + 1 == steps.size()) request.check();
+      continue;
+    }
     std::vector<double> values;
     if (kind == "random" || kind == "standardNormal") {
       values.resize(static_cast<size_t>(count(1)));
@@ -56,15 +80,18 @@ OpResult opRandomDraws(const OpArgs& args, const Context&) {
       const int64_t low = parseInteger(args, steps[s], fields[1]);
       const int64_t high = parseInteger(args, steps[s], fields[2]);
       const int64_t c = count(3);
+      values.reserve(static_cast<size_t>(c));
       for (int64_t i = 0; i < c; ++i) values.push_back(static_cast<double>(rng.integers(low, high)));
     } else if (kind == "permutation") {
-      for (int64_t v : rng.permutation(count(1))) values.push_back(static_cast<double>(v));
+      const std::vector<int64_t> permutation = rng.permutation(count(1));
+      values.assign(permutation.begin(), permutation.end());
     } else {
       args.fail("'plan' step '" + steps[s] + "': unknown draw kind '" + kind +
                 "' (use random, standardNormal, integers, permutation)");
     }
     const auto size = static_cast<int64_t>(values.size());
     result.put("draw" + std::to_string(s), std::move(values), {size});
+  }
   }
   return result;
 }

@@ -1,5 +1,8 @@
-// Operations about the core itself: setThreads, releaseBuffers.
+// Operations about the core itself: setThreads, releaseBuffers, setMemoryLimit.
+#include <cmath>
+
 #include "scorecrl/buffers.hpp"
+#include "scorecrl/limits.hpp"
 #include "scorecrl/ops.hpp"
 #include "scorecrl/parallel.hpp"
 
@@ -23,6 +26,23 @@ OpResult opReleaseBuffers(const OpArgs&, const Context&) {
 }
 
 SCORECRL_OP("releaseBuffers", opReleaseBuffers);
+
+// The bytes one call may allocate (scorecrl/limits.hpp): 'bytes' sets it (0:
+// the default), none leaves it; returns the limit in force and the default.
+OpResult opSetMemoryLimit(const OpArgs& args, const Context&) {
+  if (args.hasNumber("bytes")) {
+    const double bytes = args.number("bytes");
+    if (!(bytes >= 0 && bytes < 1.8e19) || bytes != std::floor(bytes))
+      args.fail("'bytes' must be a whole number of bytes >= 0 (0: the default), got " + std::to_string(bytes));
+    limits::setMaxCallBytes(static_cast<uint64_t>(bytes));
+  }
+  OpResult result;
+  result.numbers["bytes"] = static_cast<double>(limits::maxCallBytes());
+  result.numbers["defaultBytes"] = static_cast<double>(limits::defaultMaxCallBytes());
+  return result;
+}
+
+SCORECRL_OP("setMemoryLimit", opSetMemoryLimit);
 
 }  // namespace
 }  // namespace scorecrl

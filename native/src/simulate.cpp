@@ -14,6 +14,7 @@
 
 #include "scorecrl/buffers.hpp"
 #include "scorecrl/error.hpp"
+#include "scorecrl/limits.hpp"
 #include "scorecrl/ops.hpp"
 #include "scorecrl/parallel.hpp"
 #include "scorecrl/rng.hpp"
@@ -68,7 +69,11 @@ std::vector<double> resolveFactors(const SimulationConfig& c) {
 // cache). The storage comes from the buffer pool (scorecrl/buffers.hpp) with
 // its old values, so nothing is written twice; it never moves, so threads
 // may read finished blocks while others are written.
-void sizeOutput(std::vector<double>& v, double count) { v = buffers::take(static_cast<size_t>(count)); }
+void sizeOutput(std::vector<double>& v, double count, const Context* context) {
+  v = buffers::take(static_cast<size_t>(count), [context]() {
+    if (context) context->checkCancelled("simulate");
+  });
+}
 
 void checkEnvironmentIndex(const SimulationModel& model, int env, const char* function) {
   if (env < 0 || env > model.K())
@@ -117,6 +122,9 @@ void validateSimulationConfig(const SimulationConfig& c) {
 
 SimulationModel drawSimulationModel(const SimulationConfig& config, Generator& rng) {
   validateSimulationConfig(config);
+  // The decoder is drawn from a d x d normal matrix (Haar Q, with its QR factors).
+  const int64_t observed = config.d == 0 ? config.n : config.d;
+  limits::Request("simulate").add("the d x d decoder draw", {3, observed, observed}).check();
   SimulationModel model;
   model.config = config;
   SimulationConfig& c = model.config;
@@ -427,14 +435,45 @@ class ChainScheduler {
 
 }  // namespace
 
+namespace {
+
+// Checks the memory of a simulation's samples before anything is drawn (z
+// is drawn even when not returned).
+void checkSimulationRequest(const SimulationConfig& c) {
+  const int64_t K = environmentCount(c.design, c.n), N = c.samples, n = c.n, d = c.d == 0 ? c.n : c.d;
+  const SimulationOutputs& want = c.outputs;
+  limits::Request request("simulate");
+  if (want.z || want.x || want.dsx) request.add("z", {(want.z || want.x) ? K + 1 : 1, N, n});
+  if (want.x) request.add("x", {K + 1, N, d});
+  if (want.dsx) request.add("dsx", {K, N, d});
+  request.check();
+}
+
+// Blocks of kBlock rows between two cancellation checks: about 2 million
+// multiply-adds of work (a millisecond or so), however costly a row is.
+int blocksPerCancelCheck(const SimulationModel& model) {
+  const SimulationConfig& c = model.config;
+  const double n = model.scm.n, d = model.transform.d;
+  double rowCost = n * n + n * d;
+  if (c.latent == LatentModel::Quadratic) rowCost += n * n * n;
+  if (c.latent == LatentModel::Mlp) rowCost += n * n * c.mlpHidden;
+  if (!model.transform.linear()) rowCost += d * d * c.transformLayers * (1 + n);
+  const double blocks = 2e6 / (rowCost * static_cast<double>(kBlock));
+  return static_cast<int>(std::clamp(blocks, 1.0, 64.0));
+}
+
+}  // namespace
+
 Simulation simulate(const SimulationConfig& config, const Context* context) {
   validateSimulationConfig(config);
+  checkSimulationRequest(config);
   Generator rng(config.seed);
   Simulation sim;
   sim.model = drawSimulationModel(config, rng);
   const SimulationModel& model = sim.model;
   const SimulationOutputs& want = model.config.outputs;
   if (!want.z && !want.x && !want.dsx) return sim;
+  if (context) context->checkCancelled("simulate");
 
   const Index n = model.scm.n, d = model.transform.d, N = model.config.samples;
   const int K = model.K();
@@ -444,9 +483,9 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
 
   std::vector<double> zInternal;
   std::vector<double>& z = want.z ? sim.z : zInternal;
-  sizeOutput(z, static_cast<double>(drawn) * Nd * static_cast<double>(n));
-  if (want.x) sizeOutput(sim.x, static_cast<double>(K + 1) * Nd * static_cast<double>(d));
-  if (want.dsx) sizeOutput(sim.dsx, static_cast<double>(K) * Nd * static_cast<double>(d));
+  sizeOutput(z, static_cast<double>(drawn) * Nd * static_cast<double>(n), context);
+  if (want.x) sizeOutput(sim.x, static_cast<double>(K + 1) * Nd * static_cast<double>(d), context);
+  if (want.dsx) sizeOutput(sim.dsx, static_cast<double>(K) * Nd * static_cast<double>(d), context);
   const bool linearTransform = model.transform.linear();
   double* const zData = z.data();
 
@@ -466,8 +505,9 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
     const int done = ++doneTasks;
     if (context && part == 0) context->progress(static_cast<double>(done) / totalTasks, "simulate");
   };
+  const int checkEvery = blocksPerCancelCheck(model);
   const auto cancelPoint = [&](Index& counter, int every) {
-    if (context && ++counter % every == 0) context->checkCancelled("simulate");
+    if (context && ++counter % std::min(every, checkEvery) == 0) context->checkCancelled("simulate");
   };
   thread_local int currentPart = 0;
 
@@ -494,8 +534,11 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
                     [&](int e) {
                       if (sampleWhileDrawing) return;
                       double* ze = zData + static_cast<Index>(e) * N * n;
-                      for (Index start = 0; start < N; start += kBlock)
+                      Index counter = 0;
+                      for (Index start = 0; start < N; start += kBlock) {
                         samplers[static_cast<size_t>(e)](ze + start * n, std::min(kBlock, N - start));
+                        cancelPoint(counter, 64);
+                      }
                     },
                     0});
   constexpr int kSampled = 1;  // the transforms wait for chain 1

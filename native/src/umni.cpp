@@ -11,6 +11,7 @@
 #include <string>
 
 #include "scorecrl/error.hpp"
+#include "scorecrl/limits.hpp"
 #include "scorecrl/metrics.hpp"
 #include "scorecrl/moments.hpp"
 #include "scorecrl/ops.hpp"
@@ -24,6 +25,10 @@ namespace {
 constexpr const char* kFn = "umni";
 // Leaves per block of the parallel search: blocks fix the leading coordinates.
 constexpr int64_t kBlockLeaves = 4096;
+// At most about this many blocks are listed: past it blocks are made larger
+// (fewer fixed coordinates), which keeps their list small however large the
+// search (the search order does not depend on the block size).
+constexpr double kMaxBlocks = 1 << 20;
 // Leaves searched on the calling thread before other threads join in.
 constexpr double kSequentialLeaves = 32768;
 // Relative slack of the screening test (it must never reject what the
@@ -263,6 +268,7 @@ class Walker {
   int used_ = 0;  // sum |w_i| over the fixed coordinates
   int64_t block_ = 0;
   bool aborted_ = false;
+  uint32_t ticks_ = 0;
 };
 
 class Search {
@@ -270,6 +276,12 @@ class Search {
   // frame: n x n, its first m columns span the complement of the found rows.
   Search(const Moments& moments, const Matrix& frame, int m, const UmniOptions& options, const Context* context)
       : moments_(moments), options_(options), context_(context), n_(moments.n), m_(m) {
+    // The rotated blocks and, per thread, a walker's prefix state.
+    const int64_t n = n_;
+    limits::Request(kFn)
+        .add("the rotated moments", {n, n, n, n})
+        .add("the search state", {threads(), n + 2, n + 1, n, n})
+        .check();
     nn_ = static_cast<size_t>(n_) * n_;
     rotated_.resize(nn_ * nn_);
     for (int i = 0; i < n_; ++i)
@@ -366,6 +378,16 @@ class Search {
       leaves /= base;
       ++p;
     }
+    // Blocks listed, at most: base^p prefixes, each at up to (n - p) kappa + 1 levels.
+    const auto listed = [&](int q) {
+      const double prefixes = std::pow(static_cast<double>(base), q);
+      return options_.order == UmniOrder::Lexicographic ? prefixes
+                                                        : prefixes * ((n_ - q) * static_cast<double>(options_.kappa) + 1);
+    };
+    while (p > 0 && listed(p) > kMaxBlocks) {
+      leaves *= base;
+      --p;
+    }
     sequentialBlocks_ = static_cast<int64_t>(std::ceil(kSequentialLeaves / leaves));
     std::vector<int> prefix;
     if (options_.order == UmniOrder::Lexicographic) {
@@ -443,6 +465,8 @@ bool Walker::walkLastTwo() {
   const double t2 = T(k, k), t4 = 2.0 * T(k, l), t5 = T(l, l);
   for (int cp = -kappa_; cp <= kappa_; ++cp) {
     if (!allowed(k, cp)) continue;
+    // A block can hold many candidates when the search is huge (see kMaxBlocks).
+    if (search_.context_ && (++ticks_ & 63) == 0) search_.context_->checkCancelled(kFn);
     const double a1 = cp, a2 = a1 * a1;
     for (int i = 0; i < m_; ++i) {
       const size_t ii = static_cast<size_t>(i) * (n + 1);

@@ -5,6 +5,7 @@ import { packageRoot } from './paths.js';
 import { collectBuffers } from './recycler.js';
 import {
   abortError,
+  checkAsyncOptions,
   errorOf,
   ScorecrlError,
   type AsyncOptions,
@@ -46,23 +47,41 @@ export class NativeEngine implements Engine {
   }
 
   async callAsync(op: string, inputs: OpInputs, options: AsyncOptions = {}): Promise<OpOutputs> {
-    const { signal, onProgress } = options;
+    const { signal, onProgress } = checkAsyncOptions(op, options);
     if (signal?.aborted) throw abortError(op);
+    // Polled by the core on its thread; made here and never exposed, so it
+    // cannot be detached while the call runs.
     const flag = new Int32Array(1);
     const abort = () => {
       flag[0] = 1;
     };
+    // An onProgress that throws stops the call, which rejects with what it threw.
+    let thrown: { error: unknown } | undefined;
+    const progress =
+      onProgress &&
+      ((fraction: number, message: string) => {
+        if (thrown) return;
+        try {
+          onProgress(fraction, message);
+        } catch (error) {
+          thrown = { error };
+          flag[0] = 1;
+        }
+      });
     signal?.addEventListener('abort', abort, { once: true });
     try {
-      return await this.addon.callAsync(
+      const result = await this.addon.callAsync(
         op,
         inputs.arrays ?? {},
         inputs.numbers ?? {},
         inputs.strings ?? {},
-        onProgress,
+        progress,
         flag,
       );
+      if (thrown) throw thrown.error;
+      return result;
     } catch (error) {
+      if (thrown) throw thrown.error;
       throw wrapError(error, op);
     } finally {
       signal?.removeEventListener('abort', abort);

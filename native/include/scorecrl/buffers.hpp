@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <vector>
 
 namespace scorecrl::buffers {
@@ -21,8 +22,10 @@ constexpr size_t kMaxPooledBytes = size_t(1) << 29;
 // A vector of `count` values whose contents are unspecified: pooled storage
 // when a pooled vector is large enough (the smallest such; its old values are
 // kept, so nothing is written before the caller overwrites every value), else
-// fresh zeroed storage.
-std::vector<double> take(size_t count);
+// fresh zeroed storage. Zeroing fresh pages can take seconds for large
+// arrays (page faults on virtual machines), so it is done in slices with
+// `checkpoint` (e.g. a cancellation check, which may throw) called between.
+std::vector<double> take(size_t count, const std::function<void()>& checkpoint = {});
 
 // Returns a vector's storage to the pool (or frees it when it is small or
 // the pool is full), values and all. The vector is left empty.
