@@ -65,7 +65,9 @@ if (mtime('web/dist/index.html') < webInputs) {
 const addon = 'build/Release/scorecrl.node';
 if (existsSync(join(root, addon))) {
   if (mtime(addon) < newest(['native/src', 'native/include', 'native/addon', 'binding.gyp', 'native/sources.txt'])) {
-    // node-gyp is npm's own (on PATH inside npm scripts), not a dependency.
+    // node-gyp is npm's own (on PATH inside npm scripts), not a dependency. Configure again
+    // when the source list or binding.gyp changed (a new core file), then build what changed.
+    if (mtime('build/Makefile') < newest(['binding.gyp', 'native/sources.txt'])) run('native source list changed: node-gyp configure', 'node-gyp', ['configure']);
     run('native addon is older than native/: node-gyp build', 'node-gyp', ['build', '-j', 'max']);
   }
 } else if (!existsSync(join(root, 'prebuilds'))) {
