@@ -10,6 +10,7 @@ import type { Backend } from '../src/backend.js';
 import { ScorecrlError } from '../src/backend/engine.js';
 import type { WasmEngine } from '../src/backend/wasm.js';
 import { BACKENDS, backend } from './helpers/backends.js';
+import { rejection, thrown } from './helpers/errors.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const helper = fileURLToPath(new URL('./helpers/native-threads.mjs', import.meta.url));
@@ -17,24 +18,6 @@ const helper = fileURLToPath(new URL('./helpers/native-threads.mjs', import.meta
 function runHelper(...args: string[]) {
   const child = spawnSync(process.execPath, [helper, ...args.map(String)], { encoding: 'utf8', timeout: 60_000 });
   return { status: child.status, signal: child.signal, stdout: child.stdout, stderr: child.stderr };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to reject');
-}
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to throw');
 }
 
 /** A 3-column data set and its covariance computed on a private copy. */

@@ -12,6 +12,7 @@ import { ScorecrlError, type OpOutputs } from '../src/backend/engine.js';
 import type { WasmEngine } from '../src/backend/wasm.js';
 import { moduleInstantiator, WasmCore, type WasmModule, type WasmModuleFactory } from '../src/backend/wasm-core.js';
 import { backend } from './helpers/backends.js';
+import { rejection, thrown } from './helpers/errors.js';
 
 const X = { data: Float64Array.from([1, 2, 3, 4, 5, 7]), shape: [3, 2] };
 const COV = [8 / 3, 10 / 3, 10 / 3, 38 / 9];
@@ -21,25 +22,6 @@ const SLOW = { n: 4, d: 4, samples: 400_000, seed: 1, latent: 'mlp', mlpHidden: 
 function expectCovariance(data: Float64Array): void {
   expect(data).toHaveLength(4);
   COV.forEach((v, i) => expect(data[i]).toBeCloseTo(v, 12));
-}
-
-/** The error a promise rejects with (fails the test if it resolves). */
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to reject');
-}
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to throw');
 }
 
 let crl: Backend;

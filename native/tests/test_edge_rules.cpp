@@ -13,21 +13,11 @@
 
 #include "scorecrl/lscale.hpp"
 
+#include "check.hpp"
+
 using namespace scorecrl;
 
 namespace {
-
-int failures = 0;
-int checks = 0;
-
-#define CHECK(cond)                                                        \
-  do {                                                                     \
-    ++checks;                                                              \
-    if (!(cond)) {                                                         \
-      ++failures;                                                          \
-      std::fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                                      \
-  } while (0)
 
 constexpr int n = 5;
 

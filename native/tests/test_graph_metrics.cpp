@@ -25,32 +25,11 @@
 #include "scorecrl/graph.hpp"
 #include "scorecrl/metrics.hpp"
 
+#include "check.hpp"
+
 using namespace scorecrl;
 
 namespace {
-
-int failures = 0;
-int checks = 0;
-
-#define CHECK(cond)                                                         \
-  do {                                                                      \
-    ++checks;                                                               \
-    if (!(cond)) {                                                          \
-      ++failures;                                                           \
-      std::fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);  \
-    }                                                                       \
-  } while (0)
-
-#define CHECK_NEAR(a, b, tol)                                                          \
-  do {                                                                                 \
-    ++checks;                                                                          \
-    const double va_ = (a), vb_ = (b);                                                 \
-    if (!(std::abs(va_ - vb_) <= (tol))) {                                             \
-      ++failures;                                                                      \
-      std::fprintf(stderr, "FAIL %s:%d: %s = %.17g vs %s = %.17g\n", __FILE__, __LINE__, \
-                   #a, va_, #b, vb_);                                                  \
-    }                                                                                  \
-  } while (0)
 
 template <typename F>
 bool throwsError(F&& f) {
