@@ -671,7 +671,8 @@ function setAt(args, path, value) {
     else if ('$' in o[k] && o[k].$ !== 'patch') return copy; // a generated value: leave it
     o = o[k];
   }
-  o[path[path.length - 1]] = value;
+  // An own property even for '__proto__' (an assignment would set the prototype, or do nothing).
+  Object.defineProperty(o, path[path.length - 1], { value, enumerable: true, writable: true, configurable: true });
   return copy;
 }
 

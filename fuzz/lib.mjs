@@ -35,7 +35,10 @@ export function runLimited(args, { input, cwd, rssCapMb, idleMs, onData, env }) 
     const dataLimit = String(Math.round(rssCapMb * 3 * 2 ** 20));
     const child = spawn('prlimit', [`--data=${dataLimit}`, '--core=0', process.execPath, '--max-old-space-size=1024', ...args], {
       cwd,
-      env: { ...process.env, ...env },
+      // The library's per-call limit, set below the watchdog's cap: a request
+      // past it must end as the library's own out-of-memory error, so one that
+      // reaches the cap is a request the limit did not cover.
+      env: { ...process.env, SCORECRL_MAX_CALL_BYTES: `${Math.floor(rssCapMb / 2)}M`, ...env },
       stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -23,7 +23,11 @@ export function ndarray(data: Float64Array | ArrayLike<number>, shape: number[])
 
 /** Reads element (i, j) of a 2-d NDArray. */
 export function at(a: NDArray, i: number, j: number): number {
-  return a.data[i * a.shape[1]! + j]!;
+  if (a?.shape?.length !== 2) throw new RangeError(`at: 'a' must be a 2-d NDArray`);
+  const [rows, cols] = a.shape as [number, number];
+  if (!Number.isInteger(i) || i < 0 || i >= rows) throw new RangeError(`at: row index ${String(i)} is not an integer in [0, ${rows})`);
+  if (!Number.isInteger(j) || j < 0 || j >= cols) throw new RangeError(`at: column index ${String(j)} is not an integer in [0, ${cols})`);
+  return a.data[i * cols + j]!;
 }
 
 /** A 2-d NDArray as nested arrays (for printing and JSON). */

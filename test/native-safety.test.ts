@@ -163,6 +163,19 @@ describe('native zero-length results', () => {
 });
 
 for (const name of BACKENDS) {
+  // Native async inputs are copied or pinned; a SharedArrayBuffer cannot be
+  // wrapped as an ArrayBuffer and gave "Invalid argument" before.
+  it(`${name}: async calls take inputs backed by a SharedArrayBuffer`, async () => {
+    const crl = await backend(name);
+    const shared = new Float64Array(new SharedArrayBuffer(40 * 3 * 8));
+    for (let i = 0; i < shared.length; i++) shared[i] = Math.sin(i * 1.7) + (i % 3);
+    const x = { data: shared, shape: [40, 3] };
+    const expected = crl.covariance({ data: shared.slice(), shape: [40, 3] });
+    expect((await crl.covarianceAsync(x)).data).toEqual(expected.data);
+    const offset = { data: new Float64Array(shared.buffer, 8 * 3, 39 * 3), shape: [39, 3] };
+    expect((await crl.covarianceAsync(offset)).data).toEqual(crl.covariance({ data: offset.data.slice(), shape: [39, 3] }).data);
+  });
+
   describe(`${name}: per-call memory limit`, () => {
     let crl: Backend;
     beforeAll(async () => {
@@ -216,12 +229,44 @@ for (const name of BACKENDS) {
       expect(() => crl.simulate({ n: 2, d: 1_000_000, samples: 2, seed: 1 })).toThrow(/^simulate: out of memory: this call needs .*the d x d decoder draw/);
     });
 
+    // Sizes that grow with an option or with d squared, not with the data: each
+    // is refused before anything is formed, naming what it would have needed.
+    it('moments, transforms, GSCALE-I and the learned estimators check their working memory up front', () => {
+      crl.engine.call('setMemoryLimit', { numbers: { bytes: 64 * 2 ** 20 } });
+      const wide = { data: new Float64Array(2 * 4000).fill(1).map((v, i) => v + (i % 7)), shape: [2, 4000] };
+      expect(() => crl.covariance(wide)).toThrow(/^covariance: out of memory: this call needs 244 MiB \(the d x d covariance/);
+      const dsx = { data: new Float64Array(2 * 2 * 3000).fill(0.5), shape: [2, 2, 3000] };
+      expect(() => crl.scoreDiffCovariance(dsx)).toThrow(/^scoreDiffCovariance: out of memory: .*the K x d x d moments/);
+      expect(() => crl.crossScoreDiffCovariance(dsx)).toThrow(/^crossScoreDiffCovariance: out of memory: .*the \(K d\) x \(K d\) moments/);
+      expect(() => crl.simulate({ n: 200, d: 200, samples: 10, seed: 1, latent: 'mlp', mlpHidden: 100_000 })).toThrow(
+        /^simulate: out of memory: .*the latent MLP weights/,
+      );
+      const z = { data: new Float64Array(20_000 * 5).fill(0.1), shape: [20_000, 5] };
+      const model = { n: 5, d: 100, samples: 1, seed: 1, transform: 'tanh' } as const;
+      expect(() => crl.simulationTransform(model, 'jacobian', z)).toThrow(/^simulationTransform: out of memory: .*the Jacobians/);
+      expect(crl.simulationTransform(model, 'forward', z).shape).toEqual([20_000, 100]);
+      const sim = crl.simulate({ n: 2, d: 4, samples: 600, seed: 3 });
+      expect(() =>
+        crl.estimateScoreDifferences(sim.x!, { method: 'ssm', width: 4096, hiddenLayers: 8, epochs: 1 }),
+      ).toThrow(/^estimateScoreDifferences: out of memory: .*the network parameters/);
+      const noise = (length: number) => Float64Array.from({ length }, (_, i) => Math.sin(i * 12.9898) * 0.5);
+      const input = { x: { data: noise(300 * 4), shape: [300, 4] }, dsxPairs: { data: noise(2 * 300 * 4), shape: [2, 300, 4] } };
+      expect(() => crl.gscale(input, { family: 'mlp', hidden: 64, maxIterations: 1e8, historyEvery: 1 })).toThrow(
+        /^gscale: out of memory: .*the loss history/,
+      );
+    });
+
     // umni with kappa = 50 and n = 5 listed ~5e7 search blocks (3.3 GB on native).
     it('umni with a large kappa keeps its search plan small: it runs under a 64 MiB limit', () => {
       const sim = crl.simulate({ n: 5, d: 5, samples: 300, seed: 1, intervention: 'soft', design: 'multi-node' });
-      const reference = crl.umni({ x: sim.x!, dsx: sim.dsx! }, { kappa: 50 });
+      // 101^5 = 1.05e10 candidates: past the default search bound, so raised explicitly.
+      const options = { kappa: 50, maxCandidates: 2e10 };
+      // stats count speculative work of the parallel search, which varies run to run.
+      const { stats: _, ...reference } = crl.umni({ x: sim.x!, dsx: sim.dsx! }, options);
       crl.engine.call('setMemoryLimit', { numbers: { bytes: 64 * 2 ** 20 } });
-      expect(crl.umni({ x: sim.x!, dsx: sim.dsx! }, { kappa: 50 })).toEqual(reference);
+      const { stats, ...limited } = crl.umni({ x: sim.x!, dsx: sim.dsx! }, options);
+      expect(limited).toEqual(reference);
+      expect(stats.candidates).toBeGreaterThan(0);
     });
   });
 

@@ -2,7 +2,7 @@
 // misread: misspelt option names, malformed draw plans, shapes that do not
 // describe their data.
 import { describe, expect, it } from 'vitest';
-import { ndarray, sliceFirst } from '../src/index.js';
+import { at, ndarray, sliceFirst } from '../src/index.js';
 import { BACKENDS, backend } from './helpers/backends.js';
 
 describe.each(BACKENDS)('option names on %s', (name) => {
@@ -52,5 +52,14 @@ describe('array helpers', () => {
     expect(() => sliceFirst(a, 3)).toThrow(RangeError);
     expect(() => sliceFirst(ndarray(new Float64Array(3), [3]), 0)).toThrow(/rank >= 2/);
     expect(Array.from(sliceFirst(a, 1).data)).toEqual([3, 4]);
+  });
+
+  it('at reads inside a 2-d array only, and names a bad index', () => {
+    const a = ndarray(Float64Array.from([1, 2, 3, 4, 5, 6]), [3, 2]);
+    expect(at(a, 2, 1)).toBe(6);
+    expect(() => at(a, 1n as never, 0)).toThrow(/at: row index 1 is not an integer in \[0, 3\)/);
+    expect(() => at(a, 0, 2)).toThrow(/at: column index 2 is not an integer in \[0, 2\)/);
+    expect(() => at(a, -1, 0)).toThrow(RangeError);
+    expect(() => at(ndarray(new Float64Array(3), [3]), 0, 0)).toThrow(/'a' must be a 2-d NDArray/);
   });
 });

@@ -413,7 +413,23 @@ describe.each(BACKENDS)('UMNI-CRL on %s', (name) => {
       const nan = dsx.data.slice();
       nan[7] = NaN;
       expect(() => crl.umni({ x, dsx: { data: nan, shape: dsx.shape } })).toThrow(/'dsx' contains NaN/);
-      expect(() => crl.umni({ x, dsx }, { kappa: 1000 })).toThrow(/candidates is too many; lower 'kappa'/);
+    });
+
+    it('a search too large is refused before it starts, and maxCandidates raises the bound', async () => {
+      const crl = await get();
+      // n = 4: (2κ+1)^4 = 81 at κ = 1, 625 at κ = 2, 1e12+ at κ = 1000.
+      expect(() => crl.umni({ x, dsx }, { kappa: 1000 })).toThrow(
+        /\{-1000\.\.1000\}\^4 has \(2 kappa \+ 1\)\^n = 1\.6e\+13 candidates, more than 'maxCandidates' \(1e\+07\); lower 'kappa', or raise 'maxCandidates'/,
+      );
+      expect(() => crl.umni({ x, dsx }, { kappa: 2, maxCandidates: 600 })).toThrow(/= 625 candidates, more than 'maxCandidates' \(600\)/);
+      expect(crl.umni({ x, dsx }, { kappa: 2, maxCandidates: 625 }).n).toBe(4);
+      expect(() => crl.umni({ x, dsx }, { maxCandidates: 0 })).toThrow(/'maxCandidates' must be an integer >= 1, got 0/);
+      expect(() => crl.umni({ x, dsx }, { maxCandidates: 2e12 })).toThrow(/'maxCandidates' must be in \[1, 1e12\]/);
+      // The fused trial refuses before it simulates anything: n = 40 at κ = 1 is 1.2e19 candidates.
+      const started = performance.now();
+      expect(() => crl.umniTrial({ n: 40, samples: 100, kappa: 1 }, 1)).toThrow(/\^40 has .* candidates, more than 'maxCandidates'/);
+      expect(performance.now() - started).toBeLessThan(2000);
+      await expect(crl.umniAsync({ x, dsx }, { kappa: 1000 })).rejects.toThrow(/more than 'maxCandidates'/);
     });
 
     it('a search that finds nothing says why', async () => {

@@ -21,8 +21,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <limits>
+#include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -260,11 +261,14 @@ class OwnedInputs {
       view.data = nullptr;
       return;
     }
-    Napi::ArrayBuffer buffer = typed.ArrayBuffer();
+    // The buffer's start from the view's data pointer: typed.ArrayBuffer()
+    // cannot wrap a SharedArrayBuffer (napi_get_arraybuffer_info refuses it),
+    // and shared inputs are simply copied below.
     const size_t offset = typed.ByteOffset();
+    const void* start = static_cast<const uint8_t*>(static_cast<const void*>(typed.Data())) - offset;
     {
       std::lock_guard<std::mutex> lock(lentMutex);
-      const auto found = lentVectors.find(buffer.Data());
+      const auto found = lentVectors.find(start);
       if (found != lentVectors.end() && offset + count * sizeof(double) <= found->second->bytes) {
         Lent* lent = found->second;
         ++lent->pins;

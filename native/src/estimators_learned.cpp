@@ -8,6 +8,7 @@
 #include "scorecrl/error.hpp"
 #include "scorecrl/gemm.hpp"
 #include "scorecrl/kernels.hpp"
+#include "scorecrl/limits.hpp"
 #include "scorecrl/moments.hpp"
 #include "scorecrl/ops.hpp"
 #include "scorecrl/parallel.hpp"
@@ -600,6 +601,34 @@ LearnedOptions resolveLearnedOptions(const LearnedOptions& options, const std::s
   return o;
 }
 
+namespace {
+
+// The working memory that grows with the options or with the square of the
+// dimension rather than with the data, checked before anything is formed:
+// the projected samples; logistic-quadratic's features (two environments at
+// a time per thread) and its p x p Newton system; the networks' parameters
+// with their gradient and Adam state, and the activations of one batch per
+// layer (twice: forward values and their gradients).
+void checkLearnedRequest(const LearnedOptions& o, Index environments, Index N, Index d, Index n) {
+  // p in 64 bits: Index is 32-bit on WebAssembly.
+  const int64_t K = environments - 1, p = 1 + int64_t(n) + int64_t(n) * (int64_t(n) + 1) / 2;
+  const int64_t jobs = std::max<int64_t>(1, std::min<int64_t>(K, threads()));
+  limits::Request request(kFit);
+  request.add("the whitened samples", {environments, N, n}).add("the whitening", {2, d, n});
+  if (o.method == LearnedMethod::LogisticQuadratic) {
+    request.add("the quadratic features", {jobs + 1, N, p}).add("the Newton systems", {jobs, 2, p, p});
+    request.add("the coefficients", {K, p});
+  } else {
+    const int64_t w = o.width, parameters = w * (n + 1) + (o.hiddenLayers - 1) * w * (w + 1) + (w + 1) * n;
+    const int64_t networks = o.method == LearnedMethod::Ssm ? environments : K;
+    request.add("the network parameters, gradients and Adam state", {networks + 4 * jobs, parameters});
+    request.add("the activations of a batch", {jobs, 2 * (o.hiddenLayers + 2), std::min<int64_t>(o.batchSize, N), w + n});
+  }
+  request.check();
+}
+
+}  // namespace
+
 LearnedFit fitLearnedScoreDifferences(const double* x, Index environments, Index N, Index d,
                                       const LearnedOptions& requested, const Context* context, const double* at,
                                       Index M) {
@@ -627,6 +656,7 @@ LearnedFit fitLearnedScoreDifferences(const double* x, Index environments, Index
                             "); need at least 2 and 1");
   }
 
+  checkLearnedRequest(options, environments, N, d, n);
   if (context) context->progress(0.0, std::string(learnedMethodName(options.method)) + ": whitening");
   const Whitening white = fitWhitening(ConstMatrixMap(x, N, d), n, context);
   std::vector<Matrix> y(static_cast<size_t>(environments));

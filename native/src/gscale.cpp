@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "scorecrl/error.hpp"
+#include "scorecrl/limits.hpp"
 #include "scorecrl/lscale.hpp"
 #include "scorecrl/ops.hpp"
 #include "scorecrl/rng.hpp"
@@ -610,6 +611,16 @@ GscaleResult gscale(const GscaleData& data, const GscaleOptions& rawOptions, con
   if (n > kClosestDagMaxNodes && data.obs)
     throw Error("gscale", "n = " + std::to_string(n) + " exceeds the " + std::to_string(kClosestDagMaxNodes) +
                               " nodes the graph step supports");
+
+  // The sizes that grow with the options rather than the data: the
+  // parameters and the optimiser's copies of them, the mlp's hidden
+  // activations, the loss history.
+  const int64_t hidden = o.family == GscaleFamily::Mlp ? o.hidden : 0;
+  limits::Request("gscale")
+      .add("the parameters, their gradient and the optimiser state", {6, hidden > 0 ? hidden * (d + n + 2) : int64_t(d) * n})
+      .add("the hidden activations", {4, N, hidden})
+      .add("the loss history", {o.maxIterations / o.historyEvery + 1, 5})
+      .check();
 
   GscaleResult result;
   result.init = o.init;

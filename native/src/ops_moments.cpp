@@ -1,6 +1,7 @@
 // Operations: covariance, scoreDiffCovariance, crossScoreDiffCovariance, symmetricEigen.
 #include <cmath>
 
+#include "scorecrl/limits.hpp"
 #include "scorecrl/moments.hpp"
 #include "scorecrl/ops.hpp"
 
@@ -10,6 +11,9 @@ namespace {
 OpResult opCovariance(const OpArgs& args, const Context& context) {
   ConstMatrixMap x = args.matrix("x");
   if (x.rows() < 2) args.fail("'x' needs at least 2 samples (rows), got " + std::to_string(x.rows()));
+  // The d x d result (and its copy into the output) grow with d squared: a
+  // short, wide input can ask for far more than it holds.
+  limits::Request("covariance").add("the d x d covariance and its copy", {2, x.cols(), x.cols()}).check();
   OpResult result;
   result.put("covariance", covariance(x, &context));
   return result;
@@ -21,8 +25,10 @@ OpResult scoreDiffMoments(const OpArgs& args, const Context& context, bool cross
   OpResult result;
   if (cross) {
     if (K * d > 20000) args.fail("K*d = " + std::to_string(K * d) + " is too large for the cross moment matrix (max 20000)");
+    limits::Request("crossScoreDiffCovariance").add("the (K d) x (K d) moments and their copy", {2, K * d, K * d}).check();
     result.put("covariance", crossScoreDiffCovariance(dsx.data, K, N, d, &context));
   } else {
+    limits::Request("scoreDiffCovariance").add("the K x d x d moments and their copy", {2, K, d, d}).check();
     Matrix stacked = scoreDiffCovariance(dsx.data, K, N, d, &context);
     result.put("covariance", std::vector<double>(stacked.data(), stacked.data() + stacked.size()), {K, d, d});
   }

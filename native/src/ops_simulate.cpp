@@ -6,6 +6,7 @@
 // or observed points x (N x d, mapped back with the inverse transform).
 #include <string>
 
+#include "scorecrl/limits.hpp"
 #include "scorecrl/ops.hpp"
 #include "scorecrl/simulate.hpp"
 
@@ -172,6 +173,7 @@ OpResult opSimulationScores(const OpArgs& args, const Context&) {
     else latentScoreDifferenceAt(model, env, z.data(), N, out.data());
     result.put("values", out);
   } else if (quantity == "observedScore" || quantity == "observedScoreDifference") {
+    limits::Request("simulationScores").add("values (N x d)", {N, d}).check();
     Matrix out(N, d);
     if (quantity == "observedScore") observedScoreAt(model, env, z.data(), N, out.data());
     else observedScoreDifferenceAt(model, env, z.data(), N, out.data());
@@ -202,11 +204,12 @@ OpResult opSimulationTransform(const OpArgs& args, const Context&) {
   if (z.cols() != n) args.fail("'z' must have n = " + std::to_string(n) + " columns, got " + std::to_string(z.cols()));
   const Index N = z.rows();
   if (map == "forward") {
+    limits::Request("simulationTransform").add("x (N x d)", {N, d}).check();
     Matrix x(N, d);
     model.transform.forward(z.data(), N, x.data());
     result.put("values", x);
   } else {
-    std::vector<double> j(static_cast<size_t>(N * d * n));
+    std::vector<double> j(limits::checkedCount("simulationTransform", "the Jacobians (N x d x n)", {N, d, n}));
     for (Index t = 0; t < N; ++t) MatrixMap(j.data() + t * d * n, d, n) = model.transform.jacobian(z.data() + t * n);
     result.put("values", std::move(j), {N, d, n});
   }

@@ -1,6 +1,7 @@
 // Operation: umni (UMNI-CRL, see scorecrl/umni.hpp).
 //   arrays  x ((K+1) x N x d), dsx (K x Ns x d)
-//   numbers kappa (2), tolEigv (0.05), tolCi (0.05), tolUnmix (0.1), latents (K), prefilter (1)
+//   numbers kappa (2), tolEigv (0.05), tolCi (0.05), tolUnmix (0.1), latents (K), prefilter (1),
+//           maxCandidates (1e7)
 //   strings intervention ('soft' | 'hard'), order ('l1' | 'lexicographic')
 // Returns weightsOrder, encoderOrder, weights, encoder, graphClosure (0/1),
 // basis, and with hard interventions hardEncoder, hardGraph (0/1); numbers
@@ -35,6 +36,7 @@ UmniOptions readOptions(const OpArgs& args) {
   options.tolUnmix = args.number("tolUnmix", options.tolUnmix);
   options.latents = static_cast<int>(args.integer("latents", 0, 0, 1000000));
   options.prefilter = args.flag("prefilter", true);
+  options.maxCandidates = args.number("maxCandidates", options.maxCandidates);
   options.order = args.string("order", "l1", {"lexicographic", "l1"}) == "l1" ? UmniOrder::L1
                                                                                 : UmniOrder::Lexicographic;
   return options;

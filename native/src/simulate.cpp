@@ -123,8 +123,14 @@ void validateSimulationConfig(const SimulationConfig& c) {
 SimulationModel drawSimulationModel(const SimulationConfig& config, Generator& rng) {
   validateSimulationConfig(config);
   // The decoder is drawn from a d x d normal matrix (Haar Q, with its QR factors).
-  const int64_t observed = config.d == 0 ? config.n : config.d;
-  limits::Request("simulate").add("the d x d decoder draw", {3, observed, observed}).check();
+  const int64_t observed = config.d == 0 ? config.n : config.d, latents = config.n;
+  limits::Request request("simulate");
+  request.add("the d x d decoder draw", {3, observed, observed});
+  // The model's parameters, which grow with the size options alone.
+  if (config.latent == LatentModel::Mlp) request.add("the latent MLP weights", {latents, latents, config.mlpHidden});
+  if (config.latent == LatentModel::Quadratic) request.add("the quadratic mechanisms", {latents, latents, latents});
+  if (config.transform == MixingKind::TanhMlp) request.add("the transform's layers", {config.transformLayers, observed, observed});
+  request.check();
   SimulationModel model;
   model.config = config;
   SimulationConfig& c = model.config;

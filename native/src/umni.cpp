@@ -609,9 +609,16 @@ void checkOptions(const UmniOptions& o, Index K, Index N, Index Ns, Index d) {
     throw Error(kFn, "fewer interventional environments (" + std::to_string(K) + ") than latents (" + std::to_string(n) +
                          "): UMNI-CRL needs one environment per latent");
   if (d < n) throw Error(kFn, "observed dimension d = " + std::to_string(d) + " is smaller than the number of latents " + std::to_string(n));
-  double candidates = std::pow(2.0 * o.kappa + 1.0, static_cast<double>(n));
-  if (candidates > 1e12)
-    throw Error(kFn, "(2 kappa + 1)^n = " + str(candidates) + " candidates is too many; lower 'kappa'");
+  if (!(o.maxCandidates >= 1.0 && o.maxCandidates <= 1e12))
+    throw Error(kFn, "'maxCandidates' must be in [1, 1e12], got " + str(o.maxCandidates));
+  // Checked before anything else is formed: the search may visit every
+  // weight vector once per latent, so its size decides the call's run time.
+  const double candidates = std::pow(2.0 * o.kappa + 1.0, static_cast<double>(n));
+  if (candidates > o.maxCandidates)
+    throw Error(kFn, "the search over weights in {-" + std::to_string(o.kappa) + ".." + std::to_string(o.kappa) + "}^" +
+                         std::to_string(n) + " has (2 kappa + 1)^n = " + str(candidates) +
+                         " candidates, more than 'maxCandidates' (" + str(o.maxCandidates) +
+                         "); lower 'kappa', or raise 'maxCandidates' (up to 1e12) for a longer search");
   if (n > 64) throw Error(kFn, "at most 64 latents are supported, got " + std::to_string(n));
   if (N < 2) throw Error(kFn, "'x' needs at least 2 samples per environment");
   if (Ns < 1) throw Error(kFn, "'dsx' needs at least 1 sample");
@@ -945,6 +952,8 @@ UmniTrialResult umniTrial(const UmniTrialSpec& spec, const Context* context) {
     throw Error("umniTrial", "only a linear SCM with a linear decoder is supported (UMNI-CRL assumes x = G z)");
   config.design = InterventionDesign::MultiNode;
   config.outputs.z = config.outputs.x = config.outputs.dsx = false;
+  // Refuse a search too large (or options out of range) before drawing anything.
+  checkOptions(spec.options, config.n, config.samples, 1, config.d > 0 ? config.d : config.n);
   Generator rng(config.seed);
   const SimulationModel model = drawSimulationModel(config, rng);
   const Index N = config.samples;

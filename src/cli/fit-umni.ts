@@ -10,7 +10,7 @@ import { toRows, type NDArray } from '../types.js';
 import type { FitFlags } from './fit.js';
 
 /** The `fit` flags UMNI-CRL reads. */
-export type UmniFitFlags = Pick<FitFlags, 'intervention' | 'kappa' | 'tolEigv' | 'tolCi' | 'order' | 'estimator' | 'out' | 'json'>;
+export type UmniFitFlags = Pick<FitFlags, 'intervention' | 'kappa' | 'maxCandidates' | 'tolEigv' | 'tolCi' | 'order' | 'estimator' | 'out' | 'json'>;
 
 export function fitUmni(
   crl: Backend,
@@ -23,7 +23,14 @@ export function fitUmni(
   const d = env.columns.length;
   const r = crl.umniGaussian(
     { covariances: moments.covariances, means: moments.means, samples: env.data[0]!.shape[0]! },
-    { kappa: flags.kappa, tolEigv: flags.tolEigv, tolCi: flags.tolCi, intervention: flags.intervention, order: flags.order },
+    {
+      kappa: flags.kappa,
+      maxCandidates: flags.maxCandidates,
+      tolEigv: flags.tolEigv,
+      tolCi: flags.tolCi,
+      intervention: flags.intervention,
+      order: flags.order,
+    },
   );
   const name = (t: number) => `z${t}`;
   const edgesOf = (g: NDArray) => {

@@ -22,6 +22,7 @@ export interface FitFlags {
   /** --algorithm umni */
   intervention: 'soft' | 'hard';
   kappa: number;
+  maxCandidates?: number;
   tolCi: number;
   order: 'l1' | 'lexicographic';
   /** --algorithm gscale */
@@ -80,6 +81,7 @@ export function registerFit(program: Command): void {
     .option('--tol-orth <x>', 'orthogonality tolerance (edges)', positiveNumber, 1e-1)
     .addOption(new Option('--intervention <type>', 'lscale, umni: soft or hard interventions').choices(['soft', 'hard']).default('soft'))
     .option('--kappa <k>', 'umni: integer weights range over -k..k', integer('--kappa', 1, 10), 2)
+    .option('--max-candidates <m>', 'umni: largest search (2k+1)^n allowed (default 1e7)', integer('--max-candidates', 1, 1e12))
     .option('--tol-ci <x>', 'umni (hard): level of the Fisher z-tests', positiveNumber, 0.05)
     .addOption(new Option('--order <order>', 'umni: candidate order').choices(['l1', 'lexicographic']).default('l1'))
     .addOption(

@@ -35,6 +35,13 @@ export interface UmniOptions {
    * candidates the full test rejects, so results do not depend on it; false is for verification.
    */
   prefilter?: boolean;
+  /**
+   * Largest search allowed: the call is refused up front (a ScorecrlError naming 'kappa' and this option)
+   * when (2κ+1)^n exceeds it, because the search may visit every one of them, once per latent.
+   * Default 1e7: n ≤ 14 at κ = 1, n ≤ 10 at κ = 2, n ≤ 8 at κ = 3; about 1 s per step when a step visits
+   * them all (native, 2 cores). At most 1e12.
+   */
+  maxCandidates?: number;
 }
 
 /**
@@ -70,16 +77,18 @@ export interface UmniResult {
   stats: { candidates: number; fullTests: number };
 }
 
-const UMNI_OPTIONS = optionNames<UmniOptions>()(['kappa', 'intervention', 'tolEigv', 'tolCi', 'tolUnmix', 'order', 'latents', 'prefilter']);
+const UMNI_OPTIONS = optionNames<UmniOptions>()([
+  'kappa', 'intervention', 'tolEigv', 'tolCi', 'tolUnmix', 'order', 'latents', 'prefilter', 'maxCandidates',
+]);
 const UMNI_TRIAL_SPEC = optionNames<UmniTrialSpec>()([
-  'kappa', 'intervention', 'tolEigv', 'tolCi', 'tolUnmix', 'order',
+  'kappa', 'intervention', 'tolEigv', 'tolCi', 'tolUnmix', 'order', 'maxCandidates',
   'n', 'd', 'samples', 'density', 'factor', 'targetDensity', 'scaleDecoder', 'randomOrder', 'scores',
 ]);
 
 function optionInputs(fn: string, options: UmniOptions) {
   const o = options ?? {};
   const numbers: Record<string, number | boolean> = {};
-  const whole = (name: 'kappa' | 'latents', min: number) => {
+  const whole = (name: 'kappa' | 'latents' | 'maxCandidates', min: number) => {
     const v = o[name];
     if (v === undefined) return;
     if (!Number.isSafeInteger(v) || v < min) throw new RangeError(`${fn}: '${name}' must be an integer >= ${min}, got ${v}`);
@@ -87,6 +96,7 @@ function optionInputs(fn: string, options: UmniOptions) {
   };
   whole('kappa', 1);
   whole('latents', 1);
+  whole('maxCandidates', 1);
   for (const name of ['tolEigv', 'tolCi', 'tolUnmix'] as const) {
     const v = o[name];
     if (v === undefined) continue;
@@ -245,7 +255,7 @@ export function umniTrial(engine: Engine, spec: UmniTrialSpec, seed: number): Um
   checkOptionNames(fn, spec, UMNI_TRIAL_SPEC, 'spec');
   const numbers: Record<string, number | boolean> = { seed };
   const strings: Record<string, string> = {};
-  for (const key of ['n', 'd', 'samples', 'density', 'factor', 'targetDensity', 'kappa', 'tolEigv', 'tolCi', 'tolUnmix'] as const) {
+  for (const key of ['n', 'd', 'samples', 'density', 'factor', 'targetDensity', 'kappa', 'tolEigv', 'tolCi', 'tolUnmix', 'maxCandidates'] as const) {
     const v = spec[key];
     if (v === undefined) continue;
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${fn}: '${key}' must be a finite number, got ${v}`);

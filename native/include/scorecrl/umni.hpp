@@ -80,6 +80,9 @@ struct UmniOptions {
   UmniOrder order = UmniOrder::L1;
   int latents = 0;          // n; 0: K, the number of interventional environments
   bool prefilter = true;    // cheap screening before the eigendecomposition
+  // Largest (2 kappa + 1)^n searched: a larger search is refused before it
+  // starts (it may visit every candidate, once per latent). At most 1e12.
+  double maxCandidates = 1e7;
 };
 
 struct UmniStats {
