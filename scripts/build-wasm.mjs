@@ -2,8 +2,15 @@
 // native addon (native/sources.txt) with Debian's emscripten. Objects are
 // cached in wasm/build/ (rebuilt when a source or an included header changes)
 // and compiled two at a time; the link step always runs.
+//
+//   node scripts/build-wasm.mjs            # incremental, for development
+//   node scripts/build-wasm.mjs --clean    # from scratch: the module to commit
+//
+// CI rebuilds the module from scratch and requires it byte for byte equal to
+// the committed one; commit only what --clean produced (an object cache that
+// outlived edits made during a compile has given a different module).
 import { execFile as execFileCb, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +22,7 @@ const { coreSources, root } = require('./sources.cjs');
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 const outDir = join(root, 'wasm', 'dist');
 const objDir = join(root, 'wasm', 'build');
+if (process.argv.includes('--clean')) rmSync(objDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
 mkdirSync(objDir, { recursive: true });
 

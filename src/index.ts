@@ -9,8 +9,8 @@
  */
 export { loadBackend, backendInfo, nativeLoadError, type LoadOptions } from './backend/load.js';
 export { Backend } from './backend.js';
+export { AbortError, ConfigError, DataError, FileError, ScorecrlError, UsageError, type ErrorCode } from './errors.js';
 export {
-  ScorecrlError,
   type AsyncOptions,
   type BackendName,
   type Engine,

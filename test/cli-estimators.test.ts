@@ -273,7 +273,7 @@ describe('scorecrl fit with learned estimators and lscale', () => {
     });
     const rows = cli(['fit', ...small, '--estimator', 'logistic-quadratic', '--no-progress']);
     expect(rows.code).toBe(2);
-    expect(rows.stderr).toMatch(/too few samples for logistic-quadratic: N = 8 per environment.*give more rows/);
+    expect(rows.stderr).toMatch(/too few samples for logistic-quadratic: N = 8 per environment, need at least/);
     const few = cli(['fit', ...data.files.slice(0, 3), '--algorithm', 'lscale', '--latents', '3']);
     expect(few.code).toBe(2);
     expect(few.stderr).toMatch(/fewer environments than latents/);

@@ -59,7 +59,7 @@ parentPort.on('message', ({ id, op, inputs, cancel }) => {
     return;
   }
   if (result.error !== undefined) {
-    parentPort.postMessage({ id, error: result.error });
+    parentPort.postMessage({ id, error: result.error, code: result.code });
   } else {
     // A result whose shape does not match its data had a size overflow in the
     // core (the caller rejects it); do not trust that instance further.

@@ -41,8 +41,11 @@ using scorecrl::OpResult;
 
 constexpr double kMaxSafeInteger = 9007199254740991.0;
 
+// An argument the binding cannot read: a TypeError with the core's code.
 [[noreturn]] void throwJs(Napi::Env env, const std::string& message) {
-  throw Napi::TypeError::New(env, message);
+  Napi::TypeError error = Napi::TypeError::New(env, message);
+  error.Value().Set("code", "invalid-argument");
+  throw error;
 }
 
 class OwnedInputs;
@@ -322,19 +325,30 @@ Napi::Object toJs(Napi::Env env, OpResult&& result) {
   return out;
 }
 
-std::string describe(const std::exception& e) { return e.what(); }
+// A failed operation: its message ("op: ...") and the core's error code.
+struct Failure {
+  std::string message;
+  const char* code;
+};
 
-// The message of a failed operation ("op: ...").
-std::string failureOf(const std::string& op, std::exception_ptr error) {
+Failure failureOf(const std::string& op, std::exception_ptr error) {
   try {
     std::rethrow_exception(error);
+  } catch (const scorecrl::Error& e) {
+    return {e.what(), scorecrl::errorCodeName(e.code())};
   } catch (const std::bad_alloc&) {
-    return op + ": out of memory (the system refused an allocation; use smaller inputs)";
+    return {op + ": out of memory (the system refused an allocation; use smaller inputs)", "out-of-memory"};
   } catch (const std::exception& e) {
-    return describe(e);
+    return {e.what(), "internal"};
   } catch (...) {
-    return op + ": failed with an unknown error";
+    return {op + ": failed with an unknown error", "internal"};
   }
+}
+
+Napi::Error jsError(Napi::Env env, const Failure& failure) {
+  Napi::Error error = Napi::Error::New(env, failure.message);
+  error.Value().Set("code", failure.code);
+  return error;
 }
 
 Napi::Value Call(const Napi::CallbackInfo& info) {
@@ -344,7 +358,7 @@ Napi::Value Call(const Napi::CallbackInfo& info) {
   try {
     result = scorecrl::runOp(args.op, args, scorecrl::Context());
   } catch (...) {
-    throw Napi::Error::New(env, failureOf(args.op, std::current_exception()));
+    throw jsError(env, failureOf(args.op, std::current_exception()));
   }
   // A Napi::Error from here on (the env of a terminating worker refuses new
   // values) is turned into a JS exception by node-addon-api, or dropped when
@@ -428,7 +442,9 @@ class OpWorker : public Napi::AsyncProgressQueueWorker<ProgressReport> {
     try {
       result_ = scorecrl::runOp(args_.op, args_, context);
     } catch (...) {
-      SetError(failureOf(args_.op, std::current_exception()));
+      const Failure failure = failureOf(args_.op, std::current_exception());
+      failureCode_ = failure.code;
+      SetError(failure.message);
     }
   }
 
@@ -448,7 +464,11 @@ class OpWorker : public Napi::AsyncProgressQueueWorker<ProgressReport> {
     settleSafely(Env(), deferred_, [this]() { deferred_.Resolve(toJs(Env(), std::move(result_))); });
   }
   void OnError(const Napi::Error& error) override {
-    settleSafely(Env(), deferred_, [this, &error]() { deferred_.Reject(error.Value()); });
+    settleSafely(Env(), deferred_, [this, &error]() {
+      Napi::Object value = error.Value();
+      value.Set("code", failureCode_);
+      deferred_.Reject(value);
+    });
   }
 
  private:
@@ -459,6 +479,7 @@ class OpWorker : public Napi::AsyncProgressQueueWorker<ProgressReport> {
   const int32_t* cancelFlag_ = nullptr;
   Napi::Reference<Napi::Value> cancelRef_;
   OpResult result_;
+  std::string failureCode_ = "internal";  // the core's code of the failure SetError reports
 };
 
 Napi::Value CallAsync(const Napi::CallbackInfo& info) {
@@ -473,7 +494,7 @@ Napi::Value CallAsync(const Napi::CallbackInfo& info) {
   } catch (...) {
     // Only Napi::Error may leave a callback (node-addon-api turns it into a
     // JS exception); anything else would abort the process.
-    throw Napi::Error::New(env, failureOf(op, std::current_exception()));
+    throw jsError(env, failureOf(op, std::current_exception()));
   }
   Napi::Function onProgress;
   if (info.Length() > 4 && info[4].IsFunction()) onProgress = info[4].As<Napi::Function>();

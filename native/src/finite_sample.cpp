@@ -38,7 +38,7 @@ Matrix sumOf(const std::vector<Matrix>& R, const std::vector<int>& nodes) {
 
 Vector eigenvalues(const Matrix& a) {
   Eigen::SelfAdjointEigenSolver<Matrix> solver(a, Eigen::EigenvaluesOnly);
-  if (solver.info() != Eigen::Success) throw Error(kFunction, "the eigen solver did not converge");
+  if (solver.info() != Eigen::Success) throw Error(kFunction, "the eigen solver did not converge", ErrorCode::NoSolution);
   return solver.eigenvalues();
 }
 

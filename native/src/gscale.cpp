@@ -96,7 +96,7 @@ GlmPinv glmPinv(const ConstMatrixMap& u, const std::string& function) {
     ok = minPivot * minPivot > 1e-13 * scale;
   }
   if (!ok)
-    throw Error(function, "the Glm decoder U (d x n) is rank-deficient; use a smaller learningRate or another seed");
+    throw Error(function, "the Glm decoder U (d x n) is rank-deficient; use a smaller learningRate or another seed", ErrorCode::NoSolution);
   GlmPinv out;
   out.inverseGram = llt.solve(Matrix::Identity(n, n));
   out.pinv = out.inverseGram * u.transpose();
@@ -647,7 +647,7 @@ GscaleResult gscale(const GscaleData& data, const GscaleOptions& rawOptions, con
     loss = objective(model, o.targetScale, o.reconstructionWeight, &grad);
     if (!std::isfinite(loss.total) || !grad.allFinite())
       throw Error("gscale", "the loss became non-finite at iteration " + std::to_string(it) +
-                                "; use a smaller learningRate or rescale the score differences");
+                                "; use a smaller learningRate or rescale the score differences", ErrorCode::NoSolution);
     if (it % o.historyEvery == 0) history.push_back({double(it), loss.total, loss.scoreTerm, loss.reconstruction, lr});
     if (context && it % progressEvery == 0)
       context->progress(static_cast<double>(it) / o.maxIterations, "gscale: iteration " + std::to_string(it) + ", loss " + std::to_string(loss.total));

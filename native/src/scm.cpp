@@ -200,7 +200,7 @@ LatentScm drawLatentScm(int n, const ScmOptions& options, Generator& rng) {
             throw Error(fn, "could not draw a " + std::to_string(k) + "x" + std::to_string(k) +
                                 " link matrix with smallest singular value >= " +
                                 std::to_string(options.minSingularValue) + " in " + std::to_string(kMaxRedraws) +
-                                " tries; lower 'minSingularValue'");
+                                " tries; lower 'minSingularValue'", ErrorCode::NoSolution);
           drawL();
         }
       }

@@ -737,7 +737,7 @@ UmniResult solve(const Moments& mom, int64_t N, const UmniOptions& options, cons
                            "}^" + std::to_string(n) + " isolates a latent at step " + std::to_string(t + 1) + " of " +
                            std::to_string(n) +
                            ": the intervention design may not be invertible, 'kappa' may be too small, or 'tolEigv' (" +
-                           str(tol) + ") may not suit the scale of dsx");
+                           str(tol) + ") may not suit the scale of dsx", ErrorCode::NoSolution);
     direction = frame * direction;
     rows.row(t) = direction.transpose();
     const int g = gcdOf(w);
@@ -949,7 +949,7 @@ UmniStatistics gaussianPlugInStatistics(const std::vector<Matrix>& covariances, 
 UmniTrialResult umniTrial(const UmniTrialSpec& spec, const Context* context) {
   SimulationConfig config = spec.simulation;
   if (config.latent != LatentModel::Linear || config.transform != MixingKind::Linear)
-    throw Error("umniTrial", "only a linear SCM with a linear decoder is supported (UMNI-CRL assumes x = G z)");
+    throw Error("umniTrial", "only a linear SCM with a linear decoder is supported (UMNI-CRL assumes x = G z)", ErrorCode::Unsupported);
   config.design = InterventionDesign::MultiNode;
   config.outputs.z = config.outputs.x = config.outputs.dsx = false;
   // Refuse a search too large (or options out of range) before drawing anything.

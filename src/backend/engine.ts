@@ -1,3 +1,4 @@
+import { AbortError, errorOf, ScorecrlError } from '../errors.js';
 import type { NDArray } from '../types.js';
 
 /** Named inputs of a core operation. */
@@ -62,17 +63,7 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-export class ScorecrlError extends Error {
-  constructor(message: string, readonly op?: string) {
-    super(message);
-    this.name = 'ScorecrlError';
-  }
-}
-
-/** A core error message as the Error the engines throw: AbortError when the call was cancelled. */
-export function errorOf(op: string, message: string): Error {
-  return /: cancelled$/.test(message) ? abortError(op) : new ScorecrlError(message, op);
-}
+export { errorOf, ScorecrlError };
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -105,7 +96,5 @@ export function checkAsyncOptions(op: string, options: unknown): AsyncOptions {
 }
 
 export function abortError(op: string): Error {
-  const error = new Error(`${op}: cancelled`);
-  error.name = 'AbortError';
-  return error;
+  return new AbortError(op);
 }

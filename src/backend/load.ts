@@ -22,7 +22,7 @@ function requested(options: LoadOptions): BackendName | 'auto' {
   const env = process.env.SCORECRL_BACKEND?.trim();
   if (!env || env === 'auto') return 'auto';
   if (env !== 'native' && env !== 'wasm') {
-    throw new ScorecrlError(`SCORECRL_BACKEND must be 'native', 'wasm' or 'auto', got '${env}'`);
+    throw new ScorecrlError(`SCORECRL_BACKEND must be 'native', 'wasm' or 'auto', got '${env}'`, undefined, 'invalid-argument');
   }
   return env;
 }

@@ -30,8 +30,10 @@ interface NativeAddon {
   release(buffer: ArrayBuffer): number;
 }
 
+/** The addon's Error (its `code` set by the core) as scorecrl's. */
 function wrapError(error: unknown, op: string): Error {
-  return errorOf(op, error instanceof Error ? error.message : String(error));
+  const code = (error as { code?: unknown } | null)?.code;
+  return errorOf(op, error instanceof Error ? error.message : String(error), typeof code === 'string' ? code : undefined);
 }
 
 export class NativeEngine implements Engine {
@@ -138,6 +140,8 @@ export function loadNativeEngine(root: string = packageRoot): NativeEngine {
         `Paths tried:\n${tried}\n` +
         `Build it with \`npm run build:native\` (needs a C++17 compiler and Python), ` +
         `or use the WebAssembly backend: SCORECRL_BACKEND=wasm or loadBackend({ backend: 'wasm' }).`,
+      undefined,
+      'unsupported',
     );
   }
 }

@@ -100,15 +100,16 @@ export function moduleFailure(op: string, error: unknown, allocating?: number): 
     return new ScorecrlError(
       `${op}: out of memory copying a result of ${allocating} values (${(allocating * 8) / 2 ** 20} MiB) out of the WebAssembly core (${message}); use smaller sizes or the native backend`,
       op,
+      'out-of-memory',
     );
   }
   const kind = error instanceof Error && error.name === 'RuntimeError' ? 'trapped' : 'failed';
-  const failure = new ScorecrlError(
+  return new ScorecrlError(
     `${op}: the WebAssembly core ${kind} (${message}); its instance was discarded and the next call uses a fresh one`,
     op,
+    'internal',
+    { cause: error },
   );
-  (failure as { cause?: unknown }).cause = error;
-  return failure;
 }
 
 export class WasmCore {
@@ -161,7 +162,7 @@ export class WasmCore {
       allocating = undefined;
       return array;
     };
-    let result: OpOutputs | { error: string };
+    let result: OpOutputs | { error: string; code?: string };
     try {
       result = module.call(op, arrays, numbers, strings, onProgress, isCancelled, allocate);
     } catch (error) {
@@ -170,7 +171,7 @@ export class WasmCore {
       if (hookError) throw hookError.error;
       throw moduleFailure(op, error, allocating);
     }
-    if ('error' in result) throw errorOf(op, result.error);
+    if ('error' in result) throw errorOf(op, result.error, result.code);
     try {
       return checkOutputs(op, result);
     } catch (error) {

@@ -43,7 +43,7 @@ interface Job {
 type FromWorker = { id: number } & (
   | { progress: [number, string] }
   | { result: OpOutputs }
-  | { error: string }
+  | { error: string; code?: string }
   | { failure: { name: string; message: string; allocating?: number } }
 );
 
@@ -239,7 +239,7 @@ export class WasmEngine implements Engine {
       }
       this.settle(job, error, message.result);
     } else if ('error' in message) {
-      this.settle(job, errorOf(job.op, message.error));
+      this.settle(job, errorOf(job.op, message.error, message.code));
     } else {
       const { name, message: text, allocating } = message.failure;
       const cause = new Error(text);

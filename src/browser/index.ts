@@ -21,9 +21,11 @@
 import type { Backend } from '../backend.js';
 import { abortError, checkAsyncOptions, ScorecrlError, type AsyncOptions, type EngineInfo, type OpInputs, type OpOutputs } from '../backend/engine.js';
 import { collectBuffers } from '../backend/recycler.js';
+import type { ErrorCode } from '../errors.js';
 import type { FromWorker, ToWorker, WireError } from './protocol.js';
 
-export { ScorecrlError, type AsyncOptions, type EngineInfo, type OpInputs, type OpOutputs } from '../backend/engine.js';
+export { type AsyncOptions, type EngineInfo, type OpInputs, type OpOutputs } from '../backend/engine.js';
+export { AbortError, ScorecrlError, type ErrorCode } from '../errors.js';
 export { ndarray, at, toRows, fromRows, sliceFirst, type NDArray } from '../types.js';
 export { gscalePairs } from '../ops/gscale.js';
 export type { Backend } from '../backend.js';
@@ -156,12 +158,8 @@ interface Ready {
 }
 
 function fromWire(error: WireError): Error {
-  if (error.name === 'AbortError') {
-    const abort = new Error(error.message);
-    abort.name = 'AbortError';
-    return abort;
-  }
-  if (error.name === 'ScorecrlError') return new ScorecrlError(error.message, error.op);
+  if (error.name === 'AbortError') return abortError(error.op ?? 'call');
+  if (error.name === 'ScorecrlError') return new ScorecrlError(error.message, error.op, (error.code as ErrorCode | undefined) ?? 'internal');
   const Kind = error.name === 'TypeError' ? TypeError : error.name === 'RangeError' ? RangeError : Error;
   const out = new Kind(error.message);
   if (Kind === Error && error.name !== 'Error') out.name = error.name;

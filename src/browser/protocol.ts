@@ -39,6 +39,8 @@ export interface WireError {
   name: string;
   message: string;
   op?: string;
+  /** ScorecrlError's code (and AbortError's, 'cancelled'). */
+  code?: string;
 }
 
 export type FromWorker =

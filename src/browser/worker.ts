@@ -101,7 +101,10 @@ const scope = globalThis as unknown as WorkerScope;
 function wireError(error: unknown): WireError {
   if (error instanceof Error) {
     const wire: WireError = { name: error.name, message: error.message };
-    if (error instanceof ScorecrlError && error.op !== undefined) wire.op = error.op;
+    if (error instanceof ScorecrlError) {
+      if (error.op !== undefined) wire.op = error.op;
+      wire.code = error.code;
+    }
     return wire;
   }
   return { name: 'Error', message: String(error) };

@@ -73,24 +73,18 @@ async function estimate(crl: Backend, env: Environments, flags: LinearFitFlags, 
     return { order: stage.order, graph: stage.graph, encoder: stage.encoder, stage, lscale: r };
   }
   const { x, rows } = stackEnvironments(env);
-  let dsx: NDArray;
-  try {
-    dsx = (
-      await cancellableBySignals('fit', (signal) =>
-        crl.estimateScoreDifferencesAsync(x, {
-          method: flags.estimator,
-          seed: flags.seed,
-          latents: n,
-          onProgress: progressPrinter(flags.progress, `estimating score differences (${flags.estimator})`),
-          signal,
-        }),
-      )
-    ).dsx;
-  } catch (error) {
-    // Data the estimator cannot train on is bad input (exit 2), with the estimator's message.
-    if (error instanceof Error && /too few samples/i.test(error.message)) throw new DataError(`${error.message} (give more rows)`);
-    throw error;
-  }
+  // Data the estimator cannot train on (too few rows, ...) is a core 'invalid-argument': exit 2.
+  const dsx: NDArray = (
+    await cancellableBySignals('fit', (signal) =>
+      crl.estimateScoreDifferencesAsync(x, {
+        method: flags.estimator,
+        seed: flags.seed,
+        latents: n,
+        onProgress: progressPrinter(flags.progress, `estimating score differences (${flags.estimator})`),
+        signal,
+      }),
+    )
+  ).dsx;
   const d = env.columns.length;
   const R = crl.scoreDiffCovariance(dsx);
   const scoreDiffEigenvalues = Array.from({ length: n }, (_, k) =>

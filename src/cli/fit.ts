@@ -6,11 +6,10 @@ import { checkGscaleData, fitGscale, GSCALE_FIT_ESTIMATORS } from './fit-gscale.
 import { fitLinear } from './fit-linear.js';
 import { environmentMoments, latentName as name, printLatentTable, summariseLatents } from './fit-summary.js';
 import { fitUmni } from './fit-umni.js';
-import { ConfigError } from '../sweep/config.js';
 import { DataError, loadEnvironments, type Environments } from '../sweep/readers.js';
 import type { NDArray } from '../types.js';
 import { backendOption } from './info.js';
-import { UsageError } from './main.js';
+import { UsageError } from '../errors.js';
 import { integer, positiveNumber } from './options.js';
 
 export interface FitFlags {
@@ -144,7 +143,6 @@ Examples:
   scorecrl fit data/env*.npy --latents 3`,
     )
     .action(async (files: string[], flags: FitFlags, command: Command) => {
-      let env: Environments;
       // A bad -o fails now, not after the fit.
       if (flags.out) checkOutputFile(flags.out);
       const gscale = flags.algorithm === 'gscale';
@@ -152,22 +150,13 @@ Examples:
       if (flags.algorithm === 'umni' && estimator !== 'gaussian') {
         throw new UsageError(`--estimator ${estimator} runs with --algorithm finite-sample, lscale or gscale (umni takes gaussian)`);
       }
-      try {
-        env = loadEnvironments(files, { environmentColumn: flags.envColumn, observational: flags.observational });
-        if (gscale) checkGscaleData(env, flags.latents ?? Math.floor((env.data.length - 1) / 2));
-        else checkData(env, flags.latents ?? env.data.length - 1);
-      } catch (error) {
-        if (error instanceof DataError || error instanceof ConfigError) throw new UsageError(error.message);
-        throw error;
-      }
+      // DataError and ConfigError end the command with exit 2 (main.ts maps codes to exit status).
+      const env = loadEnvironments(files, { environmentColumn: flags.envColumn, observational: flags.observational });
+      if (gscale) checkGscaleData(env, flags.latents ?? Math.floor((env.data.length - 1) / 2));
+      else checkData(env, flags.latents ?? env.data.length - 1);
       if (gscale) {
         const crl = await loadBackend({ backend: backendOption(program) });
-        try {
-          await fitGscale(crl, env, files, { ...flags, estimator }, flags.latents ?? (env.data.length - 1) / 2);
-        } catch (error) {
-          if (error instanceof DataError) throw new UsageError(error.message);
-          throw error;
-        }
+        await fitGscale(crl, env, files, { ...flags, estimator }, flags.latents ?? (env.data.length - 1) / 2);
         return;
       }
       const n = flags.latents ?? env.data.length - 1;
@@ -176,12 +165,7 @@ Examples:
       const crl = await loadBackend({ backend: backendOption(program) });
       if (flags.algorithm === 'lscale' || (flags.algorithm === 'finite-sample' && estimator !== 'gaussian')) {
         const algorithm = flags.algorithm as 'finite-sample' | 'lscale';
-        try {
-          await fitLinear(crl, env, files, { ...flags, estimator, algorithm }, n);
-        } catch (error) {
-          if (error instanceof DataError) throw new UsageError(error.message);
-          throw error;
-        }
+        await fitLinear(crl, env, files, { ...flags, estimator, algorithm }, n);
         return;
       }
       const moments = environmentMoments(crl, env);

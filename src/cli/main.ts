@@ -2,9 +2,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../backend/paths.js';
-import { ConfigError } from '../sweep/config.js';
-import { describeFileError, FileError, isFileSystemError } from '../sweep/files.js';
-import { DataError } from '../sweep/readers.js';
+import { type ErrorCode, errorCode, UsageError } from '../errors.js';
+import { describeFileError, isFileSystemError } from '../sweep/files.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, ExitCode } from './exit.js';
 import { registerFit } from './fit.js';
 import { registerInfo } from './info.js';
 import { registerMerge } from './merge.js';
@@ -12,30 +12,30 @@ import { registerReport } from './report.js';
 import { registerSimulate } from './simulate.js';
 import { registerSweep } from './sweep.js';
 
-/** Exit codes: 0 success, 1 the work failed, 2 bad usage or input. */
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
-
-/** An error in what the user asked for (exit code 2). */
-export class UsageError extends Error {}
-
-/** Ends the command with a given exit code (e.g. 130 after SIGINT) and an optional message. */
-export class ExitCode extends Error {
-  constructor(
-    readonly code: number,
-    message = '',
-  ) {
-    super(message);
-  }
-}
 
 /** Values of --backend (and SCORECRL_BACKEND). */
 export const BACKEND_CHOICES = ['native', 'wasm', 'auto'] as const;
 
-/** Errors in what the user gave (arguments, data, config, paths): exit code 2. */
-function isUsageError(error: unknown): boolean {
-  return error instanceof UsageError || error instanceof ConfigError || error instanceof DataError || error instanceof FileError;
+/** Exit status by error code: what the user gave (arguments, data, config, paths, sizes) is 2; a failure on valid input 1. */
+const EXIT_BY_CODE: Record<ErrorCode, number> = {
+  usage: EXIT_USAGE,
+  'invalid-config': EXIT_USAGE,
+  'invalid-data': EXIT_USAGE,
+  file: EXIT_USAGE,
+  'invalid-argument': EXIT_USAGE,
+  'out-of-memory': EXIT_USAGE,
+  unsupported: EXIT_USAGE,
+  'no-solution': EXIT_FAILURE,
+  internal: EXIT_FAILURE,
+  cancelled: EXIT_FAILURE,
+};
+
+/** The exit status for an error that ended a command (the only place errors are mapped to exit codes). */
+export function exitStatusOf(error: unknown): number {
+  if (error instanceof ExitCode) return error.code;
+  if (isFileSystemError(error)) return EXIT_USAGE;
+  const code = errorCode(error);
+  return code === undefined ? EXIT_FAILURE : EXIT_BY_CODE[code];
 }
 
 export function buildProgram(): Command {
@@ -75,17 +75,9 @@ export async function main(argv: string[]): Promise<number> {
       // Help and version exit with code 0; parse errors were already printed.
       return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
-    if (error instanceof ExitCode) {
-      if (error.message) process.stderr.write(`scorecrl: ${error.message}\n`);
-      return error.code;
-    }
     // A file-system error that reached here without naming its path in words (e.g. a full disk): name it.
-    if (isFileSystemError(error)) {
-      process.stderr.write(`scorecrl: ${describeFileError(error)}\n`);
-      return EXIT_USAGE;
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`scorecrl: ${message}\n`);
-    return isUsageError(error) ? EXIT_USAGE : EXIT_FAILURE;
+    const message = isFileSystemError(error) ? describeFileError(error) : error instanceof Error ? error.message : String(error);
+    if (message) process.stderr.write(`scorecrl: ${message}\n`);
+    return exitStatusOf(error);
   }
 }

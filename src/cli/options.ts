@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { packageRoot } from '../backend/paths.js';
 import { ConfigError } from '../sweep/config.js';
 import { parseDecimal } from '../sweep/numbers.js';
-import { ExitCode, UsageError } from './main.js';
+import { UsageError } from '../errors.js';
+import { ExitCode } from './exit.js';
 
 /** Runs `fn`, turning input errors (ConfigError, RangeError/TypeError from validation) into UsageError (exit 2). */
 export async function asUsage<T>(fn: () => T | Promise<T>): Promise<T> {

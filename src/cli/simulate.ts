@@ -7,7 +7,7 @@ import { DEFAULT_CELL } from '../sweep/config.js';
 import { writeCsv, writeNpy } from '../sweep/readers.js';
 import { sliceFirst, toRows } from '../types.js';
 import { backendOption } from './info.js';
-import { UsageError } from './main.js';
+import { UsageError } from '../errors.js';
 import { booleanList, integer, packageVersion, positiveNumber } from './options.js';
 
 export interface SimulateFlags {

@@ -21,7 +21,7 @@ import {
 } from '../sweep/config.js';
 import { createProgress, formatDuration, type ProgressMode } from '../sweep/progress.js';
 import { defaultWorkers, MAX_TRIALS_PER_RUN, runSweep, type RunSummary } from '../sweep/run.js';
-import { ExitCode } from './main.js';
+import { ExitCode } from './exit.js';
 import { backendOption } from './info.js';
 import { asUsage, booleanList, integer, numberList, packageVersion, positiveNumber, signalExitCode, stringList } from './options.js';
 import { loadReference, summarise } from './report.js';

@@ -17,6 +17,7 @@
  * default sweep, the NeurIPS 2024 sample-complexity experiment.
  */
 import { createHash } from 'node:crypto';
+import { ConfigError } from '../errors.js';
 import { DEFAULT_TRIAL } from '../ops/trial.js';
 
 export const LATENT_MODELS = ['linear', 'quadratic', 'mlp'] as const;
@@ -134,13 +135,7 @@ export interface SweepConfig {
   grid: Grid;
 }
 
-/** A bad config or flag (the CLI exits with code 2). */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 export function defaultConfig(): SweepConfig {
   const fields = Object.fromEntries(

@@ -18,18 +18,9 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join, relative, resolve, isAbsolute } from 'node:path';
+import { FileError } from '../errors.js';
 
-/** A file-system problem with a path the user gave (the CLI exits with code 2). */
-export class FileError extends Error {
-  constructor(
-    message: string,
-    readonly path: string,
-    readonly code?: string,
-  ) {
-    super(message);
-    this.name = 'FileError';
-  }
-}
+export { FileError };
 
 const REASONS: Record<string, string> = {
   ENOENT: 'no such file or directory',

@@ -7,19 +7,14 @@
 import { parse } from 'csv-parse/sync';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
+import { DataError } from '../errors.js';
 import type { NDArray } from '../types.js';
 import { withPath, writeFileAtomic } from './files.js';
 import { parseDecimal } from './numbers.js';
 
 export { parseDecimal };
 
-/** A problem with the user's data (the CLI exits with code 2). */
-export class DataError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DataError';
-  }
-}
+export { DataError };
 
 // ---------------------------------------------------------------------------
 // .npy

@@ -1,6 +1,6 @@
 // Emscripten binding: the same operation table as the N-API addon.
 //   call(op, arrays, numbers, strings, onProgress?, isCancelled?, allocate?) ->
-//     { arrays, numbers, strings } or { error: message }
+//     { arrays, numbers, strings } or { error: message, code } (code: the core's error code)
 // Errors are returned (not thrown) so that the JS side can raise a proper
 // Error with the core's message.
 #include <emscripten/bind.h>
@@ -21,9 +21,10 @@ struct BadArgument {
   std::string message;
 };
 
-val errorResult(const std::string& message) {
+val errorResult(const std::string& message, const char* code) {
   val out = val::object();
   out.set("error", message);
+  out.set("code", std::string(code));
   return out;
 }
 
@@ -125,7 +126,7 @@ val call(std::string op, val arrays, val numbers, val strings, val onProgress, v
       args.strings[name] = v.as<std::string>();
     }
   } catch (const BadArgument& e) {
-    return errorResult(e.message);
+    return errorResult(e.message, "invalid-argument");
   }
   scorecrl::Context context;
   if (onProgress.typeOf().as<std::string>() == "function") {
@@ -136,10 +137,13 @@ val call(std::string op, val arrays, val numbers, val strings, val onProgress, v
   }
   try {
     return toJs(scorecrl::runOp(op, args, context), allocate);
+  } catch (const scorecrl::Error& e) {
+    return errorResult(e.what(), scorecrl::errorCodeName(e.code()));
   } catch (const std::bad_alloc&) {
-    return errorResult(op + ": out of memory (the WASM heap is limited to 2 GiB; use the native backend for larger inputs)");
+    return errorResult(op + ": out of memory (the WASM heap is limited to 2 GiB; use the native backend for larger inputs)",
+                       "out-of-memory");
   } catch (const std::exception& e) {
-    return errorResult(e.what());
+    return errorResult(e.what(), "internal");
   }
 }
 

@@ -30,7 +30,8 @@ namespace scorecrl {
 // address). Message: "<op>: out of memory: ...".
 class OutOfMemory : public Error {
  public:
-  OutOfMemory(const std::string& function, const std::string& detail) : Error(function, "out of memory: " + detail) {}
+  OutOfMemory(const std::string& function, const std::string& detail)
+      : Error(function, "out of memory: " + detail, ErrorCode::OutOfMemory) {}
 };
 
 namespace limits {
