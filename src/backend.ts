@@ -33,6 +33,18 @@ export class Backend {
   }
 
   /**
+   * Sets what one call may allocate, in bytes (0 restores the default: native
+   * SCORECRL_MAX_CALL_BYTES or 3/4 of physical memory, WASM 2 GiB); a call
+   * past it fails at once with code 'out-of-memory'. Applies to synchronous
+   * and asynchronous calls. Returns the limit in force and the default.
+   */
+  setMemoryLimit(bytes: number): { bytes: number; defaultBytes: number } {
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new RangeError(`setMemoryLimit: 'bytes' must be a whole number >= 0, got ${bytes}`);
+    const out = this.engine.call('setMemoryLimit', { numbers: { bytes } }).numbers;
+    return { bytes: out.bytes!, defaultBytes: out.defaultBytes! };
+  }
+
+  /**
    * Gives the memory of results you are done with back for the next large
    * result (`values`: results or parts of them, searched through objects and
    * arrays), so that loops of large calls write into memory already mapped

@@ -201,6 +201,17 @@ for (const name of BACKENDS) {
       });
     }
 
+    it('Backend.setMemoryLimit applies to asynchronous calls too', async () => {
+      const config = { n: 5, d: 20, samples: 20_000, seed: 1 };
+      const { bytes, defaultBytes } = crl.setMemoryLimit(16 * 2 ** 20);
+      expect(bytes).toBe(16 * 2 ** 20);
+      const refused = await rejection(crl.simulateAsync(config));
+      expect(refused, refused.message).toMatchObject({ code: 'out-of-memory', op: 'simulate' });
+      expect(() => crl.setMemoryLimit(-1)).toThrow(/setMemoryLimit: 'bytes' must be a whole number >= 0/);
+      expect(crl.setMemoryLimit(0).bytes).toBe(defaultBytes);
+      expect((await crl.simulateAsync(config)).x!.shape).toEqual([6, 20_000, 20]);
+    });
+
     it('setMemoryLimit sets and restores the limit', () => {
       const initial = crl.engine.call('setMemoryLimit', {}).numbers;
       expect(initial.bytes).toBe(initial.defaultBytes);

@@ -1,9 +1,10 @@
 // Worker thread that runs the WASM core off the main event loop in Node
 // (used by the WASM backend's callAsync), one call at a time. Plain JS so it
 // loads from src/ and dist/ alike.
-// Messages in: { id, op, inputs, cancel: SharedArrayBuffer }.
-// Messages out: { id, progress: [fraction, message] } | { id, result } | { id, error }
-//   (an error the core reported) | { id, failure: { name, message, allocating? } }
+// Messages in: { id, op, inputs, cancel: SharedArrayBuffer, memoryLimit } (memoryLimit:
+//   the per-call limit set on the calling thread, bytes, 0 for the default).
+// Messages out: { id, progress: [fraction, message] } | { id, result } | { id, error, code }
+//   (an error the core reported, with its code) | { id, failure: { name, message, allocating? } }
 //   (the module threw: a trap, or a result array that could not be allocated;
 //   that instance is dropped and the next call gets a fresh one).
 import { parentPort } from 'node:worker_threads';
@@ -26,17 +27,26 @@ function instantiate() {
 }
 
 let module;
+// The memory limit the current instance has (0: its default).
+let limit = 0;
 
-parentPort.on('message', ({ id, op, inputs, cancel }) => {
+parentPort.on('message', ({ id, op, inputs, cancel, memoryLimit = 0 }) => {
   const flag = new Int32Array(cancel);
   if (Atomics.load(flag, 0) !== 0) {
-    parentPort.postMessage({ id, error: `${op}: cancelled` });
+    parentPort.postMessage({ id, error: `${op}: cancelled`, code: 'cancelled' });
     return;
   }
   let allocating;
   let result;
   try {
-    module ??= instantiate();
+    if (!module) {
+      module = instantiate();
+      limit = 0;
+    }
+    if (memoryLimit !== limit) {
+      module.call('setMemoryLimit', {}, { bytes: memoryLimit }, {}, undefined, undefined, undefined);
+      limit = memoryLimit;
+    }
     result = module.call(
       op,
       inputs.arrays ?? {},

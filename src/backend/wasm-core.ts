@@ -15,7 +15,7 @@ export interface WasmModule {
     onProgress?: (fraction: number, message: string) => void,
     isCancelled?: () => boolean,
     allocate?: (length: number) => Float64Array,
-  ): OpOutputs | { error: string };
+  ): OpOutputs | { error: string; code?: string };
   info(): Omit<EngineInfo, 'name'>;
   ops(): string[];
 }
@@ -117,6 +117,8 @@ export class WasmCore {
   private module: WasmModule | undefined;
   /** Instances made so far (1 + one per failure that discarded one). */
   instances = 0;
+  /** The limit last set with 'setMemoryLimit' (bytes, 0: the default); every new instance gets it too. */
+  memoryLimit = 0;
 
   /** `spawn` makes a fresh instance; it is called again after an instance fails. */
   constructor(private readonly spawn: () => WasmModule) {
@@ -133,6 +135,7 @@ export class WasmCore {
         throw new ScorecrlError(`${op ? `${op}: ` : ''}the WebAssembly core could not be instantiated (${reason})`, op);
       }
       this.instances++;
+      if (this.memoryLimit > 0) this.module.call('setMemoryLimit', {}, { bytes: this.memoryLimit }, {}, undefined, undefined, undefined);
     }
     return this.module;
   }
@@ -172,6 +175,7 @@ export class WasmCore {
       throw moduleFailure(op, error, allocating);
     }
     if ('error' in result) throw errorOf(op, result.error, result.code);
+    if (op === 'setMemoryLimit') this.memoryLimit = result.numbers.bytes === result.numbers.defaultBytes ? 0 : result.numbers.bytes!;
     try {
       return checkOutputs(op, result);
     } catch (error) {

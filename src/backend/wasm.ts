@@ -153,7 +153,8 @@ export class WasmEngine implements Engine {
       const job = this.queue.shift()!;
       this.running = job;
       try {
-        this.ensureWorker().postMessage({ id: job.id, op: job.op, inputs: job.inputs, cancel: job.cancel });
+        // The worker's instance gets the limit set on this thread's (setMemoryLimit).
+        this.ensureWorker().postMessage({ id: job.id, op: job.op, inputs: job.inputs, cancel: job.cancel, memoryLimit: this.core.memoryLimit });
       } catch (error) {
         // e.g. inputs that cannot be copied to another thread
         const reason = error instanceof Error ? error.message : String(error);
