@@ -7,9 +7,10 @@
  * LSCALE-I with the Gaussian plug-in runs on every row's moments.
  */
 import type { Backend } from '../backend.js';
-import { writeFileAtomic } from '../sweep/files.js';
+import { writeFileAtomic } from '../io/files.js';
 import type { LscaleResult, LscaleStage } from '../ops/lscale.js';
-import { DataError, stackEnvironments, type Environments } from '../sweep/readers.js';
+import { DataError } from '../errors.js';
+import { stackEnvironments, type Environments } from '../io/readers.js';
 import { toRows, type NDArray } from '../types.js';
 import { environmentMoments, latentName as name, printLatentTable, summariseLatents, type EnvironmentMoments } from './fit-summary.js';
 import { cancellableBySignals, progressPrinter } from './options.js';

@@ -4,8 +4,8 @@
  * intervene any set of latents, the sets forming an invertible target matrix).
  */
 import type { Backend } from '../backend.js';
-import { writeFileAtomic } from '../sweep/files.js';
-import type { Environments } from '../sweep/readers.js';
+import { writeFileAtomic } from '../io/files.js';
+import type { Environments } from '../io/readers.js';
 import { toRows, type NDArray } from '../types.js';
 import type { FitFlags } from './fit.js';
 

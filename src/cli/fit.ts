@@ -1,15 +1,15 @@
 import { Option, type Command } from 'commander';
-import { checkOutputFile, writeFileAtomic } from '../sweep/files.js';
+import { checkOutputFile, writeFileAtomic } from '../io/files.js';
 import { loadBackend } from '../backend/load.js';
 import { fitFiniteSample } from '../ops/trial.js';
 import { checkGscaleData, fitGscale, GSCALE_FIT_ESTIMATORS } from './fit-gscale.js';
 import { fitLinear } from './fit-linear.js';
 import { environmentMoments, latentName as name, printLatentTable, summariseLatents } from './fit-summary.js';
 import { fitUmni } from './fit-umni.js';
-import { DataError, loadEnvironments, type Environments } from '../sweep/readers.js';
+import { loadEnvironments, type Environments } from '../io/readers.js';
 import type { NDArray } from '../types.js';
 import { backendOption } from './info.js';
-import { UsageError } from '../errors.js';
+import { DataError, UsageError } from '../errors.js';
 import { integer, positiveNumber } from './options.js';
 
 export interface FitFlags {
