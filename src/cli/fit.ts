@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { checkOutputFile, writeFileAtomic } from '../io/files.js';
 import { loadBackend } from '../backend/load.js';
-import { fitFiniteSample } from '../ops/trial.js';
+import { fitFiniteSample } from '../ops/finite-sample.js';
 import { checkGscaleData, fitGscale, GSCALE_FIT_ESTIMATORS } from './fit-gscale.js';
 import { fitLinear } from './fit-linear.js';
 import { environmentMoments, latentName as name, printLatentTable, summariseLatents } from './fit-summary.js';
