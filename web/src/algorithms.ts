@@ -2,7 +2,7 @@
 // an algorithm or estimator is offered only when `runner.has(...)` says its
 // Backend methods exist.
 import { gscalePairs, type CallOptions, type NDArray, type Timed, type UmniResult } from 'scorecrl';
-import { rows, type Matrix } from './evaluate.js';
+import { rows, type Matrix } from './matrix.js';
 
 export type Intervention = 'hard' | 'soft';
 
