@@ -5,6 +5,7 @@
  * runs it on score differences or their moments; `fitFiniteSample` on per-environment data moments
  * with Gaussian plug-in scores (what `scorecrl fit` runs).
  */
+import { FINITE_SAMPLE_TOLERANCES } from '../algorithms.js';
 import type { AsyncOptions, Engine, OpInputs, OpOutputs } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
 import { checkArray, checkOptionNames, optionNames } from '../validate.js';
@@ -112,7 +113,7 @@ export function fitFiniteSample(
   if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`fitFiniteSample: 'n' must be a positive integer, got ${n}`);
   const out = engine.call('fitFiniteSample', {
     arrays: { covariances, means },
-    numbers: { n, tolEigv: options.tolEigv ?? 1e-2, tolOrth: options.tolOrth ?? 1e-1 },
+    numbers: { n, tolEigv: options.tolEigv ?? FINITE_SAMPLE_TOLERANCES.tolEigv, tolOrth: options.tolOrth ?? FINITE_SAMPLE_TOLERANCES.tolOrth },
   }).arrays;
   return {
     order: Array.from(out.order!.data),

@@ -1,3 +1,4 @@
+import { FINITE_SAMPLE_TOLERANCES } from '../algorithms.js';
 import type { Engine, OpInputs } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
 import { checkOptionNames } from '../validate.js';
@@ -61,8 +62,7 @@ export const DEFAULT_TRIAL: Omit<TrialSpec, 'n' | 'd' | 'samples'> = {
   estimator: 'gaussian',
   sampling: 'samples',
   algorithm: 'finite-sample',
-  tolEigv: 1e-2,
-  tolOrth: 1e-1,
+  ...FINITE_SAMPLE_TOLERANCES,
 };
 
 /** Metrics of one trial (graphs compared as transitive closures, in the true labelling). */
