@@ -13,9 +13,7 @@ import { DataError } from '../errors.js';
 import { stackEnvironments, type Environments } from '../io/readers.js';
 import { toRows, type NDArray } from '../types.js';
 import { cancellableBySignals, progressPrinter } from './options.js';
-import type { FitFlags } from './fit.js';
-
-export const GSCALE_FIT_ESTIMATORS = ['logistic-quadratic', 'classifier-mlp', 'ssm', 'gaussian'] as const;
+import type { FitFlags } from './fit-flags.js';
 
 /** The `fit` flags GSCALE-I reads. */
 export type GscaleFitFlags = Pick<

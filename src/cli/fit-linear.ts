@@ -14,7 +14,7 @@ import { stackEnvironments, type Environments } from '../io/readers.js';
 import { toRows, type NDArray } from '../types.js';
 import { environmentMoments, latentName as name, printLatentTable, summariseLatents, type EnvironmentMoments } from './fit-summary.js';
 import { cancellableBySignals, progressPrinter } from './options.js';
-import type { FitFlags } from './fit.js';
+import type { FitFlags } from './fit-flags.js';
 
 /** The `fit` flags the linear-mixing algorithms read. */
 export type LinearFitFlags = Pick<FitFlags, 'estimator' | 'intervention' | 'tolEigv' | 'tolOrth' | 'seed' | 'progress' | 'out' | 'json'> & {
