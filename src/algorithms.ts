@@ -54,7 +54,7 @@ export interface AlgorithmSpec {
   fit: {
     /** Estimators it runs with (`exact` needs a simulation). */
     estimators: readonly Estimator[];
-    /** Option values that differ from the command's defaults (used where the option is not given). */
+    /** Its own values of `fit` options (by option name) that differ from the command's defaults; used where the option is not given. */
     defaults: { estimator?: Estimator; tolEigv?: number };
   };
   /** Sweep trials on simulated data. */
