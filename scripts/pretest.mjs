@@ -54,8 +54,8 @@ const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 const tsInputs = newest(['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json']);
 if (mtime('dist/index.js') < tsInputs) run('dist/ is older than src/: tsc -p tsconfig.build.json', npx, ['tsc', '-p', 'tsconfig.build.json']);
 
-// 2. The demo page (it bundles dist/browser and wasm/dist).
-const webInputs = newest(['web/src', 'web/index.html', 'web/vite.config.ts', 'web/tsconfig.json', 'dist/browser', 'wasm/dist', 'package.json']);
+// 2. The demo page (it bundles dist/browser, wasm/dist and the algorithm registry src/algorithms.ts).
+const webInputs = newest(['web/src', 'src/algorithms.ts', 'web/index.html', 'web/vite.config.ts', 'web/tsconfig.json', 'dist/browser', 'wasm/dist', 'package.json']);
 if (mtime('web/dist/index.html') < webInputs) {
   run('web/dist is missing or older than its sources: type-check web/', npx, ['tsc', '-p', 'web/tsconfig.json']);
   run('web/dist: vite build', npx, ['vite', 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn']);

@@ -6,6 +6,7 @@ import * as trial from './ops/trial.js';
 import * as umni from './ops/umni.js';
 import * as simulation from './ops/simulate.js';
 import * as lscaleOps from './ops/lscale.js';
+import * as finiteSampleOps from './ops/finite-sample.js';
 import * as graphOps from './ops/graph.js';
 import * as estimators from './ops/estimators.js';
 import * as learned from './ops/estimators-learned.js';
@@ -155,7 +156,7 @@ export class Backend {
     return trial.trial(this.engine, spec, seed);
   }
 
-  // --- LSCALE-I, sample-complexity algorithm, score estimators, graphs and metrics (src/ops/lscale.ts, estimators.ts, graph.ts) ---
+  // --- LSCALE-I, sample-complexity algorithm, score estimators, graphs and metrics (src/ops/lscale.ts, finite-sample.ts, estimators.ts, graph.ts) ---
   /**
    * LSCALE-I on samples + score differences, on samples with the Gaussian plug-in (no dsx formed),
    * or on d×d moments. Soft stage: encoder up to ancestors, graph up to closure; `intervention:
@@ -172,16 +173,16 @@ export class Backend {
   lscaleTrial(spec: lscaleOps.LscaleTrialSpec): lscaleOps.LscaleTrialResult {
     return lscaleOps.lscaleTrial(this.engine, spec);
   }
-  /** The sample-complexity algorithm (NeurIPS 2024): causal order, transitive closure, encoder. */
-  finiteSample(data: lscaleOps.FiniteSampleData, options?: lscaleOps.FiniteSampleOptions): lscaleOps.FiniteSampleResult {
-    return lscaleOps.finiteSample(this.engine, data, options);
+  /** The sample-complexity algorithm (NeurIPS 2024; src/ops/finite-sample.ts): causal order, transitive closure, encoder. */
+  finiteSample(data: finiteSampleOps.FiniteSampleData, options?: finiteSampleOps.FiniteSampleOptions): finiteSampleOps.FiniteSampleResult {
+    return finiteSampleOps.finiteSample(this.engine, data, options);
   }
   finiteSampleAsync(
-    data: lscaleOps.FiniteSampleData,
-    options?: lscaleOps.FiniteSampleOptions & AsyncOptions,
-  ): Promise<lscaleOps.FiniteSampleResult> {
+    data: finiteSampleOps.FiniteSampleData,
+    options?: finiteSampleOps.FiniteSampleOptions & AsyncOptions,
+  ): Promise<finiteSampleOps.FiniteSampleResult> {
     const { onProgress, signal, ...rest } = options ?? {};
-    return lscaleOps.finiteSampleAsync(this.engine, data, rest, { onProgress, signal });
+    return finiteSampleOps.finiteSampleAsync(this.engine, data, rest, { onProgress, signal });
   }
   /** Score differences s_0 − s_m at the observational samples (K×N×d) by a named estimator ('gaussian', ...). */
   estimateScoreDifferences(x: NDArray, options: estimators.GaussianOptions): estimators.GaussianResult;

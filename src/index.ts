@@ -43,10 +43,8 @@ export {
   type LscaleTrialSpec,
   type LscaleTrialResult,
   type LscaleTrialStage,
-  type FiniteSampleData,
-  type FiniteSampleOptions,
-  type FiniteSampleResult,
 } from './ops/lscale.js';
+export type { FiniteSampleData, FiniteSampleOptions, FiniteSampleResult } from './ops/finite-sample.js';
 export type { GraphComparison, MixingError } from './ops/graph.js';
 export {
   registerScoreEstimator,

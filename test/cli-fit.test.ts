@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DataError, loadEnvironments, npyBytes, parseNpy, readCsv } from '../src/sweep/readers.js';
+import { DataError } from '../src/errors.js';
+import { loadEnvironments, npyBytes, parseNpy, readCsv } from '../src/io/readers.js';
 
 const BIN = join(fileURLToPath(new URL('..', import.meta.url)), 'bin', 'scorecrl.js');
 const tmp = () => mkdtempSync(join(tmpdir(), 'scorecrl-fit-'));

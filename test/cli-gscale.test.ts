@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { loadBackend } from '../src/backend/load.js';
 import { gscalePairs } from '../src/ops/gscale.js';
 import { readResults } from '../src/sweep/store.js';
-import { pairNodes, relabelGraph } from '../src/sweep/gscale.js';
+import { pairNodes, relabelGraph } from '../src/sweep/cell-data.js';
 import { sliceFirst } from '../src/types.js';
 
 const BIN = join(fileURLToPath(new URL('..', import.meta.url)), 'bin', 'scorecrl.js');

@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { applyGrid, countTrials, defaultConfig, planTrials, shardTrials } from '../src/sweep/config.js';
 import { mergeFiles } from '../src/sweep/merge.js';
-import { parseDecimal } from '../src/sweep/numbers.js';
-import { npyBytes, readCsv } from '../src/sweep/readers.js';
+import { parseDecimal } from '../src/io/numbers.js';
+import { npyBytes, readCsv } from '../src/io/readers.js';
 import { readResults, recordOutcome, sameOutcome, type TrialRecord } from '../src/sweep/store.js';
 import { BACKENDS, backend } from './helpers/backends.js';
 
@@ -470,7 +470,7 @@ describe('merge in the library', () => {
 
 describe('locks in one process', () => {
   it('a second run on a file this process is writing is refused; a lock with this pid but not held here is stale', async () => {
-    const { acquireLock } = await import('../src/sweep/lock.js');
+    const { acquireLock } = await import('../src/io/lock.js');
     const file = join(tmp(), 'trials.jsonl');
     const lock = acquireLock(file);
     expect(() => acquireLock(file)).toThrow(new RegExp(`being written by scorecrl pid ${process.pid}`));

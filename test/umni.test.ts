@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/cli/sweep.js';
 import { expandCells } from '../src/sweep/config.js';
-import { loadEnvironments } from '../src/sweep/readers.js';
+import { loadEnvironments } from '../src/io/readers.js';
 import { runTrial } from '../src/sweep/trial.js';
 import { BACKENDS, backend } from './helpers/backends.js';
 import { readReferenceCase, referenceCases, type ReferenceCase } from './helpers/fixtures.js';

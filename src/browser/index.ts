@@ -53,10 +53,8 @@ export type {
   LscaleTrialSpec,
   LscaleTrialResult,
   LscaleTrialStage,
-  FiniteSampleData,
-  FiniteSampleOptions,
-  FiniteSampleResult,
 } from '../ops/lscale.js';
+export type { FiniteSampleData, FiniteSampleOptions, FiniteSampleResult } from '../ops/finite-sample.js';
 export type { GraphComparison, MixingError } from '../ops/graph.js';
 export type { ScoreDifferenceOptions, ScoreDifferenceResult, GaussianOptions, GaussianResult } from '../ops/estimators.js';
 

@@ -6,15 +6,14 @@
  * is trained with progress on stderr; Ctrl-C cancels the estimation or the training.
  */
 import type { Backend } from '../backend.js';
-import { writeFileAtomic } from '../sweep/files.js';
+import { writeFileAtomic } from '../io/files.js';
 import { gscalePairs } from '../ops/gscale.js';
 import { atanhData, atanhToX } from '../sweep/gscale.js';
-import { DataError, stackEnvironments, type Environments } from '../sweep/readers.js';
+import { DataError } from '../errors.js';
+import { stackEnvironments, type Environments } from '../io/readers.js';
 import { toRows, type NDArray } from '../types.js';
 import { cancellableBySignals, progressPrinter } from './options.js';
-import type { FitFlags } from './fit.js';
-
-export const GSCALE_FIT_ESTIMATORS = ['logistic-quadratic', 'classifier-mlp', 'ssm', 'gaussian'] as const;
+import type { FitFlags } from './fit-flags.js';
 
 /** The `fit` flags GSCALE-I reads. */
 export type GscaleFitFlags = Pick<

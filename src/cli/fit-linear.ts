@@ -7,13 +7,14 @@
  * LSCALE-I with the Gaussian plug-in runs on every row's moments.
  */
 import type { Backend } from '../backend.js';
-import { writeFileAtomic } from '../sweep/files.js';
+import { writeFileAtomic } from '../io/files.js';
 import type { LscaleResult, LscaleStage } from '../ops/lscale.js';
-import { DataError, stackEnvironments, type Environments } from '../sweep/readers.js';
+import { DataError } from '../errors.js';
+import { stackEnvironments, type Environments } from '../io/readers.js';
 import { toRows, type NDArray } from '../types.js';
 import { environmentMoments, latentName as name, printLatentTable, summariseLatents, type EnvironmentMoments } from './fit-summary.js';
 import { cancellableBySignals, progressPrinter } from './options.js';
-import type { FitFlags } from './fit.js';
+import type { FitFlags } from './fit-flags.js';
 
 /** The `fit` flags the linear-mixing algorithms read. */
 export type LinearFitFlags = Pick<FitFlags, 'estimator' | 'intervention' | 'tolEigv' | 'tolOrth' | 'seed' | 'progress' | 'out' | 'json'> & {

@@ -4,7 +4,7 @@
  * intervenes it, its relatives in the graph, and the table printed for it.
  */
 import type { Backend } from '../backend.js';
-import type { Environments } from '../sweep/readers.js';
+import type { Environments } from '../io/readers.js';
 import type { NDArray } from '../types.js';
 
 export interface LatentSummary {

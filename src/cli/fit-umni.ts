@@ -4,10 +4,10 @@
  * intervene any set of latents, the sets forming an invertible target matrix).
  */
 import type { Backend } from '../backend.js';
-import { writeFileAtomic } from '../sweep/files.js';
-import type { Environments } from '../sweep/readers.js';
+import { writeFileAtomic } from '../io/files.js';
+import type { Environments } from '../io/readers.js';
 import { toRows, type NDArray } from '../types.js';
-import type { FitFlags } from './fit.js';
+import type { FitFlags } from './fit-flags.js';
 
 /** The `fit` flags UMNI-CRL reads. */
 export type UmniFitFlags = Pick<FitFlags, 'intervention' | 'kappa' | 'maxCandidates' | 'tolEigv' | 'tolCi' | 'order' | 'estimator' | 'out' | 'json'>;

@@ -1,43 +1,27 @@
 import { Option, type Command } from 'commander';
-import { checkOutputFile, writeFileAtomic } from '../sweep/files.js';
+import {
+  ALGORITHM_IDS,
+  algorithmSpec,
+  algorithmsWith,
+  DEFAULT_ALGORITHM,
+  DEFAULT_ESTIMATOR,
+  FINITE_SAMPLE_TOLERANCES,
+  listing,
+  type AlgorithmId,
+} from '../algorithms.js';
+import type { Backend } from '../backend.js';
 import { loadBackend } from '../backend/load.js';
-import { fitFiniteSample } from '../ops/trial.js';
-import { checkGscaleData, fitGscale, GSCALE_FIT_ESTIMATORS } from './fit-gscale.js';
+import { DataError, UsageError } from '../errors.js';
+import { checkOutputFile } from '../io/files.js';
+import { loadEnvironments, type Environments } from '../io/readers.js';
+import type { FitFlags } from './fit-flags.js';
+import { fitFiniteSamplePlugIn } from './fit-finite-sample.js';
+import { checkGscaleData, fitGscale } from './fit-gscale.js';
 import { fitLinear } from './fit-linear.js';
-import { environmentMoments, latentName as name, printLatentTable, summariseLatents } from './fit-summary.js';
+import { environmentMoments } from './fit-summary.js';
 import { fitUmni } from './fit-umni.js';
-import { DataError, loadEnvironments, type Environments } from '../sweep/readers.js';
-import type { NDArray } from '../types.js';
 import { backendOption } from './info.js';
-import { UsageError } from '../errors.js';
 import { integer, positiveNumber } from './options.js';
-
-export interface FitFlags {
-  latents?: number;
-  estimator: string;
-  algorithm: string;
-  tolEigv: number;
-  tolOrth: number;
-  /** --algorithm umni */
-  intervention: 'soft' | 'hard';
-  kappa: number;
-  maxCandidates?: number;
-  tolCi: number;
-  order: 'l1' | 'lexicographic';
-  /** --algorithm gscale */
-  scoreSpace?: 'x' | 'atanh';
-  family: 'glm' | 'mlp';
-  hidden: number;
-  maxIterations?: number;
-  edgeRule: 'threshold' | 'adaptive';
-  edgeThreshold?: number;
-  seed: number;
-  progress: boolean;
-  envColumn?: string;
-  observational?: string;
-  out?: string;
-  json?: boolean;
-}
 
 /** Checks the data against what the algorithm needs; throws DataError with the fix. */
 export function checkData(env: Environments, n: number): void {
@@ -64,6 +48,49 @@ export function checkData(env: Environments, n: number): void {
   });
 }
 
+/** How `fit` runs one algorithm: its latent count by default, its data check, and the fit itself. */
+interface FitMethod {
+  /** Latents when --latents is not given. */
+  latents(env: Environments): number;
+  /** Throws DataError (with the fix) when the environments do not suit the algorithm. */
+  check(env: Environments, n: number): void;
+  run(crl: Backend, env: Environments, files: string[], flags: FitFlags, n: number): Promise<void> | void;
+}
+
+/** One interventional environment per latent. */
+const perEnvironment = (env: Environments) => env.data.length - 1;
+
+/** The fit of each algorithm of src/algorithms.ts. */
+const FITS: Record<AlgorithmId, FitMethod> = {
+  'finite-sample': {
+    latents: perEnvironment,
+    check: checkData,
+    run: (crl, env, files, flags, n) =>
+      flags.estimator === 'gaussian'
+        ? fitFiniteSamplePlugIn(crl, env, files, flags, n)
+        : fitLinear(crl, env, files, { ...flags, algorithm: 'finite-sample' }, n),
+  },
+  lscale: {
+    latents: perEnvironment,
+    check: checkData,
+    run: (crl, env, files, flags, n) => fitLinear(crl, env, files, { ...flags, algorithm: 'lscale' }, n),
+  },
+  umni: {
+    latents: perEnvironment,
+    check: checkData,
+    run: (crl, env, files, flags, n) => fitUmni(crl, env, files, flags, environmentMoments(crl, env), n),
+  },
+  gscale: {
+    // Two hard interventions per latent.
+    latents: (env) => Math.floor((env.data.length - 1) / 2),
+    check: checkGscaleData,
+    run: fitGscale,
+  },
+};
+
+/** Every estimator `fit` runs some algorithm with. */
+const FIT_ESTIMATORS = [...new Set(ALGORITHM_IDS.flatMap((id) => algorithmSpec(id).fit.estimators))];
+
 export function registerFit(program: Command): void {
   program
     .command('fit')
@@ -71,13 +98,22 @@ export function registerFit(program: Command): void {
     .argument('<files...>', 'one file per environment (the first observational), or one file with an environment column')
     .option('-n, --latents <n>', 'number of latent variables (default: the number of interventional environments)', integer('--latents', 1, 20))
     .addOption(
-      new Option('--estimator <name>', 'score-difference estimator (gscale: default logistic-quadratic; umni: gaussian only; learned ones train on the data)')
-        .choices([...GSCALE_FIT_ESTIMATORS])
-        .default('gaussian'),
+      new Option(
+        '--estimator <name>',
+        `score-difference estimator (gscale: default ${algorithmSpec('gscale').fit.defaults.estimator}; ` +
+          `umni: ${listing(algorithmSpec('umni').fit.estimators, 'or')} only; learned ones train on the data)`,
+      )
+        .choices(FIT_ESTIMATORS)
+        .default(DEFAULT_ESTIMATOR),
     )
-    .addOption(new Option('--algorithm <name>', 'CRL algorithm').choices(['finite-sample', 'lscale', 'umni', 'gscale']).default('finite-sample'))
-    .option('--tol-eigv <x>', 'eigenvalue tolerance (ranks; umni: default 0.05)', positiveNumber, 1e-2)
-    .option('--tol-orth <x>', 'orthogonality tolerance (edges)', positiveNumber, 1e-1)
+    .addOption(new Option('--algorithm <name>', 'CRL algorithm').choices(ALGORITHM_IDS).default(DEFAULT_ALGORITHM))
+    .option(
+      '--tol-eigv <x>',
+      `eigenvalue tolerance (ranks; umni: default ${algorithmSpec('umni').fit.defaults.tolEigv})`,
+      positiveNumber,
+      FINITE_SAMPLE_TOLERANCES.tolEigv,
+    )
+    .option('--tol-orth <x>', 'orthogonality tolerance (edges)', positiveNumber, FINITE_SAMPLE_TOLERANCES.tolOrth)
     .addOption(new Option('--intervention <type>', 'lscale, umni: soft or hard interventions').choices(['soft', 'hard']).default('soft'))
     .option('--kappa <k>', 'umni: integer weights range over -k..k', integer('--kappa', 1, 10), 2)
     .option('--max-candidates <m>', 'umni: largest search (2k+1)^n allowed (default 1e7)', integer('--max-candidates', 1, 1e12))
@@ -142,83 +178,28 @@ Examples:
   scorecrl fit all.csv --env-column env --observational obs
   scorecrl fit data/env*.npy --latents 3`,
     )
-    .action(async (files: string[], flags: FitFlags, command: Command) => {
+    .action(async (files: string[], options: FitFlags, command: Command) => {
       // A bad -o fails now, not after the fit.
-      if (flags.out) checkOutputFile(flags.out);
-      const gscale = flags.algorithm === 'gscale';
-      const estimator = gscale && command.getOptionValueSource('estimator') === 'default' ? 'logistic-quadratic' : flags.estimator;
-      if (flags.algorithm === 'umni' && estimator !== 'gaussian') {
-        throw new UsageError(`--estimator ${estimator} runs with --algorithm finite-sample, lscale or gscale (umni takes gaussian)`);
+      if (options.out) checkOutputFile(options.out);
+      const algorithm = options.algorithm as AlgorithmId;
+      const spec = algorithmSpec(algorithm);
+      // The algorithm's own defaults stand in for the command's where the option was not given.
+      const flags: FitFlags = { ...options };
+      for (const [key, value] of Object.entries(spec.fit.defaults)) {
+        if (command.getOptionValueSource(key) === 'default') (flags as unknown as Record<string, unknown>)[key] = value;
+      }
+      if (!(spec.fit.estimators as readonly string[]).includes(flags.estimator)) {
+        throw new UsageError(
+          `--estimator ${flags.estimator} runs with --algorithm ${listing(algorithmsWith('fit', [flags.estimator]), 'or')} ` +
+            `(${algorithm} takes ${listing(spec.fit.estimators, 'or')})`,
+        );
       }
       // DataError and ConfigError end the command with exit 2 (main.ts maps codes to exit status).
       const env = loadEnvironments(files, { environmentColumn: flags.envColumn, observational: flags.observational });
-      if (gscale) checkGscaleData(env, flags.latents ?? Math.floor((env.data.length - 1) / 2));
-      else checkData(env, flags.latents ?? env.data.length - 1);
-      if (gscale) {
-        const crl = await loadBackend({ backend: backendOption(program) });
-        await fitGscale(crl, env, files, { ...flags, estimator }, flags.latents ?? (env.data.length - 1) / 2);
-        return;
-      }
-      const n = flags.latents ?? env.data.length - 1;
-      const d = env.columns.length;
-      const K = n;
+      const method = FITS[algorithm];
+      const n = flags.latents ?? method.latents(env);
+      method.check(env, n);
       const crl = await loadBackend({ backend: backendOption(program) });
-      if (flags.algorithm === 'lscale' || (flags.algorithm === 'finite-sample' && estimator !== 'gaussian')) {
-        const algorithm = flags.algorithm as 'finite-sample' | 'lscale';
-        await fitLinear(crl, env, files, { ...flags, estimator, algorithm }, n);
-        return;
-      }
-      const moments = environmentMoments(crl, env);
-      if (flags.algorithm === 'umni') {
-        const tolEigv = command.getOptionValueSource('tolEigv') === 'default' ? 0.05 : flags.tolEigv;
-        fitUmni(crl, env, files, { ...flags, tolEigv }, moments, n);
-        return;
-      }
-      const fit = fitFiniteSample(crl.engine, moments.covariances, moments.means, n, { tolEigv: flags.tolEigv, tolOrth: flags.tolOrth });
-      const graph = (i: number, j: number) => fit.graph.data[i * n + j] === 1;
-      const encoderRow = (t: number) => fit.encoder.data.subarray(t * d, (t + 1) * d);
-      const edges: [string, string][] = [];
-      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (graph(i, j)) edges.push([name(i), name(j)]);
-      const latents = summariseLatents(fit.encoder, moments, env.labels, fit.graph);
-      const eig = Array.from(fit.supportEigenvalues);
-      const total = eig.reduce((a, b) => a + Math.max(b, 0), 0);
-      const explained = eig.slice(0, n).reduce((a, b) => a + Math.max(b, 0), 0) / total;
-      const result = {
-        input: {
-          files,
-          columns: env.columns,
-          environments: env.labels.map((label, k) => ({ label, rows: env.data[k]!.shape[0], role: k === 0 ? 'observational' : `intervenes ${name(k - 1)}` })),
-        },
-        options: { latents: n, estimator: flags.estimator, algorithm: flags.algorithm, tolEigv: flags.tolEigv, tolOrth: flags.tolOrth },
-        latents: latents.map((l) => l.latent),
-        order: fit.order.map(name),
-        graph: Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (graph(i, j) ? 1 : 0))),
-        edges,
-        encoder: Array.from({ length: n }, (_, t) => Array.from(encoderRow(t))),
-        perLatent: latents,
-        diagnostics: {
-          supportEigenvalues: eig,
-          supportExplainedVariance: explained,
-          scoreDiffEigenvalues: Array.from({ length: K }, (_, m) => Array.from(fit.scoreDiffEigenvalues.data.subarray(m * d, (m + 1) * d))),
-          backend: crl.name,
-        },
-      };
-      if (flags.out) writeFileAtomic(flags.out, JSON.stringify(result, null, 2) + '\n');
-      if (flags.json) {
-        console.log(JSON.stringify(result, null, 2));
-        return;
-      }
-      const rows = env.data.map((a) => a.shape[0]);
-      console.log(
-        `fit: ${env.data.length} environments (observational ${env.labels[0]}, ${rows[0]} rows; ${K} interventional, ` +
-          `${Math.min(...rows.slice(1))}-${Math.max(...rows.slice(1))} rows), ${d} columns, ${n} latents`,
-      );
-      console.log(`estimator ${flags.estimator} (plug-in), algorithm ${flags.algorithm} (tolEigv ${flags.tolEigv}, tolOrth ${flags.tolOrth}), backend ${crl.name}`);
-      console.log(`support: the top ${n} of ${d} eigenvalues hold ${(100 * explained).toFixed(2)}% of the observational variance`);
-      console.log(`causal order: ${result.order.join(', ')}`);
-      console.log(`graph (transitive closure, ${edges.length} edges): ${edges.length ? edges.map(([a, b]) => `${a} -> ${b}`).join(', ') : '(none)'}`);
-      console.log('');
-      printLatentTable(latents);
-      if (flags.out) console.log(`\nwrote ${flags.out} (encoder ${n}x${d}, graph, order, diagnostics)`);
+      await method.run(crl, env, files, flags, n);
     });
 }

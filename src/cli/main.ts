@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../backend/paths.js';
 import { type ErrorCode, errorCode, UsageError } from '../errors.js';
-import { describeFileError, isFileSystemError } from '../sweep/files.js';
+import { describeFileError, isFileSystemError } from '../io/files.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, ExitCode } from './exit.js';
 import { registerFit } from './fit.js';
 import { registerInfo } from './info.js';

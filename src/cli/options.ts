@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../backend/paths.js';
 import { ConfigError } from '../sweep/config.js';
-import { parseDecimal } from '../sweep/numbers.js';
+import { parseDecimal } from '../io/numbers.js';
 import { UsageError } from '../errors.js';
 import { ExitCode } from './exit.js';
 

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { aggregate, compareWithReference, parseReferenceCsv, type ReferenceRow } from '../sweep/aggregate.js';
 import { ConfigError, configFromJson, expandCells, type Cell } from '../sweep/config.js';
-import { withPath } from '../sweep/files.js';
+import { withPath } from '../io/files.js';
 import { expandInputs } from '../sweep/merge.js';
 import { BUILTIN_REFERENCE_CSV, BUILTIN_REFERENCE_NAME } from '../sweep/reference-table.js';
 import { writeReport } from '../sweep/report.js';

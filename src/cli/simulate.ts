@@ -1,10 +1,10 @@
 import { Option, type Command } from 'commander';
-import { makeDirectory, writeFileAtomic } from '../sweep/files.js';
+import { makeDirectory, writeFileAtomic } from '../io/files.js';
 import { join } from 'node:path';
 import { backendInfo, loadBackend } from '../backend/load.js';
 import { simulate, type SimulationConfig } from '../ops/simulate.js';
 import { DEFAULT_CELL } from '../sweep/config.js';
-import { writeCsv, writeNpy } from '../sweep/readers.js';
+import { writeCsv, writeNpy } from '../io/readers.js';
 import { sliceFirst, toRows } from '../types.js';
 import { backendOption } from './info.js';
 import { UsageError } from '../errors.js';

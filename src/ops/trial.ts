@@ -1,6 +1,7 @@
+import { FINITE_SAMPLE_TOLERANCES } from '../algorithms.js';
 import type { Engine, OpInputs } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
-import { checkArray, checkOptionNames } from '../validate.js';
+import { checkOptionNames } from '../validate.js';
 
 /**
  * Settings of one simulated CRL trial: data model, estimator, algorithm.
@@ -61,8 +62,7 @@ export const DEFAULT_TRIAL: Omit<TrialSpec, 'n' | 'd' | 'samples'> = {
   estimator: 'gaussian',
   sampling: 'samples',
   algorithm: 'finite-sample',
-  tolEigv: 1e-2,
-  tolOrth: 1e-1,
+  ...FINITE_SAMPLE_TOLERANCES,
 };
 
 /** Metrics of one trial (graphs compared as transitive closures, in the true labelling). */
@@ -151,49 +151,4 @@ function trialInputs(fn: string, spec: TrialInput, seed: number): OpInputs {
     strings[k] = full[k];
   }
   return { numbers, strings };
-}
-
-/** Result of `fitFiniteSample` (latent t belongs to environment t+1). */
-export interface FiniteSampleFit {
-  /** Causal order of the latents, oldest first. */
-  order: number[];
-  /** n x n 0/1: estimated transitive closure, graph[i][j] = 1 iff z_i is an ancestor of z_j. */
-  graph: NDArray;
-  /** n x d: encoder rows (unit norm, largest |entry| positive); z_hat = encoder · x. */
-  encoder: NDArray;
-  /** K x d x d: the score-difference covariances the algorithm used. */
-  covariances: NDArray;
-  /** d: eigenvalues of the observational covariance, descending. */
-  supportEigenvalues: Float64Array;
-  /** K x d: eigenvalues of each score-difference covariance, descending. */
-  scoreDiffEigenvalues: NDArray;
-}
-
-/**
- * The finite-sample algorithm with Gaussian plug-in scores, on data given as
- * per-environment moments: `covariances` (K+1) x d x d (centred) and `means`
- * (K+1) x d, environment 0 observational, environment t+1 intervening latent t.
- */
-export function fitFiniteSample(
-  engine: Engine,
-  covariances: NDArray,
-  means: NDArray,
-  n: number,
-  options: { tolEigv?: number; tolOrth?: number } = {},
-): FiniteSampleFit {
-  checkArray('fitFiniteSample', 'covariances', covariances, 3);
-  checkArray('fitFiniteSample', 'means', means, 2);
-  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`fitFiniteSample: 'n' must be a positive integer, got ${n}`);
-  const out = engine.call('fitFiniteSample', {
-    arrays: { covariances, means },
-    numbers: { n, tolEigv: options.tolEigv ?? 1e-2, tolOrth: options.tolOrth ?? 1e-1 },
-  }).arrays;
-  return {
-    order: Array.from(out.order!.data),
-    graph: out.graph!,
-    encoder: out.encoder!,
-    covariances: out.covariances!,
-    supportEigenvalues: out.supportEigenvalues!.data,
-    scoreDiffEigenvalues: out.scoreDiffEigenvalues!,
-  };
 }

@@ -4,7 +4,7 @@
  */
 import { CELL_FIELDS, DEFAULT_CELL, canonicalCell, type Cell, type CellField } from './config.js';
 import type { TrialRecord } from './store.js';
-import { parseDecimal } from './numbers.js';
+import { parseDecimal } from '../io/numbers.js';
 
 /** Metrics aggregated as mean ± standard error, with the column names of the table. */
 export const METRICS = [

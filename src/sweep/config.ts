@@ -17,25 +17,37 @@
  * default sweep, the NeurIPS 2024 sample-complexity experiment.
  */
 import { createHash } from 'node:crypto';
+import {
+  ALGORITHM_IDS,
+  ALGORITHMS,
+  algorithmSpec,
+  algorithmsWith,
+  DESIGNS,
+  ESTIMATORS,
+  INTERVENTIONS,
+  LATENT_MODELS,
+  LEARNED_ESTIMATORS,
+  listing,
+  TRANSFORMS,
+  type AlgorithmId,
+} from '../algorithms.js';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_TRIAL } from '../ops/trial.js';
 
-export const LATENT_MODELS = ['linear', 'quadratic', 'mlp'] as const;
-export const INTERVENTIONS = ['hard', 'soft'] as const;
+// What each algorithm takes (designs, transforms, estimators, latent models) is in src/algorithms.ts.
 export const VARIANCE_CHANGES = ['scale', 'add'] as const;
-export const DESIGNS = ['single-node', 'two-hard-per-node', 'multi-node'] as const;
-export const TRANSFORMS = ['linear', 'tanh', 'tanh-mlp'] as const;
-export const ESTIMATORS = ['gaussian', 'exact', 'logistic-quadratic', 'classifier-mlp', 'ssm'] as const;
-/** Estimators learned from the simulated samples (gscale, and materialised finite-sample / lscale trials). */
-export const LEARNED_ESTIMATORS = ['logistic-quadratic', 'classifier-mlp', 'ssm'] as const;
+export const SAMPLINGS = ['samples', 'wishart'] as const;
+
+/** `estimator X runs with algorithms ..., not <algorithm>`: what a sweep of `algorithm` says of estimators it does not take. */
+function estimatorRefused(estimators: readonly string[], algorithm: string): string {
+  return `estimator ${estimators.join(', ')} runs with algorithms ${listing(algorithmsWith('sweep', estimators), 'and')}, not ${algorithm}`;
+}
 
 /** The cell's estimator for the trials that take only 'gaussian' or 'exact' (checkSupported rejects the others first). */
 export function plainEstimator(cell: { estimator: string; algorithm: string }): 'gaussian' | 'exact' {
   if (cell.estimator === 'gaussian' || cell.estimator === 'exact') return cell.estimator;
-  throw new ConfigError(`estimator ${cell.estimator} runs with algorithms finite-sample, lscale and gscale, not ${cell.algorithm}`);
+  throw new ConfigError(estimatorRefused([cell.estimator], cell.algorithm));
 }
-export const SAMPLINGS = ['samples', 'wishart'] as const;
-export const ALGORITHMS = ['finite-sample', 'umni', 'gscale', 'lscale'] as const;
 
 /** One grid point: everything a trial needs except its seed. */
 export interface Cell {
@@ -72,7 +84,7 @@ export interface Cell {
   /** Latent moments from N drawn samples, or drawn directly from their exact (Wishart) distribution. */
   sampling: (typeof SAMPLINGS)[number];
   /** CRL algorithm. */
-  algorithm: (typeof ALGORITHMS)[number];
+  algorithm: AlgorithmId;
   /** Eigenvalue tolerance of the finite-sample algorithm (ranks). */
   tolEigv: number;
   /** Orthogonality tolerance of the finite-sample algorithm (edges). */
@@ -168,7 +180,7 @@ const FIELD_KINDS: Record<Exclude<CellField, 'n' | 'd'>, Kind> = {
   conditionFloor: 'probability',
   estimator: ESTIMATORS,
   sampling: SAMPLINGS,
-  algorithm: ALGORITHMS,
+  algorithm: ALGORITHM_IDS,
   tolEigv: 'nonnegative',
   tolOrth: 'nonnegative',
 };
@@ -449,10 +461,13 @@ export function varyingFields(config: SweepConfig): CellField[] {
   return out;
 }
 
+/** The algorithms that can share a sweep (GSCALE-I's cells go in a sweep of their own: `checkGscale`). */
+const SHARING = ALGORITHMS.filter((a) => a.id !== 'gscale');
+
 /** Values of each field the trials of finite-sample, lscale and umni run (others are rejected before a sweep starts). */
 export const SUPPORTED: Partial<Record<CellField, readonly unknown[]>> = {
-  transform: ['linear'],
-  design: ['single-node', 'multi-node'],
+  transform: [...new Set(SHARING.flatMap((a) => a.transforms))],
+  design: [...new Set(SHARING.map((a) => a.design))],
 };
 
 /**
@@ -474,19 +489,22 @@ export function checkSupported(config: SweepConfig): void {
     checkGscale(config);
     return;
   }
-  const learned = estimator.filter((e) => (LEARNED_ESTIMATORS as readonly string[]).includes(e));
-  if (algorithm.includes('umni') && learned.length > 0) {
-    throw new ConfigError(
-      `estimator ${learned.join(', ')} runs with algorithms finite-sample, lscale and gscale, not umni (UMNI-CRL takes gaussian or exact)`,
-    );
+  for (const a of algorithm) {
+    const spec = algorithmSpec(a);
+    const refused = estimator.filter((e) => !spec.sweep.estimators.includes(e));
+    if (refused.length > 0) {
+      throw new ConfigError(`${estimatorRefused(refused, a)} (${spec.title} takes ${listing(spec.sweep.estimators, 'or')})`);
+    }
   }
   // LSCALE-I takes any latent model (nonlinear ones run materialised); finite-sample and umni the linear SCM.
-  const nonlinear = latent.filter((l) => l !== 'linear');
-  const linearOnly = algorithm.filter((a) => a !== 'lscale');
-  if (nonlinear.length > 0 && linearOnly.length > 0) {
+  const restricted = algorithm.filter((a) => latent.some((l) => !algorithmSpec(a).sweep.latents.includes(l)));
+  if (restricted.length > 0) {
+    const supported = LATENT_MODELS.filter((l) => restricted.every((a) => algorithmSpec(a).sweep.latents.includes(l)));
+    const others = LATENT_MODELS.filter((l) => !supported.includes(l));
+    const takers = ALGORITHMS.filter((a) => others.every((l) => a.sweep.latents.includes(l))).map((a) => a.id);
     throw new ConfigError(
-      `latent = ${nonlinear.join(', ')} is not supported by the sweep's trial yet with algorithm ${linearOnly.join(', ')} ` +
-        `(supported: linear; lscale and gscale take quadratic, mlp)`,
+      `latent = ${latent.filter((l) => !supported.includes(l)).join(', ')} is not supported by the sweep's trial yet with algorithm ${restricted.join(', ')} ` +
+        `(supported: ${supported.join(', ')}; ${listing(takers, 'and')} take ${others.join(', ')})`,
     );
   }
   for (const [field, allowed] of Object.entries(SUPPORTED)) {
@@ -498,18 +516,17 @@ export function checkSupported(config: SweepConfig): void {
       );
     }
   }
-  // UMNI-CRL runs on the multi-node design (from sampled moments); finite-sample and LSCALE-I on single-node.
+  // Each algorithm runs on its own design (UMNI-CRL multi-node, from sampled moments; finite-sample and LSCALE-I single-node).
   for (const a of algorithm) {
-    const needs = a === 'umni' ? 'multi-node' : 'single-node';
+    const needs = algorithmSpec(a).design;
     const bad = design.filter((d) => d !== needs);
     if (bad.length > 0) {
       throw new ConfigError(`algorithm ${a} runs on design ${needs}, not ${bad.join(', ')} (sweep them separately)`);
     }
   }
-  if (algorithm.includes('umni') && sampling.includes('wishart')) {
-    throw new ConfigError(`algorithm umni draws the samples (sampling 'samples'), not 'wishart'`);
-  }
   if (sampling.includes('wishart')) {
+    const drawing = algorithm.find((a) => !algorithmSpec(a).sweep.wishart);
+    if (drawing) throw new ConfigError(`algorithm ${drawing} draws the samples (sampling 'samples'), not 'wishart'`);
     const materialised = expandCells(config).find((c) => c.sampling === 'wishart' && !fusedTrial(c));
     if (materialised) {
       throw new ConfigError(
@@ -529,28 +546,31 @@ export function checkSupported(config: SweepConfig): void {
  */
 function checkGscale(config: SweepConfig): void {
   const { algorithm, design, sampling, transform, intervention } = config.grid.fields;
+  const gscale = algorithmSpec('gscale');
   const others = algorithm.filter((a) => a !== 'gscale');
   if (others.length > 0) {
-    throw new ConfigError(`algorithm gscale runs on design two-hard-per-node, ${others.join(', ')} do not (sweep them separately)`);
+    throw new ConfigError(`algorithm gscale runs on design ${gscale.design}, ${others.join(', ')} do not (sweep them separately)`);
   }
-  const badDesign = design.filter((d) => d !== 'two-hard-per-node');
+  const badDesign = design.filter((d) => d !== gscale.design);
   if (badDesign.length > 0) {
     throw new ConfigError(
-      `algorithm gscale needs design two-hard-per-node (two hard interventions per node), not ${badDesign.join(', ')}; ` +
-        `add "design": "two-hard-per-node" (--design two-hard-per-node)`,
+      `algorithm gscale needs design ${gscale.design} (two hard interventions per node), not ${badDesign.join(', ')}; ` +
+        `add "design": "${gscale.design}" (--design ${gscale.design})`,
     );
   }
-  const linear = transform.filter((t) => t === 'linear');
-  if (linear.length > 0) {
+  const badTransform = transform.filter((t) => !gscale.transforms.includes(t));
+  if (badTransform.length > 0) {
     throw new ConfigError(
-      `algorithm gscale needs a nonlinear transform (tanh or tanh-mlp), not linear; ` +
-        `add "transform": "tanh" (--transform tanh), or use lscale/finite-sample for linear mixing`,
+      `algorithm gscale needs a nonlinear transform (${listing(gscale.transforms, 'or')}), not ${badTransform.join(', ')}; ` +
+        `add "transform": "${gscale.transforms[0]}" (--transform ${gscale.transforms[0]}), or use lscale/finite-sample for linear mixing`,
     );
   }
-  if (intervention.includes('soft')) {
-    throw new ConfigError(`algorithm gscale needs hard interventions (intervention 'hard'), not soft`);
+  const badIntervention = intervention.filter((i) => !gscale.interventions.includes(i));
+  if (badIntervention.length > 0) {
+    const needs = gscale.interventions.join(', ');
+    throw new ConfigError(`algorithm gscale needs ${needs} interventions (intervention '${needs}'), not ${badIntervention.join(', ')}`);
   }
-  if (sampling.includes('wishart')) {
+  if (sampling.includes('wishart') && !gscale.sweep.wishart) {
     throw new ConfigError(`algorithm gscale draws the samples (sampling 'samples'), not 'wishart'`);
   }
   if (config.grid.fields.factor.includes(1)) {

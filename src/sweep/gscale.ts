@@ -15,34 +15,9 @@
 import type { Backend } from '../backend.js';
 import { gscalePairs } from '../ops/gscale.js';
 import { sliceFirst, type NDArray } from '../types.js';
+import { pairNodes, relabelGraph, simulateCell } from './cell-data.js';
 import type { Cell } from './config.js';
-import { simulateCell } from './materialised.js';
 import type { TrialMetrics } from './store.js';
-
-/** node[i]: the node intervened by environments i+1 and n+i+1 (throws if the two differ). */
-export function pairNodes(targets: NDArray): number[] {
-  const [n, K] = targets.shape as [number, number];
-  if (K !== 2 * n) throw new Error(`gscale trial: expected 2n = ${2 * n} environments, got ${K}`);
-  return Array.from({ length: n }, (_, i) => {
-    let node = -1;
-    for (let k = 0; k < n; k++) {
-      if (targets.data[k * K + i] === 1) {
-        if (targets.data[k * K + n + i] !== 1) throw new Error(`gscale trial: environments ${i + 1} and ${n + i + 1} intervene different nodes`);
-        node = k;
-      }
-    }
-    if (node < 0) throw new Error(`gscale trial: environment ${i + 1} intervenes no node`);
-    return node;
-  });
-}
-
-/** The true graph (n×n, edge a→b at [a][b]) in the labelling of the pairs. */
-export function relabelGraph(graph: NDArray, nodes: number[]): NDArray {
-  const n = nodes.length;
-  const data = new Float64Array(n * n);
-  for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) data[a * n + b] = graph.data[nodes[a]! * n + nodes[b]!]!;
-  return { data, shape: [n, n] };
-}
 
 /** Values with |x| >= 1 − SATURATION count as saturated (the glm family's default clampEpsilon). */
 export const SATURATION = 1e-12;

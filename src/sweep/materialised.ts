@@ -9,52 +9,10 @@
  * (n+1)×N×d arrays and trains the estimator, so it is far slower per trial.
  */
 import type { Backend } from '../backend.js';
-import type { Simulation, SimulationConfig } from '../ops/simulate.js';
 import { sliceFirst, type NDArray } from '../types.js';
+import { cellScoreDifferences, interventionNodes, relabelGraph, simulateCell } from './cell-data.js';
 import type { Cell } from './config.js';
-import { relabelGraph } from './gscale.js';
 import type { TrialMetrics } from './store.js';
-
-/**
- * The cell's data for `seed` with the arrays a materialised trial needs (z, x; dsx for exact
- * scores): single-node design, linear transform, unless `design` overrides them (GSCALE-I cells).
- */
-export function simulateCell(crl: Backend, cell: Cell, seed: number, design: Partial<SimulationConfig> = {}): Simulation {
-  return crl.simulate({
-    n: cell.n,
-    d: cell.d,
-    samples: cell.samples,
-    seed,
-    density: cell.density,
-    randomOrder: cell.randomOrder,
-    latent: cell.latent,
-    intervention: cell.intervention,
-    varianceChange: cell.varianceChange,
-    varianceFactors: cell.factor,
-    design: 'single-node',
-    randomInterventionOrder: cell.randomInterventionOrder,
-    transform: 'linear',
-    scaleDecoder: cell.scaleDecoder,
-    conditionFloor: cell.conditionFloor,
-    outputs: { z: true, x: true, dsx: cell.estimator === 'exact' },
-    ...design,
-  });
-}
-
-/** Score differences s_0 − s_m at the observational samples (K×N×d): exact, or the cell's estimator on x. */
-export function cellScoreDifferences(crl: Backend, cell: Cell, sim: Simulation, seed: number): NDArray {
-  if (cell.estimator === 'exact') return sim.dsx!;
-  return crl.estimateScoreDifferences(sim.x!, { method: cell.estimator, seed, latents: cell.n }).dsx;
-}
-
-/** node[m]: the node environment m+1 intervenes (single-node design). */
-export function interventionNodes(sim: Simulation): number[] {
-  return Array.from({ length: sim.K }, (_, m) => {
-    const targets = sim.interventions[m + 1]!;
-    if (targets.length !== 1) throw new Error(`materialised trial: environment ${m + 1} intervenes ${targets.length} nodes, expected one`);
-    return targets[0]!;
-  });
-}
 
 /**
  * Finite-sample trial on materialised data, with the metrics of the fused `trial`: the estimate

@@ -22,8 +22,8 @@
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { cellKey, ConfigError, configFromJson, expandCells, sweepId, trialSeed } from './config.js';
-import { outputTarget, withPath, writeFileAtomic } from './files.js';
-import { acquireLock, lockHolder } from './lock.js';
+import { outputTarget, withPath, writeFileAtomic } from '../io/files.js';
+import { acquireLock, lockHolder } from '../io/lock.js';
 import { readResults, sameOutcome, type SweepHeader, type TrialRecord } from './store.js';
 
 export interface MergeSummary {

@@ -1,6 +1,6 @@
 /** Writes a sweep report: table as CSV and JSON, figures as SVG, and an HTML page with both. */
 import { join } from 'node:path';
-import { makeDirectory, writeFileAtomic } from './files.js';
+import { makeDirectory, writeFileAtomic } from '../io/files.js';
 import { toCsv, toJson, type CellRow, type Comparison, type ReferenceRow } from './aggregate.js';
 import { formatRateMatrix, formatTable } from './table.js';
 

@@ -10,8 +10,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { packageRoot } from '../backend/paths.js';
+import { ConfigError, FileError } from '../errors.js';
 import {
-  ConfigError,
   configToJson,
   countTrials,
   planTrials,
@@ -21,9 +21,9 @@ import {
   type SweepConfig,
   type Trial,
 } from './config.js';
-import { describeFileError, FileError, isFileSystemError, makeDirectory, outputTarget, withPath } from './files.js';
-import { acquireLock, type Lock } from './lock.js';
-import { makeHeader, readResults, ResultWriter, type SweepHeader, type TrialRecord } from './store.js';
+import { describeFileError, isFileSystemError, JsonLinesWriter, makeDirectory, outputTarget, withPath } from '../io/files.js';
+import { acquireLock, type Lock } from '../io/lock.js';
+import { makeHeader, readResults, type SweepHeader, type TrialRecord } from './store.js';
 import type { TrialOutcome, TrialTask, WorkerData } from './task.js';
 
 export interface SweepProgress {
@@ -222,7 +222,7 @@ async function runLocked(
     backend: '',
   };
   const header = makeHeader(config, id, shard, plan.length, options.version ?? '', configToJson(config));
-  const writer = withPath(file, 'write', () => ResultWriter.open(file, header, keepBytes));
+  const writer = withPath(file, 'write', () => JsonLinesWriter.open(file, header, keepBytes));
   options.onOpen?.(() => {
     writer.close();
     lock.release();

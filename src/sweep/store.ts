@@ -7,8 +7,7 @@
  * line cut short by a kill mid-write is detected when the file is read again
  * (it does not parse, or lacks its newline) and is cut off before appending.
  */
-import { closeSync, existsSync, fsyncSync, ftruncateSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readJsonLines } from '../io/readers.js';
 import type { Cell, Shard, SweepConfig } from './config.js';
 
 export const FORMAT = 1;
@@ -109,11 +108,12 @@ function isHeader(value: unknown): value is SweepHeader {
 
 /** Reads a result file; tolerates a cut-off last line and reports (but skips) other bad lines. */
 export function readResults(path: string): ReadResult {
-  const buffer = readFileSync(path);
+  const file = readJsonLines(path);
+  const buffer = file.bytes;
   const result: ReadResult = {
     header: null,
     records: new Map(),
-    goodBytes: 0,
+    goodBytes: file.goodBytes,
     totalBytes: buffer.length,
     problems: [],
     truncatedTail: false,
@@ -122,37 +122,18 @@ export function readResults(path: string): ReadResult {
     foreign: false,
   };
   const lineOf = new Map<string, number>();
-  let start = 0;
-  let lineNumber = 0;
-  while (start < buffer.length) {
-    lineNumber++;
-    const newline = buffer.indexOf(0x0a, start);
-    const end = newline < 0 ? buffer.length : newline;
-    const text = buffer.toString('utf8', start, end).trim();
-    const next = newline < 0 ? buffer.length : newline + 1;
-    let parsed: unknown;
-    let ok = text.length > 0 && newline >= 0;
-    if (ok) {
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        ok = false;
-      }
-    }
-    if (text.length === 0 && newline >= 0) {
-      // A blank line is harmless.
-    } else if (!ok) {
+  for (const entry of file.lines) {
+    const lineNumber = entry.line;
+    if ('bad' in entry) {
       result.problems.push(
-        newline < 0
+        entry.bad === 'incomplete'
           ? `${path}:${lineNumber}: last line is incomplete (the writer was stopped mid-line); ignored`
           : `${path}:${lineNumber}: not valid JSON; ignored`,
       );
-      // A complete bad line (edited by hand, a damaged disk) is kept, not cut: only a line
-      // without its newline, which a kill mid-write leaves, is cut before appending.
-      if (newline >= 0) result.goodBytes = next;
-      start = next;
       continue;
-    } else if (lineNumber === 1 && isHeader(parsed)) {
+    }
+    const parsed = entry.value;
+    if (lineNumber === 1 && isHeader(parsed)) {
       result.header = parsed;
     } else if (isTrialRecord(parsed)) {
       result.lines++;
@@ -181,8 +162,6 @@ export function readResults(path: string): ReadResult {
     } else {
       result.problems.push(`${path}:${lineNumber}: not a sweep header or trial record; ignored`);
     }
-    start = next;
-    result.goodBytes = next;
   }
   // Bytes after the last newline: a write cut short. Appends continue at goodBytes.
   result.truncatedTail = result.goodBytes < buffer.length;
@@ -191,74 +170,6 @@ export function readResults(path: string): ReadResult {
   const cutHeader = buffer.indexOf(0x0a) < 0 && /^\s*\{\s*"type"\s*:\s*"sweep"/.test(buffer.toString('utf8', 0, 64));
   result.foreign = !result.header && !cutHeader && buffer.toString('utf8').trim().length > 0;
   return result;
-}
-
-/**
- * An append-only writer. `open` cuts a damaged tail off an existing file;
- * every `append` is one `write` of one complete line; data is flushed to disk
- * (fsync) at most every `syncMs` and on close.
- */
-export class ResultWriter {
-  private fd: number;
-  private lastSync = Date.now();
-
-  private constructor(
-    readonly path: string,
-    fd: number,
-    private readonly syncMs: number,
-  ) {
-    this.fd = fd;
-  }
-
-  /**
-   * Opens `path` for appending; `keepBytes` (from readResults) drops a cut-off tail. A new file
-   * appears at once with its header (made aside and linked into place), so no reader sees an empty
-   * or half-written one. The caller checks beforehand that an existing file is a result file
-   * (`ReadResult.foreign`) and that `path` is not a link out of its folder.
-   */
-  static open(path: string, header: SweepHeader, keepBytes?: number, syncMs = 1000): ResultWriter {
-    if (!existsSync(path)) {
-      const tmp = join(dirname(path), `.${basename(path)}.new-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
-      const fd = openSync(tmp, 'wx', 0o644);
-      try {
-        const line = Buffer.from(JSON.stringify(header) + '\n', 'utf8');
-        let offset = 0;
-        while (offset < line.length) offset += writeSync(fd, line, offset, line.length - offset);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      try {
-        linkSync(tmp, path); // fails if the file appeared meanwhile: never replaces one
-      } finally {
-        unlinkSync(tmp);
-      }
-      return new ResultWriter(path, openSync(path, 'a'), syncMs);
-    }
-    const fd = openSync(path, 'a');
-    if (keepBytes !== undefined) ftruncateSync(fd, keepBytes);
-    const writer = new ResultWriter(path, fd, syncMs);
-    if (keepBytes === 0) writer.appendLine(header);
-    return writer;
-  }
-
-  appendLine(value: unknown): void {
-    const line = Buffer.from(JSON.stringify(value) + '\n', 'utf8');
-    let offset = 0;
-    while (offset < line.length) offset += writeSync(this.fd, line, offset, line.length - offset);
-    const now = Date.now();
-    if (now - this.lastSync >= this.syncMs) {
-      fsyncSync(this.fd);
-      this.lastSync = now;
-    }
-  }
-
-  close(): void {
-    if (this.fd < 0) return;
-    fsyncSync(this.fd);
-    closeSync(this.fd);
-    this.fd = -1;
-  }
 }
 
 /** Makes the header object for a sweep file. */

@@ -1,10 +1,13 @@
 // What the page can run, adapted to the methods the loaded core provides:
 // an algorithm or estimator is offered only when `runner.has(...)` says its
-// Backend methods exist.
+// Backend methods exist. Which algorithms exist, and the design, transform and
+// interventions of each, come from the library's list (src/algorithms.ts);
+// this module adds how the page runs each one.
 import { gscalePairs, type CallOptions, type NDArray, type Timed, type UmniResult } from 'scorecrl';
-import { rows, type Matrix } from './evaluate.js';
+import { ALGORITHMS as SPECS, type AlgorithmId, type Design, type Intervention, type Transform } from '../../src/algorithms.js';
+import { rows, type Matrix } from './matrix.js';
 
-export type Intervention = 'hard' | 'soft';
+export type { Intervention };
 
 /**
  * The slice of a backend the pipeline uses: a browser backend (calls run in
@@ -40,10 +43,10 @@ export interface Algorithm {
   methods: string[];
   ops: string[];
   /** Simulation design the algorithm's assumptions call for. */
-  design: 'single-node' | 'multi-node' | 'two-hard-per-node';
-  /** Transform of the simulation (default 'linear'). */
-  transform?: 'linear' | 'tanh' | 'tanh-mlp';
-  interventions: Intervention[];
+  design: Design;
+  /** Transform of the simulation. */
+  transform: Transform;
+  interventions: readonly Intervention[];
   fit(runner: Runner, data: { x: NDArray; dsx: NDArray }, intervention: Intervention, options: CallOptions): Promise<Timed<Fit>>;
 }
 
@@ -63,14 +66,13 @@ function mapped<T, U>(t: Timed<T>, f: (value: T) => U): Timed<U> {
   return { ...t, value: f(t.value) };
 }
 
-export const ALGORITHMS: Algorithm[] = [
-  {
-    id: 'lscale',
+/** How the page runs an algorithm, and how it names it. */
+type PageFit = Pick<Algorithm, 'label' | 'fit'>;
+
+/** The algorithms the page runs, by id (the page offers no finite-sample fit). */
+const PAGE_FITS: Partial<Record<AlgorithmId, PageFit>> = {
+  lscale: {
     label: 'LSCALE-I (linear transform, one intervention per node)',
-    methods: ['lscale'],
-    ops: ['lscale'],
-    design: 'single-node',
-    interventions: ['hard', 'soft'],
     async fit(runner, data, intervention, options) {
       const t = await runner.timed('lscale', [data, { intervention }], options);
       return mapped(t, (value) => {
@@ -86,13 +88,8 @@ export const ALGORITHMS: Algorithm[] = [
       });
     },
   },
-  {
-    id: 'umni',
+  umni: {
     label: 'UMNI-CRL (linear transform, unknown multi-node interventions)',
-    methods: ['umni'],
-    ops: ['umni'],
-    design: 'multi-node',
-    interventions: ['hard', 'soft'],
     async fit(runner, data, intervention, options) {
       const t = (await runner.timed('umni', [data, { intervention }], options)) as Timed<UmniResult>;
       return mapped(t, (r) =>
@@ -102,14 +99,8 @@ export const ALGORITHMS: Algorithm[] = [
       );
     },
   },
-  {
-    id: 'gscale',
+  gscale: {
     label: 'GSCALE-I (nonlinear transform x = tanh(Tz), two hard interventions per node)',
-    methods: ['gscale'],
-    ops: ['gscale'],
-    design: 'two-hard-per-node',
-    transform: 'tanh',
-    interventions: ['hard'],
     async fit(runner, data, _intervention, options) {
       const input = gscaleInputs(data.x, data.dsx);
       const transfer = [input.x.data.buffer, input.dsxPairs.data.buffer, input.dsxObs.data.buffer] as ArrayBuffer[];
@@ -125,7 +116,25 @@ export const ALGORITHMS: Algorithm[] = [
       });
     },
   },
-];
+};
+
+/** The library's algorithms the page runs, with the design, transform and interventions each takes. */
+export const ALGORITHMS: Algorithm[] = SPECS.flatMap((spec) => {
+  const page = PAGE_FITS[spec.id];
+  if (!page) return [];
+  return [
+    {
+      id: spec.id,
+      label: page.label,
+      methods: [spec.op],
+      ops: [spec.op],
+      design: spec.design,
+      transform: spec.transforms[0]!,
+      interventions: spec.interventions,
+      fit: page.fit,
+    },
+  ];
+});
 
 /** An estimator of `estimateScoreDifferences` (dsx at the observational samples, learned from x). */
 function scoreEstimator(method: string, label: string, op: string): Estimator {

@@ -1,5 +1,6 @@
 // SVG drawings: a DAG with coloured edges and the effective-mixing heatmap.
-import type { EdgeStatus, Matrix } from './evaluate.js';
+import type { EdgeStatus } from './evaluate.js';
+import type { Matrix } from './matrix.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 

@@ -5,21 +5,7 @@
 // algebra; the one pass over the samples is the core's covariance of [x0 | z0].
 import type { CallOptions, GraphComparison, MixingError, NDArray, Simulation } from 'scorecrl';
 import type { Fit, Runner } from './algorithms.js';
-
-export type Matrix = number[][];
-
-export function rows(a: NDArray): Matrix {
-  const [r, c] = a.shape as [number, number];
-  return Array.from({ length: r }, (_, i) => Array.from(a.data.subarray(i * c, (i + 1) * c)));
-}
-
-export function fromMatrix(m: Matrix): NDArray {
-  const r = m.length;
-  const c = m[0]?.length ?? 0;
-  const data = new Float64Array(r * c);
-  m.forEach((row, i) => data.set(row, i * c));
-  return { data, shape: [r, c] };
-}
+import { fromMatrix, rows, type Matrix } from './matrix.js';
 
 /**
  * |Pearson correlation| of estimated latent t (ẑ = encoder·x) with true latent j, from the

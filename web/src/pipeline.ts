@@ -107,7 +107,7 @@ export async function runPipeline(runner: Runner, settings: Settings, hooks: Hoo
     latent,
     intervention,
     design: algorithm.design,
-    transform: algorithm.transform ?? 'linear',
+    transform: algorithm.transform,
     outputs: { z: true, x: true, dsx: estimator.exact === true },
   };
   const sim = (await runner.timed('simulate', [config], stage('simulate'))) as Timed<Simulation>;
@@ -123,7 +123,7 @@ export async function runPipeline(runner: Runner, settings: Settings, hooks: Hoo
 
   // The fit is the last use of x and dsx on the page (evaluation needs only [x0 | z0]):
   // hand their buffers to the worker instead of copying them.
-  const x0z0 = algorithm.transform && algorithm.transform !== 'linear' ? undefined : joinObservational(x, sim.value.z!);
+  const x0z0 = algorithm.transform !== 'linear' ? undefined : joinObservational(x, sim.value.z!);
   const transfer = [x, dsx!].filter(ownsBuffer).map((a) => a.data.buffer as ArrayBuffer);
   const fit = await algorithm.fit(runner, { x, dsx: dsx! }, intervention, { ...stage('fit'), transfer });
   timings.push({ stage: 'fit', ms: fit.ms, workerMs: fit.workerMs });

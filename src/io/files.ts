@@ -1,12 +1,16 @@
 /**
  * File-system helpers for everything the CLI writes: directories made one
  * level at a time, outputs that never follow a symlink out of their folder,
- * whole files replaced atomically (temp file + fsync + rename), and errors
- * that name the path and say what is wrong with it.
+ * whole files replaced atomically (temp file + fsync + rename), JSON Lines
+ * files appended to one whole line at a time, and errors that name the path
+ * and say what is wrong with it.
  */
 import {
   closeSync,
+  existsSync,
   fsyncSync,
+  ftruncateSync,
+  linkSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -19,8 +23,6 @@ import {
 } from 'node:fs';
 import { basename, dirname, join, relative, resolve, isAbsolute } from 'node:path';
 import { FileError } from '../errors.js';
-
-export { FileError };
 
 const REASONS: Record<string, string> = {
   ENOENT: 'no such file or directory',
@@ -255,4 +257,73 @@ export function checkOutputFile(file: string): void {
     if (error instanceof FileError) throw error;
   }
   outputTarget(file, folder);
+}
+
+/**
+ * An append-only JSON Lines writer. `open` cuts a damaged tail off an existing file; every
+ * `appendLine` is one `write` of one complete line, so a kill loses at most the line being
+ * written; data is flushed to disk (fsync) at most every `syncMs` and on close.
+ */
+export class JsonLinesWriter {
+  private fd: number;
+  private lastSync = Date.now();
+
+  private constructor(
+    readonly path: string,
+    fd: number,
+    private readonly syncMs: number,
+  ) {
+    this.fd = fd;
+  }
+
+  /**
+   * Opens `path` for appending; `keepBytes` (`goodBytes` of readJsonLines) drops a cut-off tail.
+   * A new file appears at once with its first line (made aside and linked into place), so no
+   * reader sees an empty or half-written one; an existing file cut to nothing gets it again. The
+   * caller checks beforehand that an existing file is one of its own and that `path` is not a
+   * link out of its folder (`outputTarget`).
+   */
+  static open(path: string, firstLine: unknown, keepBytes?: number, syncMs = 1000): JsonLinesWriter {
+    if (!existsSync(path)) {
+      const tmp = join(dirname(path), `.${basename(path)}.new-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+      const fd = openSync(tmp, 'wx', 0o644);
+      try {
+        const line = Buffer.from(JSON.stringify(firstLine) + '\n', 'utf8');
+        let offset = 0;
+        while (offset < line.length) offset += writeSync(fd, line, offset, line.length - offset);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      try {
+        linkSync(tmp, path); // fails if the file appeared meanwhile: never replaces one
+      } finally {
+        unlinkSync(tmp);
+      }
+      return new JsonLinesWriter(path, openSync(path, 'a'), syncMs);
+    }
+    const fd = openSync(path, 'a');
+    if (keepBytes !== undefined) ftruncateSync(fd, keepBytes);
+    const writer = new JsonLinesWriter(path, fd, syncMs);
+    if (keepBytes === 0) writer.appendLine(firstLine);
+    return writer;
+  }
+
+  appendLine(value: unknown): void {
+    const line = Buffer.from(JSON.stringify(value) + '\n', 'utf8');
+    let offset = 0;
+    while (offset < line.length) offset += writeSync(this.fd, line, offset, line.length - offset);
+    const now = Date.now();
+    if (now - this.lastSync >= this.syncMs) {
+      fsyncSync(this.fd);
+      this.lastSync = now;
+    }
+  }
+
+  close(): void {
+    if (this.fd < 0) return;
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    this.fd = -1;
+  }
 }

@@ -2,7 +2,8 @@
  * Reading and writing users' data: CSV with a header row, and NumPy `.npy`
  * files. Environments come either one per file (the first observational) or
  * from one file with an environment column (or one 3-d `.npy` array,
- * environments first).
+ * environments first). Also JSON Lines, line by line, tolerating a last line
+ * cut short (result files are appended to while they are read).
  */
 import { parse } from 'csv-parse/sync';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -11,10 +12,6 @@ import { DataError } from '../errors.js';
 import type { NDArray } from '../types.js';
 import { withPath, writeFileAtomic } from './files.js';
 import { parseDecimal } from './numbers.js';
-
-export { parseDecimal };
-
-export { DataError };
 
 // ---------------------------------------------------------------------------
 // .npy
@@ -355,4 +352,52 @@ export function loadEnvironments(files: string[], options: LoadOptions = {}): En
     data: tables.map(({ table }) => ({ data: table.data, shape: [table.rows, table.columns.length] })),
     labels: tables.map((t) => t.file),
   };
+}
+
+// ---------------------------------------------------------------------------
+// JSON Lines
+
+/** A non-blank line of a JSON Lines file (numbered from 1): its value, or why it has none. */
+export type JsonLine = { line: number; value: unknown } | { line: number; bad: 'incomplete' | 'invalid' };
+
+export interface JsonLines {
+  /** The file's bytes. */
+  bytes: Buffer;
+  /** The non-blank lines, in order. */
+  lines: JsonLine[];
+  /** Byte length up to the end of the last complete line: where appends continue. */
+  goodBytes: number;
+}
+
+/**
+ * Reads a JSON Lines file. A line ending in a newline is read as JSON ('invalid' when it does not
+ * parse); the bytes after the last newline are 'incomplete' (a write cut short by a kill) and lie
+ * beyond `goodBytes`, so a writer cuts them off before appending. A complete bad line (edited by
+ * hand, a damaged disk) is kept within `goodBytes`: only the reader skips it.
+ */
+export function readJsonLines(path: string): JsonLines {
+  const bytes = readFileSync(path);
+  const lines: JsonLine[] = [];
+  let goodBytes = 0;
+  let start = 0;
+  let line = 0;
+  while (start < bytes.length) {
+    line++;
+    const newline = bytes.indexOf(0x0a, start);
+    const end = newline < 0 ? bytes.length : newline;
+    const text = bytes.toString('utf8', start, end).trim();
+    start = newline < 0 ? bytes.length : newline + 1;
+    if (newline < 0) {
+      lines.push({ line, bad: 'incomplete' });
+      break;
+    }
+    goodBytes = start;
+    if (text.length === 0) continue;
+    try {
+      lines.push({ line, value: JSON.parse(text) });
+    } catch {
+      lines.push({ line, bad: 'invalid' });
+    }
+  }
+  return { bytes, lines, goodBytes };
 }

@@ -13,8 +13,8 @@
  */
 import { closeSync, openSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeSync, linkSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { ConfigError } from './config.js';
-import { describeFileError, FileError, isFileSystemError } from './files.js';
+import { ConfigError, FileError } from '../errors.js';
+import { describeFileError, isFileSystemError } from './files.js';
 
 /** How often the holder touches its lock. */
 export const HEARTBEAT_MS = 5_000;
