@@ -72,7 +72,10 @@ for (const method of methods) {
     const dsx = method === 'exact' ? sim.dsx : crl.estimateScoreDifferences(sim.x, { method, seed }).dsx;
     const fitSeconds = Number(process.hrtime.bigint() - start) / 1e9;
     const byDefault = crl.lscale({ x: sim.x, dsx }, { intervention: 'hard' });
-    const other = crl.lscale({ x: sim.x, dsx }, { intervention: 'hard', edgeRule: byDefault.edgeRule === 'adaptive' ? 'null-level' : 'adaptive' });
+    const other = crl.lscale(
+      { x: sim.x, dsx },
+      { intervention: 'hard', edgeRule: byDefault.edgeRule === 'adaptive' ? 'null-level' : 'adaptive' },
+    );
     const adaptive = byDefault.edgeRule === 'adaptive' ? byDefault : other;
     const nullLevel = byDefault.edgeRule === 'adaptive' ? other : byDefault;
     const z0 = { data: sim.z.data.subarray(0, N * n), shape: [N, n] };

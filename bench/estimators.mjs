@@ -109,7 +109,10 @@ if (run('speed')) {
   const wasm = await loadBackend({ backend: 'wasm' });
   const small = native.simulate({ n: 3, d: 10, samples: 5_000, seed: 13, outputs: { z: false, dsx: false } });
   speed.small = { n: 3, d: 10, samples: 5_000, epochs: 10 };
-  for (const [name, crl] of [['native', native], ['wasm', wasm]]) {
+  for (const [name, crl] of [
+    ['native', native],
+    ['wasm', wasm],
+  ]) {
     speed.small[name] = {};
     for (const method of ['logistic-quadratic', 'classifier-mlp', 'ssm']) {
       progress(`small ${method} on ${name}`);

@@ -62,10 +62,18 @@ const load = () => os.loadavg().map((v) => round(v, 3));
 
 function simulate(crl, { n, d, samples, seed, transform = 'tanh', exact = true }) {
   return crl.simulate({
-    n, d, samples, seed,
-    latent: 'quadratic', density: 0.5, randomOrder: true,
-    design: 'two-hard-per-node', intervention: 'hard', varianceFactors: [0.25, 4],
-    transform, scaleDecoder: true,
+    n,
+    d,
+    samples,
+    seed,
+    latent: 'quadratic',
+    density: 0.5,
+    randomOrder: true,
+    design: 'two-hard-per-node',
+    intervention: 'hard',
+    varianceFactors: [0.25, 4],
+    transform,
+    scaleDecoder: true,
     outputs: { z: true, x: true, dsx: exact },
   });
 }
@@ -133,7 +141,9 @@ function cell(name, crl, setting, runs, options = {}, adaptiveRule = true) {
   const loadStart = load();
   for (let seed = 0; seed < runs; seed++) {
     rows.push(run(crl, setting, seed, options, adaptiveRule));
-    process.stderr.write(`${name} seed ${seed}: mcc ${rows.at(-1).mcc.toFixed(4)} shd ${JSON.stringify(rows.at(-1).shd)} ${rows.at(-1).seconds.toFixed(2)} s\n`);
+    process.stderr.write(
+      `${name} seed ${seed}: mcc ${rows.at(-1).mcc.toFixed(4)} shd ${JSON.stringify(rows.at(-1).shd)} ${rows.at(-1).seconds.toFixed(2)} s\n`,
+    );
   }
   const rules = Object.keys(rows[0].shd);
   return {
@@ -142,15 +152,38 @@ function cell(name, crl, setting, runs, options = {}, adaptiveRule = true) {
     options,
     runs,
     mcc: summary(rows.map((r) => r.mcc)),
-    shd: Object.fromEntries(rules.map((k) => [k, summary(rows.map((r) => r.shd[k]), 3)])),
+    shd: Object.fromEntries(
+      rules.map((k) => [
+        k,
+        summary(
+          rows.map((r) => r.shd[k]),
+          3,
+        ),
+      ]),
+    ),
     correctRate: Object.fromEntries(rules.map((k) => [k, round(mean(rows.map((r) => (r.shd[k] === 0 ? 1 : 0))), 3)])),
-    trueEdges: summary(rows.map((r) => r.edges), 3),
-    iterations: summary(rows.map((r) => r.iterations), 4),
+    trueEdges: summary(
+      rows.map((r) => r.edges),
+      3,
+    ),
+    iterations: summary(
+      rows.map((r) => r.iterations),
+      4,
+    ),
     converged: rows.filter((r) => r.converged).length,
-    seconds: summary(rows.map((r) => r.seconds), 3),
-    cpuSeconds: summary(rows.map((r) => r.cpuSeconds), 3),
+    seconds: summary(
+      rows.map((r) => r.seconds),
+      3,
+    ),
+    cpuSeconds: summary(
+      rows.map((r) => r.cpuSeconds),
+      3,
+    ),
     maxSeconds: round(Math.max(...rows.map((r) => r.seconds)), 3),
-    estimateSeconds: summary(rows.map((r) => r.estimateSeconds), 3),
+    estimateSeconds: summary(
+      rows.map((r) => r.estimateSeconds),
+      3,
+    ),
     loadAverage: { start: loadStart, end: load() },
     perRun: rows.map((r) => ({ seed: r.seed, mcc: round(r.mcc, 5), shd: r.shd, iterations: r.iterations, seconds: round(r.seconds, 3) })),
   };
@@ -183,26 +216,45 @@ if (PARTS.includes('estimated')) {
     cell('classifier-mlp on atanh(x), n=5', native, { ...N5, estimator: 'classifier-mlp', space: 'atanh' }, EST_RUNS),
     cell('logistic-quadratic on x, n=5', native, { ...N5, estimator: 'logistic-quadratic', space: 'x' }, Math.ceil(EST_RUNS / 2)),
     cell('ssm on atanh(x), n=5', native, { ...N5, estimator: 'ssm', space: 'atanh' }, Math.ceil(EST_RUNS / 5)),
-    cell('logistic-quadratic on atanh(x), n=8', native, { ...N8, estimator: 'logistic-quadratic', space: 'atanh' }, Math.ceil(EST_RUNS / 4)),
+    cell(
+      'logistic-quadratic on atanh(x), n=8',
+      native,
+      { ...N8, estimator: 'logistic-quadratic', space: 'atanh' },
+      Math.ceil(EST_RUNS / 4),
+    ),
   ];
 }
 if (PARTS.includes('mlp')) {
   const setting = { n: 5, d: 10, samples: MLP_SAMPLES, transform: 'tanh-mlp' };
   out.mlp = [
-    cell('mlp family (reconstructionWeight 1, learningRate 2e-3, maxIterations 5000), tanh-mlp transform, n=5 d=10', native, setting, 2, {
-      family: 'mlp',
-      seed: 1,
-      reconstructionWeight: 1,
-      learningRate: 2e-3,
-      maxIterations: 5000,
-    }, false),
-    cell('mlp family (reconstructionWeight 100, learningRate 5e-3, maxIterations 8000), tanh-mlp transform, n=5 d=10', native, setting, MLP_RUNS, {
-      family: 'mlp',
-      seed: 1,
-      reconstructionWeight: 100,
-      learningRate: 5e-3,
-      maxIterations: 8000,
-    }, false),
+    cell(
+      'mlp family (reconstructionWeight 1, learningRate 2e-3, maxIterations 5000), tanh-mlp transform, n=5 d=10',
+      native,
+      setting,
+      2,
+      {
+        family: 'mlp',
+        seed: 1,
+        reconstructionWeight: 1,
+        learningRate: 2e-3,
+        maxIterations: 5000,
+      },
+      false,
+    ),
+    cell(
+      'mlp family (reconstructionWeight 100, learningRate 5e-3, maxIterations 8000), tanh-mlp transform, n=5 d=10',
+      native,
+      setting,
+      MLP_RUNS,
+      {
+        family: 'mlp',
+        seed: 1,
+        reconstructionWeight: 100,
+        learningRate: 5e-3,
+        maxIterations: 8000,
+      },
+      false,
+    ),
   ];
 }
 if (PARTS.includes('speed')) {
@@ -233,7 +285,10 @@ if (PARTS.includes('speed')) {
   }
   const fixed = { init: 'random', seed: 1, maxIterations: 300, patience: 1_000_000 };
   speed.iterationsPerSecond = {};
-  for (const [name, crl] of [['native', native], ['wasm', wasm]]) {
+  for (const [name, crl] of [
+    ['native', native],
+    ['wasm', wasm],
+  ]) {
     timed(crl, { ...fixed, maxIterations: 20 });
     const repeats = [];
     for (let k = 0; k < 5; k++) repeats.push(timed(crl, fixed));

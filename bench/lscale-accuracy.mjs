@@ -100,7 +100,10 @@ const results = { runs, gridRuns, sampling, exact: {}, gaussian: {}, grid: [] };
 const linearHard = { n: 5, d: 100, samples: 50_000, intervention: 'hard', estimator: 'exact', factor: 5 };
 const softN8 = { n: 8, d: 100, samples: 5_000, intervention: 'soft', estimator: 'exact', factor: 0.25 };
 results.exact.linearHard = { spec: linearHard, ...trialRows(linearHard, 'hard', runs, 1000) };
-results.exact.mlpHard = { spec: { n: 5, d: 100, samples: 50_000, latent: 'mlp', intervention: 'hard', factor: 5 }, ...(await mlpRows(runs, 2000)) };
+results.exact.mlpHard = {
+  spec: { n: 5, d: 100, samples: 50_000, latent: 'mlp', intervention: 'hard', factor: 5 },
+  ...(await mlpRows(runs, 2000)),
+};
 results.exact.linearSoft = { spec: softN8, ...trialRows(softN8, 'soft', runs, 3000) };
 
 // 2. Gaussian plug-in, adaptive vs the reference's rule.
@@ -171,7 +174,10 @@ const lines = [
   '| rule | MCC | SHD | SHD = 0 | edges |',
   '|---|---|---|---|---|',
   row('adaptive (default)', results.gaussian.adaptive),
-  row("reference options (edgeRule 'absolute', tolEdge 1e-3, unmixing 'soft-parents', hardGraphFilter 'soft-graph')", results.gaussian.reference),
+  row(
+    "reference options (edgeRule 'absolute', tolEdge 1e-3, unmixing 'soft-parents', hardGraphFilter 'soft-graph')",
+    results.gaussian.reference,
+  ),
   '',
 ];
 if (results.grid.length) {
@@ -191,4 +197,16 @@ if (results.grid.length) {
 }
 writeFileSync(join(root, 'docs', 'lscale-accuracy.md'), lines.join('\n'));
 await crl.close();
-console.log(JSON.stringify({ ...results, exact: Object.fromEntries(Object.entries(results.exact).map(([k, v]) => [k, { mcc: summary(v.mcc), shd: summary(v.shd), closureShd: summary(v.closureShd) }])), gaussian: Object.fromEntries(Object.entries(results.gaussian).map(([k, v]) => [k, { mcc: summary(v.mcc), shd: summary(v.shd) }])) }, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      ...results,
+      exact: Object.fromEntries(
+        Object.entries(results.exact).map(([k, v]) => [k, { mcc: summary(v.mcc), shd: summary(v.shd), closureShd: summary(v.closureShd) }]),
+      ),
+      gaussian: Object.fromEntries(Object.entries(results.gaussian).map(([k, v]) => [k, { mcc: summary(v.mcc), shd: summary(v.shd) }])),
+    },
+    null,
+    2,
+  ),
+);

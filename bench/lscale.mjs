@@ -60,7 +60,11 @@ for (const [name, crl] of Object.entries(engines)) {
     covariances.set(crl.covariance(env).data, k * d * d);
     for (let t = 0; t < N; t++) for (let i = 0; i < d; i++) means[k * d + i] += env.data[t * d + i] / N;
   }
-  const momentsData = { covariances: { data: covariances, shape: [n + 1, d, d] }, means: { data: means, shape: [n + 1, d] }, scores: 'gaussian' };
+  const momentsData = {
+    covariances: { data: covariances, shape: [n + 1, d, d] },
+    means: { data: means, shape: [n + 1, d] },
+    scores: 'gaussian',
+  };
   const onMoments = await time(() => crl.lscale(momentsData, { intervention: 'hard' }), { repeats: 21, warmup: 3 });
   const check = crl.lscaleTrial(spec);
   results.fused[name] = {
@@ -72,8 +76,15 @@ for (const [name, crl] of Object.entries(engines)) {
     simd: info.simd,
     threads: info.threads,
   };
-  results.fusedWishart[name] = { secondsPerTrial: round(wishart.median), minSecondsPerTrial: round(Math.min(...wishart.samples)), speedupVsReference: round(referenceSeconds / wishart.median, 3) };
-  results.materialised[name] = { secondsPerTrial: round(materialised.median), speedupVsReference: round(referenceSeconds / materialised.median, 3) };
+  results.fusedWishart[name] = {
+    secondsPerTrial: round(wishart.median),
+    minSecondsPerTrial: round(Math.min(...wishart.samples)),
+    speedupVsReference: round(referenceSeconds / wishart.median, 3),
+  };
+  results.materialised[name] = {
+    secondsPerTrial: round(materialised.median),
+    speedupVsReference: round(referenceSeconds / materialised.median, 3),
+  };
   results.lscaleOnX[name] = { seconds: round(onX.median) };
   results.lscaleOnMoments[name] = { seconds: round(onMoments.median), minSeconds: round(Math.min(...onMoments.samples)) };
 }

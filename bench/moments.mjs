@@ -48,8 +48,18 @@ for (const [name, crl] of Object.entries(engines)) {
   const info = crl.info();
   const cov = await time(() => crl.covariance(x), { repeats: 7 });
   const sdc = await time(() => crl.scoreDiffCovariance(dsx), { repeats: 5 });
-  results.covariance[name] = { seconds: round(cov.median), gflops: round(covFlops / cov.median / 1e9), simd: info.simd, threads: info.threads };
-  results.scoreDiffCovariance[name] = { seconds: round(sdc.median), gflops: round(sdcFlops / sdc.median / 1e9), simd: info.simd, threads: info.threads };
+  results.covariance[name] = {
+    seconds: round(cov.median),
+    gflops: round(covFlops / cov.median / 1e9),
+    simd: info.simd,
+    threads: info.threads,
+  };
+  results.scoreDiffCovariance[name] = {
+    seconds: round(sdc.median),
+    gflops: round(sdcFlops / sdc.median / 1e9),
+    simd: info.simd,
+    threads: info.threads,
+  };
 }
 
 // The plain loop is timed on one environment and scaled by K (it is linear in K).

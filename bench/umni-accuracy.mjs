@@ -45,7 +45,9 @@ for (const order of ['lexicographic', 'l1']) {
           try {
             ok.push(crl.umniTrial({ n, ...SETTING, intervention, scores, order }, seed));
           } catch (error) {
-            const reason = /no weight vector/.test(error.message) ? 'no candidate accepted' : error.message.split(':').slice(1).join(':').trim();
+            const reason = /no weight vector/.test(error.message)
+              ? 'no candidate accepted'
+              : error.message.split(':').slice(1).join(':').trim();
             failures[reason] = (failures[reason] ?? 0) + 1;
           }
           ms += performance.now() - t0;
@@ -59,7 +61,17 @@ for (const order of ['lexicographic', 'l1']) {
             incorrectMixingRatio: summary(rows.map((m) => m.incorrectMixingRatio)),
           };
         };
-        const cell = { order, intervention, scores, n, runs: RUNS, ok: ok.length, failures, soft: stage('soft'), msPerRun: round(ms / RUNS, 3) };
+        const cell = {
+          order,
+          intervention,
+          scores,
+          n,
+          runs: RUNS,
+          ok: ok.length,
+          failures,
+          soft: stage('soft'),
+          msPerRun: round(ms / RUNS, 3),
+        };
         if (intervention === 'hard') cell.hard = stage('hard');
         cells.push(cell);
         process.stderr.write(`${order} ${intervention} ${scores} n=${n}: ${ok.length}/${RUNS} ok\n`);
@@ -72,7 +84,11 @@ await crl.close();
 const fmt = (s) => `${s.mean.toFixed(3)} ± ${s.se.toFixed(3)}`;
 const failed = (c) => {
   const total = c.runs - c.ok;
-  return total === 0 ? '0' : `${total} (${Object.entries(c.failures).map(([k, v]) => `${v} ${k}`).join(', ')})`;
+  return total === 0
+    ? '0'
+    : `${total} (${Object.entries(c.failures)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ')})`;
 };
 const lines = [
   '# UMNI-CRL accuracy',
@@ -107,7 +123,9 @@ for (const order of ['lexicographic', 'l1']) {
   lines.push('### Soft interventions (encoder up to ancestors, transitive closure)', '');
   lines.push('| scores | n | closure SHD | exact closure | MCC | incorrect mixing | failed |', '|---|---|---|---|---|---|---|');
   for (const c of cells.filter((x) => x.order === order && x.intervention === 'soft')) {
-    lines.push(`| ${c.scores} | ${c.n} | ${fmt(c.soft.shd)} | ${c.soft.correct.toFixed(2)} | ${fmt(c.soft.mcc)} | ${fmt(c.soft.incorrectMixingRatio)} | ${failed(c)} |`);
+    lines.push(
+      `| ${c.scores} | ${c.n} | ${fmt(c.soft.shd)} | ${c.soft.correct.toFixed(2)} | ${fmt(c.soft.mcc)} | ${fmt(c.soft.incorrectMixingRatio)} | ${failed(c)} |`,
+    );
   }
   lines.push('', '### Hard interventions (latents up to scaling, DAG)', '');
   lines.push(

@@ -12,7 +12,6 @@ import { hash, nd, NaN_, Inf, NegInf, NegZero, patch, rng, sim, Undef } from './
 const S = { n: 2, d: 3, samples: 40, seed: 1 };
 const X = sim(S, 'x'); // 3 x 40 x 3
 const DSX = sim(S, 'dsx'); // 2 x 40 x 3
-const X0 = sim(S, 'x0'); // 40 x 3
 const GRAPH = sim(S, 'graph'); // 2 x 2
 const ENC = sim(S, 'encoder'); // 2 x 3
 const DEC = sim(S, 'decoder'); // 3 x 2
@@ -27,12 +26,45 @@ const LEARN_OPTS = { epochs: 2, width: 4 };
 // --- catalogues of bad values by kind ------------------------------------------------------
 
 const WRONG_TYPE = [null, Undef, 3, 'x', true, [], {}, { $: 'symbol' }, { $: 'bigint' }, { $: 'fn' }, { $: 'date' }];
-const BAD_INT = [-1, 0, 1.5, NaN_, Inf, NegInf, NegZero, -(2 ** 31), 2 ** 31, 2 ** 32, 2 ** 53, 1e300, '3', true, null, Undef, {}, [], { $: 'bigint' }];
+const BAD_INT = [
+  -1,
+  0,
+  1.5,
+  NaN_,
+  Inf,
+  NegInf,
+  NegZero,
+  -(2 ** 31),
+  2 ** 31,
+  2 ** 32,
+  2 ** 53,
+  1e300,
+  '3',
+  true,
+  null,
+  Undef,
+  {},
+  [],
+  { $: 'bigint' },
+];
 /** Sizes past every buffer: must stop with a clean limit error. */
 const HUGE = [2 ** 30, 2 ** 31, 2 ** 32, 1e9, 1e12, 2 ** 53 - 1, 1e15];
 const BAD_REAL = [NaN_, Inf, NegInf, -1, 0, 1e308, -1e308, 5e-324, '0.5', null, true, {}, Undef, NegZero, 2, 1e-300];
 const BAD_BOOL = [0, 1, 'true', null, NaN_, {}, 'false', Undef];
-const badEnum = (valid) => ['', valid.toUpperCase(), 'foo', 0, null, [valid], `${valid} `, '__proto__', 'constructor', 'toString', Undef, {}];
+const badEnum = (valid) => [
+  '',
+  valid.toUpperCase(),
+  'foo',
+  0,
+  null,
+  [valid],
+  `${valid} `,
+  '__proto__',
+  'constructor',
+  'toString',
+  Undef,
+  {},
+];
 const UNKNOWN_KEYS = ['epoch', 'foo', 'Seed', 'constructor', '__proto__', 'toString'];
 
 /** Bad NDArrays for an argument whose valid shape is `shape`. */
@@ -58,25 +90,76 @@ function badArrays(shape) {
     nd(shape, 'ones'),
     nd(shape, 'randn', { len: Math.max(0, shape.reduce((a, b) => a * b, 1) - 1) }),
     nd(shape, 'randn', { len: shape.reduce((a, b) => a * b, 1) + 1 }),
-    nd(shape.map((s, i) => (i === 0 ? -s : s)), 'randn', { len: 4 }),
-    nd(shape.map((s, i) => (i === rank - 1 ? s + 0.5 : s)), 'randn', { len: 4 }),
-    nd(shape.map((s, i) => (i === 0 ? NaN_ : s)), 'randn', { len: 4 }),
-    nd(shape.map((s, i) => (i === 0 ? String(s) : s)), 'randn', { len: shape.reduce((a, b) => a * b, 1) }),
-    nd(shape.map((s, i) => (i === 0 ? 2 ** 31 : s)), 'randn', { len: 8 }),
-    nd(shape.map(() => 2 ** 21), 'randn', { len: 8 }),
-    nd(shape.map(() => 2 ** 32), 'randn', { len: 0 }),
+    nd(
+      shape.map((s, i) => (i === 0 ? -s : s)),
+      'randn',
+      { len: 4 },
+    ),
+    nd(
+      shape.map((s, i) => (i === rank - 1 ? s + 0.5 : s)),
+      'randn',
+      { len: 4 },
+    ),
+    nd(
+      shape.map((s, i) => (i === 0 ? NaN_ : s)),
+      'randn',
+      { len: 4 },
+    ),
+    nd(
+      shape.map((s, i) => (i === 0 ? String(s) : s)),
+      'randn',
+      { len: shape.reduce((a, b) => a * b, 1) },
+    ),
+    nd(
+      shape.map((s, i) => (i === 0 ? 2 ** 31 : s)),
+      'randn',
+      { len: 8 },
+    ),
+    nd(
+      shape.map(() => 2 ** 21),
+      'randn',
+      { len: 8 },
+    ),
+    nd(
+      shape.map(() => 2 ** 32),
+      'randn',
+      { len: 0 },
+    ),
     nd([], 'randn'),
     nd([...shape, 1], 'randn'),
     nd(shape.slice(1), 'randn'),
     { $: 'getterThrows', key: 'data' },
   ];
   // Empty axes, one at a time and all at once.
-  for (let i = 0; i < rank; i++) out.push(nd(shape.map((s, j) => (j === i ? 0 : s)), 'randn'));
-  out.push(nd(shape.map(() => 0), 'randn'));
+  for (let i = 0; i < rank; i++)
+    out.push(
+      nd(
+        shape.map((s, j) => (j === i ? 0 : s)),
+        'randn',
+      ),
+    );
+  out.push(
+    nd(
+      shape.map(() => 0),
+      'randn',
+    ),
+  );
   // One more along each axis (mismatch with the other arguments).
-  for (let i = 0; i < rank; i++) out.push(nd(shape.map((s, j) => (j === i ? s + 1 : s)), 'randn'));
+  for (let i = 0; i < rank; i++)
+    out.push(
+      nd(
+        shape.map((s, j) => (j === i ? s + 1 : s)),
+        'randn',
+      ),
+    );
   // Single row / column (degenerate statistics).
-  for (let i = 0; i < rank; i++) out.push(nd(shape.map((s, j) => (j === i ? 1 : s)), 'randn'));
+  for (let i = 0; i < rank; i++)
+    out.push(
+      nd(
+        shape.map((s, j) => (j === i ? 1 : s)),
+        'randn',
+      ),
+    );
   return out;
 }
 
@@ -120,22 +203,48 @@ function ops() {
   add('info', []);
   add('setThreads', [1], [slot([0], 'extra')], { extra: [[0], [-1], [1e6], [2 ** 31], [NaN_], ['2'], [null]] });
   add('release', [X], [slot([0], 'extra')], {
-    extra: [[null], [3], ['x'], [{ data: { $: 'f64', len: 3 } }], [{ $: 'cyclic' }], [nd([2, 2], 'randn', { type: 'detached' })], [{ $: 'f64', len: 0 }]],
+    extra: [
+      [null],
+      [3],
+      ['x'],
+      [{ data: { $: 'f64', len: 3 } }],
+      [{ $: 'cyclic' }],
+      [nd([2, 2], 'randn', { type: 'detached' })],
+      [{ $: 'f64', len: 0 }],
+    ],
   });
   add('releaseMemory', []);
 
   both('covariance', [nd([20, 3])], [slot([0], 'nd', [20, 3])], {
-    extra: [[nd([1, 3])], [nd([0, 0])], [nd([2 ** 20, 0], 'randn', { len: 0 })], [nd([0, 2 ** 20], 'randn', { len: 0 })], [nd([3, 2000000], 'randn')]],
+    extra: [
+      [nd([1, 3])],
+      [nd([0, 0])],
+      [nd([2 ** 20, 0], 'randn', { len: 0 })],
+      [nd([0, 2 ** 20], 'randn', { len: 0 })],
+      [nd([3, 2000000], 'randn')],
+    ],
   });
-  both('scoreDiffCovariance', [DSX], [slot([0], 'nd', [2, 40, 3])], { extra: [[nd([0, 5, 3])], [nd([2 ** 20, 0, 3], 'randn', { len: 0 })], [nd([1, 1, 1500])]] });
+  both('scoreDiffCovariance', [DSX], [slot([0], 'nd', [2, 40, 3])], {
+    extra: [[nd([0, 5, 3])], [nd([2 ** 20, 0, 3], 'randn', { len: 0 })], [nd([1, 1, 1500])]],
+  });
   both('crossScoreDiffCovariance', [DSX], [slot([0], 'nd', [2, 40, 3])], {
     extra: [[nd([2000, 1, 20])], [nd([200, 1, 1000], 'randn')], [nd([2 ** 16, 0, 2 ** 16], 'randn', { len: 0 })]],
   });
-  add('symmetricEigen', [nd([3, 3], 'eye')], [slot([0], 'nd', [3, 3])], { extra: [[nd([3, 4])], [nd([1, 1])], [nd([0, 0])], [nd([3, 3], 'nan')]] });
+  add('symmetricEigen', [nd([3, 3], 'eye')], [slot([0], 'nd', [3, 3])], {
+    extra: [[nd([3, 4])], [nd([1, 1])], [nd([0, 0])], [nd([3, 3], 'nan')]],
+  });
 
   add(
     'randomDraws',
-    [0, [{ kind: 'random', count: 3 }, { kind: 'standardNormal', count: 2 }, { kind: 'integers', low: 0, high: 5, count: 2 }, { kind: 'permutation', n: 4 }]],
+    [
+      0,
+      [
+        { kind: 'random', count: 3 },
+        { kind: 'standardNormal', count: 2 },
+        { kind: 'integers', low: 0, high: 5, count: 2 },
+        { kind: 'permutation', n: 4 },
+      ],
+    ],
     [
       slot([0], 'int'),
       slot([1], 'object'),
@@ -166,51 +275,73 @@ function ops() {
   );
 
   const umniOpts = { kappa: 1 };
-  both('umni', [{ x: sim(MN, 'x'), dsx: sim(MN, 'dsx') }, umniOpts], [
-    slot([0], 'object'),
-    slot([0, 'x'], 'nd', [3, 60, 3]),
-    slot([0, 'dsx'], 'nd', [2, 60, 3]),
-    slot([1], 'object'),
-    slot([1, 'kappa'], 'count'),
-    slot([1, 'intervention'], 'enum:hard'),
-    slot([1, 'tolEigv'], 'real'),
-    slot([1, 'tolCi'], 'real'),
-    slot([1, 'tolUnmix'], 'real'),
-    slot([1, 'order'], 'enum:l1'),
-    slot([1, 'latents'], 'count'),
-    slot([1, 'prefilter'], 'bool'),
-  ], {
-    options: [[1]],
-    extra: [
-      [{ x: sim({ ...MN, n: 5, d: 5 }, 'x'), dsx: sim({ ...MN, n: 5, d: 5 }, 'dsx') }, { kappa: 50 }],
-      [{ x: sim({ ...MN, n: 5, d: 5 }, 'x'), dsx: sim({ ...MN, n: 5, d: 5 }, 'dsx') }, { kappa: 2 ** 31 }],
-      [{ x: nd([1, 60, 3]), dsx: nd([0, 60, 3]) }, {}],
-      [{ x: nd([21, 30, 21]), dsx: nd([20, 30, 21]) }, { kappa: 1 }],
+  both(
+    'umni',
+    [{ x: sim(MN, 'x'), dsx: sim(MN, 'dsx') }, umniOpts],
+    [
+      slot([0], 'object'),
+      slot([0, 'x'], 'nd', [3, 60, 3]),
+      slot([0, 'dsx'], 'nd', [2, 60, 3]),
+      slot([1], 'object'),
+      slot([1, 'kappa'], 'count'),
+      slot([1, 'intervention'], 'enum:hard'),
+      slot([1, 'tolEigv'], 'real'),
+      slot([1, 'tolCi'], 'real'),
+      slot([1, 'tolUnmix'], 'real'),
+      slot([1, 'order'], 'enum:l1'),
+      slot([1, 'latents'], 'count'),
+      slot([1, 'prefilter'], 'bool'),
     ],
-  });
-  add('umniGaussian', [{ covariances: COV3, samples: 100 }, { kappa: 1 }], [
-    slot([0], 'object'),
-    slot([0, 'covariances'], 'nd', [3, 3, 3]),
-    slot([0, 'means'], 'nd', [3, 3]),
-    slot([0, 'samples'], 'count'),
-    slot([1, 'kappa'], 'count'),
-    slot([1, 'centred'], 'bool'),
-    slot([1, 'intervention'], 'enum:hard'),
-  ], { options: [[1]], extra: [[{ covariances: nd([6, 6, 6], 'randn'), samples: 10 }, { kappa: 40 }]] });
-  add('umniTrial', [{ n: 2, samples: 50, kappa: 1 }, 0], [
-    slot([0], 'object'),
-    slot([0, 'n'], 'count'),
-    slot([0, 'd'], 'count'),
-    slot([0, 'samples'], 'count'),
-    slot([0, 'density'], 'real'),
-    slot([0, 'factor'], 'real'),
-    slot([0, 'targetDensity'], 'real'),
-    slot([0, 'kappa'], 'count'),
-    slot([0, 'scaleDecoder'], 'bool'),
-    slot([0, 'intervention'], 'enum:soft'),
-    slot([0, 'scores'], 'enum:gaussian'),
-    slot([1], 'int'),
-  ], { options: [[0]], extra: [[{ n: 5, samples: 100, kappa: 50 }, 0], [{ n: 40, samples: 100, kappa: 1 }, 0], [{ n: 2, samples: 1e15, kappa: 1 }, 0]] });
+    {
+      options: [[1]],
+      extra: [
+        [{ x: sim({ ...MN, n: 5, d: 5 }, 'x'), dsx: sim({ ...MN, n: 5, d: 5 }, 'dsx') }, { kappa: 50 }],
+        [{ x: sim({ ...MN, n: 5, d: 5 }, 'x'), dsx: sim({ ...MN, n: 5, d: 5 }, 'dsx') }, { kappa: 2 ** 31 }],
+        [{ x: nd([1, 60, 3]), dsx: nd([0, 60, 3]) }, {}],
+        [{ x: nd([21, 30, 21]), dsx: nd([20, 30, 21]) }, { kappa: 1 }],
+      ],
+    },
+  );
+  add(
+    'umniGaussian',
+    [{ covariances: COV3, samples: 100 }, { kappa: 1 }],
+    [
+      slot([0], 'object'),
+      slot([0, 'covariances'], 'nd', [3, 3, 3]),
+      slot([0, 'means'], 'nd', [3, 3]),
+      slot([0, 'samples'], 'count'),
+      slot([1, 'kappa'], 'count'),
+      slot([1, 'centred'], 'bool'),
+      slot([1, 'intervention'], 'enum:hard'),
+    ],
+    { options: [[1]], extra: [[{ covariances: nd([6, 6, 6], 'randn'), samples: 10 }, { kappa: 40 }]] },
+  );
+  add(
+    'umniTrial',
+    [{ n: 2, samples: 50, kappa: 1 }, 0],
+    [
+      slot([0], 'object'),
+      slot([0, 'n'], 'count'),
+      slot([0, 'd'], 'count'),
+      slot([0, 'samples'], 'count'),
+      slot([0, 'density'], 'real'),
+      slot([0, 'factor'], 'real'),
+      slot([0, 'targetDensity'], 'real'),
+      slot([0, 'kappa'], 'count'),
+      slot([0, 'scaleDecoder'], 'bool'),
+      slot([0, 'intervention'], 'enum:soft'),
+      slot([0, 'scores'], 'enum:gaussian'),
+      slot([1], 'int'),
+    ],
+    {
+      options: [[0]],
+      extra: [
+        [{ n: 5, samples: 100, kappa: 50 }, 0],
+        [{ n: 40, samples: 100, kappa: 1 }, 0],
+        [{ n: 2, samples: 1e15, kappa: 1 }, 0],
+      ],
+    },
+  );
 
   const simSlots = [
     slot([0], 'object'),
@@ -274,42 +405,52 @@ function ops() {
       [{ n: 2, d: 3, seed: 1, design: 'two-hard-per-node' }, 'latentScoreDifference', 4, { z: nd([5, 2]) }],
     ],
   });
-  add('simulationTransform', [{ n: 2, d: 3, seed: 1 }, 'forward', nd([5, 2])], [slot([0], 'object'), slot([1], 'enum:forward'), slot([2], 'nd', [5, 2])], {
-    extra: [
-      [{ n: 2, d: 3, seed: 1 }, 'inverse', nd([5, 2])],
-      [{ n: 2, d: 3, seed: 1, transform: 'tanh' }, 'inverse', nd([5, 3], 'huge')],
-      [{ n: 2, d: 3, seed: 1, transform: 'tanh-mlp' }, 'jacobian', nd([5, 3])],
-    ],
-  });
+  add(
+    'simulationTransform',
+    [{ n: 2, d: 3, seed: 1 }, 'forward', nd([5, 2])],
+    [slot([0], 'object'), slot([1], 'enum:forward'), slot([2], 'nd', [5, 2])],
+    {
+      extra: [
+        [{ n: 2, d: 3, seed: 1 }, 'inverse', nd([5, 2])],
+        [{ n: 2, d: 3, seed: 1, transform: 'tanh' }, 'inverse', nd([5, 3], 'huge')],
+        [{ n: 2, d: 3, seed: 1, transform: 'tanh-mlp' }, 'jacobian', nd([5, 3])],
+      ],
+    },
+  );
 
-  add('trial', [{ n: 2, d: 3, samples: 50 }, 0], [
-    slot([0], 'object'),
-    slot([0, 'n'], 'count'),
-    slot([0, 'd'], 'count'),
-    slot([0, 'samples'], 'count'),
-    slot([0, 'latent'], 'enum:linear'),
-    slot([0, 'density'], 'real'),
-    slot([0, 'intervention'], 'enum:hard'),
-    slot([0, 'factor'], 'real'),
-    slot([0, 'design'], 'enum:single-node'),
-    slot([0, 'transform'], 'enum:linear'),
-    slot([0, 'estimator'], 'enum:gaussian'),
-    slot([0, 'sampling'], 'enum:samples'),
-    slot([0, 'algorithm'], 'enum:finite-sample'),
-    slot([0, 'tolEigv'], 'real'),
-    slot([0, 'randomOrder'], 'bool'),
-    slot([1], 'int'),
-  ], {
-    options: [[0]],
-    extra: [
-      [{ n: 20, d: 100000, samples: 100 }, 0],
-      [{ n: 2, d: 3, samples: 1e15, sampling: 'wishart' }, 0],
-      [{ n: 2, d: 3, samples: 2 ** 40 }, 0],
-      [{ n: 2, d: 3, samples: 50, latent: 'mlp' }, 0],
-      [{ n: 2, d: 3, samples: 50, design: 'multi-node' }, 0],
-      [{ n: 2, d: 3, samples: 1 }, 0],
+  add(
+    'trial',
+    [{ n: 2, d: 3, samples: 50 }, 0],
+    [
+      slot([0], 'object'),
+      slot([0, 'n'], 'count'),
+      slot([0, 'd'], 'count'),
+      slot([0, 'samples'], 'count'),
+      slot([0, 'latent'], 'enum:linear'),
+      slot([0, 'density'], 'real'),
+      slot([0, 'intervention'], 'enum:hard'),
+      slot([0, 'factor'], 'real'),
+      slot([0, 'design'], 'enum:single-node'),
+      slot([0, 'transform'], 'enum:linear'),
+      slot([0, 'estimator'], 'enum:gaussian'),
+      slot([0, 'sampling'], 'enum:samples'),
+      slot([0, 'algorithm'], 'enum:finite-sample'),
+      slot([0, 'tolEigv'], 'real'),
+      slot([0, 'randomOrder'], 'bool'),
+      slot([1], 'int'),
     ],
-  });
+    {
+      options: [[0]],
+      extra: [
+        [{ n: 20, d: 100000, samples: 100 }, 0],
+        [{ n: 2, d: 3, samples: 1e15, sampling: 'wishart' }, 0],
+        [{ n: 2, d: 3, samples: 2 ** 40 }, 0],
+        [{ n: 2, d: 3, samples: 50, latent: 'mlp' }, 0],
+        [{ n: 2, d: 3, samples: 50, design: 'multi-node' }, 0],
+        [{ n: 2, d: 3, samples: 1 }, 0],
+      ],
+    },
+  );
 
   const lscaleSlots = [
     slot([0], 'object'),
@@ -326,7 +467,10 @@ function ops() {
     slot([1, 'hardGraphFilter'], 'enum:auto'),
   ];
   const lscaleExtra = [
-    [{ x: X, scores: 'gaussian' }, { intervention: 'hard', fullRank: true }],
+    [
+      { x: X, scores: 'gaussian' },
+      { intervention: 'hard', fullRank: true },
+    ],
     [{ x: X, scores: 'gaussian', dsx: DSX }, {}],
     [{ x: X, scores: 'exact' }, {}],
     [{ covariances: COV3, scoreDiffCovariances: nd([2, 3, 3]) }, { fullRank: true }],
@@ -335,42 +479,62 @@ function ops() {
     [{ covariances: COV3, scores: 'gaussian', means: nd([2, 7]) }, {}],
     [{ covariances: nd([1, 3, 3]), scores: 'gaussian' }, {}],
     [{ covariances: nd([3, 3, 4]), scores: 'gaussian' }, {}],
-    [{ covariances: nd([22, 21, 21]), scores: 'gaussian' }, { intervention: 'hard', fullRank: true }],
+    [
+      { covariances: nd([22, 21, 21]), scores: 'gaussian' },
+      { intervention: 'hard', fullRank: true },
+    ],
   ];
   both('lscale', [{ x: X, dsx: DSX }, {}], lscaleSlots, { options: [[1]], extra: lscaleExtra });
-  add('lscaleTrial', [{ seed: 0, n: 2, d: 3, samples: 100 }], [
-    slot([0], 'object'),
-    slot([0, 'seed'], 'int'),
-    slot([0, 'n'], 'count'),
-    slot([0, 'd'], 'count'),
-    slot([0, 'samples'], 'count'),
-    slot([0, 'density'], 'real'),
-    slot([0, 'factor'], 'real'),
-    slot([0, 'estimator'], 'enum:gaussian'),
-    slot([0, 'sampling'], 'enum:samples'),
-    slot([0, 'intervention'], 'enum:hard'),
-    slot([0, 'scaleDecoder'], 'bool'),
-  ], { options: [[0]], extra: [[{ seed: 0, n: 30, samples: 100 }], [{ seed: 0, n: 2, samples: 1e15, sampling: 'wishart' }], [{ seed: 0, n: 2, samples: 2 ** 40 }]] });
-  both('finiteSample', [{ dsx: DSX }, {}], [
-    slot([0], 'object'),
-    slot([0, 'dsx'], 'nd', [2, 40, 3]),
-    slot([1], 'object'),
-    slot([1, 'tolEigv'], 'real'),
-    slot([1, 'tolOrth'], 'real'),
-  ], {
-    options: [[1]],
-    extra: [
-      [{ rxs: nd([2, 3, 3]) }, {}],
-      [{ rxs: nd([2, 3, 4]) }, {}],
-      [{ rxs: nd([4, 3, 3]) }, {}],
-      [{ x: X, scores: 'gaussian' }, {}],
-      [{ x: X }, {}],
-      [{ x: X, dsx: DSX }, {}],
-      [{ rxs: nd([25, 25, 25]) }, {}],
+  add(
+    'lscaleTrial',
+    [{ seed: 0, n: 2, d: 3, samples: 100 }],
+    [
+      slot([0], 'object'),
+      slot([0, 'seed'], 'int'),
+      slot([0, 'n'], 'count'),
+      slot([0, 'd'], 'count'),
+      slot([0, 'samples'], 'count'),
+      slot([0, 'density'], 'real'),
+      slot([0, 'factor'], 'real'),
+      slot([0, 'estimator'], 'enum:gaussian'),
+      slot([0, 'sampling'], 'enum:samples'),
+      slot([0, 'intervention'], 'enum:hard'),
+      slot([0, 'scaleDecoder'], 'bool'),
     ],
-  });
+    {
+      options: [[0]],
+      extra: [
+        [{ seed: 0, n: 30, samples: 100 }],
+        [{ seed: 0, n: 2, samples: 1e15, sampling: 'wishart' }],
+        [{ seed: 0, n: 2, samples: 2 ** 40 }],
+      ],
+    },
+  );
+  both(
+    'finiteSample',
+    [{ dsx: DSX }, {}],
+    [
+      slot([0], 'object'),
+      slot([0, 'dsx'], 'nd', [2, 40, 3]),
+      slot([1], 'object'),
+      slot([1, 'tolEigv'], 'real'),
+      slot([1, 'tolOrth'], 'real'),
+    ],
+    {
+      options: [[1]],
+      extra: [
+        [{ rxs: nd([2, 3, 3]) }, {}],
+        [{ rxs: nd([2, 3, 4]) }, {}],
+        [{ rxs: nd([4, 3, 3]) }, {}],
+        [{ x: X, scores: 'gaussian' }, {}],
+        [{ x: X }, {}],
+        [{ x: X, dsx: DSX }, {}],
+        [{ rxs: nd([25, 25, 25]) }, {}],
+      ],
+    },
+  );
 
-  const estimatorSlots = (method, extra) => [
+  const estimatorSlots = (_method, _extra) => [
     slot([0], 'nd', [3, 40, 3]),
     slot([1], 'object'),
     slot([1, 'method'], 'enum:gaussian'),
@@ -380,57 +544,107 @@ function ops() {
   ];
   both('estimateScoreDifferences', [X, { method: 'gaussian' }], estimatorSlots('gaussian', [slot([1, 'centred'], 'bool')]), {
     options: [[1]],
-    extra: [[X, { method: 'nope' }], [nd([1, 40, 3]), { method: 'gaussian' }], [X, { method: 'gaussian', latents: 50 }]],
+    extra: [
+      [X, { method: 'nope' }],
+      [nd([1, 40, 3]), { method: 'gaussian' }],
+      [X, { method: 'gaussian', latents: 50 }],
+    ],
   });
   for (const method of ['logistic-quadratic', 'classifier-mlp', 'ssm']) {
     const opts = { method, ...LEARN_OPTS };
-    both(`estimateScoreDifferences:${method}`, [X, opts], estimatorSlots(method, [
-      slot([1, 'seed'], 'int'),
-      slot([1, 'epochs'], 'iter'),
-      slot([1, 'width'], 'count'),
-      slot([1, 'hiddenLayers'], 'count'),
-      slot([1, 'learningRate'], 'real'),
-      slot([1, 'schedule'], 'enum:cosine'),
-      slot([1, 'validationFraction'], 'real'),
-      slot([1, 'batchSize'], 'count'),
-      slot([1, 'patience'], 'iter'),
-      slot([1, 'weightDecay'], 'real'),
-      slot([1, 'projections'], 'count'),
-      slot([1, 'quadraticHead'], 'bool'),
-      slot([1, 'l2'], 'real'),
-      slot([1, 'maxIterations'], 'iter'),
-      slot([1, 'tolerance'], 'real'),
-    ]), {
-      options: [[1]],
-      extra: [
-        [X, { ...opts, width: 1e6, hiddenLayers: 1000 }],
-        [X, { ...opts, batchSize: 1e12 }],
-        [X, { ...opts, projections: 1e9 }],
-        [X, { ...opts, latents: 3 }],
-        [nd([3, 2, 3]), opts],
-        [nd([3, 40, 40]), opts],
-      ],
-    });
+    both(
+      `estimateScoreDifferences:${method}`,
+      [X, opts],
+      estimatorSlots(method, [
+        slot([1, 'seed'], 'int'),
+        slot([1, 'epochs'], 'iter'),
+        slot([1, 'width'], 'count'),
+        slot([1, 'hiddenLayers'], 'count'),
+        slot([1, 'learningRate'], 'real'),
+        slot([1, 'schedule'], 'enum:cosine'),
+        slot([1, 'validationFraction'], 'real'),
+        slot([1, 'batchSize'], 'count'),
+        slot([1, 'patience'], 'iter'),
+        slot([1, 'weightDecay'], 'real'),
+        slot([1, 'projections'], 'count'),
+        slot([1, 'quadraticHead'], 'bool'),
+        slot([1, 'l2'], 'real'),
+        slot([1, 'maxIterations'], 'iter'),
+        slot([1, 'tolerance'], 'real'),
+      ]),
+      {
+        options: [[1]],
+        extra: [
+          [X, { ...opts, width: 1e6, hiddenLayers: 1000 }],
+          [X, { ...opts, batchSize: 1e12 }],
+          [X, { ...opts, projections: 1e9 }],
+          [X, { ...opts, latents: 3 }],
+          [nd([3, 2, 3]), opts],
+          [nd([3, 40, 40]), opts],
+        ],
+      },
+    );
   }
 
   for (const name of ['transitiveClosure', 'transitiveReduction', 'isDag', 'topologicalOrder', 'closestDag']) {
     add(name, [GRAPH], [slot([0], 'nd', [2, 2])], {
-      extra: [[SQ], [nd([3, 3], 'ones')], [nd([0, 0])], [nd([1, 1], 'ones')], [nd([25, 25], 'int01')], [nd([30, 30], 'int01')], [nd([64, 64], 'int01')], [nd([3, 3], 'huge')], [nd([3, 3], 'int')]],
+      extra: [
+        [SQ],
+        [nd([3, 3], 'ones')],
+        [nd([0, 0])],
+        [nd([1, 1], 'ones')],
+        [nd([25, 25], 'int01')],
+        [nd([30, 30], 'int01')],
+        [nd([64, 64], 'int01')],
+        [nd([3, 3], 'huge')],
+        [nd([3, 3], 'int')],
+      ],
     });
   }
-  add('compareGraphs', [GRAPH, GRAPH], [slot([0], 'nd', [2, 2]), slot([1], 'nd', [2, 2])], { extra: [[GRAPH, SQ], [nd([0, 0]), nd([0, 0])]] });
+  add('compareGraphs', [GRAPH, GRAPH], [slot([0], 'nd', [2, 2]), slot([1], 'nd', [2, 2])], {
+    extra: [
+      [GRAPH, SQ],
+      [nd([0, 0]), nd([0, 0])],
+    ],
+  });
   add('linearSumAssignment', [nd([3, 4]), {}], [slot([0], 'nd', [3, 4]), slot([1], 'object'), slot([1, 'maximize'], 'bool')], {
-    extra: [[nd([4, 3]), {}], [nd([3, 4], 'inf'), {}], [nd([0, 4]), {}], [nd([300, 300]), {}], [nd([3, 4], 'huge'), { maximize: true }]],
+    extra: [
+      [nd([4, 3]), {}],
+      [nd([3, 4], 'inf'), {}],
+      [nd([0, 4]), {}],
+      [nd([300, 300]), {}],
+      [nd([3, 4], 'huge'), { maximize: true }],
+    ],
   });
-  add('meanCorrelationCoefficient', [nd([20, 2]), nd([20, 2], 'randn', { seed: 9 })], [slot([0], 'nd', [20, 2]), slot([1], 'nd', [20, 2])], {
-    extra: [[nd([20, 2]), nd([20, 3])], [nd([20, 2], 'zeros'), nd([20, 2])], [nd([1, 2]), nd([1, 2])]],
-  });
-  add('effectiveMixingError', [ENC, DEC, nd([2, 2], 'eye'), 0.05], [slot([0], 'nd', [2, 3]), slot([1], 'nd', [3, 2]), slot([2], 'nd', [2, 2]), slot([3], 'real')], {
-    extra: [[ENC, ENC, nd([2, 2], 'eye')], [nd([2, 3], 'zeros'), DEC, nd([2, 2], 'eye')]],
-  });
+  add(
+    'meanCorrelationCoefficient',
+    [nd([20, 2]), nd([20, 2], 'randn', { seed: 9 })],
+    [slot([0], 'nd', [20, 2]), slot([1], 'nd', [20, 2])],
+    {
+      extra: [
+        [nd([20, 2]), nd([20, 3])],
+        [nd([20, 2], 'zeros'), nd([20, 2])],
+        [nd([1, 2]), nd([1, 2])],
+      ],
+    },
+  );
+  add(
+    'effectiveMixingError',
+    [ENC, DEC, nd([2, 2], 'eye'), 0.05],
+    [slot([0], 'nd', [2, 3]), slot([1], 'nd', [3, 2]), slot([2], 'nd', [2, 2]), slot([3], 'real')],
+    {
+      extra: [
+        [ENC, ENC, nd([2, 2], 'eye')],
+        [nd([2, 3], 'zeros'), DEC, nd([2, 2], 'eye')],
+      ],
+    },
+  );
   add('allowedPattern', [GRAPH, false], [slot([0], 'nd', [2, 2]), slot([1], 'bool')]);
   add('relativeRmse', [nd([4, 3]), nd([4, 3], 'randn', { seed: 2 })], [slot([0], 'nd', [4, 3]), slot([1], 'nd', [4, 3])], {
-    extra: [[nd([4, 3]), nd([4, 3], 'zeros')], [nd([0, 3]), nd([0, 3])]],
+    extra: [
+      [nd([4, 3]), nd([4, 3], 'zeros')],
+      [nd([0, 3]), nd([0, 3])],
+    ],
   });
 
   add('learnedScoreModel', [{ $: 'learnedParams' }], [slot([0], 'extra')], {
@@ -451,22 +665,27 @@ function ops() {
     list[list.length - 1].slots[1].values = [nd([6], 'randn'), { $: 'f64', len: 7, fill: 'ones' }, { $: 'f64', len: 0 }];
     add(`model.evaluateAsync:${method}`, [{ $: 'learnedParams', method }, nd([5, 3])], [slot([1], 'nd', [5, 3])], {});
   }
-  add('learnedObjective', ['logistic-quadratic', { $: 'f64', len: 6 }, nd([8, 2]), nd([8, 1], 'int01')], [
-    slot([0], 'enum:logistic-quadratic'),
-    slot([1], 'extra'),
-    slot([2], 'nd', [8, 2]),
-    slot([3], 'nd', [8, 1]),
-    slot([4], 'object'),
-    slot([4, 'width'], 'count'),
-    slot([4, 'hiddenLayers'], 'count'),
-    slot([4, 'l2'], 'real'),
-  ], {
-    extra: [
-      ['classifier-mlp', { $: 'f64', len: 30 }, nd([8, 2]), nd([8, 1], 'int01'), { width: 1e9 }],
-      ['ssm', { $: 'f64', len: 30 }, nd([8, 2]), nd([16, 2]), { width: 3, hiddenLayers: 1e6 }],
-      ['ssm', { $: 'f64', len: 30 }, nd([8, 2]), nd([16, 2]), { width: 3 }],
+  add(
+    'learnedObjective',
+    ['logistic-quadratic', { $: 'f64', len: 6 }, nd([8, 2]), nd([8, 1], 'int01')],
+    [
+      slot([0], 'enum:logistic-quadratic'),
+      slot([1], 'extra'),
+      slot([2], 'nd', [8, 2]),
+      slot([3], 'nd', [8, 1]),
+      slot([4], 'object'),
+      slot([4, 'width'], 'count'),
+      slot([4, 'hiddenLayers'], 'count'),
+      slot([4, 'l2'], 'real'),
     ],
-  });
+    {
+      extra: [
+        ['classifier-mlp', { $: 'f64', len: 30 }, nd([8, 2]), nd([8, 1], 'int01'), { width: 1e9 }],
+        ['ssm', { $: 'f64', len: 30 }, nd([8, 2]), nd([16, 2]), { width: 3, hiddenLayers: 1e6 }],
+        ['ssm', { $: 'f64', len: 30 }, nd([8, 2]), nd([16, 2]), { width: 3 }],
+      ],
+    },
+  );
   list[list.length - 1].slots[1].values = [{ $: 'f64', len: 0 }, { $: 'f64', len: 1e6 }, null, nd([6]), { $: 'f64', len: 6, fill: 'nan' }];
 
   const gscaleSlots = [
@@ -514,31 +733,58 @@ function ops() {
   const params = [{ $: 'f64', len: 0 }, { $: 'f64', len: 5 }, { $: 'f64', len: 6, fill: 'nan' }, nd([6]), null, [1, 2, 3, 4, 5, 6]];
   const modelOf = (set) => patch(MODEL, set);
   add('gscaleEncode', [MODEL, nd([5, 3], 'randn')], [...modelSlot.map((s) => ({ ...s, values: params })), slot([1], 'nd', [5, 3])], {
-    extra: [[modelOf({ n: 1e9 }), nd([5, 3])], [modelOf({ d: 1e9 }), nd([5, 1e9], 'randn', { len: 5 })], [modelOf({ family: 'mlp', hidden: 1e9 }), nd([5, 3])], [MODEL, nd([5, 3], 'huge')]],
+    extra: [
+      [modelOf({ n: 1e9 }), nd([5, 3])],
+      [modelOf({ d: 1e9 }), nd([5, 1e9], 'randn', { len: 5 })],
+      [modelOf({ family: 'mlp', hidden: 1e9 }), nd([5, 3])],
+      [MODEL, nd([5, 3], 'huge')],
+    ],
   });
   add('gscaleDecode', [MODEL, nd([5, 2])], [...modelSlot.map((s) => ({ ...s, values: params })), slot([1], 'nd', [5, 2])], {
-    extra: [[modelOf({ n: 1e9 }), nd([5, 2])], [modelOf({ family: 'mlp', hidden: 3 }), nd([5, 2])]],
+    extra: [
+      [modelOf({ n: 1e9 }), nd([5, 2])],
+      [modelOf({ family: 'mlp', hidden: 3 }), nd([5, 2])],
+    ],
   });
-  add('gscaleLatentScoreDifferences', [MODEL, nd([5, 3]), nd([2, 5, 3])], [...modelSlot.map((s) => ({ ...s, values: params })), slot([1], 'nd', [5, 3]), slot([2], 'nd', [2, 5, 3])], {
-    extra: [[MODEL, nd([5, 3]), nd([2, 6, 3])]],
-  });
-  add('gscaleLoss', [MODEL, { x: sim(GS, 'x0'), dsxPairs: sim(GS, 'pairs') }, {}], [
-    ...modelSlot.map((s) => ({ ...s, values: params })),
-    slot([1], 'object'),
-    slot([1, 'x'], 'nd', [40, 3]),
-    slot([1, 'dsxPairs'], 'nd', [2, 40, 3]),
-    slot([2], 'object'),
-    slot([2, 'targetScale'], 'real'),
-    slot([2, 'reconstructionWeight'], 'real'),
-    slot([2, 'gradient'], 'bool'),
-  ]);
+  add(
+    'gscaleLatentScoreDifferences',
+    [MODEL, nd([5, 3]), nd([2, 5, 3])],
+    [...modelSlot.map((s) => ({ ...s, values: params })), slot([1], 'nd', [5, 3]), slot([2], 'nd', [2, 5, 3])],
+    {
+      extra: [[MODEL, nd([5, 3]), nd([2, 6, 3])]],
+    },
+  );
+  add(
+    'gscaleLoss',
+    [MODEL, { x: sim(GS, 'x0'), dsxPairs: sim(GS, 'pairs') }, {}],
+    [
+      ...modelSlot.map((s) => ({ ...s, values: params })),
+      slot([1], 'object'),
+      slot([1, 'x'], 'nd', [40, 3]),
+      slot([1, 'dsxPairs'], 'nd', [2, 40, 3]),
+      slot([2], 'object'),
+      slot([2, 'targetScale'], 'real'),
+      slot([2, 'reconstructionWeight'], 'real'),
+      slot([2, 'gradient'], 'bool'),
+    ],
+  );
   for (const o of list) for (const s of o.slots) if (s.kind === 'extra' && !s.values) s.values = o.extra.map((e) => e[s.path[0]]);
 
   // Module helpers.
   add('module.ndarray', [{ $: 'f64', len: 6 }, [2, 3]], [slot([0], 'object'), slot([1], 'extra')], { async: false });
   list[list.length - 1].slots[1].values = [[2, 4], [-2, -3], [1.5, 4], [NaN_], [], [6], [2 ** 53, 0], null, 'x', [{}], [2 ** 31, 2 ** 31]];
   add('module.toRows', [nd([2, 3])], [slot([0], 'nd', [2, 3])], { async: false });
-  add('module.fromRows', [[[1, 2], [3, 4]]], [slot([0], 'extra')], { async: false });
+  add(
+    'module.fromRows',
+    [
+      [
+        [1, 2],
+        [3, 4],
+      ],
+    ],
+    [slot([0], 'extra')],
+    { async: false },
+  );
   list[list.length - 1].slots[0].values = [[[1, 2], [3]], [], [[]], null, 3, 'ab', [null], [[1, 'x']], [{ length: 2 ** 31 }]];
   add('module.sliceFirst', [nd([2, 3]), 1], [slot([0], 'nd', [2, 3]), slot([1], 'int')], { async: false });
   add('module.at', [nd([2, 3]), 1, 2], [slot([0], 'nd', [2, 3]), slot([1], 'int'), slot([2], 'int')], { async: false });
@@ -549,9 +795,65 @@ function ops() {
 }
 
 /** Raw engine calls: what reaches the core when the typed layer is bypassed. */
-const RAW_ARRAYS = ['x', 'dsx', 'a', 'dag', 'covariances', 'means', 'z', 'cost', 'truth', 'estimate', 'encoder', 'decoder', 'allowed', 'graph', 'model', 'params', 'y', 'aux', 'parameters', 'dsxPairs', 'rxs', 'zTrue', 'zEstimate', 'scoreDiffCovariances', 'varianceFactors', 'at'];
-const RAW_NUMBERS = ['n', 'd', 'samples', 'seed', 'threads', 'kappa', 'latents', 'hidden', 'environment', 'dimension', 'epochs', 'width', 'hiddenLayers', 'batchSize', 'maxIterations', 'mlpHidden', 'transformLayers', 'clampEpsilon', 'K'];
-const RAW_STRINGS = { plan: ['random:3', 'random:-1', 'random:x', 'integers:5:0:3', 'permutation:99999999999', ''], method: ['ssm', 'foo'], family: ['glm', 'mlp', 'x'], quantity: ['latentScore', 'x'], map: ['forward', 'x'], scores: ['gaussian', 'x'], intervention: ['hard', 'x'], latent: ['linear', 'x'] };
+const RAW_ARRAYS = [
+  'x',
+  'dsx',
+  'a',
+  'dag',
+  'covariances',
+  'means',
+  'z',
+  'cost',
+  'truth',
+  'estimate',
+  'encoder',
+  'decoder',
+  'allowed',
+  'graph',
+  'model',
+  'params',
+  'y',
+  'aux',
+  'parameters',
+  'dsxPairs',
+  'rxs',
+  'zTrue',
+  'zEstimate',
+  'scoreDiffCovariances',
+  'varianceFactors',
+  'at',
+];
+const RAW_NUMBERS = [
+  'n',
+  'd',
+  'samples',
+  'seed',
+  'threads',
+  'kappa',
+  'latents',
+  'hidden',
+  'environment',
+  'dimension',
+  'epochs',
+  'width',
+  'hiddenLayers',
+  'batchSize',
+  'maxIterations',
+  'mlpHidden',
+  'transformLayers',
+  'clampEpsilon',
+  'K',
+];
+const RAW_STRINGS = {
+  plan: ['random:3', 'random:-1', 'random:x', 'integers:5:0:3', 'permutation:99999999999', ''],
+  method: ['ssm', 'foo'],
+  family: ['glm', 'mlp', 'x'],
+  quantity: ['latentScore', 'x'],
+  map: ['forward', 'x'],
+  scores: ['gaussian', 'x'],
+  intervention: ['hard', 'x'],
+  latent: ['linear', 'x'],
+};
 
 function rawCases(r, opNames, count) {
   const out = [];
@@ -605,7 +907,10 @@ function interferenceCases(list) {
   for (const [call, args] of [
     ['simulateAsync', [{ n: 5, d: 10, samples: 300000, seed: 0 }]],
     ['covarianceAsync', [nd([400000, 20])]],
-    ['umniAsync', [{ x: sim({ ...MN, n: 4, d: 4, samples: 2000 }, 'x'), dsx: sim({ ...MN, n: 4, d: 4, samples: 2000 }, 'dsx') }, { kappa: 3 }]],
+    [
+      'umniAsync',
+      [{ x: sim({ ...MN, n: 4, d: 4, samples: 2000 }, 'x'), dsx: sim({ ...MN, n: 4, d: 4, samples: 2000 }, 'dsx') }, { kappa: 3 }],
+    ],
     ['gscaleAsync', [GS_INPUT, { maxIterations: 200000 }]],
     ['estimateScoreDifferencesAsync:ssm', [X, { method: 'ssm', epochs: 100000 }]],
   ]) {
@@ -647,11 +952,13 @@ export function apiCases({ seed, backend, perSlot, raw, opNames }) {
     for (const s of o.slots) {
       const values = s.values ?? valuesFor(s);
       const chosen = perSlot >= values.length ? values : Array.from({ length: perSlot }, () => r.pick(values));
-      for (const v of new Set(chosen.map((x) => JSON.stringify(x)))) cases.push({ call: o.call, args: setAt(o.args, s.path, JSON.parse(v)) });
+      for (const v of new Set(chosen.map((x) => JSON.stringify(x))))
+        cases.push({ call: o.call, args: setAt(o.args, s.path, JSON.parse(v)) });
     }
     for (const path of o.options) {
       const keys = perSlot >= UNKNOWN_KEYS.length ? UNKNOWN_KEYS : [r.pick(UNKNOWN_KEYS)];
-      for (const key of keys) cases.push({ call: o.call, args: setAt(o.args, [...path, key], 1), expect: 'error', note: `unknown option '${key}'` });
+      for (const key of keys)
+        cases.push({ call: o.call, args: setAt(o.args, [...path, key], 1), expect: 'error', note: `unknown option '${key}'` });
     }
     for (const e of o.extra) cases.push({ call: o.call, args: e });
     // Missing and extra arguments.
@@ -678,9 +985,43 @@ function setAt(args, path, value) {
 
 /** The engine's operation names (the same on both backends). */
 export const ENGINE_OPS = [
-  'allowedPattern', 'closestDag', 'compareGraphs', 'covariance', 'crossScoreDiffCovariance', 'effectiveMixingError', 'evaluateLearnedScoreDifferences',
-  'finiteSample', 'fitFiniteSample', 'gaussianScoreDifferences', 'gscale', 'gscaleDecode', 'gscaleEncode', 'gscaleLatentScoreDifferences', 'gscaleLoss',
-  'isDag', 'learnedObjective', 'learnedScoreDifferences', 'linearSumAssignment', 'lscale', 'lscaleTrial', 'meanCorrelationCoefficient', 'randomDraws',
-  'relativeRmse', 'releaseBuffers', 'scoreDiffCovariance', 'setThreads', 'simulate', 'simulationScores', 'simulationTransform', 'symmetricEigen',
-  'topologicalOrder', 'transitiveClosure', 'transitiveReduction', 'trial', 'trialCovariances', 'umni', 'umniGaussian', 'umniTrial',
+  'allowedPattern',
+  'closestDag',
+  'compareGraphs',
+  'covariance',
+  'crossScoreDiffCovariance',
+  'effectiveMixingError',
+  'evaluateLearnedScoreDifferences',
+  'finiteSample',
+  'fitFiniteSample',
+  'gaussianScoreDifferences',
+  'gscale',
+  'gscaleDecode',
+  'gscaleEncode',
+  'gscaleLatentScoreDifferences',
+  'gscaleLoss',
+  'isDag',
+  'learnedObjective',
+  'learnedScoreDifferences',
+  'linearSumAssignment',
+  'lscale',
+  'lscaleTrial',
+  'meanCorrelationCoefficient',
+  'randomDraws',
+  'relativeRmse',
+  'releaseBuffers',
+  'scoreDiffCovariance',
+  'setThreads',
+  'simulate',
+  'simulationScores',
+  'simulationTransform',
+  'symmetricEigen',
+  'topologicalOrder',
+  'transitiveClosure',
+  'transitiveReduction',
+  'trial',
+  'trialCovariances',
+  'umni',
+  'umniGaussian',
+  'umniTrial',
 ];

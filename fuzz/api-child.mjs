@@ -16,13 +16,18 @@ const timeoutMs = Number(process.argv[3] ?? 20000);
 const cases = JSON.parse(readFileSync(0, 'utf8'));
 
 let current = -1;
-const report = (record) => writeSync(3, JSON.stringify(record) + '\n');
+const report = (record) => writeSync(3, `${JSON.stringify(record)}\n`);
 
 // An exception escaping to the event loop (e.g. from a callback the library calls) ends a real
 // program: count it as a crash of the case that was running.
 for (const event of ['uncaughtException', 'unhandledRejection']) {
   process.on(event, (error) => {
-    report({ i: current, class: 'crash', attributed: true, detail: `${event}: ${error?.name ?? ''}: ${String(error?.message ?? error).split('\n')[0]}` });
+    report({
+      i: current,
+      class: 'crash',
+      attributed: true,
+      detail: `${event}: ${error?.name ?? ''}: ${String(error?.message ?? error).split('\n')[0]}`,
+    });
     process.exit(70);
   });
 }
@@ -103,7 +108,8 @@ async function runCase(c) {
   } else if (c.during === 'close') {
     crl.close().catch(() => {});
   } else if (c.during === 'detach') {
-    for (const a of arraysIn(args)) if (a.buffer.byteLength > 0 && !(a.buffer instanceof SharedArrayBuffer)) structuredClone(a.buffer, { transfer: [a.buffer] });
+    for (const a of arraysIn(args))
+      if (a.buffer.byteLength > 0 && !(a.buffer instanceof SharedArrayBuffer)) structuredClone(a.buffer, { transfer: [a.buffer] });
   } else if (c.during === 'release') {
     crl.release(...arraysIn(args));
     crl.releaseMemory();
@@ -117,7 +123,12 @@ async function runCase(c) {
   );
   const outcome = await Promise.race([settled, t.promise]);
   t.cancel();
-  if (outcome.timedOut) return { class: 'hang', attributed: true, detail: `promise not settled after ${timeoutMs} ms${c.during ? ` (${c.during} during the call)` : ''}` };
+  if (outcome.timedOut)
+    return {
+      class: 'hang',
+      attributed: true,
+      detail: `promise not settled after ${timeoutMs} ms${c.during ? ` (${c.during} during the call)` : ''}`,
+    };
   const latency = abortedAt !== undefined ? performance.now() - abortedAt : undefined;
   if ('error' in outcome) {
     const r = classifyError(outcome.error, names, c);
@@ -150,9 +161,14 @@ for (const [i, c] of cases.entries()) {
   // The backend must still work after any input.
   try {
     const h = Array.from(crl.covariance(HEALTH).data);
-    if (h.some((v, k) => v !== healthy[k])) record = { class: 'crash', detail: `backend gives wrong results after this input (covariance ${h})`, before: record };
+    if (h.some((v, k) => v !== healthy[k]))
+      record = { class: 'crash', detail: `backend gives wrong results after this input (covariance ${h})`, before: record };
   } catch (error) {
-    record = { class: 'crash', detail: `backend unusable after this input: ${String(error?.message ?? error).split('\n')[0]}`, before: record };
+    record = {
+      class: 'crash',
+      detail: `backend unusable after this input: ${String(error?.message ?? error).split('\n')[0]}`,
+      before: record,
+    };
   }
   report({ i, ...record });
   if (record.class === 'hang' || record.class === 'crash') process.exit(0);

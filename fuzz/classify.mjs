@@ -16,7 +16,7 @@
 
 const NAMED = new Set(['ScorecrlError', 'TypeError', 'RangeError', 'AbortError']);
 
-export function classifyError(error, names, c) {
+export function classifyError(error, names, _case) {
   const name = error?.name ?? typeof error;
   const message = String(error?.message ?? error);
   const first = message.split('\n')[0].slice(0, 300);

@@ -15,16 +15,118 @@ export const FIXTURE_COMMANDS = [
   ['simulate', '-o', 'csv', '--n', '2', '--d', '3', '--samples', '200', '--seed', '1'],
   ['simulate', '-o', 'npy', '--n', '2', '--d', '3', '--samples', '200', '--seed', '1', '--format', 'npy'],
   ['simulate', '-o', 'single', '--n', '2', '--d', '3', '--samples', '200', '--seed', '1', '--single-file'],
-  ['simulate', '-o', 'gscale', '--n', '2', '--d', '3', '--samples', '300', '--seed', '1', '--design', 'two-hard-per-node', '--transform', 'tanh'],
-  ['sweep', '--nd', '2x2', '--samples', '60', '--runs', '2', '--workers', '1', '--reference', 'none', '--no-report', '--progress', 'none', '-o', 'sweep'],
-  ['sweep', '--nd', '2x2', '--samples', '60', '--runs', '2', '--workers', '1', '--reference', 'none', '--progress', 'none', '--shard', '1/2', '-o', 'shards'],
-  ['sweep', '--nd', '2x2', '--samples', '60', '--runs', '2', '--workers', '1', '--reference', 'none', '--progress', 'none', '--shard', '2/2', '-o', 'shards'],
-  ['sweep', '--nd', '2x2', '--samples', '60', '--runs', '2', '--workers', '1', '--seed', '9', '--reference', 'none', '--no-report', '--progress', 'none', '-o', 'other'],
+  [
+    'simulate',
+    '-o',
+    'gscale',
+    '--n',
+    '2',
+    '--d',
+    '3',
+    '--samples',
+    '300',
+    '--seed',
+    '1',
+    '--design',
+    'two-hard-per-node',
+    '--transform',
+    'tanh',
+  ],
+  [
+    'sweep',
+    '--nd',
+    '2x2',
+    '--samples',
+    '60',
+    '--runs',
+    '2',
+    '--workers',
+    '1',
+    '--reference',
+    'none',
+    '--no-report',
+    '--progress',
+    'none',
+    '-o',
+    'sweep',
+  ],
+  [
+    'sweep',
+    '--nd',
+    '2x2',
+    '--samples',
+    '60',
+    '--runs',
+    '2',
+    '--workers',
+    '1',
+    '--reference',
+    'none',
+    '--progress',
+    'none',
+    '--shard',
+    '1/2',
+    '-o',
+    'shards',
+  ],
+  [
+    'sweep',
+    '--nd',
+    '2x2',
+    '--samples',
+    '60',
+    '--runs',
+    '2',
+    '--workers',
+    '1',
+    '--reference',
+    'none',
+    '--progress',
+    'none',
+    '--shard',
+    '2/2',
+    '-o',
+    'shards',
+  ],
+  [
+    'sweep',
+    '--nd',
+    '2x2',
+    '--samples',
+    '60',
+    '--runs',
+    '2',
+    '--workers',
+    '1',
+    '--seed',
+    '9',
+    '--reference',
+    'none',
+    '--no-report',
+    '--progress',
+    'none',
+    '-o',
+    'other',
+  ],
 ];
 
 const CSV3 = ['$D/csv/env0.csv', '$D/csv/env1.csv', '$D/csv/env2.csv'];
 const NPY3 = ['$D/npy/env0.npy', '$D/npy/env1.npy', '$D/npy/env2.npy'];
-const TINY_SWEEP = ['--nd', '2x2', '--samples', '60', '--runs', '1', '--workers', '1', '--reference', 'none', '--no-report', '--progress', 'none'];
+const TINY_SWEEP = [
+  '--nd',
+  '2x2',
+  '--samples',
+  '60',
+  '--runs',
+  '1',
+  '--workers',
+  '1',
+  '--reference',
+  'none',
+  '--no-report',
+  '--progress',
+  'none',
+];
 
 /** File makers: text, a damaged copy of a fixture, a folder, a symlink. */
 const text = (content) => ({ text: content });
@@ -35,7 +137,8 @@ const link = (to) => ({ symlink: to });
 const FULL = { full: { device: 'full' } };
 
 const HEADER = 'x0,x1,x2\n';
-const rows = (k, cell = () => '0.1') => Array.from({ length: k }, (_, i) => [cell(i, 0), cell(i, 1), cell(i, 2)].join(',')).join('\n') + '\n';
+const rows = (k, cell = () => '0.1') =>
+  `${Array.from({ length: k }, (_, i) => [cell(i, 0), cell(i, 1), cell(i, 2)].join(',')).join('\n')}\n`;
 
 function cases() {
   const out = [];
@@ -86,7 +189,11 @@ function cases() {
   bad(withFlag(simBase, '-o', '/dev/null/x'));
   bad(withFlag(simBase, '-o', '$F/file'), { file: text('not a folder\n') });
   odd(withFlag(simBase, '-o', ''), {}, 'simulate -o empty (the current folder)');
-  bad([...withFlag(simBase, '-o', '$F/o'), '--single-file', '--format', 'npy'], { ...FULL, o: link('$F/full') }, 'output folder is a symlink to a full device');
+  bad(
+    [...withFlag(simBase, '-o', '$F/o'), '--single-file', '--format', 'npy'],
+    { ...FULL, o: link('$F/full') },
+    'output folder is a symlink to a full device',
+  );
   odd([...simBase, '--single-file', '--format', 'npy']);
   bad([...simBase, '--bogus']);
 
@@ -118,7 +225,18 @@ function cases() {
   odd(['fit', ...CSV3, '--estimator', 'logistic-quadratic']);
   bad(['fit', ...CSV3, '--algorithm', 'umni', '--estimator', 'ssm']);
   bad(['fit', ...CSV3, '--algorithm', 'gscale']);
-  odd(['fit', '$D/gscale/env0.csv', '$D/gscale/env1.csv', '$D/gscale/env2.csv', '$D/gscale/env3.csv', '$D/gscale/env4.csv', '--algorithm', 'gscale', '--max-iterations', '20']);
+  odd([
+    'fit',
+    '$D/gscale/env0.csv',
+    '$D/gscale/env1.csv',
+    '$D/gscale/env2.csv',
+    '$D/gscale/env3.csv',
+    '$D/gscale/env4.csv',
+    '--algorithm',
+    'gscale',
+    '--max-iterations',
+    '20',
+  ]);
   bad(['fit', ...CSV3, '--env-column', 'env'], {}, 'env column on per-environment files');
   bad(['fit', '$D/single/data.csv', '--env-column', 'nosuch']);
   bad(['fit', '$D/single/data.csv', '--env-column', 'env', '--observational', 'nosuch']);
@@ -147,14 +265,14 @@ function cases() {
   fitWith('word.csv', text(HEADER + rows(20, (i, j) => (i === 3 ? 'abc' : String(Math.cos(i + j))))), 'a word in a cell');
   fitWith('hex.csv', text(HEADER + rows(20, (i, j) => (i === 3 && j === 0 ? '0x10' : String(Math.cos(i * 2 + j))))), "a cell '0x10'");
   fitWith('blank.csv', text(HEADER + rows(20, (i, j) => (i === 3 && j === 0 ? '' : String(Math.cos(i * 2 + j))))), 'an empty cell');
-  fitWith('ragged.csv', text(HEADER + rows(10, (i, j) => String(i + j)) + '1,2\n1,2,3,4\n'), 'ragged rows');
-  fitWith('cols.csv', text('a,b\n' + '1,2\n'.repeat(20)), 'two columns where the others have three');
+  fitWith('ragged.csv', text(`${HEADER + rows(10, (i, j) => String(i + j))}1,2\n1,2,3,4\n`), 'ragged rows');
+  fitWith('cols.csv', text(`a,b\n${'1,2\n'.repeat(20)}`), 'two columns where the others have three');
   fitWith('bom.csv', copy('csv/env0.csv', { prefix: '\ufeff' }), 'a byte-order mark', false);
   fitWith('crlf.csv', copy('csv/env0.csv', { replace: ['\n', '\r\n'] }), 'CRLF line ends', false);
   fitWith('quote.csv', copy('csv/env0.csv', { insert: [40, '"'] }), 'an unbalanced quote');
   fitWith('nul.csv', copy('csv/env0.csv', { insert: [40, '\0\0\0'] }), 'NUL bytes');
   fitWith('binary.csv', { bytes: 4096, seed: 3 }, 'random bytes');
-  fitWith('longline.csv', text(HEADER + '1,'.repeat(200000) + '1\n'), 'one very long row');
+  fitWith('longline.csv', text(`${HEADER + '1,'.repeat(200000)}1\n`), 'one very long row');
   fitWith('const.csv', text(HEADER + rows(50, () => '1')), 'a constant environment', false);
   // .npy damage.
   const npyWith = (name, file, note, expect = true) =>
@@ -206,7 +324,8 @@ function cases() {
     '--progress': ['foo'],
     '--progress-interval': ['0', '-1'],
   };
-  for (const [flag, values] of Object.entries(sweepFlags)) for (const v of values) bad(withFlag(sweepBase, flag, v), {}, `sweep ${flag} ${v}`);
+  for (const [flag, values] of Object.entries(sweepFlags))
+    for (const v of values) bad(withFlag(sweepBase, flag, v), {}, `sweep ${flag} ${v}`);
   bad([...sweepBase, '--bogus']);
   bad([...sweepBase, '--reference', '$F/bad.csv'], { 'bad.csv': text('this,is\nnot,a reference\n') });
   bad([...sweepBase, '--reference', '$F/bin.csv'], { 'bin.csv': { bytes: 2000, seed: 5 } });
@@ -221,7 +340,11 @@ function cases() {
     ['nested', '{"grid": {"n": [[2]]}}'],
     ['proto', '{"__proto__": {"runs": 5}, "grid": {"n": [2]}}'],
   ]) {
-    bad(['sweep', ...TINY_SWEEP, '--config', `$F/${name}.json`, '-o', '$F/out'], content === null ? {} : { [`${name}.json`]: text(content) }, `--config ${name}`);
+    bad(
+      ['sweep', ...TINY_SWEEP, '--config', `$F/${name}.json`, '-o', '$F/out'],
+      content === null ? {} : { [`${name}.json`]: text(content) },
+      `--config ${name}`,
+    );
   }
   bad(['sweep', ...TINY_SWEEP, '--config', '$F/d', '-o', '$F/out'], { d: dir() }, '--config is a folder');
   bad(['sweep', ...TINY_SWEEP, '--config', '$F/z.json', '-o', '$F/out'], { 'z.json': link('/dev/zero') }, '--config is /dev/zero');
@@ -234,8 +357,50 @@ function cases() {
   bad(sweepBase, { 'out/trials.jsonl': dir() }, 'trials.jsonl is a folder');
   bad(sweepBase, { ...FULL, 'out/trials.jsonl': link('$F/full') }, 'trials.jsonl is a symlink to a full device');
   odd(sweepBase, { out: { copyDir: 'sweep' } }, 'resume a finished sweep with another grid');
-  odd(['sweep', '--nd', '2x2', '--samples', '60', '--runs', '2', '--workers', '1', '--reference', 'none', '--no-report', '--progress', 'none', '-o', '$F/out'], { out: { copyDir: 'sweep', damage: { 'trials.jsonl': { truncate: 0.6 } } } }, 'resume a truncated results file');
-  odd(['sweep', '--nd', '2x2', '--samples', '60', '--runs', '2', '--workers', '1', '--reference', 'none', '--no-report', '--progress', 'none', '-o', '$F/out'], { out: { copyDir: 'sweep', damage: { 'trials.jsonl': { append: '{"broken": \n\u0000\u0000garbage\n' } } } }, 'resume a results file with garbage lines');
+  odd(
+    [
+      'sweep',
+      '--nd',
+      '2x2',
+      '--samples',
+      '60',
+      '--runs',
+      '2',
+      '--workers',
+      '1',
+      '--reference',
+      'none',
+      '--no-report',
+      '--progress',
+      'none',
+      '-o',
+      '$F/out',
+    ],
+    { out: { copyDir: 'sweep', damage: { 'trials.jsonl': { truncate: 0.6 } } } },
+    'resume a truncated results file',
+  );
+  odd(
+    [
+      'sweep',
+      '--nd',
+      '2x2',
+      '--samples',
+      '60',
+      '--runs',
+      '2',
+      '--workers',
+      '1',
+      '--reference',
+      'none',
+      '--no-report',
+      '--progress',
+      'none',
+      '-o',
+      '$F/out',
+    ],
+    { out: { copyDir: 'sweep', damage: { 'trials.jsonl': { append: '{"broken": \n\u0000\u0000garbage\n' } } } },
+    'resume a results file with garbage lines',
+  );
   bad(['sweep', '--dry-run', '--runs', '1000000', '-o', '$F/out'], {}, 'planning 36 M trials');
   odd(['sweep', '--dry-run', '--nd', '20x20', '--samples', '10^9', '-o', '$F/out']);
 
@@ -271,7 +436,11 @@ function cases() {
   bad(['merge', '$F/s', '-o', '$F/full'], { ...FULL, s: { copyDir: 'shards' } }, 'merge output is a full device');
   odd(['merge', '$F/s', '-o', '$F/no/such/m.jsonl'], { s: { copyDir: 'shards' } }, 'merge -o under a missing folder');
   bad(['merge', '$F/s', '-o', '$F/s'], { s: { copyDir: 'shards' } }, 'merge output is a folder');
-  bad(['merge', '$F/s', '-o', '$F/link.jsonl'], { s: { copyDir: 'shards' }, 'link.jsonl': link('$F/outside.txt'), 'outside.txt': text('keep\n') }, 'merge output is a symlink');
+  bad(
+    ['merge', '$F/s', '-o', '$F/link.jsonl'],
+    { s: { copyDir: 'shards' }, 'link.jsonl': link('$F/outside.txt'), 'outside.txt': text('keep\n') },
+    'merge output is a symlink',
+  );
   bad(['merge', '$D/sweep/trials.jsonl', '$D/other/trials.jsonl', '-o', '$F/m.jsonl'], {}, 'two different sweeps');
   bad(['merge', '$F/missing', '-o', '$F/m.jsonl']);
   bad(['merge', '$F/e', '-o', '$F/m.jsonl'], { e: dir() }, 'empty folder');
@@ -280,7 +449,11 @@ function cases() {
   bad(['merge', '$F/b.jsonl', '-o', '$F/m.jsonl'], { 'b.jsonl': { bytes: 3000, seed: 4 } });
   odd(['merge', '$F/t.jsonl', '-o', '$F/m.jsonl'], { 't.jsonl': copy('sweep/trials.jsonl', { truncate: 0.5 }) }, 'truncated');
   odd(['merge', '$F/t.jsonl', '-o', '$F/t.jsonl'], { 't.jsonl': copy('sweep/trials.jsonl') }, 'output is the input');
-  odd(['merge', '$F/s'], { s: { copyDir: 'shards', damage: { 'trials-shard-1-of-2.jsonl': { replace: ['"correct":true', '"correct":false'] } } } }, 'a shard edited by hand');
+  odd(
+    ['merge', '$F/s'],
+    { s: { copyDir: 'shards', damage: { 'trials-shard-1-of-2.jsonl': { replace: ['"correct":true', '"correct":false'] } } } },
+    'a shard edited by hand',
+  );
   bad(['merge']);
   bad(['merge', '$F/s'], { s: text('x') }, 'first input is a file, no -o');
   return out;

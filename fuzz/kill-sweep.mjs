@@ -32,7 +32,10 @@ const work = mkdtempSync(join(tmpdir(), 'scorecrl-kill-'));
 function sweep(out, { signals = [], env = {} } = {}) {
   return new Promise((resolve) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [CLI, 'sweep', ...sweepArgs, '-o', out], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'sweep', ...sweepArgs, '-o', out], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.stdout.on('data', () => {});
@@ -40,7 +43,8 @@ function sweep(out, { signals = [], env = {} } = {}) {
     // When the last trial line appears (the reference run's moments are fractions of it).
     let allDoneAt;
     const poll = setInterval(() => {
-      if (allDoneAt === undefined && readLines(join(out, 'trials.jsonl')).trials.size >= 360) allDoneAt = (performance.now() - started) / 1000;
+      if (allDoneAt === undefined && readLines(join(out, 'trials.jsonl')).trials.size >= 360)
+        allDoneAt = (performance.now() - started) / 1000;
     }, 100);
     for (const [at, signal] of signals) {
       setTimeout(() => {
@@ -86,7 +90,15 @@ function compare(file, reference, before) {
   }
   let differ = 0;
   for (const [id, m] of reference.trials) if (now.trials.get(id) !== m) differ++;
-  return { trials: now.trials.size, expectedTrials: reference.trials.size, lostAfterResume: lost, changedAfterResume: changed, differFromReference: differ, badLines: now.bad, duplicates: now.duplicates };
+  return {
+    trials: now.trials.size,
+    expectedTrials: reference.trials.size,
+    lostAfterResume: lost,
+    changedAfterResume: changed,
+    differFromReference: differ,
+    badLines: now.bad,
+    duplicates: now.duplicates,
+  };
 }
 
 const results = [];
@@ -100,7 +112,13 @@ try {
   const ref = await sweep(refDir);
   if (ref.code !== 0) throw new Error(`reference sweep failed (exit ${ref.code}): ${ref.stderr.slice(-500)}`);
   const reference = readLines(join(refDir, 'trials.jsonl'));
-  log({ experiment: 'reference', exit: ref.code, trials: reference.trials.size, seconds: Math.round(ref.seconds * 10) / 10, trialsDoneAt: ref.allDoneAt });
+  log({
+    experiment: 'reference',
+    exit: ref.code,
+    trials: reference.trials.size,
+    seconds: Math.round(ref.seconds * 10) / 10,
+    trialsDoneAt: ref.allDoneAt,
+  });
   const moments = fractions.map((f) => Math.round(f * (ref.allDoneAt ?? ref.seconds) * 100) / 100);
   const experiment = async (name, signals, expectCodes, dirFor) => {
     const dir = dirFor ?? join(work, name);
@@ -111,7 +129,13 @@ try {
     const c = compare(file, reference, before);
     // A run that finished before the signal arrived says nothing about the signal: noted, not failed.
     const finishedFirst = stop.code === 0;
-    const ok = c.lostAfterResume === 0 && c.changedAfterResume === 0 && c.differFromReference === 0 && c.trials === c.expectedTrials && resumed.code === 0 && (finishedFirst || expectCodes.includes(stop.code ?? stop.signal));
+    const ok =
+      c.lostAfterResume === 0 &&
+      c.changedAfterResume === 0 &&
+      c.differFromReference === 0 &&
+      c.trials === c.expectedTrials &&
+      resumed.code === 0 &&
+      (finishedFirst || expectCodes.includes(stop.code ?? stop.signal));
     log({
       experiment: name,
       stoppedWith: stop.signal ?? stop.code,
@@ -129,7 +153,15 @@ try {
   for (const t of moments) await experiment(`kill-9-at-${t}s`, [[t, 'SIGKILL']], ['SIGKILL']);
   // SIGTERM and two SIGINTs 50 ms apart, at the middle moments.
   for (const t of moments.slice(1, 4)) await experiment(`sigterm-at-${t}s`, [[t, 'SIGTERM']], [143, 'SIGTERM']);
-  for (const t of moments.slice(1, 4)) await experiment(`double-sigint-at-${t}s`, [[t, 'SIGINT'], [t + 0.05, 'SIGINT']], [130, 'SIGINT']);
+  for (const t of moments.slice(1, 4))
+    await experiment(
+      `double-sigint-at-${t}s`,
+      [
+        [t, 'SIGINT'],
+        [t + 0.05, 'SIGINT'],
+      ],
+      [130, 'SIGINT'],
+    );
   // A full disk: a 64 kB tmpfs holds part of the results; then it is given room and the sweep resumed.
   if (process.getuid?.() === 0) {
     const mnt = join(work, 'small');
@@ -154,7 +186,13 @@ try {
         cutLastLine: before.truncatedTail,
         resumeExit: resumed.code,
         ...c,
-        ok: c.lostAfterResume === 0 && c.changedAfterResume === 0 && c.differFromReference === 0 && c.trials === c.expectedTrials && resumed.code === 0 && !full.signal,
+        ok:
+          c.lostAfterResume === 0 &&
+          c.changedAfterResume === 0 &&
+          c.differFromReference === 0 &&
+          c.trials === c.expectedTrials &&
+          resumed.code === 0 &&
+          !full.signal,
       });
     } catch (error) {
       log({ experiment: 'full-disk-64k', skipped: String(error.message).slice(0, 200) });
@@ -168,5 +206,7 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 const failed = results.filter((r) => r.ok === false);
-console.log(`\n${results.length} experiments, ${failed.length} with a lost, changed or missing trial or an unexpected exit: ${failed.map((r) => r.experiment).join(', ') || 'none'}`);
+console.log(
+  `\n${results.length} experiments, ${failed.length} with a lost, changed or missing trial or an unexpected exit: ${failed.map((r) => r.experiment).join(', ') || 'none'}`,
+);
 process.exitCode = failed.length ? 1 : 0;

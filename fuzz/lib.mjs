@@ -98,8 +98,7 @@ export async function runApiBatch(cases, { backend, caseTimeoutMs, rssCapMb }) {
     idleMs: () => caseTimeoutMs + 5000,
     onData: (text) => {
       buffer += text;
-      let nl;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
+      for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 1);
         if (!line) continue;
@@ -163,7 +162,8 @@ export function makeFiles(files, F, D) {
     const path = join(F, name);
     mkdirSync(dirname(path), { recursive: true });
     if (spec.dir) mkdirSync(path, { recursive: true });
-    else if (spec.device === 'full') execFileSync('mknod', [path, 'c', '1', '7']); // needs root; else the case is skipped
+    else if (spec.device === 'full')
+      execFileSync('mknod', [path, 'c', '1', '7']); // needs root; else the case is skipped
     else if (spec.symlink) symlinkSync(subst(spec.symlink, F, D), path);
     else if (spec.text !== undefined) writeFileSync(path, spec.text);
     else if (spec.bytes) {
@@ -186,7 +186,12 @@ export async function runCliCase(c, { fixtures, work, caseTimeoutMs, rssCapMb, b
     return { class: 'skipped', detail: `could not make the case's files: ${String(error.message).split('\n')[0]}` };
   }
   const argv = c.argv.map((a) => subst(a, F, fixtures));
-  const r = await runLimited([CLI, ...argv], { cwd: F, rssCapMb, idleMs: () => caseTimeoutMs, env: backend ? { SCORECRL_BACKEND: backend } : {} });
+  const r = await runLimited([CLI, ...argv], {
+    cwd: F,
+    rssCapMb,
+    idleMs: () => caseTimeoutMs,
+    env: backend ? { SCORECRL_BACKEND: backend } : {},
+  });
   const record = classifyCli(r, c);
   record.exit = r.signal ?? r.code;
   if (record.class !== 'result' && record.class !== 'named-error') record.stderr = r.stderr.slice(0, 1500);

@@ -11,7 +11,7 @@ import { FIXTURE_COMMANDS } from './cli-cases.mjs';
 import { makeFixtures, runApiBatch, runCliCase } from './lib.mjs';
 
 const c = JSON.parse(process.argv[2] ?? 'null');
-if (!c || !c.target) {
+if (!c?.target) {
   console.error("usage: node fuzz/repro.mjs '<case JSON printed by npm run fuzz>'");
   process.exit(2);
 }
@@ -25,7 +25,8 @@ if (c.target === 'api') {
 } else {
   const work = mkdtempSync(join(tmpdir(), 'scorecrl-repro-'));
   try {
-    if (c.argv.some((a) => a.includes('$D')) || JSON.stringify(c.files ?? {}).includes('copy')) await makeFixtures(join(work, 'fixtures'), FIXTURE_COMMANDS);
+    if (c.argv.some((a) => a.includes('$D')) || JSON.stringify(c.files ?? {}).includes('copy'))
+      await makeFixtures(join(work, 'fixtures'), FIXTURE_COMMANDS);
     const r = await runCliCase(c, { fixtures: join(work, 'fixtures'), work, ...limits });
     console.log(JSON.stringify(r, null, 2));
   } finally {

@@ -28,7 +28,19 @@ import { hash, render, rng } from './values.mjs';
 const CLASSES = ['named-error', 'result', 'unnamed-error', 'invalid-result', 'failed', 'crash', 'hang', 'skipped'];
 
 function parseArgs(argv) {
-  const o = { seed: 1, quick: false, jobs: Math.min(2, availableParallelism()), only: undefined, backend: undefined, json: undefined, strict: false, rssCapMb: 2048, batch: 40, case: undefined, verbose: false };
+  const o = {
+    seed: 1,
+    quick: false,
+    jobs: Math.min(2, availableParallelism()),
+    only: undefined,
+    backend: undefined,
+    json: undefined,
+    strict: false,
+    rssCapMb: 2048,
+    batch: 40,
+    case: undefined,
+    verbose: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -47,7 +59,9 @@ function parseArgs(argv) {
     else if (a === '--case') o.case = value();
     else if (a === '--verbose') o.verbose = true;
     else if (a === '--help') {
-      console.log('usage: node fuzz/run.mjs [--quick] [--seed N] [--jobs N] [--only api|cli] [--backend native|wasm] [--case ID] [--json FILE] [--strict] [--rss-cap-mb N] [--verbose]');
+      console.log(
+        'usage: node fuzz/run.mjs [--quick] [--seed N] [--jobs N] [--only api|cli] [--backend native|wasm] [--case ID] [--json FILE] [--strict] [--rss-cap-mb N] [--verbose]',
+      );
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }
@@ -72,7 +86,10 @@ function ensureBuilt() {
   } catch {}
   if (built < newest(join(ROOT, 'src'))) {
     console.error('fuzz: dist/ is older than src/: building (tsc -p tsconfig.build.json)');
-    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    });
   }
 }
 
@@ -80,7 +97,7 @@ function ensureBuilt() {
 function subset(list, fraction, seed) {
   if (fraction >= 1) return list;
   const r = rng(seed);
-  return list.filter((c, i) => i < 3 || r.next() < fraction);
+  return list.filter((_, i) => i < 3 || r.next() < fraction);
 }
 
 function buildCases(o) {
@@ -157,7 +174,8 @@ async function main() {
       let pending = item.cases;
       while (pending.length) {
         const { records, result } = await runApiBatch(pending, { backend: item.backend, caseTimeoutMs, rssCapMb: o.rssCapMb });
-        if (records.size === 0) throw new Error(`the API child did not start (exit ${result.code ?? result.signal}): ${result.stderr.slice(0, 2000)}`);
+        if (records.size === 0)
+          throw new Error(`the API child did not start (exit ${result.code ?? result.signal}): ${result.stderr.slice(0, 2000)}`);
         let next = pending.length;
         for (const [i, r] of [...records.entries()].sort((a, b) => a[0] - b[0])) {
           const c = pending[i];
@@ -167,7 +185,14 @@ async function main() {
             const a = alone.records.get(0);
             if (a && (a.class === 'crash' || a.class === 'hang')) record(c, a);
             else {
-              record(c, { ...r, detail: `${r.detail} (only after the cases before it in one process: ${pending.slice(0, i).map((p) => p.id).join(', ')}; alone: ${a?.class})`, sequence: pending.slice(0, i + 1).map((p) => p.id) });
+              record(c, {
+                ...r,
+                detail: `${r.detail} (only after the cases before it in one process: ${pending
+                  .slice(0, i)
+                  .map((p) => p.id)
+                  .join(', ')}; alone: ${a?.class})`,
+                sequence: pending.slice(0, i + 1).map((p) => p.id),
+              });
             }
             next = i + 1;
             break;
@@ -199,7 +224,11 @@ async function main() {
 
   // --- summary
   const elapsed = (performance.now() - started) / 1000;
-  const groups = { 'api native': (c) => c.target === 'api' && c.backend === 'native', 'api wasm': (c) => c.target === 'api' && c.backend === 'wasm', cli: (c) => c.target === 'cli' };
+  const groups = {
+    'api native': (c) => c.target === 'api' && c.backend === 'native',
+    'api wasm': (c) => c.target === 'api' && c.backend === 'wasm',
+    cli: (c) => c.target === 'cli',
+  };
   const count = (filter) => {
     const row = { inputs: 0 };
     for (const k of CLASSES) row[k] = 0;
@@ -238,10 +267,14 @@ async function main() {
     unnamedErrors: listed('unnamed-error').map((f) => ({ id: f.id, detail: f.detail, case: f.case })),
     invalidResults: listed('invalid-result').map((f) => ({ id: f.id, detail: f.detail, case: f.case })),
     failedRuns: listed('failed').map((f) => ({ id: f.id, detail: f.detail, case: f.case })),
-    accepted: [...results.values()].filter((r) => r.note?.startsWith('accepted')).map((r) => ({ id: r.id, note: r.note, case: byId.get(r.id) })),
-    slowAborts: [...results.values()].filter((r) => r.abortLatencyMs > 1000 || (r.note?.startsWith('abort ignored') && byId.get(r.id)?.note?.startsWith('long call'))).map((r) => ({ id: r.id, class: r.class, abortLatencyMs: r.abortLatencyMs, note: r.note, case: byId.get(r.id) })),
+    accepted: [...results.values()]
+      .filter((r) => r.note?.startsWith('accepted'))
+      .map((r) => ({ id: r.id, note: r.note, case: byId.get(r.id) })),
+    slowAborts: [...results.values()]
+      .filter((r) => r.abortLatencyMs > 1000 || (r.note?.startsWith('abort ignored') && byId.get(r.id)?.note?.startsWith('long call')))
+      .map((r) => ({ id: r.id, class: r.class, abortLatencyMs: r.abortLatencyMs, note: r.note, case: byId.get(r.id) })),
   };
-  if (o.json) writeFileSync(o.json, JSON.stringify(summary, null, 2) + '\n');
+  if (o.json) writeFileSync(o.json, `${JSON.stringify(summary, null, 2)}\n`);
 
   const show = (title, list, withRepro) => {
     if (!list.length) return;
@@ -259,16 +292,31 @@ async function main() {
     show('Bad input accepted', summary.accepted, true);
     show('Skipped', listed('skipped'), false);
   } else {
-    for (const [title, list] of [['Unnamed errors', summary.unnamedErrors], ['Invalid results', summary.invalidResults], ['Failed runs (exit 1)', summary.failedRuns], ['Bad input accepted', summary.accepted]]) {
-      if (list.length) console.log(`\n${title}: ${list.length} (${list.slice(0, 8).map((f) => f.id).join(', ')}${list.length > 8 ? ', ...' : ''}; --verbose or --json to list)`);
+    for (const [title, list] of [
+      ['Unnamed errors', summary.unnamedErrors],
+      ['Invalid results', summary.invalidResults],
+      ['Failed runs (exit 1)', summary.failedRuns],
+      ['Bad input accepted', summary.accepted],
+    ]) {
+      if (list.length)
+        console.log(
+          `\n${title}: ${list.length} (${list
+            .slice(0, 8)
+            .map((f) => f.id)
+            .join(', ')}${list.length > 8 ? ', ...' : ''}; --verbose or --json to list)`,
+        );
     }
   }
   const cols = ['inputs', 'named-error', 'result', 'unnamed-error', 'invalid-result', 'failed', 'accepted', 'crash', 'hang'];
   console.log(`\nscorecrl fuzz (${summary.mode}, seed ${o.seed}, ${summary.seconds} s)\n`);
   console.log(['', ...cols].map((c, i) => (i === 0 ? c.padEnd(11) : c.padStart(c.length + 2))).join(''));
-  for (const [name, row] of Object.entries(table)) console.log([name.padEnd(11), ...cols.map((c) => String(row[c]).padStart(c.length + 2))].join(''));
-  console.log(`\n${JSON.stringify({ seed: o.seed, mode: summary.mode, seconds: summary.seconds, inputs: table.total.inputs, namedErrors: table.total['named-error'], results: table.total.result, unnamedErrors: table.total['unnamed-error'], invalidResults: table.total['invalid-result'], failedRuns: table.total.failed, accepted: table.total.accepted, crashes: table.total.crash, hangs: table.total.hang, skipped: table.total.skipped })}`);
-  if (table.total.skipped) console.log(`(${table.total.skipped} cases skipped: their setup failed, e.g. mknod without root; --verbose lists them)`);
+  for (const [name, row] of Object.entries(table))
+    console.log([name.padEnd(11), ...cols.map((c) => String(row[c]).padStart(c.length + 2))].join(''));
+  console.log(
+    `\n${JSON.stringify({ seed: o.seed, mode: summary.mode, seconds: summary.seconds, inputs: table.total.inputs, namedErrors: table.total['named-error'], results: table.total.result, unnamedErrors: table.total['unnamed-error'], invalidResults: table.total['invalid-result'], failedRuns: table.total.failed, accepted: table.total.accepted, crashes: table.total.crash, hangs: table.total.hang, skipped: table.total.skipped })}`,
+  );
+  if (table.total.skipped)
+    console.log(`(${table.total.skipped} cases skipped: their setup failed, e.g. mknod without root; --verbose lists them)`);
   const bad = table.total.crash + table.total.hang + (o.strict ? table.total['unnamed-error'] + table.total['invalid-result'] : 0);
   process.exitCode = bad > 0 ? 1 : 0;
 }

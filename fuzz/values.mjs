@@ -169,7 +169,8 @@ export function decoder(crl, api) {
         const shape = decode(v.shape);
         const n = v.len ?? (Array.isArray(shape) && shape.every((s) => Number.isSafeInteger(s) && s >= 0) ? sizeOf(shape) : 4);
         let data = fillArray(n, v.fill, v.seed);
-        if (v.fill === 'eye' && Array.isArray(shape) && shape.length === 2) for (let i = 0; i < Math.min(...shape); i++) data[i * shape[1] + i] = 1;
+        if (v.fill === 'eye' && Array.isArray(shape) && shape.length === 2)
+          for (let i = 0; i < Math.min(...shape); i++) data[i * shape[1] + i] = 1;
         if (v.type === 'f32') data = Float32Array.from(data);
         else if (v.type === 'array') data = Array.from(data);
         else if (v.type === 'i32') data = Int32Array.from(data);

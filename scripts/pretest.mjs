@@ -52,10 +52,20 @@ const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 
 // 1. TypeScript output.
 const tsInputs = newest(['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json']);
-if (mtime('dist/index.js') < tsInputs) run('dist/ is older than src/: tsc -p tsconfig.build.json', npx, ['tsc', '-p', 'tsconfig.build.json']);
+if (mtime('dist/index.js') < tsInputs)
+  run('dist/ is older than src/: tsc -p tsconfig.build.json', npx, ['tsc', '-p', 'tsconfig.build.json']);
 
 // 2. The demo page (it bundles dist/browser, wasm/dist and the algorithm registry src/algorithms.ts).
-const webInputs = newest(['web/src', 'src/algorithms.ts', 'web/index.html', 'web/vite.config.ts', 'web/tsconfig.json', 'dist/browser', 'wasm/dist', 'package.json']);
+const webInputs = newest([
+  'web/src',
+  'src/algorithms.ts',
+  'web/index.html',
+  'web/vite.config.ts',
+  'web/tsconfig.json',
+  'dist/browser',
+  'wasm/dist',
+  'package.json',
+]);
 if (mtime('web/dist/index.html') < webInputs) {
   run('web/dist is missing or older than its sources: type-check web/', npx, ['tsc', '-p', 'web/tsconfig.json']);
   run('web/dist: vite build', npx, ['vite', 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn']);
@@ -67,11 +77,14 @@ if (existsSync(join(root, addon))) {
   if (mtime(addon) < newest(['native/src', 'native/include', 'native/addon', 'binding.gyp', 'native/sources.txt'])) {
     // node-gyp is npm's own (on PATH inside npm scripts), not a dependency. Configure again
     // when the source list or binding.gyp changed (a new core file), then build what changed.
-    if (mtime('build/Makefile') < newest(['binding.gyp', 'native/sources.txt'])) run('native source list changed: node-gyp configure', 'node-gyp', ['configure']);
+    if (mtime('build/Makefile') < newest(['binding.gyp', 'native/sources.txt']))
+      run('native source list changed: node-gyp configure', 'node-gyp', ['configure']);
     run('native addon is older than native/: node-gyp build', 'node-gyp', ['build', '-j', 'max']);
   }
 } else if (!existsSync(join(root, 'prebuilds'))) {
-  console.log('pretest: no native addon (build/Release) or prebuild: the native suites will fail; run `npm run build:native` (needs a C++17 compiler, make, python3)');
+  console.log(
+    'pretest: no native addon (build/Release) or prebuild: the native suites will fail; run `npm run build:native` (needs a C++17 compiler, make, python3)',
+  );
 }
 
 if (!existsSync(CHROMIUM)) {

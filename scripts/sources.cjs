@@ -4,8 +4,8 @@
 //   node scripts/sources.cjs blas     1 if OpenBLAS can be linked (SCORECRL_BLAS=0 disables)
 //   node scripts/sources.cjs version  the package version
 'use strict';
-const fs = require('fs');
-const path = require('path');
+const fs = require('node:fs');
+const path = require('node:path');
 
 const root = path.join(__dirname, '..');
 

@@ -40,7 +40,8 @@ export class Backend {
    * and asynchronous calls. Returns the limit in force and the default.
    */
   setMemoryLimit(bytes: number): { bytes: number; defaultBytes: number } {
-    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new RangeError(`setMemoryLimit: 'bytes' must be a whole number >= 0, got ${bytes}`);
+    if (!Number.isSafeInteger(bytes) || bytes < 0)
+      throw new RangeError(`setMemoryLimit: 'bytes' must be a whole number >= 0, got ${bytes}`);
     const out = this.engine.call('setMemoryLimit', { numbers: { bytes } }).numbers;
     return { bytes: out.bytes!, defaultBytes: out.defaultBytes! };
   }
@@ -142,11 +143,7 @@ export class Backend {
     return simulation.simulationScores(this.engine, config, quantity, environment, points);
   }
   /** The model's transform: forward g(z), inverse g^{-1}(x), or Jacobian J_g(z) (N x d x n). */
-  simulationTransform(
-    config: simulation.SimulationConfig,
-    map: 'forward' | 'inverse' | 'jacobian',
-    points: NDArray,
-  ): NDArray {
+  simulationTransform(config: simulation.SimulationConfig, map: 'forward' | 'inverse' | 'jacobian', points: NDArray): NDArray {
     return simulation.simulationTransform(this.engine, config, map, points);
   }
 
@@ -257,7 +254,11 @@ export class Backend {
     return gscaleOps.gscale(this.engine, input, options);
   }
   /** `gscale` off the event loop, with progress and cancellation. */
-  gscaleAsync(input: gscaleOps.GscaleInput, options?: gscaleOps.GscaleOptions, asyncOptions?: AsyncOptions): Promise<gscaleOps.GscaleResult> {
+  gscaleAsync(
+    input: gscaleOps.GscaleInput,
+    options?: gscaleOps.GscaleOptions,
+    asyncOptions?: AsyncOptions,
+  ): Promise<gscaleOps.GscaleResult> {
     return gscaleOps.gscaleAsync(this.engine, input, options, asyncOptions);
   }
   /** ẑ (N×n) for x (N×d) under a trained GSCALE-I model. */

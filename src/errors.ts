@@ -32,7 +32,14 @@ export type ErrorCode =
   | 'file';
 
 /** The codes the core (either backend) reports. */
-export const CORE_ERROR_CODES: readonly ErrorCode[] = ['invalid-argument', 'out-of-memory', 'unsupported', 'no-solution', 'internal', 'cancelled'];
+export const CORE_ERROR_CODES: readonly ErrorCode[] = [
+  'invalid-argument',
+  'out-of-memory',
+  'unsupported',
+  'no-solution',
+  'internal',
+  'cancelled',
+];
 
 /** An error from scorecrl: `code` says what kind, `op` which core operation (when one was running). */
 export class ScorecrlError extends Error {

@@ -10,13 +10,13 @@
 export { loadBackend, backendInfo, nativeLoadError, type LoadOptions } from './backend/load.js';
 export { Backend } from './backend.js';
 export { AbortError, ConfigError, DataError, FileError, ScorecrlError, UsageError, type ErrorCode } from './errors.js';
-export {
-  type AsyncOptions,
-  type BackendName,
-  type Engine,
-  type EngineInfo,
-  type OpInputs,
-  type OpOutputs,
+export type {
+  AsyncOptions,
+  BackendName,
+  Engine,
+  EngineInfo,
+  OpInputs,
+  OpOutputs,
 } from './backend/engine.js';
 export { ndarray, at, toRows, fromRows, sliceFirst, type NDArray } from './types.js';
 export type { Draw } from './ops/random.js';

@@ -53,7 +53,9 @@ export function fromRows(rows: ArrayLike<ArrayLike<number>>): NDArray {
 export function sliceFirst(a: NDArray, index: number): NDArray {
   const first = a.shape[0] ?? 0;
   if (a.shape.length < 2 || !Number.isSafeInteger(index) || index < 0 || index >= first) {
-    throw new RangeError(`sliceFirst: index must be an integer in [0, ${first}) of an array of rank >= 2, got index ${index} for shape [${a.shape.join(', ')}]`);
+    throw new RangeError(
+      `sliceFirst: index must be an integer in [0, ${first}) of an array of rank >= 2, got index ${index} for shape [${a.shape.join(', ')}]`,
+    );
   }
   const inner = a.shape.slice(1);
   const size = inner.reduce((x, y) => x * y, 1);

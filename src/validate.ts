@@ -56,7 +56,9 @@ export function optionNames<T>() {
 export function checkOptionNames(fn: string, options: unknown, known: readonly string[], what = 'options'): void {
   if (options === undefined) return;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`${fn}: '${what}' must be an object, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`);
+    throw new TypeError(
+      `${fn}: '${what}' must be an object, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`,
+    );
   }
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) throw new RangeError(`${fn}: unknown option '${key}' (known: ${known.join(', ')})`);

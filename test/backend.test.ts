@@ -115,7 +115,8 @@ describe('native result memory', () => {
 });
 
 const sameBits = (a: Float64Array, b: Float64Array) =>
-  a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+  a.length === b.length &&
+  Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
 
 describe.each(BACKENDS)('release (%s)', (name) => {
   const config = { n: 5, d: 10, samples: 50_000 } as const; // x: 26 MB, z: 12 MB, dsx: 20 MB

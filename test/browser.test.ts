@@ -161,7 +161,16 @@ function nodeRunner(backend: Backend): Runner {
 }
 
 /** The demo's LSCALE-I case, as the page's form takes it. */
-const CASE: Settings = { n: 5, d: 20, samples: 5000, latent: 'linear', intervention: 'hard', estimator: 'gaussian', algorithm: 'lscale', seed: 1 };
+const CASE: Settings = {
+  n: 5,
+  d: 20,
+  samples: 5000,
+  latent: 'linear',
+  intervention: 'hard',
+  estimator: 'gaussian',
+  algorithm: 'lscale',
+  seed: 1,
+};
 
 const NODE_ONLY = ['dist/index.js', 'dist/backend/load.js', 'dist/backend/native.js', 'dist/backend/wasm.js', 'dist/backend/paths.js'];
 
@@ -190,7 +199,8 @@ describe('browser bundles carry no Node built-ins', () => {
     expect(workers).toHaveLength(1);
     expect(readFileSync(join(WEB_DIST, 'assets', workers[0]!), 'utf8')).toContain(wasm[0]);
     const js = jsFiles(WEB_DIST);
-    for (const file of js) expect(readFileSync(file, 'utf8'), file).not.toMatch(/['"]node:|\bfrom\s*['"](fs|path|module|url|worker_threads)['"]/);
+    for (const file of js)
+      expect(readFileSync(file, 'utf8'), file).not.toMatch(/['"]node:|\bfrom\s*['"](fs|path|module|url|worker_threads)['"]/);
   });
 });
 
@@ -221,7 +231,8 @@ describe.skipIf(SKIP_BROWSER)('in headless Chromium', () => {
     const page = await context.newPage();
     page.on('pageerror', (error) => problems.push(`${path}: page error ${error.message}`));
     page.on('response', (response) => {
-      if (response.status() >= 400 && !response.url().includes('/no/such/')) problems.push(`${path}: HTTP ${response.status()} ${response.url()}`);
+      if (response.status() >= 400 && !response.url().includes('/no/such/'))
+        problems.push(`${path}: HTTP ${response.status()} ${response.url()}`);
     });
     await page.goto(origin + path);
     return page;
@@ -251,7 +262,12 @@ describe.skipIf(SKIP_BROWSER)('in headless Chromium', () => {
       const graph = (id: string) => {
         const svg = document.getElementById(id)!;
         const count = (status: string) => svg.querySelectorAll(`path.edge-${status}`).length;
-        return { nodes: svg.querySelectorAll('g.node').length, correct: count('correct'), missing: count('missing'), extra: count('extra') };
+        return {
+          nodes: svg.querySelectorAll('g.node').length,
+          correct: count('correct'),
+          missing: count('missing'),
+          extra: count('extra'),
+        };
       };
       const timings = Object.fromEntries(
         [...document.querySelectorAll('#timings tbody tr')].map((tr) => {
@@ -399,10 +415,13 @@ describe.skipIf(SKIP_BROWSER)('in headless Chromium', () => {
         );
         // A call queued behind it and aborted before it starts never runs.
         const queuedController = new AbortController();
-        const queued = crl.with({ signal: queuedController.signal }).covariance({ data: new Float64Array(4), shape: [2, 2] }).then(
-          () => 'finished',
-          (e: Error) => e.name,
-        );
+        const queued = crl
+          .with({ signal: queuedController.signal })
+          .covariance({ data: new Float64Array(4), shape: [2, 2] })
+          .then(
+            () => 'finished',
+            (e: Error) => e.name,
+          );
         queuedController.abort();
         const outcome = await cancelled;
         const cancelMs = performance.now() - abortedAt;
@@ -473,12 +492,27 @@ describe.skipIf(SKIP_BROWSER)('in headless Chromium', () => {
         same: Array.from(again.x.data as Float64Array).every((v, i) => v === x[i]) && again.x.data.length === x.length,
         notOurs: crl.release({ data: new Float64Array(8) }),
       };
-      const fail = (p: Promise<unknown>) => p.then(() => undefined, (e: Error) => ({ name: e.name, message: e.message, scorecrl: e instanceof ScorecrlError }));
+      const fail = (p: Promise<unknown>) =>
+        p.then(
+          () => undefined,
+          (e: Error) => ({ name: e.name, message: e.message, scorecrl: e instanceof ScorecrlError }),
+        );
       const shape = await fail(crl.covariance({ data: new Float64Array(3), shape: [2, 2] }));
       const core = await fail(crl.covariance({ data: Float64Array.from([1, NaN, 3, 4]), shape: [2, 2] }));
       const unknown = await fail(crl.run('noSuchMethod', []));
       const missing = await fail(loadBackend({ wasmUrl: '/no/such/scorecrl.wasm' }));
-      const result = { info: crl.info(), methods: crl.methods(), ops: crl.ops(), cov: Array.from(cov.data as Float64Array), transfer, released, shape, core, unknown, missing };
+      const result = {
+        info: crl.info(),
+        methods: crl.methods(),
+        ops: crl.ops(),
+        cov: Array.from(cov.data as Float64Array),
+        transfer,
+        released,
+        shape,
+        core,
+        unknown,
+        missing,
+      };
       await crl.close();
       const closed = await fail(crl.covariance({ data: new Float64Array(4), shape: [2, 2] }));
       return { ...result, closed };
@@ -507,30 +541,36 @@ describe.skipIf(SKIP_BROWSER)('in headless Chromium', () => {
   it('hostile calls in the worker: bad and throwing onProgress, uncloneable arguments, a trap, close during a call', async () => {
     const page = await open('/plain.html');
     await page.waitForSelector('body[data-ready="1"]', { state: 'attached' });
-    const out = await page.evaluate(async () => {
-      const { loadBackend } = (window as any).scorecrl;
-      const crl = await loadBackend();
-      const x = { data: Float64Array.from([1, 2, 3, 4, 5, 7]), shape: [3, 2] };
-      const fail = (p: Promise<unknown>) => p.then(() => undefined, (e: Error) => ({ name: e.name, message: e.message }));
-      const notFunction = await fail(Promise.resolve().then(() => crl.with({ onProgress: 3 }).covariance(x)));
-      const boom = new Error('boom');
-      let thrownBack = false;
-      await crl
-        .with({
-          onProgress: () => {
-            throw boom;
-          },
-        })
-        .simulate({ n: 5, d: 20, samples: 40_000, seed: 3 })
-        .catch((e: Error) => (thrownBack = e === boom));
-      const uncloneable = await fail(crl.covariance({ data: x.data, shape: [3, 2], extra: () => 1 }));
-      const trap = await fail(crl.simulate({ n: 2, d: 3, samples: 2 ** 30, seed: 1 }));
-      const cov = Array.from((await crl.covariance(x)).data as Float64Array);
-      const running = fail(crl.simulate({ n: 5, d: 20, samples: 40_000, seed: 3 }));
-      const queued = fail(crl.covariance(x));
-      await crl.close();
-      return { notFunction, thrownBack, uncloneable, trap, cov, running: await running, queued: await queued };
-    }).catch((e: Error) => ({ evaluateError: e.message }));
+    const out = await page
+      .evaluate(async () => {
+        const { loadBackend } = (window as any).scorecrl;
+        const crl = await loadBackend();
+        const x = { data: Float64Array.from([1, 2, 3, 4, 5, 7]), shape: [3, 2] };
+        const fail = (p: Promise<unknown>) =>
+          p.then(
+            () => undefined,
+            (e: Error) => ({ name: e.name, message: e.message }),
+          );
+        const notFunction = await fail(Promise.resolve().then(() => crl.with({ onProgress: 3 }).covariance(x)));
+        const boom = new Error('boom');
+        let thrownBack = false;
+        await crl
+          .with({
+            onProgress: () => {
+              throw boom;
+            },
+          })
+          .simulate({ n: 5, d: 20, samples: 40_000, seed: 3 })
+          .catch((e: Error) => (thrownBack = e === boom));
+        const uncloneable = await fail(crl.covariance({ data: x.data, shape: [3, 2], extra: () => 1 }));
+        const trap = await fail(crl.simulate({ n: 2, d: 3, samples: 2 ** 30, seed: 1 }));
+        const cov = Array.from((await crl.covariance(x)).data as Float64Array);
+        const running = fail(crl.simulate({ n: 5, d: 20, samples: 40_000, seed: 3 }));
+        const queued = fail(crl.covariance(x));
+        await crl.close();
+        return { notFunction, thrownBack, uncloneable, trap, cov, running: await running, queued: await queued };
+      })
+      .catch((e: Error) => ({ evaluateError: e.message }));
     expect(out).not.toHaveProperty('evaluateError');
     const o = out as any;
     expect(o.notFunction).toMatchObject({ name: 'TypeError' });
@@ -551,7 +591,10 @@ describe.skipIf(SKIP_BROWSER)('in headless Chromium', () => {
     const app = mkdtempSync(join(tmpdir(), 'scorecrl-vite-app-'));
     mkdirSync(join(app, 'node_modules'));
     symlinkSync(ROOT, join(app, 'node_modules', 'scorecrl'), 'dir');
-    writeFileSync(join(app, 'index.html'), '<!doctype html><meta charset="utf-8"><script type="module" src="./main.js"></script><body></body>');
+    writeFileSync(
+      join(app, 'index.html'),
+      '<!doctype html><meta charset="utf-8"><script type="module" src="./main.js"></script><body></body>',
+    );
     writeFileSync(
       join(app, 'main.js'),
       `import { loadBackend } from 'scorecrl';

@@ -129,7 +129,25 @@ describe('scorecrl sweep with lscale and learned estimators', () => {
   it('lscale cells: soft and hard, with exact scores at large N', () => {
     const dir = tmp();
     const out = join(dir, 'lscale');
-    const r = cli(['sweep', '--algorithm', 'lscale', '--intervention', 'soft,hard', '--estimator', 'exact', '--nd', '3x5', '--samples', '30000', '--runs', '8', '-o', out, '--progress', 'none']);
+    const r = cli([
+      'sweep',
+      '--algorithm',
+      'lscale',
+      '--intervention',
+      'soft,hard',
+      '--estimator',
+      'exact',
+      '--nd',
+      '3x5',
+      '--samples',
+      '30000',
+      '--runs',
+      '8',
+      '-o',
+      out,
+      '--progress',
+      'none',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/intervention/);
     const rows = records(join(out, 'trials.jsonl'));
@@ -145,7 +163,21 @@ describe('scorecrl sweep with lscale and learned estimators', () => {
 
   it('learned estimator cells: the same results with 1 and 2 workers, and a second run resumes', () => {
     const dir = tmp();
-    const grid = ['--estimator', 'logistic-quadratic', '--algorithm', 'finite-sample,lscale', '--nd', '3x5', '--samples', '5000', '--runs', '3', '--progress', 'none', '--no-report'];
+    const grid = [
+      '--estimator',
+      'logistic-quadratic',
+      '--algorithm',
+      'finite-sample,lscale',
+      '--nd',
+      '3x5',
+      '--samples',
+      '5000',
+      '--runs',
+      '3',
+      '--progress',
+      'none',
+      '--no-report',
+    ];
     const one = cli(['sweep', ...grid, '-o', join(dir, 'one'), '--workers', '1']);
     expect(one.code, one.stderr).toBe(0);
     const two = cli(['sweep', ...grid, '-o', join(dir, 'two'), '--workers', '2']);
@@ -164,11 +196,17 @@ describe('scorecrl sweep with lscale and learned estimators', () => {
     const dir = tmp();
     const run = (args: string[]) => cli(['sweep', '--nd', '3x5', '--runs', '1', '-o', join(dir, 'x'), ...args]);
     const cases: [string[], RegExp][] = [
-      [['--algorithm', 'umni', '--design', 'multi-node', '--estimator', 'ssm'], /ssm runs with algorithms finite-sample, lscale and gscale, not umni/],
+      [
+        ['--algorithm', 'umni', '--design', 'multi-node', '--estimator', 'ssm'],
+        /ssm runs with algorithms finite-sample, lscale and gscale, not umni/,
+      ],
       [['--algorithm', 'lscale', '--design', 'multi-node'], /algorithm lscale runs on design single-node, not multi-node/],
       [['--algorithm', 'lscale', '--transform', 'tanh'], /transform = tanh is not supported/],
       [['--estimator', 'classifier-mlp', '--sampling', 'wishart'], /sampling 'wishart'.*estimator classifier-mlp.*use sampling 'samples'/],
-      [['--algorithm', 'finite-sample,lscale', '--latent', 'mlp'], /latent = mlp .* with algorithm finite-sample .*lscale and gscale take quadratic, mlp/],
+      [
+        ['--algorithm', 'finite-sample,lscale', '--latent', 'mlp'],
+        /latent = mlp .* with algorithm finite-sample .*lscale and gscale take quadratic, mlp/,
+      ],
       [['--algorithm', 'lscale', '--estimator', 'magic'], /'magic' is not one of gaussian, exact/],
     ];
     for (const [args, message] of cases) {
@@ -185,13 +223,23 @@ describe('scorecrl fit with learned estimators and lscale', () => {
     const crl = await backend('native');
     const n = 3;
     const d = 5;
-    const sim = crl.simulate({ n, d, samples, seed: 21, randomOrder: true, randomInterventionOrder: true, scaleDecoder: false, varianceFactors: 0.25 });
+    const sim = crl.simulate({
+      n,
+      d,
+      samples,
+      seed: 21,
+      randomOrder: true,
+      randomInterventionOrder: true,
+      scaleDecoder: false,
+      varianceFactors: 0.25,
+    });
     const files: string[] = [];
     for (let k = 0; k <= n; k++) {
       const lines = [Array.from({ length: d }, (_, j) => `x${j}`).join(',')];
-      for (let i = 0; i < samples; i++) lines.push(Array.from(sim.x!.data.subarray((k * samples + i) * d, (k * samples + i + 1) * d)).join(','));
+      for (let i = 0; i < samples; i++)
+        lines.push(Array.from(sim.x!.data.subarray((k * samples + i) * d, (k * samples + i + 1) * d)).join(','));
       files.push(join(dir, `env${k}.csv`));
-      writeFileSync(files[k]!, lines.join('\n') + '\n');
+      writeFileSync(files[k]!, `${lines.join('\n')}\n`);
     }
     const node = Array.from({ length: n }, (_, t) => sim.interventions[t + 1]![0]!);
     const dag = node.map((a) => node.map((b) => sim.graph.data[a * n + b]!));
@@ -246,7 +294,18 @@ describe('scorecrl fit with learned estimators and lscale', () => {
     expect(JSON.parse(again.stdout).encoder).toEqual(fit.encoder);
 
     // LSCALE-I hard: the DAG and the latents up to scale.
-    const hard = cli(['fit', ...data.files, '--algorithm', 'lscale', '--intervention', 'hard', '--estimator', 'logistic-quadratic', '--json', '--no-progress']);
+    const hard = cli([
+      'fit',
+      ...data.files,
+      '--algorithm',
+      'lscale',
+      '--intervention',
+      'hard',
+      '--estimator',
+      'logistic-quadratic',
+      '--json',
+      '--no-progress',
+    ]);
     expect(hard.code, hard.stderr).toBe(0);
     const h = JSON.parse(hard.stdout);
     expect(h.options).toMatchObject({ algorithm: 'lscale', intervention: 'hard', estimator: 'logistic-quadratic' });
@@ -268,7 +327,7 @@ describe('scorecrl fit with learned estimators and lscale', () => {
     // Too few rows for the estimator's features: bad input, the estimator's message.
     const small = data.files.map((f, k) => {
       const file = join(dir, `small${k}.csv`);
-      writeFileSync(file, readFileSync(f, 'utf8').split('\n').slice(0, 9).join('\n') + '\n');
+      writeFileSync(file, `${readFileSync(f, 'utf8').split('\n').slice(0, 9).join('\n')}\n`);
       return file;
     });
     const rows = cli(['fit', ...small, '--estimator', 'logistic-quadratic', '--no-progress']);

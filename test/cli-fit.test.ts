@@ -29,7 +29,7 @@ describe('readers', () => {
     expect(parseNpy(npyBytes(a))).toEqual(a);
     // int32, Fortran order, version 1.0, hand-made like numpy.save(np.asfortranarray(...)).
     const header = "{'descr': '<i4', 'fortran_order': True, 'shape': (2, 3), }";
-    const pad = ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
+    const pad = `${' '.repeat(64 - ((10 + header.length + 1) % 64))}\n`;
     const head = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0, 0]);
     head.writeUInt16LE(header.length + pad.length, 8);
     const body = Buffer.alloc(24);
@@ -62,7 +62,10 @@ describe('readers', () => {
     const other = write('other.csv', 'a,c\n1,2\n');
     expect(() => loadEnvironments([one, other])).toThrow(DataError);
     expect(() => loadEnvironments([one, other])).toThrow(/other.csv: columns \(a, c\) differ from one.csv \(a, b\)/);
-    const envs = loadEnvironments([write('all.csv', 'env,a,b\nobs,1,2\nint,3,4\nobs,5,6\n')], { environmentColumn: 'env', observational: 'obs' });
+    const envs = loadEnvironments([write('all.csv', 'env,a,b\nobs,1,2\nint,3,4\nobs,5,6\n')], {
+      environmentColumn: 'env',
+      observational: 'obs',
+    });
     expect(envs.labels).toEqual(['obs', 'int']);
     expect(Array.from(envs.data[0]!.data)).toEqual([1, 2, 5, 6]);
   });
@@ -115,10 +118,11 @@ describe('scorecrl simulate + fit', () => {
     expect(fb.graph).toEqual(fa.graph);
     expect(fc.graph).toEqual(fa.graph);
     expect(fb.order).toEqual(fa.order);
-    for (let t = 0; t < 3; t++) for (let j = 0; j < 4; j++) {
-      expect(fb.encoder[t][j]).toBeCloseTo(fa.encoder[t][j], 12);
-      expect(fc.encoder[t][j]).toBeCloseTo(fa.encoder[t][j], 6);
-    }
+    for (let t = 0; t < 3; t++)
+      for (let j = 0; j < 4; j++) {
+        expect(fb.encoder[t][j]).toBeCloseTo(fa.encoder[t][j], 12);
+        expect(fc.encoder[t][j]).toBeCloseTo(fa.encoder[t][j], 6);
+      }
     const truth = JSON.parse(readFileSync(join(dir, 'npy', 'truth.json'), 'utf8'));
     expect(fa.graph).toEqual(expectedClosure(truth));
   });
@@ -130,7 +134,10 @@ describe('scorecrl simulate + fit', () => {
       return join(dir, name);
     };
     const rows = (k: number, cols = 3) =>
-      ['a,b,c'.split(',').slice(0, cols).join(','), ...Array.from({ length: k }, (_, i) => Array.from({ length: cols }, (_, j) => Math.sin(i * 7 + j * 3 + k)).join(','))].join('\n');
+      [
+        'a,b,c'.split(',').slice(0, cols).join(','),
+        ...Array.from({ length: k }, (_, i) => Array.from({ length: cols }, (_, j) => Math.sin(i * 7 + j * 3 + k)).join(',')),
+      ].join('\n');
     const e0 = write('e0.csv', rows(50));
     const e1 = write('e1.csv', rows(50));
     const cases: [string[], RegExp][] = [

@@ -22,7 +22,18 @@ function cli(args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const GRID = ['--algorithm', 'gscale', '--design', 'two-hard-per-node', '--transform', 'tanh', '--latent', 'quadratic', '--scale-decoder', 'true'];
+const GRID = [
+  '--algorithm',
+  'gscale',
+  '--design',
+  'two-hard-per-node',
+  '--transform',
+  'tanh',
+  '--latent',
+  'quadratic',
+  '--scale-decoder',
+  'true',
+];
 
 /** |Pearson correlation| of two equal-length columns. */
 function absCorrelation(a: number[], b: number[]): number {
@@ -42,7 +53,11 @@ function absCorrelation(a: number[], b: number[]): number {
 
 /** Rows of a CSV with a header. */
 function readRows(file: string): number[][] {
-  return readFileSync(file, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(',').map(Number));
 }
 
 /** True latents of the observational rows for x = tanh(T z): z = pinv(T) atanh(x) (T has full column rank). */
@@ -76,7 +91,25 @@ function trueLatents(T: number[][], x: number[][]): number[][] {
 describe('scorecrl sweep --algorithm gscale', () => {
   it('trials equal the library pipeline on their seed; exact scores recover the DAG and latents (n = 3)', async () => {
     const out = join(tmp(), 'sweep');
-    const r = cli(['sweep', ...GRID, '--nd', '3x12', '--samples', '200', '--runs', '3', '--estimator', 'exact,logistic-quadratic', '-o', out, '--workers', '1', '--no-report', '--reference', 'none']);
+    const r = cli([
+      'sweep',
+      ...GRID,
+      '--nd',
+      '3x12',
+      '--samples',
+      '200',
+      '--runs',
+      '3',
+      '--estimator',
+      'exact,logistic-quadratic',
+      '-o',
+      out,
+      '--workers',
+      '1',
+      '--no-report',
+      '--reference',
+      'none',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const records = [...readResults(join(out, 'trials.jsonl')).records.values()];
     expect(records).toHaveLength(6);
@@ -89,13 +122,25 @@ describe('scorecrl sweep --algorithm gscale', () => {
       expect(rec.metrics!.encoderError).toBeCloseTo(1 - (rec.metrics!.mcc as number), 12);
     }
     // Learned scores (on atanh(x)): the latents are still close; the graph is harder.
-    for (const rec of records.filter((x) => x.cell.estimator === 'logistic-quadratic')) expect(rec.metrics!.mcc as number).toBeGreaterThan(0.95);
+    for (const rec of records.filter((x) => x.cell.estimator === 'logistic-quadratic'))
+      expect(rec.metrics!.mcc as number).toBeGreaterThan(0.95);
     // Independent recomputation of one exact trial with the library.
     const crl = await loadBackend({ backend: 'native' });
     const rec = exact[0]!;
     const sim = crl.simulate({
-      n: 3, d: 12, samples: 200, seed: rec.seed, latent: 'quadratic', density: 0.5, randomOrder: true, intervention: 'hard',
-      varianceFactors: [0.25, 4], design: 'two-hard-per-node', randomInterventionOrder: true, transform: 'tanh', scaleDecoder: true,
+      n: 3,
+      d: 12,
+      samples: 200,
+      seed: rec.seed,
+      latent: 'quadratic',
+      density: 0.5,
+      randomOrder: true,
+      intervention: 'hard',
+      varianceFactors: [0.25, 4],
+      design: 'two-hard-per-node',
+      randomInterventionOrder: true,
+      transform: 'tanh',
+      scaleDecoder: true,
     });
     const fit = crl.gscale({ x: sliceFirst(sim.x!, 0), ...gscalePairs(sim.dsx!) });
     const truth = relabelGraph(sim.graph, pairNodes(sim.targets));
@@ -123,7 +168,28 @@ describe('scorecrl sweep --algorithm gscale', () => {
 
 describe('scorecrl fit --algorithm gscale', () => {
   const simulate = (dir: string, extra: string[] = []) => {
-    const r = cli(['simulate', '-o', dir, '--n', '3', '--d', '12', '--samples', '300', '--seed', '1', '--latent', 'quadratic', '--design', 'two-hard-per-node', '--transform', 'tanh', '--scale-decoder', 'true', ...extra]);
+    const r = cli([
+      'simulate',
+      '-o',
+      dir,
+      '--n',
+      '3',
+      '--d',
+      '12',
+      '--samples',
+      '300',
+      '--seed',
+      '1',
+      '--latent',
+      'quadratic',
+      '--design',
+      'two-hard-per-node',
+      '--transform',
+      'tanh',
+      '--scale-decoder',
+      'true',
+      ...extra,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     return Array.from({ length: 7 }, (_, k) => join(dir, `env${k}.csv`));
   };
@@ -144,8 +210,12 @@ describe('scorecrl fit --algorithm gscale', () => {
     expect(fit.latents).toEqual(['z0', 'z1', 'z2']);
     expect(fit.input.environments.map((e: { role: string }) => e.role)).toEqual([
       'observational',
-      'first hard intervention on z0', 'first hard intervention on z1', 'first hard intervention on z2',
-      'second hard intervention on z0', 'second hard intervention on z1', 'second hard intervention on z2',
+      'first hard intervention on z0',
+      'first hard intervention on z1',
+      'first hard intervention on z2',
+      'second hard intervention on z0',
+      'second hard intervention on z1',
+      'second hard intervention on z2',
     ]);
     expect(fit.latentValues).toHaveLength(300);
     expect(fit.model.parameters).toHaveLength(36);
@@ -154,7 +224,10 @@ describe('scorecrl fit --algorithm gscale', () => {
     const z = trueLatents(truth.decoder, readRows(files[0]!));
     for (let t = 0; t < 3; t++) {
       const node = truth.interventions[t + 1][0];
-      const corr = absCorrelation(fit.latentValues.map((row: number[]) => row[t]), z.map((row) => row[node]!));
+      const corr = absCorrelation(
+        fit.latentValues.map((row: number[]) => row[t]),
+        z.map((row) => row[node]!),
+      );
       expect(corr).toBeGreaterThan(0.99);
     }
     // The graph is a DAG over the latents, consistent with the printed order.
@@ -177,7 +250,9 @@ describe('scorecrl fit --algorithm gscale', () => {
     writeFileSync(files[2]!, lines.join('\n'));
     const range = cli(['fit', ...files, '--algorithm', 'gscale']);
     expect(range.code).toBe(2);
-    expect(range.stderr).toMatch(/--score-space atanh needs every value in \[-1, 1\].*found 1.5 in environment env2.csv; use --score-space x/);
+    expect(range.stderr).toMatch(
+      /--score-space atanh needs every value in \[-1, 1\].*found 1.5 in environment env2.csv; use --score-space x/,
+    );
   });
 
   it('reports training progress and Ctrl-C cancels it (exit 130)', async () => {
@@ -185,7 +260,21 @@ describe('scorecrl fit --algorithm gscale', () => {
     const files = simulate(join(dir, 'data'));
     const child = spawn(
       process.execPath,
-      [BIN, 'fit', ...files, '--algorithm', 'gscale', '--family', 'mlp', '--hidden', '8', '--max-iterations', '100000000', '-o', join(dir, 'never.json')],
+      [
+        BIN,
+        'fit',
+        ...files,
+        '--algorithm',
+        'gscale',
+        '--family',
+        'mlp',
+        '--hidden',
+        '8',
+        '--max-iterations',
+        '100000000',
+        '-o',
+        join(dir, 'never.json'),
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';

@@ -31,7 +31,20 @@ function cli(args: string[], options: { cwd?: string; env?: Record<string, strin
 }
 
 /** A tiny grid: 4 cells x 10 runs (--quick) = 40 trials of well under a millisecond each. */
-const TINY = ['--quick', '--nd', '2x2,3x3', '--samples', '200,400', '--seed', '5', '--progress', 'none', '--no-report', '--reference', 'none'];
+const TINY = [
+  '--quick',
+  '--nd',
+  '2x2,3x3',
+  '--samples',
+  '200,400',
+  '--seed',
+  '5',
+  '--progress',
+  'none',
+  '--no-report',
+  '--reference',
+  'none',
+];
 
 function trialLines(file: string): string[] {
   return readFileSync(file, 'utf8')
@@ -50,7 +63,7 @@ function deadPid(): number {
 }
 
 function writeLock(file: string, pid: number, host = hostname()): void {
-  writeFileSync(`${file}.lock`, JSON.stringify({ pid, host, token: 't', started: '2020-01-01T00:00:00.000Z', command: 'sweep' }) + '\n');
+  writeFileSync(`${file}.lock`, `${JSON.stringify({ pid, host, token: 't', started: '2020-01-01T00:00:00.000Z', command: 'sweep' })}\n`);
 }
 
 describe('sweeps never lose or wipe data', () => {
@@ -198,7 +211,7 @@ describe('sweeps never lose or wipe data', () => {
     const file = join(out, 'trials.jsonl');
     const record = JSON.parse(trialLines(file).find((l) => l.includes('"status":"ok"'))!) as TrialRecord;
     const changed = { ...record, metrics: { ...record.metrics!, shd: record.metrics!.shd + 1, correct: false } };
-    appendFileSync(file, JSON.stringify(changed) + '\n');
+    appendFileSync(file, `${JSON.stringify(changed)}\n`);
     const read = readResults(file);
     expect(read.conflicts).toHaveLength(1);
     expect(read.conflicts[0]!.difference).toMatch(/metrics\.shd/);
@@ -214,7 +227,7 @@ describe('sweeps never lose or wipe data', () => {
     // An identical repeat is only a duplicate.
     const dup = join(dir, 'dup');
     expect(cli(['sweep', ...TINY, '-o', dup]).code).toBe(0);
-    appendFileSync(join(dup, 'trials.jsonl'), JSON.stringify(record) + '\n');
+    appendFileSync(join(dup, 'trials.jsonl'), `${JSON.stringify(record)}\n`);
     expect(readResults(join(dup, 'trials.jsonl')).conflicts).toHaveLength(0);
     expect(cli(['merge', dup]).code).toBe(0);
   });
@@ -269,7 +282,18 @@ describe('sweeps never lose or wipe data', () => {
   });
 
   it('builds only the trials of a shard, equal to filtering the whole plan; counts without planning', () => {
-    const config = applyGrid({ ...defaultConfig(), runs: 7, seed: 2 }, { nd: [[2, 2], [3, 4], [4, 4]], samples: [100, 1000] }, 'test');
+    const config = applyGrid(
+      { ...defaultConfig(), runs: 7, seed: 2 },
+      {
+        nd: [
+          [2, 2],
+          [3, 4],
+          [4, 4],
+        ],
+        samples: [100, 1000],
+      },
+      'test',
+    );
     const all = planTrials(config);
     for (const count of [1, 2, 3, 5, 8, 50]) {
       for (let index = 1; index <= count; index++) {
@@ -300,7 +324,21 @@ describe.each(BACKENDS)('double Ctrl-C (%s)', (name) => {
   it('a second SIGINT exits 130 at once; every trial written is kept and the run resumes', async () => {
     const dir = tmp();
     const out = join(dir, 'o');
-    const grid = ['--nd', '5x15', '--samples', '100000', '--runs', '60', '--seed', '4', '--progress', 'none', '--no-report', '--workers', '2'];
+    const grid = [
+      '--nd',
+      '5x15',
+      '--samples',
+      '100000',
+      '--runs',
+      '60',
+      '--seed',
+      '4',
+      '--progress',
+      'none',
+      '--no-report',
+      '--workers',
+      '2',
+    ];
     const child = spawn(process.execPath, [BIN, '--backend', name, 'sweep', ...grid, '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (b) => (stderr += b));
@@ -334,10 +372,18 @@ describe.each(BACKENDS)('estimator options (%s)', (name) => {
   it('an unknown option is a named error listing the known ones', async () => {
     const crl = await backend(name);
     const sim = crl.simulate({ n: 2, d: 3, samples: 200, seed: 1, outputs: { x: true } });
-    expect(() => crl.estimateScoreDifferences(sim.x!, { method: 'ssm', epoch: 2 })).toThrow(/unknown option 'epoch' for method 'ssm' \(known: .*epochs/);
-    expect(() => crl.estimateScoreDifferences(sim.x!, { method: 'logistic-quadratic', maxIteration: 2 })).toThrow(/unknown option 'maxIteration'.*maxIterations/);
-    expect(() => crl.estimateScoreDifferences(sim.x!, { method: 'gaussian', centered: false })).toThrow(/unknown option 'centered'.*centred/);
-    await expect(crl.estimateScoreDifferencesAsync(sim.x!, { method: 'classifier-mlp', epoch: 1 })).rejects.toThrow(/unknown option 'epoch'/);
+    expect(() => crl.estimateScoreDifferences(sim.x!, { method: 'ssm', epoch: 2 })).toThrow(
+      /unknown option 'epoch' for method 'ssm' \(known: .*epochs/,
+    );
+    expect(() => crl.estimateScoreDifferences(sim.x!, { method: 'logistic-quadratic', maxIteration: 2 })).toThrow(
+      /unknown option 'maxIteration'.*maxIterations/,
+    );
+    expect(() => crl.estimateScoreDifferences(sim.x!, { method: 'gaussian', centered: false })).toThrow(
+      /unknown option 'centered'.*centred/,
+    );
+    await expect(crl.estimateScoreDifferencesAsync(sim.x!, { method: 'classifier-mlp', epoch: 1 })).rejects.toThrow(
+      /unknown option 'epoch'/,
+    );
     // Known options (and a seed for any method) still work.
     expect(crl.estimateScoreDifferences(sim.x!, { method: 'gaussian', seed: 3, centred: false }).dsx.shape).toEqual([2, 200, 3]);
     expect(crl.estimateScoreDifferences(sim.x!, { method: 'ssm', epochs: 1, seed: 1 }).dsx.shape).toEqual([2, 200, 3]);
@@ -464,7 +510,11 @@ describe('merge in the library', () => {
     expect(s.trials).toBe(40);
     expect(s.inputs).toContain(out);
     // No temp files left beside it.
-    expect(spawnSync('ls', ['-a', dir], { encoding: 'utf8' }).stdout.split('\n').filter((f) => f.includes('tmp'))).toEqual([]);
+    expect(
+      spawnSync('ls', ['-a', dir], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter((f) => f.includes('tmp')),
+    ).toEqual([]);
   });
 });
 

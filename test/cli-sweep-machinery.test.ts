@@ -34,7 +34,18 @@ const FAKE_WORKER = fileURLToPath(new URL('./helpers/fake-trial-worker.mjs', imp
 const tmp = () => mkdtempSync(join(tmpdir(), 'scorecrl-sweep-'));
 
 function smallConfig(overrides: Record<string, unknown> = {}, runs = 6, seed = 3): SweepConfig {
-  return applyGrid({ ...defaultConfig(), runs, seed }, { nd: [[2, 2], [3, 4]], samples: [100, 1000], ...overrides }, 'test');
+  return applyGrid(
+    { ...defaultConfig(), runs, seed },
+    {
+      nd: [
+        [2, 2],
+        [3, 4],
+      ],
+      samples: [100, 1000],
+      ...overrides,
+    },
+    'test',
+  );
 }
 
 const inline = (task: TrialTask) => fakeRun(task);
@@ -104,7 +115,12 @@ describe('sweep config and plan', () => {
   it('shards partition the plan', () => {
     const plan = planTrials(smallConfig());
     const parts = [1, 2, 3].map((k) => shardTrials(plan, { index: k, count: 3 }));
-    expect(parts.flat().map((t) => t.id).sort()).toEqual(plan.map((t) => t.id).sort());
+    expect(
+      parts
+        .flat()
+        .map((t) => t.id)
+        .sort(),
+    ).toEqual(plan.map((t) => t.id).sort());
     expect(Math.max(...parts.map((p) => p.length)) - Math.min(...parts.map((p) => p.length))).toBeLessThanOrEqual(1);
   });
 });
@@ -188,9 +204,7 @@ describe('running, resuming, sharding, merging', () => {
   it('refuses to resume a file of another sweep', async () => {
     const file = join(tmp(), 'a.jsonl');
     await runSweep({ config: smallConfig(), file, workers: 0, inlineTrial: inline, limit: 2 });
-    await expect(runSweep({ config: smallConfig({}, 6, 4), file, workers: 0, inlineTrial: inline })).rejects.toThrow(
-      /different sweep/,
-    );
+    await expect(runSweep({ config: smallConfig({}, 6, 4), file, workers: 0, inlineTrial: inline })).rejects.toThrow(/different sweep/);
   });
 
   it('3 shards merged equal the unsharded sweep; merge is idempotent and detects duplicates, conflicts and config mismatches', async () => {
@@ -245,14 +259,17 @@ describe('running, resuming, sharding, merging', () => {
 });
 
 describe('report', () => {
-  it('compares with a reference only the cells with the reference experiment\'s settings', async () => {
+  it("compares with a reference only the cells with the reference experiment's settings", async () => {
     const config = smallConfig({ estimator: ['gaussian', 'exact'] });
     const file = join(tmp(), 'ref.jsonl');
     await runSweep({ config, file, workers: 0, inlineTrial: inline });
     const rows = aggregate(readResults(file).records.values(), expandCells(config));
     const reference = parseReferenceCsv('samples,n,d,runs,correct_graph_rate\n100,2,2,100,0.5\n1000,3,4,100,0.25\n');
     const comparisons = compareWithReference(rows, reference);
-    expect(comparisons.map((c) => [c.n, c.d, c.samples])).toEqual([[2, 2, 100], [3, 4, 1000]]);
+    expect(comparisons.map((c) => [c.n, c.d, c.samples])).toEqual([
+      [2, 2, 100],
+      [3, 4, 1000],
+    ]);
     for (const c of comparisons) {
       const row = rows.find((r) => r.cellKey === c.cellKey)!;
       expect(row.cell.estimator).toBe('gaussian');

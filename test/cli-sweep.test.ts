@@ -94,18 +94,20 @@ describe('fused trial against materialised data', () => {
     const B = Array.from({ length: n }, (_, c) => Array.from({ length: d }, (_, r) => eig.vectors.data[r * d + (d - n + c)]!));
     const reduce = (k: number) => {
       const y = new Float64Array(N * n);
-      for (let t = 0; t < N; t++) for (let c = 0; c < n; c++) {
-        let s = 0;
-        for (let r = 0; r < d; r++) s += sim.x!.data[(k * N + t) * d + r]! * B[c]![r]!;
-        y[t * n + c] = s;
-      }
+      for (let t = 0; t < N; t++)
+        for (let c = 0; c < n; c++) {
+          let s = 0;
+          for (let r = 0; r < d; r++) s += sim.x!.data[(k * N + t) * d + r]! * B[c]![r]!;
+          y[t * n + c] = s;
+        }
       return y;
     };
     const moments = (y: Float64Array, centred: boolean) => {
       const m = new Array(n).fill(0);
       if (centred) for (let t = 0; t < N; t++) for (let i = 0; i < n; i++) m[i] += y[t * n + i]! / N;
       const c = Array.from({ length: n }, () => new Array(n).fill(0));
-      for (let t = 0; t < N; t++) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) c[i][j] += ((y[t * n + i]! - m[i]) * (y[t * n + j]! - m[j])) / N;
+      for (let t = 0; t < N; t++)
+        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) c[i][j] += ((y[t * n + i]! - m[i]) * (y[t * n + j]! - m[j])) / N;
       return c as number[][];
     };
     const inverse = (a: number[][]) => {
@@ -113,10 +115,11 @@ describe('fused trial against materialised data', () => {
       for (let i = 0; i < n; i++) {
         const p = m[i]![i]!;
         for (let j = 0; j < 2 * n; j++) m[i]![j]! /= p;
-        for (let r = 0; r < n; r++) if (r !== i) {
-          const f = m[r]![i]!;
-          for (let j = 0; j < 2 * n; j++) m[r]![j]! -= f * m[i]![j]!;
-        }
+        for (let r = 0; r < n; r++)
+          if (r !== i) {
+            const f = m[r]![i]!;
+            for (let j = 0; j < 2 * n; j++) m[r]![j]! -= f * m[i]![j]!;
+          }
       }
       return m.map((r) => r.slice(n));
     };
@@ -129,13 +132,14 @@ describe('fused trial against materialised data', () => {
       const inner = mul(mul(D, U0), D);
       let scale = 0;
       let err = 0;
-      for (let r = 0; r < d; r++) for (let c = 0; c < d; c++) {
-        let s = 0;
-        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) s += B[i]![r]! * inner[i]![j]! * B[j]![c]!;
-        const got = fused.covariances.data[((m - 1) * d + r) * d + c]!;
-        scale = Math.max(scale, Math.abs(s));
-        err = Math.max(err, Math.abs(got - s));
-      }
+      for (let r = 0; r < d; r++)
+        for (let c = 0; c < d; c++) {
+          let s = 0;
+          for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) s += B[i]![r]! * inner[i]![j]! * B[j]![c]!;
+          const got = fused.covariances.data[((m - 1) * d + r) * d + c]!;
+          scale = Math.max(scale, Math.abs(s));
+          err = Math.max(err, Math.abs(got - s));
+        }
       expect(err / scale).toBeLessThan(1e-8);
     }
   });
@@ -186,7 +190,17 @@ describe('Wishart sampling', () => {
 
 describe('sweep with the real trial', () => {
   it('gives identical results with 1 and 2 workers', async () => {
-    const config: SweepConfig = applyGrid({ ...defaultConfig(), runs: 4, seed: 5 }, { nd: [[3, 4], [4, 4]], samples: [500, 5000] }, 'test');
+    const config: SweepConfig = applyGrid(
+      { ...defaultConfig(), runs: 4, seed: 5 },
+      {
+        nd: [
+          [3, 4],
+          [4, 4],
+        ],
+        samples: [500, 5000],
+      },
+      'test',
+    );
     const dir = tmp();
     const one = await runSweep({ config, file: join(dir, 'w1.jsonl'), workers: 1 });
     const two = await runSweep({ config, file: join(dir, 'w2.jsonl'), workers: 2 });
@@ -241,7 +255,7 @@ describe('scorecrl CLI', () => {
     expect(partial.records.size).toBeGreaterThan(0);
     expect(partial.records.size).toBeLessThan(40);
     // A kill mid-write leaves a partial line: resume must ignore it.
-    writeFileSync(file, readFileSync(file, 'utf8') + '{"type":"trial","id":"x');
+    writeFileSync(file, `${readFileSync(file, 'utf8')}{"type":"trial","id":"x`);
     const resumed = cli(['sweep', ...grid, '-o', out, '--workers', '2']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/incomplete/);
@@ -273,7 +287,13 @@ describe('scorecrl CLI', () => {
     // Mixing shards of another sweep is a config mismatch.
     const other = join(dir, 'other');
     expect(cli(['sweep', ...SMALL_GRID, '--seed', '12', '-o', other, '--shard', '1/3']).code).toBe(0);
-    const bad = cli(['merge', join(sharded, 'trials-shard-1-of-3.jsonl'), join(other, 'trials-shard-1-of-3.jsonl'), '-o', join(dir, 'x.jsonl')]);
+    const bad = cli([
+      'merge',
+      join(sharded, 'trials-shard-1-of-3.jsonl'),
+      join(other, 'trials-shard-1-of-3.jsonl'),
+      '-o',
+      join(dir, 'x.jsonl'),
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/different sweep .*config mismatch: seed 11 vs 12/);
   });

@@ -68,8 +68,7 @@ describe.each(BACKENDS)('LSCALE-I edge rules (%s)', (name) => {
     const gaussian = crl.estimateScoreDifferences(sim.x!, { method: 'gaussian' }).dsx;
     expect(isLearnedScoreDifference(gaussian)).toBe(false);
     expect(isLearnedScoreDifference(sim.dsx!)).toBe(false);
-    const rule = (data: Parameters<Backend['lscale']>[0], options = {}) =>
-      crl.lscale(data, { intervention: 'hard', ...options }).edgeRule;
+    const rule = (data: Parameters<Backend['lscale']>[0], options = {}) => crl.lscale(data, { intervention: 'hard', ...options }).edgeRule;
     expect(rule({ x: sim.x!, dsx: learned })).toBe('null-level');
     expect(rule({ x: sim.x!, dsx: gaussian })).toBe('adaptive');
     expect(rule({ x: sim.x!, dsx: sim.dsx! })).toBe('adaptive');
@@ -112,7 +111,9 @@ describe.each(BACKENDS)('LSCALE-I edge rules (%s)', (name) => {
     expect(() => crl.lscale(data, { nullMargin: -1 })).toThrow(/'nullMargin'/);
     expect(() => crl.lscale(data, { nullMargin: Number.NaN })).toThrow(/'nullMargin'/);
     expect(() => crl.lscale({ ...data, learned: 'yes' as never })).toThrow(/'learned' must be true or false/);
-    expect(() => crl.lscale({ x: sim.x!, scores: 'gaussian', learned: true } as never)).toThrow(/'learned' goes with given score differences/);
+    expect(() => crl.lscale({ x: sim.x!, scores: 'gaussian', learned: true } as never)).toThrow(
+      /'learned' goes with given score differences/,
+    );
     expect(() => crl.lscaleTrial({ seed: 1, n: 3, samples: 500, edgeRule: 'null-level', nullMargin: Infinity })).toThrow(/'nullMargin'/);
     crl.release(sim);
   });
@@ -125,11 +126,41 @@ describe('scorecrl fit: edge evidence', () => {
   it('--estimator logistic-quadratic: null-level rule, each edge with its statistic and margin', () => {
     const dir = mkdtempSync(join(tmpdir(), 'scorecrl-edges-'));
     try {
-      const sim = run(['simulate', '-o', dir, '--n', '4', '--d', '10', '--samples', '20000', '--seed', '2', '--latent', 'mlp',
-        '--format', 'npy', '--random-order', 'false', '--factor', '5']);
+      const sim = run([
+        'simulate',
+        '-o',
+        dir,
+        '--n',
+        '4',
+        '--d',
+        '10',
+        '--samples',
+        '20000',
+        '--seed',
+        '2',
+        '--latent',
+        'mlp',
+        '--format',
+        'npy',
+        '--random-order',
+        'false',
+        '--factor',
+        '5',
+      ]);
       expect(sim.status, sim.stderr).toBe(0);
       const files = [0, 1, 2, 3, 4].map((k) => join(dir, `env${k}.npy`));
-      const fit = run(['fit', ...files, '--algorithm', 'lscale', '--intervention', 'hard', '--estimator', 'logistic-quadratic', '--json', '--no-progress']);
+      const fit = run([
+        'fit',
+        ...files,
+        '--algorithm',
+        'lscale',
+        '--intervention',
+        'hard',
+        '--estimator',
+        'logistic-quadratic',
+        '--json',
+        '--no-progress',
+      ]);
       expect(fit.status, fit.stderr).toBe(0);
       const r = JSON.parse(fit.stdout);
       expect(r.options.edgeRule).toBe('null-level');
@@ -139,7 +170,17 @@ describe('scorecrl fit: edge evidence', () => {
         expect(e.statistic).toBeGreaterThan(0);
         expect(e.margin).toBeGreaterThan(1.25);
       }
-      const text = run(['fit', ...files, '--algorithm', 'lscale', '--intervention', 'hard', '--estimator', 'logistic-quadratic', '--no-progress']);
+      const text = run([
+        'fit',
+        ...files,
+        '--algorithm',
+        'lscale',
+        '--intervention',
+        'hard',
+        '--estimator',
+        'logistic-quadratic',
+        '--no-progress',
+      ]);
       expect(text.stdout).toMatch(/hard interventions, null-level edge rule/);
       expect(text.stdout).toMatch(/edge evidence \(decades above the non-edge level; threshold \+1\.25\): z\d -> z\d \+\d\.\d\d/);
     } finally {

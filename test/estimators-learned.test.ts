@@ -259,21 +259,42 @@ describe.each(BACKENDS)('learned score-difference estimators on %s', (name) => {
   describe('bad input gives a clear error', () => {
     const x = randomArray([3, 50, 4], 1);
     it.each([
-      ['NaN in x', { method: 'ssm' }, () => {
-        const bad = randomArray([3, 50, 4], 1);
-        bad.data[17] = NaN;
-        return bad;
-      }, /'x' contains NaN at flat index 17/],
-      ['too few samples for the quadratic features', { method: 'logistic-quadratic', latents: 4 }, () => randomArray([3, 20, 4], 2),
-        /too few samples for logistic-quadratic: N = 20 per environment, need at least 30 \(twice the 15 quadratic features of dimension 4\)/],
-      ['too few samples for the dimension', { method: 'ssm', latents: 4 }, () => randomArray([3, 4, 4], 2),
-        /too few samples: N = 4 per environment, need more than dimension n = 4/],
+      [
+        'NaN in x',
+        { method: 'ssm' },
+        () => {
+          const bad = randomArray([3, 50, 4], 1);
+          bad.data[17] = NaN;
+          return bad;
+        },
+        /'x' contains NaN at flat index 17/,
+      ],
+      [
+        'too few samples for the quadratic features',
+        { method: 'logistic-quadratic', latents: 4 },
+        () => randomArray([3, 20, 4], 2),
+        /too few samples for logistic-quadratic: N = 20 per environment, need at least 30 \(twice the 15 quadratic features of dimension 4\)/,
+      ],
+      [
+        'too few samples for the dimension',
+        { method: 'ssm', latents: 4 },
+        () => randomArray([3, 4, 4], 2),
+        /too few samples: N = 4 per environment, need more than dimension n = 4/,
+      ],
       ['latents above d', { method: 'classifier-mlp', latents: 5 }, () => x, /'dimension' \(5\) cannot exceed d = 4/],
-      ['rank-deficient observations', { method: 'ssm', latents: 3 }, () => {
-        const flat = randomArray([3, 50, 4], 1);
-        for (let t = 0; t < 150; t++) { flat.data[t * 4 + 2] = 0; flat.data[t * 4 + 3] = 0; }
-        return flat;
-      }, /observational covariance has rank 2 < dimension 3/],
+      [
+        'rank-deficient observations',
+        { method: 'ssm', latents: 3 },
+        () => {
+          const flat = randomArray([3, 50, 4], 1);
+          for (let t = 0; t < 150; t++) {
+            flat.data[t * 4 + 2] = 0;
+            flat.data[t * 4 + 3] = 0;
+          }
+          return flat;
+        },
+        /observational covariance has rank 2 < dimension 3/,
+      ],
       ['unknown method', { method: 'kde' }, () => x, /unknown method 'kde'/],
       ['bad validation fraction', { method: 'ssm', validationFraction: 0.95 }, () => x, /'validationFraction' must be in \[0, 0.9\]/],
       ['fractional epochs', { method: 'ssm', epochs: 2.5 }, () => x, /'epochs' must be a whole number/],

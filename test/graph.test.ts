@@ -13,9 +13,7 @@ function stream(seed: number) {
 }
 
 function randomGraph(n: number, p: number, next: () => number, acyclic: boolean): number[][] {
-  return Array.from({ length: n }, (_, i) =>
-    Array.from({ length: n }, (_, j) => (i !== j && (!acyclic || i < j) && next() < p ? 1 : 0)),
-  );
+  return Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i !== j && (!acyclic || i < j) && next() < p ? 1 : 0)));
 }
 
 function closure(g: number[][]): number[][] {
@@ -252,7 +250,13 @@ describe.each(BACKENDS)('graph utilities and metrics (%s)', (name) => {
       [1, 0],
       [1, 1],
     ]);
-    const identity = b.allowedPattern(graph([[0, 0], [0, 0]]), false);
+    const identity = b.allowedPattern(
+      graph([
+        [0, 0],
+        [0, 0],
+      ]),
+      false,
+    );
     const soft = b.effectiveMixingError(encoder, decoder, allowedSoft);
     expect(soft.incorrectCount).toBe(0);
     const hard = b.effectiveMixingError(encoder, decoder, identity);

@@ -151,8 +151,7 @@ describe.each(BACKENDS)('gscale on %s', (name) => {
       expect(labelledMcc(sim, r.latents)).toBeGreaterThan(0.999);
       expect(Array.from(r.graph!.data)).toEqual(relabelledGraph(sim));
       // D ≈ I (targetScale 1).
-      for (let i = 0; i < 3; i++)
-        for (let j = 0; j < 3; j++) expect(Math.abs(r.D.data[i * 3 + j]! - (i === j ? 1 : 0))).toBeLessThan(1e-3);
+      for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) expect(Math.abs(r.D.data[i * 3 + j]! - (i === j ? 1 : 0))).toBeLessThan(1e-3);
       if (seed === 1) latentsByBackend[name] = r.latents.data;
     }
   });
@@ -204,7 +203,15 @@ describe.each(BACKENDS)('gscale on %s', (name) => {
 
   it('mlp family: training lowers the loss and encode/decode have the documented shapes', async () => {
     const crl = await get();
-    const sim = crl.simulate({ n: 2, d: 4, samples: 150, seed: 5, latent: 'quadratic', design: 'two-hard-per-node', transform: 'tanh-mlp' });
+    const sim = crl.simulate({
+      n: 2,
+      d: 4,
+      samples: 150,
+      seed: 5,
+      latent: 'quadratic',
+      design: 'two-hard-per-node',
+      transform: 'tanh-mlp',
+    });
     const data = gscaleData(sim);
     const r = crl.gscale(data, { family: 'mlp', hidden: 8, maxIterations: 400, seed: 2 });
     expect(r.init).toBe('random');
@@ -219,19 +226,27 @@ describe.each(BACKENDS)('gscale on %s', (name) => {
     const sim = crl.simulate({ ...SIM, seed: 1 });
     const data = gscaleData(sim);
     const fractions: number[] = [];
-    const done = await crl.gscaleAsync(data, { init: 'random', maxIterations: 300, patience: 1000 }, {
-      onProgress: (f) => fractions.push(f),
-    });
+    const done = await crl.gscaleAsync(
+      data,
+      { init: 'random', maxIterations: 300, patience: 1000 },
+      {
+        onProgress: (f) => fractions.push(f),
+      },
+    );
     expect(done.iterations).toBe(300);
     expect(fractions.length).toBeGreaterThan(5);
     expect(fractions[fractions.length - 1]).toBe(1);
     const controller = new AbortController();
-    const pending = crl.gscaleAsync(data, { init: 'random', maxIterations: 10_000_000, patience: 100_000_000 }, {
-      signal: controller.signal,
-      onProgress: (f) => {
-        if (f > 0) controller.abort();
+    const pending = crl.gscaleAsync(
+      data,
+      { init: 'random', maxIterations: 10_000_000, patience: 100_000_000 },
+      {
+        signal: controller.signal,
+        onProgress: (f) => {
+          if (f > 0) controller.abort();
+        },
       },
-    });
+    );
     await expect(pending).rejects.toThrow(/cancelled/);
   });
 
@@ -252,7 +267,9 @@ describe.each(BACKENDS)('gscale on %s', (name) => {
     const model: GscaleModel = { family: 'glm', n: 2, d: 5, hidden: 0, clampEpsilon: 1e-12, parameters: new Float64Array(9) };
     expect(() => crl.gscaleEncode(model, x)).toThrow(/'parameters' must hold 10 values/);
     expect(() => crl.gscaleDecode({ ...model, parameters: new Float64Array(10) }, randomArray([4, 3], 1))).toThrow(/'z' must have n = 2/);
-    expect(() => crl.gscaleEncode({ ...model, parameters: new Float64Array(10) }, randomArray([4, 3], 1))).toThrow(/'x' must have d = 5 columns, got 3/);
+    expect(() => crl.gscaleEncode({ ...model, parameters: new Float64Array(10) }, randomArray([4, 3], 1))).toThrow(
+      /'x' must have d = 5 columns, got 3/,
+    );
     expect(() => crl.gscaleEncode({ ...model, parameters: new Float64Array(10) }, x)).toThrow(/rank-deficient/);
   });
 });
@@ -271,4 +288,3 @@ describe('gscale backends agree', () => {
     expect(err / scale).toBeLessThan(1e-6);
   });
 });
-

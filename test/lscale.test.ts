@@ -257,15 +257,13 @@ describe.each(BACKENDS)('lscale (%s)', (name) => {
       ];
       return { mu, inv };
     });
-    const score = (k: number, p: number[]) =>
-      stats[k]!.inv.map((row) => -row.reduce((s, v, j) => s + v * (p[j]! - stats[k]!.mu[j]!), 0));
+    const score = (k: number, p: number[]) => stats[k]!.inv.map((row) => -row.reduce((s, v, j) => s + v * (p[j]! - stats[k]!.mu[j]!), 0));
     for (const t of [0, 17, 999]) {
       const p = Array.from(x.data.subarray(t * d, (t + 1) * d));
       for (let m = 1; m < K1; m++) {
         const s0 = score(0, p);
         const sm = score(m, p);
-        for (let i = 0; i < d; i++)
-          expect(est.dsx.data[((m - 1) * N + t) * d + i]).toBeCloseTo(s0[i]! - sm[i]!, 8);
+        for (let i = 0; i < d; i++) expect(est.dsx.data[((m - 1) * N + t) * d + i]).toBeCloseTo(s0[i]! - sm[i]!, 8);
       }
     }
     // Evaluating at given points gives the same values there.
@@ -280,7 +278,8 @@ describe.each(BACKENDS)('lscale (%s)', (name) => {
     const { x, dsx } = c.arrays as { x: NDArray; dsx: NDArray };
     const [K1, N, d] = x.shape as [number, number, number];
     const covs = new Float64Array(K1 * d * d);
-    for (let k = 0; k < K1; k++) covs.set(b.covariance({ data: x.data.subarray(k * N * d, (k + 1) * N * d), shape: [N, d] }).data, k * d * d);
+    for (let k = 0; k < K1; k++)
+      covs.set(b.covariance({ data: x.data.subarray(k * N * d, (k + 1) * N * d), shape: [N, d] }).data, k * d * d);
     const R = b.scoreDiffCovariance(dsx);
     const o = options(c);
     const fromSamples = b.lscale({ x, dsx }, o);

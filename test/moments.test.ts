@@ -7,7 +7,11 @@ const results: Record<string, Record<string, Float64Array>> = {};
 
 describe.each(BACKENDS)('moments on %s', (name) => {
   const get = () => backend(name);
-  const keep = (key: string, value: Float64Array) => ((results[key] ??= {})[name] = value);
+  const keep = (key: string, value: Float64Array) => {
+    results[key] ??= {};
+    results[key][name] = value;
+    return value;
+  };
 
   it.each([
     [[1000, 7], 0],
@@ -34,21 +38,17 @@ describe.each(BACKENDS)('moments on %s', (name) => {
     expect(x.data).toEqual(copy);
   });
 
-  it.each([
-    [[3, 500, 6]],
-    [[1, 1, 1]],
-    [[4, 1100, 40]],
-    [[2, 1, 130]],
-    [[3, 7, 5]],
-    [[2, 1, 3]],
-  ] as const)('scoreDiffCovariance of %j matches a plain loop', async (shape) => {
-    const crl = await get();
-    const dsx = randomArray([...shape], 11 + shape[2]);
-    const r = crl.scoreDiffCovariance(dsx);
-    expect(r.shape).toEqual([shape[0], shape[2], shape[2]]);
-    expect(relativeError(r.data, tsScoreDiffCovariance(dsx, false))).toBeLessThan(1e-12);
-    keep(`sdc${shape}`, r.data);
-  });
+  it.each([[[3, 500, 6]], [[1, 1, 1]], [[4, 1100, 40]], [[2, 1, 130]], [[3, 7, 5]], [[2, 1, 3]]] as const)(
+    'scoreDiffCovariance of %j matches a plain loop',
+    async (shape) => {
+      const crl = await get();
+      const dsx = randomArray([...shape], 11 + shape[2]);
+      const r = crl.scoreDiffCovariance(dsx);
+      expect(r.shape).toEqual([shape[0], shape[2], shape[2]]);
+      expect(relativeError(r.data, tsScoreDiffCovariance(dsx, false))).toBeLessThan(1e-12);
+      keep(`sdc${shape}`, r.data);
+    },
+  );
 
   it.each([[[3, 700, 5]], [[5, 300, 20]], [[3, 1, 5]]] as const)('crossScoreDiffCovariance of %j matches a plain loop', async (shape) => {
     const crl = await get();
@@ -62,8 +62,7 @@ describe.each(BACKENDS)('moments on %s', (name) => {
     const d = shape[2];
     for (let k = 0; k < shape[0]; k++)
       for (let a = 0; a < d; a++)
-        for (let b = 0; b < d; b++)
-          expect(r.data[(k * d + a) * width + k * d + b]).toBeCloseTo(diag.data[(k * d + a) * d + b]!, 12);
+        for (let b = 0; b < d; b++) expect(r.data[(k * d + a) * width + k * d + b]).toBeCloseTo(diag.data[(k * d + a) * d + b]!, 12);
     keep(`cross${shape}`, r.data);
   });
 

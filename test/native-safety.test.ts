@@ -193,7 +193,9 @@ for (const name of BACKENDS) {
         const config = { n: 2, d: 3, samples: 2 ** exponent, seed: 1 };
         const sync = thrown(() => crl.simulate(config));
         expect(sync).toBeInstanceOf(ScorecrlError);
-        expect(sync.message).toMatch(/^simulate: out of memory: this call needs \d+(\.\d+)? GiB \(z .*x .*dsx .*\), more than the limit of/);
+        expect(sync.message).toMatch(
+          /^simulate: out of memory: this call needs \d+(\.\d+)? GiB \(z .*x .*dsx .*\), more than the limit of/,
+        );
         const async = await rejection(crl.simulateAsync(config));
         expect(async.message).toMatch(/^simulate: out of memory: this call needs/);
         const small = { n: 2, d: 3, samples: 50, seed: 1 };
@@ -227,17 +229,23 @@ for (const name of BACKENDS) {
       const plan = Array.from({ length: 100 }, () => ({ kind: 'standardNormal' as const, count: 1_000_000 }));
       const error = thrown(() => crl.randomDraws(1, plan));
       expect(error).toBeInstanceOf(ScorecrlError);
-      expect(error.message).toMatch(/^randomDraws: out of memory: this call needs 763 MiB \(draw0 7.63 MiB, .* and 97 more\), more than the limit of 64 MiB per call/);
+      expect(error.message).toMatch(
+        /^randomDraws: out of memory: this call needs 763 MiB \(draw0 7.63 MiB, .* and 97 more\), more than the limit of 64 MiB per call/,
+      );
       // Within the limit it runs.
       expect(crl.randomDraws(1, plan.slice(0, 4)).map((a) => a.length)).toEqual([1e6, 1e6, 1e6, 1e6]);
     });
 
     it('simulate past a lowered limit, and a d x d decoder too large to draw, are out-of-memory errors', () => {
       crl.engine.call('setMemoryLimit', { numbers: { bytes: 16 * 2 ** 20 } });
-      expect(() => crl.simulate({ n: 5, d: 20, samples: 20_000, seed: 1 })).toThrow(/^simulate: out of memory: this call needs .* more than the limit of 16 MiB/);
+      expect(() => crl.simulate({ n: 5, d: 20, samples: 20_000, seed: 1 })).toThrow(
+        /^simulate: out of memory: this call needs .* more than the limit of 16 MiB/,
+      );
       expect(crl.simulate({ n: 3, d: 5, samples: 1000, seed: 1 }).x!.shape).toEqual([4, 1000, 5]);
       crl.engine.call('setMemoryLimit', { numbers: { bytes: 0 } });
-      expect(() => crl.simulate({ n: 2, d: 1_000_000, samples: 2, seed: 1 })).toThrow(/^simulate: out of memory: this call needs .*the d x d decoder draw/);
+      expect(() => crl.simulate({ n: 2, d: 1_000_000, samples: 2, seed: 1 })).toThrow(
+        /^simulate: out of memory: this call needs .*the d x d decoder draw/,
+      );
     });
 
     // Sizes that grow with an option or with d squared, not with the data: each
@@ -257,9 +265,9 @@ for (const name of BACKENDS) {
       expect(() => crl.simulationTransform(model, 'jacobian', z)).toThrow(/^simulationTransform: out of memory: .*the Jacobians/);
       expect(crl.simulationTransform(model, 'forward', z).shape).toEqual([20_000, 100]);
       const sim = crl.simulate({ n: 2, d: 4, samples: 600, seed: 3 });
-      expect(() =>
-        crl.estimateScoreDifferences(sim.x!, { method: 'ssm', width: 4096, hiddenLayers: 8, epochs: 1 }),
-      ).toThrow(/^estimateScoreDifferences: out of memory: .*the network parameters/);
+      expect(() => crl.estimateScoreDifferences(sim.x!, { method: 'ssm', width: 4096, hiddenLayers: 8, epochs: 1 })).toThrow(
+        /^estimateScoreDifferences: out of memory: .*the network parameters/,
+      );
       const noise = (length: number) => Float64Array.from({ length }, (_, i) => Math.sin(i * 12.9898) * 0.5);
       const input = { x: { data: noise(300 * 4), shape: [300, 4] }, dsxPairs: { data: noise(2 * 300 * 4), shape: [2, 300, 4] } };
       expect(() => crl.gscale(input, { family: 'mlp', hidden: 64, maxIterations: 1e8, historyEvery: 1 })).toThrow(

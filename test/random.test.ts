@@ -48,8 +48,6 @@ describe.each(BACKENDS)('NumPy-compatible generator on %s', (name) => {
     expect(() => crl.engine.call('randomDraws', { numbers: { seed: 1 }, strings: { plan: 'gamma:3' } })).toThrow(
       /randomDraws: 'plan' step 'gamma:3': unknown draw kind 'gamma'/,
     );
-    expect(() => crl.engine.call('randomDraws', { numbers: { seed: 1 }, strings: { plan: 'random:x' } })).toThrow(
-      /'x' is not an integer/,
-    );
+    expect(() => crl.engine.call('randomDraws', { numbers: { seed: 1 }, strings: { plan: 'random:x' } })).toThrow(/'x' is not an integer/);
   });
 });

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { Backend } from '../src/backend.js';
 import type { SimulationConfig, Simulation, ScoreQuantity } from '../src/ops/simulate.js';
 import { sliceFirst, type NDArray } from '../src/types.js';
 import { BACKENDS, backend } from './helpers/backends.js';
@@ -183,8 +182,7 @@ describe.each(BACKENDS)('simulate on %s', (name) => {
       const h = 1e-6;
       for (const env of [0, 2]) {
         const sx = b.simulationScores(config, 'observedScore', env, { x: x0 });
-        const shift = (sign: number) =>
-          matrix(N * n, n, (r, j) => x0.data[Math.floor(r / n) * n + j]! + (r % n === j ? sign * h : 0));
+        const shift = (sign: number) => matrix(N * n, n, (r, j) => x0.data[Math.floor(r / n) * n + j]! + (r % n === j ? sign * h : 0));
         const lp = b.simulationScores(config, 'observedLogDensity', env, { x: shift(1) }).data;
         const lm = b.simulationScores(config, 'observedLogDensity', env, { x: shift(-1) }).data;
         const fd = Float64Array.from({ length: N * n }, (_, r) => (lp[r]! - lm[r]!) / (2 * h));
@@ -205,8 +203,16 @@ describe.each(BACKENDS)('simulate on %s', (name) => {
         const jac = b.simulationTransform(config, 'jacobian', z0);
         const h = 1e-6;
         for (let j = 0; j < 3; j++) {
-          const xp = b.simulationTransform(config, 'forward', matrix(4, 3, (t, k) => z0.data[t * 3 + k]! + (k === j ? h : 0)));
-          const xm = b.simulationTransform(config, 'forward', matrix(4, 3, (t, k) => z0.data[t * 3 + k]! - (k === j ? h : 0)));
+          const xp = b.simulationTransform(
+            config,
+            'forward',
+            matrix(4, 3, (t, k) => z0.data[t * 3 + k]! + (k === j ? h : 0)),
+          );
+          const xm = b.simulationTransform(
+            config,
+            'forward',
+            matrix(4, 3, (t, k) => z0.data[t * 3 + k]! - (k === j ? h : 0)),
+          );
           const fd = Float64Array.from({ length: 4 * 6 }, (_, i) => (xp.data[i]! - xm.data[i]!) / (2 * h));
           const col = Float64Array.from({ length: 4 * 6 }, (_, i) => jac.data[i * 3 + j]!);
           expect(relErr(fd, col)).toBeLessThan(1e-7);
@@ -292,8 +298,7 @@ describe.each(BACKENDS)('simulate on %s', (name) => {
     const relabelled = b.simulate({ n: 7, samples: 3, seed: 5, randomOrder: true, density: 0.7 });
     const position = new Map(relabelled.order.map((node, k) => [node, k]));
     for (let i = 0; i < 7; i++)
-      for (let j = 0; j < 7; j++)
-        if (relabelled.graph.data[i * 7 + j]) expect(position.get(i)!).toBeLessThan(position.get(j)!);
+      for (let j = 0; j < 7; j++) if (relabelled.graph.data[i * 7 + j]) expect(position.get(i)!).toBeLessThan(position.get(j)!);
     expect([...relabelled.order].sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
 
@@ -364,8 +369,10 @@ describe.each(BACKENDS)('simulate on %s', (name) => {
     expect(() => b.simulate({ ...base, varianceFactors: [1, 2] })).toThrow(/one per environment \(K = 3\)/);
 
     // The core checks too (engine calls bypass the TypeScript validation).
-    const core = (numbers: Record<string, number>, strings: Record<string, string> = {}, arrays = {}) => () =>
-      b.engine.call('simulate', { numbers: { n: 3, samples: 10, seed: 1, ...numbers }, strings, arrays });
+    const core =
+      (numbers: Record<string, number>, strings: Record<string, string> = {}, arrays = {}) =>
+      () =>
+        b.engine.call('simulate', { numbers: { n: 3, samples: 10, seed: 1, ...numbers }, strings, arrays });
     expect(core({ n: 0 })).toThrow(/simulate: 'n' must be between 1/);
     expect(core({ d: 2 })).toThrow(/simulate: 'd' must be at least n = 3/);
     expect(core({ samples: 0 })).toThrow(/simulate: 'samples' must be between 1/);
@@ -375,9 +382,9 @@ describe.each(BACKENDS)('simulate on %s', (name) => {
     );
     expect(core({}, { latent: 'cubic' })).toThrow(/simulate: 'latent' must be one of 'linear', 'quadratic', 'mlp', got 'cubic'/);
     expect(core({}, { transform: 'relu' })).toThrow(/'transform' must be one of/);
-    expect(() =>
-      b.simulationScores(base, 'latentScore' as ScoreQuantity, 4, { z: { data: new Float64Array(3), shape: [1, 3] } }),
-    ).toThrow(/'environment' must be between 0 and 3/);
+    expect(() => b.simulationScores(base, 'latentScore' as ScoreQuantity, 4, { z: { data: new Float64Array(3), shape: [1, 3] } })).toThrow(
+      /'environment' must be between 0 and 3/,
+    );
   });
 });
 

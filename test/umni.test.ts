@@ -124,7 +124,6 @@ function matchesTruth(encoder: NDArray, graph: NDArray, c: ReferenceCase, exactD
   return false;
 }
 
-
 /** Inverse of a small matrix (Gauss-Jordan with partial pivoting), row-major n x n. */
 function inverse(a: number[][]): number[][] {
   const n = a.length;
@@ -173,7 +172,12 @@ function scoreFromSamples(encoder: NDArray, graph: NDArray, x0: NDArray, z0: NDA
     return Math.abs(suv) / Math.sqrt(suu * svv);
   };
   const C = Array.from({ length: n }, (_, i) =>
-    Array.from({ length: n }, (_, j) => corr(col((t, k) => z0.data[t * n + k]!, i), col((t, k) => zhat[t]![k]!, j))),
+    Array.from({ length: n }, (_, j) =>
+      corr(
+        col((t, k) => z0.data[t * n + k]!, i),
+        col((t, k) => zhat[t]![k]!, j),
+      ),
+    ),
   );
   let best = -1;
   let match: number[] = [];
@@ -204,7 +208,8 @@ describe.each(BACKENDS)('UMNI-CRL on %s', (name) => {
     it('equals the reference in the lexicographic order (weights, closure, encoders, hard stage)', async () => {
       const crl = await get();
       const r = crl.umni(data, options(c));
-      (results[caseName] ??= {})[name] = r;
+      results[caseName] ??= {};
+      results[caseName][name] = r;
       const n = c.meta.n as number;
       expect(r.n).toBe(n);
       expectColumnsUpToSign(r.weightsOrder, c.arrays['expected.weightsOrder']!);
@@ -256,72 +261,72 @@ describe.each(BACKENDS)('UMNI-CRL on %s', (name) => {
     }
   });
 
-  it(
-    'a fused trial scores the same estimate as UMNI-CRL on the materialised simulation (exact and plug-in scores, both stages)',
-    async () => {
-      const crl = await get();
-      const intervention = 'hard';
-      const [n, d, samples, seed] = [4, 6, 10000, 3];
-      const sim = crl.simulate({ n, d, samples, seed, design: 'multi-node', intervention, scaleDecoder: false });
-      const [x, z] = [sim.x!, sim.z!];
-      const x0 = { data: x.data.subarray(0, samples * d), shape: [samples, d] };
-      const z0 = { data: z.data.subarray(0, samples * n), shape: [samples, n] };
-      const dag = rows(sim.graph).map((r) => r.map((v) => v > 0.5));
-      // Gaussian plug-in by hand: B = top-n eigenvectors of cov(x_0), P_k = (B^T cov(x_k) B)^-1,
-      // dsx_m(x) = B (P_m - P_0) B^T x at the observational samples.
-      const eig = crl.symmetricEigen(crl.covariance(x0));
-      const B = Array.from({ length: d }, (_, r) => Array.from({ length: n }, (_, c) => eig.vectors.data[r * d + d - n + c]!));
-      const P = Array.from({ length: n + 1 }, (_, k) => {
-        const c = rows(crl.covariance({ data: x.data.subarray(k * samples * d, (k + 1) * samples * d), shape: [samples, d] }));
-        const reduced = Array.from({ length: n }, (_, a) =>
-          Array.from({ length: n }, (_, b) => {
-            let s = 0;
-            for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) s += B[i]![a]! * c[i]![j]! * B[j]![b]!;
-            return s;
-          }),
-        );
-        return inverse(reduced);
-      });
-      const plugIn = new Float64Array(n * samples * d);
-      for (let m = 0; m < n; m++)
-        for (let t = 0; t < samples; t++) {
-          const y = Array.from({ length: n }, (_, a) => B.reduce((s, row, i) => s + row[a]! * x0.data[t * d + i]!, 0));
-          const v = Array.from({ length: n }, (_, a) => y.reduce((s, yb, b) => s + (P[m + 1]![a]![b]! - P[0]![a]![b]!) * yb, 0));
-          for (let i = 0; i < d; i++) plugIn[(m * samples + t) * d + i] = B[i]!.reduce((s, bia, a) => s + bia * v[a]!, 0);
-        }
-      for (const [scores, dsx] of [['exact', sim.dsx!], ['gaussian', { data: plugIn, shape: [n, samples, d] as number[] }]] as const) {
-        const fit = crl.umni({ x, dsx }, { intervention });
-        const trial = crl.umniTrial({ n, d, samples, intervention, scores }, seed);
-        const soft = scoreFromSamples(fit.encoder, fit.graphClosure, x0, z0, closure(dag));
-        expect(trial.soft.shd, scores).toBe(soft.shd);
-        expect(trial.soft.mcc, scores).toBeCloseTo(soft.mcc, 9);
-        expect(trial.stats.candidates, scores).toBe(fit.stats.candidates);
-        const hard = scoreFromSamples(fit.hard!.encoder, fit.hard!.graph, x0, z0, dag);
-        expect(trial.hard!.shd, scores).toBe(hard.shd);
-        expect(trial.hard!.mcc, scores).toBeCloseTo(hard.mcc, 9);
-        if (scores === 'gaussian') {
-          // The same plug-in from the environments' moments alone.
-          const covariances = new Float64Array((n + 1) * d * d);
-          const means = new Float64Array((n + 1) * d);
-          for (let k = 0; k <= n; k++) {
-            const xk = { data: x.data.subarray(k * samples * d, (k + 1) * samples * d), shape: [samples, d] };
-            covariances.set(crl.covariance(xk).data, k * d * d);
-            for (let t = 0; t < samples; t++) for (let i = 0; i < d; i++) means[k * d + i]! += xk.data[t * d + i]! / samples;
-          }
-          const fromMoments = crl.umniGaussian(
-            { covariances: { data: covariances, shape: [n + 1, d, d] }, means: { data: means, shape: [n + 1, d] }, samples },
-            { intervention, centred: false },
-          );
-          expect(fromMoments.weights.data).toEqual(fit.weights.data);
-          expect(fromMoments.graphClosure.data).toEqual(fit.graphClosure.data);
-          expect(fromMoments.hard!.graph.data).toEqual(fit.hard!.graph.data);
-          expect(minAbsCosine(fromMoments.encoder, fit.encoder)).toBeGreaterThan(1 - 1e-6);
-        }
-        expect(trial.soft.incorrectMixingRatio).toBeGreaterThanOrEqual(0);
-        expect(trial.soft.incorrectMixingRatio).toBeLessThanOrEqual(1);
+  it('a fused trial scores the same estimate as UMNI-CRL on the materialised simulation (exact and plug-in scores, both stages)', async () => {
+    const crl = await get();
+    const intervention = 'hard';
+    const [n, d, samples, seed] = [4, 6, 10000, 3];
+    const sim = crl.simulate({ n, d, samples, seed, design: 'multi-node', intervention, scaleDecoder: false });
+    const [x, z] = [sim.x!, sim.z!];
+    const x0 = { data: x.data.subarray(0, samples * d), shape: [samples, d] };
+    const z0 = { data: z.data.subarray(0, samples * n), shape: [samples, n] };
+    const dag = rows(sim.graph).map((r) => r.map((v) => v > 0.5));
+    // Gaussian plug-in by hand: B = top-n eigenvectors of cov(x_0), P_k = (B^T cov(x_k) B)^-1,
+    // dsx_m(x) = B (P_m - P_0) B^T x at the observational samples.
+    const eig = crl.symmetricEigen(crl.covariance(x0));
+    const B = Array.from({ length: d }, (_, r) => Array.from({ length: n }, (_, c) => eig.vectors.data[r * d + d - n + c]!));
+    const P = Array.from({ length: n + 1 }, (_, k) => {
+      const c = rows(crl.covariance({ data: x.data.subarray(k * samples * d, (k + 1) * samples * d), shape: [samples, d] }));
+      const reduced = Array.from({ length: n }, (_, a) =>
+        Array.from({ length: n }, (_, b) => {
+          let s = 0;
+          for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) s += B[i]![a]! * c[i]![j]! * B[j]![b]!;
+          return s;
+        }),
+      );
+      return inverse(reduced);
+    });
+    const plugIn = new Float64Array(n * samples * d);
+    for (let m = 0; m < n; m++)
+      for (let t = 0; t < samples; t++) {
+        const y = Array.from({ length: n }, (_, a) => B.reduce((s, row, i) => s + row[a]! * x0.data[t * d + i]!, 0));
+        const v = Array.from({ length: n }, (_, a) => y.reduce((s, yb, b) => s + (P[m + 1]![a]![b]! - P[0]![a]![b]!) * yb, 0));
+        for (let i = 0; i < d; i++) plugIn[(m * samples + t) * d + i] = B[i]!.reduce((s, bia, a) => s + bia * v[a]!, 0);
       }
-    },
-  );
+    for (const [scores, dsx] of [
+      ['exact', sim.dsx!],
+      ['gaussian', { data: plugIn, shape: [n, samples, d] as number[] }],
+    ] as const) {
+      const fit = crl.umni({ x, dsx }, { intervention });
+      const trial = crl.umniTrial({ n, d, samples, intervention, scores }, seed);
+      const soft = scoreFromSamples(fit.encoder, fit.graphClosure, x0, z0, closure(dag));
+      expect(trial.soft.shd, scores).toBe(soft.shd);
+      expect(trial.soft.mcc, scores).toBeCloseTo(soft.mcc, 9);
+      expect(trial.stats.candidates, scores).toBe(fit.stats.candidates);
+      const hard = scoreFromSamples(fit.hard!.encoder, fit.hard!.graph, x0, z0, dag);
+      expect(trial.hard!.shd, scores).toBe(hard.shd);
+      expect(trial.hard!.mcc, scores).toBeCloseTo(hard.mcc, 9);
+      if (scores === 'gaussian') {
+        // The same plug-in from the environments' moments alone.
+        const covariances = new Float64Array((n + 1) * d * d);
+        const means = new Float64Array((n + 1) * d);
+        for (let k = 0; k <= n; k++) {
+          const xk = { data: x.data.subarray(k * samples * d, (k + 1) * samples * d), shape: [samples, d] };
+          covariances.set(crl.covariance(xk).data, k * d * d);
+          for (let t = 0; t < samples; t++) for (let i = 0; i < d; i++) means[k * d + i]! += xk.data[t * d + i]! / samples;
+        }
+        const fromMoments = crl.umniGaussian(
+          { covariances: { data: covariances, shape: [n + 1, d, d] }, means: { data: means, shape: [n + 1, d] }, samples },
+          { intervention, centred: false },
+        );
+        expect(fromMoments.weights.data).toEqual(fit.weights.data);
+        expect(fromMoments.graphClosure.data).toEqual(fit.graphClosure.data);
+        expect(fromMoments.hard!.graph.data).toEqual(fit.hard!.graph.data);
+        expect(minAbsCosine(fromMoments.encoder, fit.encoder)).toBeGreaterThan(1 - 1e-6);
+      }
+      expect(trial.soft.incorrectMixingRatio).toBeGreaterThanOrEqual(0);
+      expect(trial.soft.incorrectMixingRatio).toBeLessThanOrEqual(1);
+    }
+  });
 
   it('l1 order examines fewer candidates than the lexicographic order', async () => {
     const crl = await get();
@@ -370,9 +375,7 @@ describe.each(BACKENDS)('UMNI-CRL on %s', (name) => {
     it('kappa below 1', async () => {
       const crl = await get();
       expect(() => crl.umni({ x, dsx }, { kappa: 0 })).toThrow(/umni: 'kappa' must be an integer >= 1, got 0/);
-      expect(() => crl.engine.call('umni', { arrays: { x, dsx }, numbers: { kappa: 0 } })).toThrow(
-        /umni: 'kappa' must be >= 1/,
-      );
+      expect(() => crl.engine.call('umni', { arrays: { x, dsx }, numbers: { kappa: 0 } })).toThrow(/umni: 'kappa' must be >= 1/);
     });
 
     it('more environments than latents', async () => {
@@ -385,9 +388,9 @@ describe.each(BACKENDS)('UMNI-CRL on %s', (name) => {
       const dsx5 = new Float64Array((K + 1) * N * d);
       dsx5.set(dsx.data);
       for (let i = 0; i < N * d; i++) dsx5[K * N * d + i] = dsx.data[i]! - 0.5 * dsx.data[N * d + i]!;
-      expect(() =>
-        crl.umni({ x: { data: x5, shape: [K + 2, N, d] }, dsx: { data: dsx5, shape: [K + 1, N, d] } }),
-      ).toThrow(/'x' spans only 4 dimensions but there are 5 latents.*more environments than latents/);
+      expect(() => crl.umni({ x: { data: x5, shape: [K + 2, N, d] }, dsx: { data: dsx5, shape: [K + 1, N, d] } })).toThrow(
+        /'x' spans only 4 dimensions but there are 5 latents.*more environments than latents/,
+      );
     });
 
     it('a non-invertible design (linearly dependent environments)', async () => {
@@ -447,11 +450,27 @@ describe.each(BACKENDS)('UMNI-CRL on %s', (name) => {
 describe('UMNI-CRL in sweeps and fit', () => {
   it('sweep cells with algorithm umni run the fused trial on the multi-node design only', async () => {
     const crl = await backend('native');
-    const config = resolveConfig({ algorithm: ['umni'], design: ['multi-node'], nd: ['4x10'], samples: [5000], tolEigv: [0.05], intervention: ['hard'], runs: 1 });
+    const config = resolveConfig({
+      algorithm: ['umni'],
+      design: ['multi-node'],
+      nd: ['4x10'],
+      samples: [5000],
+      tolEigv: [0.05],
+      intervention: ['hard'],
+      runs: 1,
+    });
     const [cell] = expandCells(config);
     const metrics = runTrial(crl, cell!, 11);
     const direct = crl.umniTrial(
-      { n: 4, d: 10, samples: 5000, intervention: 'hard', tolEigv: 0.05, randomOrder: cell!.randomOrder, scores: cell!.estimator as 'gaussian' | 'exact' },
+      {
+        n: 4,
+        d: 10,
+        samples: 5000,
+        intervention: 'hard',
+        tolEigv: 0.05,
+        randomOrder: cell!.randomOrder,
+        scores: cell!.estimator as 'gaussian' | 'exact',
+      },
       11,
     );
     expect(metrics.shd).toBe(direct.hard!.shd);
@@ -465,11 +484,27 @@ describe('UMNI-CRL in sweeps and fit', () => {
     );
   });
 
-  it('scorecrl fit --algorithm umni equals umniGaussian on the files\' moments', async () => {
+  it("scorecrl fit --algorithm umni equals umniGaussian on the files' moments", async () => {
     const crl = await backend('native');
     const dir = mkdtempSync(join(tmpdir(), 'scorecrl-umni-'));
     const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-    const made = run(['simulate', '-o', dir, '--n', '3', '--d', '5', '--samples', '4000', '--seed', '8', '--design', 'multi-node', '--intervention', 'hard']);
+    const made = run([
+      'simulate',
+      '-o',
+      dir,
+      '--n',
+      '3',
+      '--d',
+      '5',
+      '--samples',
+      '4000',
+      '--seed',
+      '8',
+      '--design',
+      'multi-node',
+      '--intervention',
+      'hard',
+    ]);
     expect(made.status, made.stderr).toBe(0);
     const files = [0, 1, 2, 3].map((k) => join(dir, `env${k}.csv`));
     const r = run(['fit', ...files, '--algorithm', 'umni', '--intervention', 'hard', '--json']);

@@ -231,7 +231,9 @@ describe('WasmCore: a failing instance is replaced', () => {
       const first = spawned === 1;
       return {
         call: (_op, _a, _n, _s, onProgress, _c, allocate) =>
-          first ? behave(allocate!, { onProgress }) : { arrays: { y: { data: allocate!(2).fill(1), shape: [2] } }, numbers: {}, strings: {} },
+          first
+            ? behave(allocate!, { onProgress })
+            : { arrays: { y: { data: allocate!(2).fill(1), shape: [2] } }, numbers: {}, strings: {} },
         info: () => ({ version: '0', simd: 'none', blas: false, threads: 1, eigen: '3.4.0' }),
         ops: () => ['op'],
       };
@@ -296,11 +298,15 @@ describe('WasmCore: a failing instance is replaced', () => {
       throw new Error('unreached');
     });
     const error = thrown(() =>
-      core.call('umni', {}, {
-        onProgress: () => {
-          throw boom;
+      core.call(
+        'umni',
+        {},
+        {
+          onProgress: () => {
+            throw boom;
+          },
         },
-      }),
+      ),
     );
     expect(error).toBe(boom);
   });

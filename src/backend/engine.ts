@@ -78,7 +78,8 @@ function describe(value: unknown): string {
  */
 export function checkAsyncOptions(op: string, options: unknown): AsyncOptions {
   if (options === undefined || options === null) return {};
-  if (typeof options !== 'object') throw new TypeError(`${op}: options must be an object ({ onProgress, signal }), got ${describe(options)}`);
+  if (typeof options !== 'object')
+    throw new TypeError(`${op}: options must be an object ({ onProgress, signal }), got ${describe(options)}`);
   const { onProgress, signal } = options as Record<string, unknown>;
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     throw new TypeError(`${op}: option 'onProgress' must be a function (fraction, message) => void, got ${describe(onProgress)}`);

@@ -72,14 +72,7 @@ export class NativeEngine implements Engine {
       });
     signal?.addEventListener('abort', abort, { once: true });
     try {
-      const result = await this.addon.callAsync(
-        op,
-        inputs.arrays ?? {},
-        inputs.numbers ?? {},
-        inputs.strings ?? {},
-        progress,
-        flag,
-      );
+      const result = await this.addon.callAsync(op, inputs.arrays ?? {}, inputs.numbers ?? {}, inputs.strings ?? {}, progress, flag);
       if (thrown) throw thrown.error;
       return result;
     } catch (error) {

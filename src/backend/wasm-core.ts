@@ -36,10 +36,7 @@ export const CANCEL_GRACE_MS = 300;
  * trap can be replaced inside the call that hit it. Synchronous instantiation
  * of a large module is allowed in Node and in workers, not on a page's thread.
  */
-export async function moduleInstantiator(
-  factory: WasmModuleFactory,
-  wasmBinary: ArrayBuffer | ArrayBufferView,
-): Promise<() => WasmModule> {
+export async function moduleInstantiator(factory: WasmModuleFactory, wasmBinary: ArrayBuffer | ArrayBufferView): Promise<() => WasmModule> {
   const compiled = await WebAssembly.compile(wasmBinary as BufferSource);
   return () => {
     // Emscripten's MODULARIZE output fills in the options object itself; with

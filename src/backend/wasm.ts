@@ -154,7 +154,13 @@ export class WasmEngine implements Engine {
       this.running = job;
       try {
         // The worker's instance gets the limit set on this thread's (setMemoryLimit).
-        this.ensureWorker().postMessage({ id: job.id, op: job.op, inputs: job.inputs, cancel: job.cancel, memoryLimit: this.core.memoryLimit });
+        this.ensureWorker().postMessage({
+          id: job.id,
+          op: job.op,
+          inputs: job.inputs,
+          cancel: job.cancel,
+          memoryLimit: this.core.memoryLimit,
+        });
       } catch (error) {
         // e.g. inputs that cannot be copied to another thread
         const reason = error instanceof Error ? error.message : String(error);

@@ -19,12 +19,20 @@
  * the order they were made.
  */
 import type { Backend } from '../backend.js';
-import { abortError, checkAsyncOptions, ScorecrlError, type AsyncOptions, type EngineInfo, type OpInputs, type OpOutputs } from '../backend/engine.js';
+import {
+  abortError,
+  checkAsyncOptions,
+  ScorecrlError,
+  type AsyncOptions,
+  type EngineInfo,
+  type OpInputs,
+  type OpOutputs,
+} from '../backend/engine.js';
 import { collectBuffers } from '../backend/recycler.js';
 import type { ErrorCode } from '../errors.js';
 import type { FromWorker, ToWorker, WireError } from './protocol.js';
 
-export { type AsyncOptions, type EngineInfo, type OpInputs, type OpOutputs } from '../backend/engine.js';
+export type { AsyncOptions, EngineInfo, OpInputs, OpOutputs } from '../backend/engine.js';
 export { AbortError, ScorecrlError, type ErrorCode } from '../errors.js';
 export { ndarray, at, toRows, fromRows, sliceFirst, type NDArray } from '../types.js';
 export { gscalePairs } from '../ops/gscale.js';
@@ -157,7 +165,8 @@ interface Ready {
 
 function fromWire(error: WireError): Error {
   if (error.name === 'AbortError') return abortError(error.op ?? 'call');
-  if (error.name === 'ScorecrlError') return new ScorecrlError(error.message, error.op, (error.code as ErrorCode | undefined) ?? 'internal');
+  if (error.name === 'ScorecrlError')
+    return new ScorecrlError(error.message, error.op, (error.code as ErrorCode | undefined) ?? 'internal');
   const Kind = error.name === 'TypeError' ? TypeError : error.name === 'RangeError' ? RangeError : Error;
   const out = new Kind(error.message);
   if (Kind === Error && error.name !== 'Error') out.name = error.name;
@@ -393,6 +402,7 @@ class Connection {
  * progress and can be cancelled. Get one from `loadBackend()`.
  */
 export interface BrowserBackend extends AsyncBackendMethods {}
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the async methods are installed on the prototype from one list below
 export class BrowserBackend {
   readonly name = 'wasm' as const;
 
@@ -444,19 +454,16 @@ export class BrowserBackend {
   /** `run`, with the time spent in the worker and in all. */
   timed<M extends BackendMethod>(method: M, args: MethodArgs<M>, options?: CallOptions): Promise<Timed<MethodResult<M>>> {
     const id = this.connection.id();
-    return this.connection.submit(
-      { type: 'run', id, method, args: [...(args as unknown[])] },
-      method,
-      { ...this.defaults, ...options },
-    ) as Promise<Timed<MethodResult<M>>>;
+    return this.connection.submit({ type: 'run', id, method, args: [...(args as unknown[])] }, method, {
+      ...this.defaults,
+      ...options,
+    }) as Promise<Timed<MethodResult<M>>>;
   }
 
   /** Runs a raw core operation (see `ops()`), as `Engine.callAsync` does. */
   call(op: string, inputs: OpInputs, options?: CallOptions): Promise<OpOutputs> {
     const id = this.connection.id();
-    return this.connection
-      .submit({ type: 'call', id, op, inputs }, op, { ...this.defaults, ...options })
-      .then((t) => t.value as OpOutputs);
+    return this.connection.submit({ type: 'call', id, op, inputs }, op, { ...this.defaults, ...options }).then((t) => t.value as OpOutputs);
   }
 
   /** A view of this backend (same worker) whose calls use these progress / cancellation options. */

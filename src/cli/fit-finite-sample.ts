@@ -30,7 +30,11 @@ export function fitFiniteSamplePlugIn(crl: Backend, env: Environments, files: st
     input: {
       files,
       columns: env.columns,
-      environments: env.labels.map((label, k) => ({ label, rows: env.data[k]!.shape[0], role: k === 0 ? 'observational' : `intervenes ${name(k - 1)}` })),
+      environments: env.labels.map((label, k) => ({
+        label,
+        rows: env.data[k]!.shape[0],
+        role: k === 0 ? 'observational' : `intervenes ${name(k - 1)}`,
+      })),
     },
     options: { latents: n, estimator: flags.estimator, algorithm: flags.algorithm, tolEigv: flags.tolEigv, tolOrth: flags.tolOrth },
     latents: latents.map((l) => l.latent),
@@ -46,7 +50,7 @@ export function fitFiniteSamplePlugIn(crl: Backend, env: Environments, files: st
       backend: crl.name,
     },
   };
-  if (flags.out) writeFileAtomic(flags.out, JSON.stringify(result, null, 2) + '\n');
+  if (flags.out) writeFileAtomic(flags.out, `${JSON.stringify(result, null, 2)}\n`);
   if (flags.json) {
     console.log(JSON.stringify(result, null, 2));
     return;
@@ -56,10 +60,14 @@ export function fitFiniteSamplePlugIn(crl: Backend, env: Environments, files: st
     `fit: ${env.data.length} environments (observational ${env.labels[0]}, ${rows[0]} rows; ${K} interventional, ` +
       `${Math.min(...rows.slice(1))}-${Math.max(...rows.slice(1))} rows), ${d} columns, ${n} latents`,
   );
-  console.log(`estimator ${flags.estimator} (plug-in), algorithm ${flags.algorithm} (tolEigv ${flags.tolEigv}, tolOrth ${flags.tolOrth}), backend ${crl.name}`);
+  console.log(
+    `estimator ${flags.estimator} (plug-in), algorithm ${flags.algorithm} (tolEigv ${flags.tolEigv}, tolOrth ${flags.tolOrth}), backend ${crl.name}`,
+  );
   console.log(`support: the top ${n} of ${d} eigenvalues hold ${(100 * explained).toFixed(2)}% of the observational variance`);
   console.log(`causal order: ${result.order.join(', ')}`);
-  console.log(`graph (transitive closure, ${edges.length} edges): ${edges.length ? edges.map(([a, b]) => `${a} -> ${b}`).join(', ') : '(none)'}`);
+  console.log(
+    `graph (transitive closure, ${edges.length} edges): ${edges.length ? edges.map(([a, b]) => `${a} -> ${b}`).join(', ') : '(none)'}`,
+  );
   console.log('');
   printLatentTable(latents);
   if (flags.out) console.log(`\nwrote ${flags.out} (encoder ${n}x${d}, graph, order, diagnostics)`);

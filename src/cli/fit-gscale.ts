@@ -38,7 +38,9 @@ export function checkGscaleData(env: Environments, n: number): void {
   const minRows = Math.max(2 * n + 2, 10);
   env.data.forEach((a, k) => {
     if (a.shape[0]! < minRows) {
-      throw new DataError(`environment ${env.labels[k]} has ${a.shape[0]} rows; gscale needs at least ${minRows} for ${n} latents (more give better estimates)`);
+      throw new DataError(
+        `environment ${env.labels[k]} has ${a.shape[0]} rows; gscale needs at least ${minRows} for ${n} latents (more give better estimates)`,
+      );
     }
   });
 }
@@ -60,7 +62,7 @@ export async function fitGscale(crl: Backend, env: Environments, files: string[]
   }
   const progress = (stage: string) => progressPrinter(flags.progress, stage);
   const started = performance.now();
-  const { dsx, r } = await cancellableBySignals('fit', async (signal) => {
+  const { r } = await cancellableBySignals('fit', async (signal) => {
     const input = scoreSpace === 'atanh' ? atanhData(x) : x;
     const estimate = await crl.estimateScoreDifferencesAsync(input, {
       method: flags.estimator,
@@ -95,7 +97,9 @@ export async function fitGscale(crl: Backend, env: Environments, files: string[]
     environments: [env.labels[t + 1]!, env.labels[n + t + 1]!],
     targetDiagonal: D[t]![t]!,
     largestOffDiagonal: Math.max(0, ...D[t]!.filter((_, j) => j !== t)),
-    parents: Array.from({ length: n }, (_, i) => i).filter((i) => graph.data[i * n + t] === 1).map(name),
+    parents: Array.from({ length: n }, (_, i) => i)
+      .filter((i) => graph.data[i * n + t] === 1)
+      .map(name),
   }));
   const result = {
     input: {
@@ -143,7 +147,7 @@ export async function fitGscale(crl: Backend, env: Environments, files: string[]
     latentValues: toRows(r.latents),
     diagnostics: { backend: crl.name },
   };
-  if (flags.out) writeFileAtomic(flags.out, JSON.stringify(result) + '\n');
+  if (flags.out) writeFileAtomic(flags.out, `${JSON.stringify(result)}\n`);
   if (flags.json) {
     console.log(JSON.stringify(result, null, 2));
     return;
@@ -162,13 +166,30 @@ export async function fitGscale(crl: Backend, env: Environments, files: string[]
       `(score term ${r.scoreTerm.toPrecision(4)}, reconstruction ${r.reconstruction.toPrecision(4)}), ${seconds.toFixed(1)} s`,
   );
   console.log(`causal order: ${result.order.join(', ')}`);
-  console.log(`graph (${edges.length} edges, ${flags.edgeRule} rule, threshold ${r.threshold!.toPrecision(3)}): ${edges.length ? edges.map(([a, b]) => `${a} -> ${b}`).join(', ') : '(none)'}`);
+  console.log(
+    `graph (${edges.length} edges, ${flags.edgeRule} rule, threshold ${r.threshold!.toPrecision(3)}): ${edges.length ? edges.map(([a, b]) => `${a} -> ${b}`).join(', ') : '(none)'}`,
+  );
   console.log('');
   const table = [
     ['latent', 'environments', 'D[t][t]', 'max off', 'parents'],
-    ...latents.map((l) => [l.latent, l.environments.join(' + '), l.targetDiagonal.toPrecision(4), l.largestOffDiagonal.toPrecision(3), l.parents.join(' ') || '-']),
+    ...latents.map((l) => [
+      l.latent,
+      l.environments.join(' + '),
+      l.targetDiagonal.toPrecision(4),
+      l.largestOffDiagonal.toPrecision(3),
+      l.parents.join(' ') || '-',
+    ]),
   ];
   const widths = table[0]!.map((_, j) => Math.max(...table.map((row) => row[j]!.length)));
-  for (const row of table) console.log(row.map((c, j) => c.padEnd(widths[j]!)).join('  ').trimEnd());
-  if (flags.out) console.log(`\nwrote ${flags.out} (model ${r.model.family} with ${r.model.parameters.length} parameters, latents ${rows}x${n}, graph, D, history)`);
+  for (const row of table)
+    console.log(
+      row
+        .map((c, j) => c.padEnd(widths[j]!))
+        .join('  ')
+        .trimEnd(),
+    );
+  if (flags.out)
+    console.log(
+      `\nwrote ${flags.out} (model ${r.model.family} with ${r.model.parameters.length} parameters, latents ${rows}x${n}, graph, D, history)`,
+    );
 }

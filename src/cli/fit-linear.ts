@@ -9,7 +9,6 @@
 import type { Backend } from '../backend.js';
 import { writeFileAtomic } from '../io/files.js';
 import type { LscaleResult, LscaleStage } from '../ops/lscale.js';
-import { DataError } from '../errors.js';
 import { stackEnvironments, type Environments } from '../io/readers.js';
 import { toRows, type NDArray } from '../types.js';
 import { environmentMoments, latentName as name, printLatentTable, summariseLatents, type EnvironmentMoments } from './fit-summary.js';
@@ -120,7 +119,12 @@ export async function fitLinear(crl: Backend, env: Environments, files: string[]
     for (let i = 0; i < n; i++)
       for (let j = 0; j < n; j++)
         if (has(e.graph, i, j))
-          evidence.push({ from: name(i), to: name(j), statistic: e.stage.edgeStatistic.data[i * n + j]!, margin: e.stage.edgeMargin.data[i * n + j]! });
+          evidence.push({
+            from: name(i),
+            to: name(j),
+            statistic: e.stage.edgeStatistic.data[i * n + j]!,
+            margin: e.stage.edgeMargin.data[i * n + j]!,
+          });
   const rule = e.lscale?.edgeRule ?? 'adaptive';
   const cov = m.covariances.data;
   const latents = summariseLatents(encoder, m, env.labels, closure, lscale ? e.graph : undefined);
@@ -133,7 +137,11 @@ export async function fitLinear(crl: Backend, env: Environments, files: string[]
       files,
       columns: env.columns,
       ...(e.rows !== undefined ? { rowsUsedForScores: e.rows } : {}),
-      environments: env.labels.map((label, k) => ({ label, rows: env.data[k]!.shape[0], role: k === 0 ? 'observational' : `intervenes ${name(k - 1)}` })),
+      environments: env.labels.map((label, k) => ({
+        label,
+        rows: env.data[k]!.shape[0],
+        role: k === 0 ? 'observational' : `intervenes ${name(k - 1)}`,
+      })),
     },
     options: {
       latents: n,
@@ -166,7 +174,7 @@ export async function fitLinear(crl: Backend, env: Environments, files: string[]
       backend: crl.name,
     },
   };
-  if (flags.out) writeFileAtomic(flags.out, JSON.stringify(result, null, 2) + '\n');
+  if (flags.out) writeFileAtomic(flags.out, `${JSON.stringify(result, null, 2)}\n`);
   if (flags.json) {
     console.log(JSON.stringify(result, null, 2));
     return;

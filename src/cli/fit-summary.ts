@@ -103,5 +103,11 @@ export function printLatentTable(latents: LatentSummary[]): void {
     ]),
   ];
   const widths = table[0]!.map((_, j) => Math.max(...table.map((r) => r[j]!.length)));
-  for (const r of table) console.log(r.map((c, j) => c.padEnd(widths[j]!)).join('  ').trimEnd());
+  for (const r of table)
+    console.log(
+      r
+        .map((c, j) => c.padEnd(widths[j]!))
+        .join('  ')
+        .trimEnd(),
+    );
 }

@@ -10,7 +10,10 @@ import { toRows, type NDArray } from '../types.js';
 import type { FitFlags } from './fit-flags.js';
 
 /** The `fit` flags UMNI-CRL reads. */
-export type UmniFitFlags = Pick<FitFlags, 'intervention' | 'kappa' | 'maxCandidates' | 'tolEigv' | 'tolCi' | 'order' | 'estimator' | 'out' | 'json'>;
+export type UmniFitFlags = Pick<
+  FitFlags,
+  'intervention' | 'kappa' | 'maxCandidates' | 'tolEigv' | 'tolCi' | 'order' | 'estimator' | 'out' | 'json'
+>;
 
 export function fitUmni(
   crl: Backend,
@@ -49,7 +52,11 @@ export function fitUmni(
     input: {
       files,
       columns: env.columns,
-      environments: env.labels.map((label, k) => ({ label, rows: env.data[k]!.shape[0], role: k === 0 ? 'observational' : 'interventional (targets unknown)' })),
+      environments: env.labels.map((label, k) => ({
+        label,
+        rows: env.data[k]!.shape[0],
+        role: k === 0 ? 'observational' : 'interventional (targets unknown)',
+      })),
     },
     options: {
       latents: n,
@@ -71,7 +78,7 @@ export function fitUmni(
     hard: r.hard ? { graph: toRows(r.hard.graph), edges: edgesOf(r.hard.graph), encoder: toRows(r.hard.encoder) } : undefined,
     diagnostics: { candidates: r.stats.candidates, fullTests: r.stats.fullTests, backend: crl.name },
   };
-  if (flags.out) writeFileAtomic(flags.out, JSON.stringify(result, null, 2) + '\n');
+  if (flags.out) writeFileAtomic(flags.out, `${JSON.stringify(result, null, 2)}\n`);
   if (flags.json) {
     console.log(JSON.stringify(result, null, 2));
     return;

@@ -28,7 +28,9 @@ export function checkData(env: Environments, n: number): void {
   const K = env.data.length - 1;
   const d = env.columns.length;
   if (K < 1) {
-    throw new DataError(`only one environment (${env.labels[0]}); give the observational environment and one interventional environment per latent`);
+    throw new DataError(
+      `only one environment (${env.labels[0]}); give the observational environment and one interventional environment per latent`,
+    );
   }
   if (K < n) {
     throw new DataError(
@@ -37,13 +39,17 @@ export function checkData(env: Environments, n: number): void {
     );
   }
   if (K > n) {
-    throw new DataError(`${K} interventional environments for ${n} latents; the finite-sample algorithm needs exactly one per latent (use --latents ${K})`);
+    throw new DataError(
+      `${K} interventional environments for ${n} latents; the finite-sample algorithm needs exactly one per latent (use --latents ${K})`,
+    );
   }
   if (d < n) throw new DataError(`the data have ${d} columns (${env.columns.join(', ')}), fewer than the ${n} latents`);
   const minRows = Math.max(n + 2, 3);
   env.data.forEach((a, k) => {
     if (a.shape[0]! < minRows) {
-      throw new DataError(`environment ${env.labels[k]} has ${a.shape[0]} rows; at least ${minRows} are needed for ${n} latents (more give better estimates)`);
+      throw new DataError(
+        `environment ${env.labels[k]} has ${a.shape[0]} rows; at least ${minRows} are needed for ${n} latents (more give better estimates)`,
+      );
     }
   });
 }
@@ -96,7 +102,11 @@ export function registerFit(program: Command): void {
     .command('fit')
     .description('fit a CRL algorithm to your data: environments from CSV (header row) or .npy files; prints a summary and writes JSON')
     .argument('<files...>', 'one file per environment (the first observational), or one file with an environment column')
-    .option('-n, --latents <n>', 'number of latent variables (default: the number of interventional environments)', integer('--latents', 1, 20))
+    .option(
+      '-n, --latents <n>',
+      'number of latent variables (default: the number of interventional environments)',
+      integer('--latents', 1, 20),
+    )
     .addOption(
       new Option(
         '--estimator <name>',
@@ -120,15 +130,19 @@ export function registerFit(program: Command): void {
     .option('--tol-ci <x>', 'umni (hard): level of the Fisher z-tests', positiveNumber, 0.05)
     .addOption(new Option('--order <order>', 'umni: candidate order').choices(['l1', 'lexicographic']).default('l1'))
     .addOption(
-      new Option('--score-space <space>', 'gscale: estimate scores of x, or of atanh(x) mapped back (default: atanh for glm, x for mlp)').choices([
-        'x',
-        'atanh',
-      ]),
+      new Option(
+        '--score-space <space>',
+        'gscale: estimate scores of x, or of atanh(x) mapped back (default: atanh for glm, x for mlp)',
+      ).choices(['x', 'atanh']),
     )
     .addOption(new Option('--family <family>', 'gscale: autoencoder, glm x = tanh(U z) or mlp').choices(['glm', 'mlp']).default('glm'))
     .option('--hidden <h>', 'gscale (mlp): hidden width', integer('--hidden', 1, 4096), 32)
     .option('--max-iterations <k>', 'gscale: training iterations at most (default 20000)', integer('--max-iterations', 0))
-    .addOption(new Option('--edge-rule <rule>', 'gscale: edge rule (adaptive: scale-free, data-driven)').choices(['threshold', 'adaptive']).default('adaptive'))
+    .addOption(
+      new Option('--edge-rule <rule>', 'gscale: edge rule (adaptive: scale-free, data-driven)')
+        .choices(['threshold', 'adaptive'])
+        .default('adaptive'),
+    )
     .option('--edge-threshold <x>', 'gscale: threshold of the threshold rule (default 0.02)', positiveNumber)
     .option('--seed <s>', 'seed of a learned estimator (gscale: also of a random start)', integer('--seed', 0), 0)
     .option('--no-progress', 'no progress lines on stderr while a learned estimator or gscale trains')

@@ -34,7 +34,9 @@ export function registerInfo(program: Command): void {
         return;
       }
       console.log(`scorecrl ${info.version}`);
-      console.log(`backend   ${info.name} (simd ${info.simd}, blas ${info.blas ? 'yes' : 'no'}, threads ${info.threads}, Eigen ${info.eigen})`);
+      console.log(
+        `backend   ${info.name} (simd ${info.simd}, blas ${info.blas ? 'yes' : 'no'}, threads ${info.threads}, Eigen ${info.eigen})`,
+      );
       const nativeError = nativeLoadError();
       if (nativeError) console.log(`native    not loaded: ${nativeError.message.split('\n').join('\n          ')}`);
       console.log(`ops       ${crl.engine.ops().join(', ')}`);

@@ -12,7 +12,6 @@ import { registerReport } from './report.js';
 import { registerSimulate } from './simulate.js';
 import { registerSweep } from './sweep.js';
 
-
 /** Values of --backend (and SCORECRL_BACKEND). */
 export const BACKEND_CHOICES = ['native', 'wasm', 'auto'] as const;
 

@@ -48,7 +48,9 @@ Example:
           (summary.errors ? `, ${summary.errors} failed` : ''),
       );
       if (summary.missing > 0) {
-        console.log(`${summary.missing} trials are missing: run the missing shards, or 'scorecrl sweep' with the same settings and -o on this directory`);
+        console.log(
+          `${summary.missing} trials are missing: run the missing shards, or 'scorecrl sweep' with the same settings and -o on this directory`,
+        );
       }
     });
 }

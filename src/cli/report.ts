@@ -92,7 +92,7 @@ export async function summarise(files: string[], outDir: string, options: Summar
         `\n`,
     );
     console.log(formatRateMatrix(rows, comparisons));
-    if (comparisons.length) console.log('\n' + formatComparison(comparisons, options.tolerance));
+    if (comparisons.length) console.log(`\n${formatComparison(comparisons, options.tolerance)}`);
     console.log('\nAll cells (mean ± standard error)\n');
     console.log(formatTable(rows));
   }
@@ -116,9 +116,11 @@ export async function summarise(files: string[], outDir: string, options: Summar
 export function registerReport(program: Command): void {
   program
     .command('report')
-    .description('aggregate sweep results: table (mean ± s.e. per cell, correct-graph rate) printed and written as CSV/JSON, SVG figures and an HTML page')
+    .description(
+      'aggregate sweep results: table (mean ± s.e. per cell, correct-graph rate) printed and written as CSV/JSON, SVG figures and an HTML page',
+    )
     .argument('<inputs...>', 'result files (.jsonl) or directories holding them')
-    .option('-o, --out <dir>', 'where to write summary.csv, summary.json, figures/ and report.html (default: the first input\'s directory)')
+    .option('-o, --out <dir>', "where to write summary.csv, summary.json, figures/ and report.html (default: the first input's directory)")
     .option('--reference <csv>', "reference table to compare correct-graph rates with ('builtin' or 'none')", 'builtin')
     .option('--tolerance <x>', 'allowed |difference| from the reference rate', positiveNumber, 0.15)
     .option('--no-write', 'only print the tables')
@@ -132,6 +134,8 @@ export function registerReport(program: Command): void {
         return { files: expandInputs(expanded), reference: loadReference(flags.reference) };
       });
       const out = flags.out ?? (statSync(inputs[0]!).isDirectory() ? inputs[0]! : dirname(inputs[0]!));
-      await asUsage(() => summarise(files, out, { reference, tolerance: flags.tolerance, write: flags.write, figures: true, json: flags.json }));
+      await asUsage(() =>
+        summarise(files, out, { reference, tolerance: flags.tolerance, write: flags.write, figures: true, json: flags.json }),
+      );
     });
 }

@@ -33,7 +33,8 @@ export interface SimulateFlags {
 function closure(graph: number[][]): number[][] {
   const n = graph.length;
   const reach = graph.map((r) => r.map((v) => v === 1));
-  for (let k = 0; k < n; k++) for (let i = 0; i < n; i++) if (reach[i]![k]) for (let j = 0; j < n; j++) if (reach[k]![j]) reach[i]![j] = true;
+  for (let k = 0; k < n; k++)
+    for (let i = 0; i < n; i++) if (reach[i]![k]) for (let j = 0; j < n; j++) if (reach[k]![j]) reach[i]![j] = true;
   return reach.map((r, i) => r.map((v, j) => (v && i !== j ? 1 : 0)));
 }
 
@@ -52,11 +53,20 @@ export function registerSimulate(program: Command): void {
     .option('--density <p>', 'edge probability of the latent DAG', Number, DEFAULT_CELL.density)
     .option('--random-order <bool>', 'random topological order', booleanList, [DEFAULT_CELL.randomOrder])
     .addOption(new Option('--intervention <type>', 'hard or soft').choices(['hard', 'soft']).default(DEFAULT_CELL.intervention))
-    .option('--factor <x>', 'noise-variance factor of an intervention (two-hard-per-node: factor, then 1/factor)', positiveNumber, DEFAULT_CELL.factor)
-    .addOption(
-      new Option('--design <name>', 'intervention design').choices(['single-node', 'two-hard-per-node', 'multi-node']).default(DEFAULT_CELL.design),
+    .option(
+      '--factor <x>',
+      'noise-variance factor of an intervention (two-hard-per-node: factor, then 1/factor)',
+      positiveNumber,
+      DEFAULT_CELL.factor,
     )
-    .option('--random-intervention-order <bool>', 'assign environments to nodes at random', booleanList, [DEFAULT_CELL.randomInterventionOrder])
+    .addOption(
+      new Option('--design <name>', 'intervention design')
+        .choices(['single-node', 'two-hard-per-node', 'multi-node'])
+        .default(DEFAULT_CELL.design),
+    )
+    .option('--random-intervention-order <bool>', 'assign environments to nodes at random', booleanList, [
+      DEFAULT_CELL.randomInterventionOrder,
+    ])
     .addOption(new Option('--transform <kind>', 'mixing x = g(z)').choices(['linear', 'tanh', 'tanh-mlp']).default(DEFAULT_CELL.transform))
     .option('--scale-decoder <bool>', 'scale decoder columns to max |entry| 1', booleanList, [DEFAULT_CELL.scaleDecoder])
     .addHelpText(
@@ -134,7 +144,7 @@ Example:
         encoder: toRows(sim.transform.encoder),
         varianceFactors: Array.from(sim.varianceFactors),
       };
-      writeFileAtomic(join(flags.out, 'truth.json'), JSON.stringify(truth, null, 2) + '\n');
+      writeFileAtomic(join(flags.out, 'truth.json'), `${JSON.stringify(truth, null, 2)}\n`);
       console.log(
         `simulated n=${sim.n} d=${sim.d}, ${sim.K + 1} environments x ${sim.samples} samples (seed ${flags.seed}); ` +
           `wrote ${files.length} ${flags.format} file(s) and truth.json to ${flags.out}`,

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -122,13 +122,25 @@ export function registerSweep(program: Command): void {
     .option('--intervention <list>', 'hard or soft (lscale: which stage is scored, closure SHD soft, DAG SHD hard)', stringList)
     .option('--factor <list>', 'noise variance factor of an intervention', numberList)
     .option('--variance-change <list>', 'scale (v * factor) or add (v + factor)', stringList)
-    .option('--design <list>', 'intervention design: single-node (finite-sample, lscale; umni: multi-node; gscale: two-hard-per-node)', stringList)
+    .option(
+      '--design <list>',
+      'intervention design: single-node (finite-sample, lscale; umni: multi-node; gscale: two-hard-per-node)',
+      stringList,
+    )
     .option('--random-intervention-order <bools>', 'assign environments to nodes at random', booleanList)
     .option('--transform <list>', 'mixing: linear (gscale: tanh or tanh-mlp)', stringList)
     .option('--scale-decoder <bools>', 'scale decoder columns to max |entry| 1', booleanList)
     .option('--condition-floor <list>', 'smallest sigma_min/sigma_max of the decoder block', numberList)
-    .option('--estimator <list>', 'score differences: gaussian (plug-in), exact, or learned: logistic-quadratic, classifier-mlp, ssm (not umni; trained per trial, far slower)', stringList)
-    .option('--sampling <list>', 'latent moments: samples (draw N per environment) or wishart (their exact distribution, O(n^2))', stringList)
+    .option(
+      '--estimator <list>',
+      'score differences: gaussian (plug-in), exact, or learned: logistic-quadratic, classifier-mlp, ssm (not umni; trained per trial, far slower)',
+      stringList,
+    )
+    .option(
+      '--sampling <list>',
+      'latent moments: samples (draw N per environment) or wishart (their exact distribution, O(n^2))',
+      stringList,
+    )
     .option('--algorithm <list>', 'finite-sample, lscale (LSCALE-I), umni or gscale', stringList)
     .option('--tol-eigv <list>', 'eigenvalue tolerance of the finite-sample algorithm', numberList)
     .option('--tol-orth <list>', 'orthogonality tolerance of the finite-sample algorithm', numberList)
@@ -139,7 +151,9 @@ export function registerSweep(program: Command): void {
     .option('--reference <csv>', "reference table to compare correct-graph rates with ('builtin' or 'none')", 'builtin')
     .option('--tolerance <x>', 'allowed |difference| from the reference rate', positiveNumber, 0.15)
     .addOption(
-      new Option('--progress <mode>', 'progress display: bar (TTY), lines, none, auto').choices(['auto', 'bar', 'lines', 'none']).default('auto'),
+      new Option('--progress <mode>', 'progress display: bar (TTY), lines, none, auto')
+        .choices(['auto', 'bar', 'lines', 'none'])
+        .default('auto'),
     )
     .option('--progress-interval <s>', 'seconds between plain progress lines', positiveNumber, 5)
     .option('--print-config', 'print the resolved config as JSON and exit')

@@ -20,6 +20,7 @@ import {
   statSync,
   unlinkSync,
   writeSync,
+  type Stats,
 } from 'node:fs';
 import { basename, dirname, join, relative, resolve, isAbsolute } from 'node:path';
 import { FileError } from '../errors.js';
@@ -49,7 +50,9 @@ const REASONS: Record<string, string> = {
 /** Error codes of the file system that come from the path or the device, not from a bug. */
 export function isFileSystemError(error: unknown): error is NodeJS.ErrnoException {
   const code = (error as NodeJS.ErrnoException | null)?.code;
-  return error instanceof Error && typeof code === 'string' && code in REASONS && typeof (error as NodeJS.ErrnoException).syscall === 'string';
+  return (
+    error instanceof Error && typeof code === 'string' && code in REASONS && typeof (error as NodeJS.ErrnoException).syscall === 'string'
+  );
 }
 
 /** "cannot write out/x.json: no space left on the device (ENOSPC)". */
@@ -100,7 +103,7 @@ export function makeDirectory(dir: string): void {
   const missing: string[] = [];
   let current = resolve(dir);
   for (;;) {
-    let stat;
+    let stat: Stats;
     try {
       stat = statSync(current);
     } catch (error) {
@@ -115,7 +118,8 @@ export function makeDirectory(dir: string): void {
       current = parent;
       continue;
     }
-    if (!stat.isDirectory()) throw new FileError(`cannot use ${current} as a directory: it exists and is not a directory`, current, 'ENOTDIR');
+    if (!stat.isDirectory())
+      throw new FileError(`cannot use ${current} as a directory: it exists and is not a directory`, current, 'ENOTDIR');
     break;
   }
   for (const level of missing.reverse()) {
@@ -141,7 +145,7 @@ function inside(root: string, path: string): boolean {
  * never written through a link to a file the user did not name.
  */
 export function outputTarget(file: string, folder = dirname(file)): string {
-  let stat;
+  let stat: Stats;
   try {
     stat = lstatSync(file);
   } catch (error) {
@@ -160,7 +164,11 @@ export function outputTarget(file: string, folder = dirname(file)): string {
     try {
       target = join(realpathSync(dirname(pointed)), basename(pointed));
     } catch {
-      throw new FileError(`${file} is a symbolic link to ${pointed}, whose folder does not exist; remove the link or use another output`, file, 'ENOENT');
+      throw new FileError(
+        `${file} is a symbolic link to ${pointed}, whose folder does not exist; remove the link or use another output`,
+        file,
+        'ENOENT',
+      );
     }
   }
   const root = withPath(folder, 'use the directory', () => realpathSync(folder));
@@ -192,7 +200,7 @@ function isStream(path: string): boolean {
 export function writeFileAtomic(file: string, data: string | Uint8Array, folder?: string): void {
   const target = outputTarget(file, folder);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  let existing;
+  let existing: Stats | undefined;
   try {
     existing = statSync(target);
   } catch {
@@ -242,12 +250,13 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, folder?
  */
 export function checkOutputFile(file: string): void {
   const folder = dirname(file);
-  let stat;
+  let stat: Stats;
   try {
     stat = statSync(folder);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') throw new FileError(`cannot write ${file}: its folder ${folder} does not exist (create it first)`, file, e.code);
+    if (e.code === 'ENOENT')
+      throw new FileError(`cannot write ${file}: its folder ${folder} does not exist (create it first)`, file, e.code);
     throw new FileError(describeFileError(e, folder, 'use the folder'), file, e.code);
   }
   if (!stat.isDirectory()) throw new FileError(`cannot write ${file}: ${folder} is not a directory`, file, 'ENOTDIR');
@@ -288,7 +297,7 @@ export class JsonLinesWriter {
       const tmp = join(dirname(path), `.${basename(path)}.new-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
       const fd = openSync(tmp, 'wx', 0o644);
       try {
-        const line = Buffer.from(JSON.stringify(firstLine) + '\n', 'utf8');
+        const line = Buffer.from(`${JSON.stringify(firstLine)}\n`, 'utf8');
         let offset = 0;
         while (offset < line.length) offset += writeSync(fd, line, offset, line.length - offset);
         fsyncSync(fd);
@@ -310,7 +319,7 @@ export class JsonLinesWriter {
   }
 
   appendLine(value: unknown): void {
-    const line = Buffer.from(JSON.stringify(value) + '\n', 'utf8');
+    const line = Buffer.from(`${JSON.stringify(value)}\n`, 'utf8');
     let offset = 0;
     while (offset < line.length) offset += writeSync(this.fd, line, offset, line.length - offset);
     const now = Date.now();

@@ -105,7 +105,7 @@ export function acquireLock(file: string, command = process.argv.slice(2).join('
     started: new Date().toISOString(),
     command,
   };
-  const text = JSON.stringify(info) + '\n';
+  const text = `${JSON.stringify(info)}\n`;
   for (let attempt = 0; attempt < 20; attempt++) {
     let fd: number;
     try {

@@ -105,7 +105,7 @@ export function npyBytes(a: NDArray): Buffer {
   const shape = a.shape.length === 1 ? `(${a.shape[0]},)` : `(${a.shape.join(', ')})`;
   let header = `{'descr': '<f8', 'fortran_order': False, 'shape': ${shape}, }`;
   const total = 10 + header.length + 1;
-  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  header += `${' '.repeat((64 - (total % 64)) % 64)}\n`;
   const head = Buffer.alloc(10);
   NPY_MAGIC.copy(head, 0);
   head[6] = 1;
@@ -139,7 +139,10 @@ export function readCsv(path: string, environmentColumn?: string): Table {
   const name = basename(path);
   let records: string[][];
   try {
-    records = parse(withPath(path, 'read', () => readFileSync(path, 'utf8')), { skip_empty_lines: true, trim: true, relax_column_count: true }) as string[][];
+    records = parse(
+      withPath(path, 'read', () => readFileSync(path, 'utf8')),
+      { skip_empty_lines: true, trim: true, relax_column_count: true },
+    ) as string[][];
   } catch (error) {
     if (error instanceof Error && error.name === 'FileError') throw error;
     throw new DataError(`${name}: cannot parse CSV (${(error as Error).message})`);
@@ -149,7 +152,9 @@ export function readCsv(path: string, environmentColumn?: string): Table {
   if (header.some((h) => h.length === 0)) throw new DataError(`${name}: the header row has an empty column name`);
   const numericHeader = header.filter((h) => h !== environmentColumn).every((h) => Number.isFinite(parseDecimal(h)));
   if (numericHeader) {
-    throw new DataError(`${name}: the first row looks like data (${header.slice(0, 3).join(', ')}...); a header row with column names is needed`);
+    throw new DataError(
+      `${name}: the first row looks like data (${header.slice(0, 3).join(', ')}...); a header row with column names is needed`,
+    );
   }
   const dup = header.find((h, i) => header.indexOf(h) !== i);
   if (dup) throw new DataError(`${name}: column '${dup}' appears twice in the header`);
@@ -202,7 +207,7 @@ export function writeCsv(path: string, columns: string[], a: NDArray, environmen
     for (let j = 0; j < cols; j++) values.push(String(a.data[i * cols + j]));
     parts.push(values.join(','));
   }
-  writeFileAtomic(path, parts.join('\n') + '\n');
+  writeFileAtomic(path, `${parts.join('\n')}\n`);
 }
 
 // ---------------------------------------------------------------------------
@@ -254,7 +259,7 @@ function splitByEnvironment(name: string, table: Table, labels: string[], option
   }
   const d = table.columns.length;
   const data = distinct.map((label) => {
-    const rows = labels.reduce<number[]>((acc, l, i) => (l === label ? (acc.push(i), acc) : acc), []);
+    const rows = labels.flatMap((l, i) => (l === label ? [i] : []));
     const out = new Float64Array(rows.length * d);
     rows.forEach((r, i) => out.set(table.data.subarray(r * d, (r + 1) * d), i * d));
     return { data: out, shape: [rows.length, d] };
@@ -263,7 +268,13 @@ function splitByEnvironment(name: string, table: Table, labels: string[], option
 }
 
 function loadNpyEnvironments(files: string[], options: LoadOptions): Environments {
-  const arrays = files.map((f) => ({ file: basename(f), array: parseNpy(withPath(f, 'read', () => readFileSync(f)), basename(f)) }));
+  const arrays = files.map((f) => ({
+    file: basename(f),
+    array: parseNpy(
+      withPath(f, 'read', () => readFileSync(f)),
+      basename(f),
+    ),
+  }));
   if (files.length === 1) {
     const { file, array } = arrays[0]!;
     if (array.shape.length === 3) {
@@ -271,7 +282,10 @@ function loadNpyEnvironments(files: string[], options: LoadOptions): Environment
       const data = Array.from({ length: K1 }, (_, k) => ({ data: array.data.slice(k * N * d, (k + 1) * N * d), shape: [N, d] }));
       return { columns: Array.from({ length: d }, (_, j) => `x${j}`), data, labels: data.map((_, k) => `${file}[${k}]`) };
     }
-    if (array.shape.length !== 2) throw new DataError(`${file}: expected a 2-d (rows x columns) or 3-d (environments x rows x columns) array, got shape (${array.shape.join(', ')})`);
+    if (array.shape.length !== 2)
+      throw new DataError(
+        `${file}: expected a 2-d (rows x columns) or 3-d (environments x rows x columns) array, got shape (${array.shape.join(', ')})`,
+      );
     if (options.environmentColumn === undefined) {
       throw new DataError(`${file}: one 2-d file holds one environment; give one file per environment, or --env-column <index>`);
     }
@@ -296,9 +310,12 @@ function loadNpyEnvironments(files: string[], options: LoadOptions): Environment
   }
   const d0 = arrays[0]!.array.shape[1];
   for (const { file, array } of arrays) {
-    if (array.shape.length !== 2) throw new DataError(`${file}: expected a 2-d array (rows x columns), got shape (${array.shape.join(', ')})`);
+    if (array.shape.length !== 2)
+      throw new DataError(`${file}: expected a 2-d array (rows x columns), got shape (${array.shape.join(', ')})`);
     if (array.shape[1] !== d0) {
-      throw new DataError(`${file}: has ${array.shape[1]} columns but ${arrays[0]!.file} has ${d0}; every environment needs the same columns`);
+      throw new DataError(
+        `${file}: has ${array.shape[1]} columns but ${arrays[0]!.file} has ${d0}; every environment needs the same columns`,
+      );
     }
   }
   const columns = Array.from({ length: d0! }, (_, j) => `x${j}`);
@@ -309,7 +326,9 @@ function loadNpyEnvironments(files: string[], options: LoadOptions): Environment
 function checkFinite(file: string, data: Float64Array, d: number, columns: string[]): void {
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i]!)) {
-      throw new DataError(`${file}: row ${Math.floor(i / d)}, column '${columns[i % d]}' is ${data[i]} (NaN or infinite values are not allowed)`);
+      throw new DataError(
+        `${file}: row ${Math.floor(i / d)}, column '${columns[i % d]}' is ${data[i]} (NaN or infinite values are not allowed)`,
+      );
     }
   }
 }
@@ -319,7 +338,8 @@ export function loadEnvironments(files: string[], options: LoadOptions = {}): En
   if (files.length === 0) throw new DataError('no data files given');
   for (const f of files) {
     if (!existsSync(f)) throw new DataError(`${f}: no such file`);
-    if (withPath(f, 'read', () => statSync(f)).isDirectory()) throw new DataError(`${f}: is a directory, not a data file (give the files inside it)`);
+    if (withPath(f, 'read', () => statSync(f)).isDirectory())
+      throw new DataError(`${f}: is a directory, not a data file (give the files inside it)`);
   }
   const kinds = new Set(files.map((f) => extname(f).toLowerCase()));
   if (kinds.size > 1) throw new DataError(`mix of file types (${[...kinds].join(', ')}); use all .csv or all .npy`);

@@ -1,7 +1,12 @@
 import type { AsyncOptions, Engine, OpInputs, OpOutputs } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
 import { checkArray } from '../validate.js';
-import { markLearnedScoreDifference, registerScoreEstimator, type ScoreDifferenceOptions, type ScoreDifferenceResult } from './estimators.js';
+import {
+  markLearnedScoreDifference,
+  registerScoreEstimator,
+  type ScoreDifferenceOptions,
+  type ScoreDifferenceResult,
+} from './estimators.js';
 
 /**
  * Score-difference estimators learned from samples (docs/estimators.md):
@@ -93,7 +98,7 @@ export class LearnedScoreModel {
     readonly params: Float64Array,
   ) {
     if (!(params instanceof Float64Array) || params.length < 6 || params[0] !== 1) {
-      throw new TypeError('LearnedScoreModel: \'params\' must be the Float64Array of a fitted model (format 1)');
+      throw new TypeError("LearnedScoreModel: 'params' must be the Float64Array of a fitted model (format 1)");
     }
     const method = LEARNED_METHODS[params[1]! - 1];
     if (method === undefined) throw new TypeError(`LearnedScoreModel: unknown method code ${params[1]}`);
@@ -110,7 +115,9 @@ export class LearnedScoreModel {
 
   /** `evaluate` off the event loop. */
   async evaluateAsync(x: NDArray, options?: AsyncOptions): Promise<NDArray> {
-    return markLearnedScoreDifference((await this.engine.callAsync('evaluateLearnedScoreDifferences', this.inputs(x), options)).arrays.dsx!);
+    return markLearnedScoreDifference(
+      (await this.engine.callAsync('evaluateLearnedScoreDifferences', this.inputs(x), options)).arrays.dsx!,
+    );
   }
 
   private inputs(x: NDArray): OpInputs {
@@ -161,11 +168,14 @@ function fitInputs(fn: string, x: NDArray, options: LearnedEstimatorOptions): Op
     throw new TypeError(`${fn}: options must be an object with a 'method'`);
   }
   if (!LEARNED_METHODS.includes(options.method)) {
-    throw new RangeError(`${fn}: 'method' must be one of ${LEARNED_METHODS.map((m) => `'${m}'`).join(', ')}, got '${String(options.method)}'`);
+    throw new RangeError(
+      `${fn}: 'method' must be one of ${LEARNED_METHODS.map((m) => `'${m}'`).join(', ')}, got '${String(options.method)}'`,
+    );
   }
   // A misspelt option ('epoch') would otherwise be dropped silently and the default used.
   for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) throw new RangeError(`${fn}: unknown option '${key}' for method '${options.method}' (known: ${[...OPTION_KEYS].join(', ')})`);
+    if (!OPTION_KEYS.has(key))
+      throw new RangeError(`${fn}: unknown option '${key}' for method '${options.method}' (known: ${[...OPTION_KEYS].join(', ')})`);
   }
   const numbers: Record<string, number> = {};
   for (const key of NUMBER_OPTIONS) {
@@ -281,7 +291,6 @@ export function learnedObjective(
 for (const method of LEARNED_METHODS) {
   registerScoreEstimator(method, {
     sync: (engine, x, options) => estimateLearnedScoreDifferences(engine, x, options as LearnedEstimatorOptions),
-    async: (engine, x, options, async) =>
-      estimateLearnedScoreDifferencesAsync(engine, x, options as LearnedEstimatorOptions, async),
+    async: (engine, x, options, async) => estimateLearnedScoreDifferencesAsync(engine, x, options as LearnedEstimatorOptions, async),
   });
 }

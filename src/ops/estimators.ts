@@ -90,7 +90,8 @@ const GAUSSIAN_KEYS = ['method', 'at', 'latents', 'centred', 'seed'];
 function gaussianInputs(x: NDArray, options: ScoreDifferenceOptions): OpInputs {
   const fn = 'estimateScoreDifferences';
   for (const key of Object.keys(options)) {
-    if (!GAUSSIAN_KEYS.includes(key)) throw new RangeError(`${fn}: unknown option '${key}' for method 'gaussian' (known: ${GAUSSIAN_KEYS.join(', ')})`);
+    if (!GAUSSIAN_KEYS.includes(key))
+      throw new RangeError(`${fn}: unknown option '${key}' for method 'gaussian' (known: ${GAUSSIAN_KEYS.join(', ')})`);
   }
   const numbers: Record<string, number | boolean> = {};
   const arrays: Record<string, NDArray> = { x };
@@ -128,8 +129,7 @@ function lookup(x: NDArray, options: ScoreDifferenceOptions): Estimator {
   if (typeof options !== 'object' || options === null || typeof options.method !== 'string')
     throw new TypeError(`${fn}: options.method must name an estimator (${scoreEstimators().join(', ')})`);
   const estimator = registry.get(options.method);
-  if (!estimator)
-    throw new RangeError(`${fn}: unknown method '${options.method}' (available: ${scoreEstimators().join(', ')})`);
+  if (!estimator) throw new RangeError(`${fn}: unknown method '${options.method}' (available: ${scoreEstimators().join(', ')})`);
   return estimator;
 }
 

@@ -11,10 +11,7 @@ import type { NDArray } from '../types.js';
 import { checkArray, checkOptionNames, optionNames } from '../validate.js';
 
 /** Inputs of the sample-complexity algorithm: n score-difference second moments, or what gives them. */
-export type FiniteSampleData =
-  | { rxs: NDArray }
-  | { dsx: NDArray }
-  | { x: NDArray; scores: 'gaussian'; centred?: boolean };
+export type FiniteSampleData = { rxs: NDArray } | { dsx: NDArray } | { x: NDArray; scores: 'gaussian'; centred?: boolean };
 
 export interface FiniteSampleOptions {
   /** Eigenvalues above it span a column space. Default 1e-2. */
@@ -37,12 +34,10 @@ const FINITE_SAMPLE_OPTIONS = optionNames<FiniteSampleOptions>()(['tolEigv', 'to
 function finiteSampleInputs(data: FiniteSampleData, options: FiniteSampleOptions): OpInputs {
   const fn = 'finiteSample';
   checkOptionNames(fn, options, FINITE_SAMPLE_OPTIONS);
-  if (typeof data !== 'object' || data === null)
-    throw new TypeError(`${fn}: 'data' must be { rxs }, { dsx } or { x, scores: 'gaussian' }`);
+  if (typeof data !== 'object' || data === null) throw new TypeError(`${fn}: 'data' must be { rxs }, { dsx } or { x, scores: 'gaussian' }`);
   const d = data as Record<string, unknown>;
   const given = ['rxs', 'dsx', 'x'].filter((k) => d[k] !== undefined);
-  if (given.length !== 1)
-    throw new TypeError(`${fn}: pass exactly one of 'rxs' (n×d×d), 'dsx' (n×N×d) or 'x' with scores: 'gaussian'`);
+  if (given.length !== 1) throw new TypeError(`${fn}: pass exactly one of 'rxs' (n×d×d), 'dsx' (n×N×d) or 'x' with scores: 'gaussian'`);
   const key = given[0]!;
   checkArray(fn, key, d[key], 3);
   const numbers: Record<string, number | boolean> = {};
@@ -63,7 +58,11 @@ function finiteSampleInputs(data: FiniteSampleData, options: FiniteSampleOptions
 }
 
 function finiteResultOf(out: OpOutputs): FiniteSampleResult {
-  return { order: out.arrays.order ? Array.from(out.arrays.order.data) : [], graphClosure: out.arrays.graphClosure!, encoder: out.arrays.encoder! };
+  return {
+    order: out.arrays.order ? Array.from(out.arrays.order.data) : [],
+    graphClosure: out.arrays.graphClosure!,
+    encoder: out.arrays.encoder!,
+  };
 }
 
 /** The NeurIPS 2024 sample-complexity algorithm: causal order, transitive closure, encoder. */
@@ -113,7 +112,11 @@ export function fitFiniteSample(
   if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`fitFiniteSample: 'n' must be a positive integer, got ${n}`);
   const out = engine.call('fitFiniteSample', {
     arrays: { covariances, means },
-    numbers: { n, tolEigv: options.tolEigv ?? FINITE_SAMPLE_TOLERANCES.tolEigv, tolOrth: options.tolOrth ?? FINITE_SAMPLE_TOLERANCES.tolOrth },
+    numbers: {
+      n,
+      tolEigv: options.tolEigv ?? FINITE_SAMPLE_TOLERANCES.tolEigv,
+      tolOrth: options.tolOrth ?? FINITE_SAMPLE_TOLERANCES.tolOrth,
+    },
   }).arrays;
   return {
     order: Array.from(out.order!.data),

@@ -127,13 +127,7 @@ export interface MixingError {
  * Effective mixing E = encoder (n×d) · decoder (d×n, the true decoder) judged against an allowed
  * pattern (n×n, see `allowedPattern`), in the given labelling.
  */
-export function effectiveMixingError(
-  engine: Engine,
-  encoder: NDArray,
-  decoder: NDArray,
-  allowed: NDArray,
-  threshold = 0.05,
-): MixingError {
+export function effectiveMixingError(engine: Engine, encoder: NDArray, decoder: NDArray, allowed: NDArray, threshold = 0.05): MixingError {
   const fn = 'effectiveMixingError';
   checkArray(fn, 'encoder', encoder, 2);
   checkArray(fn, 'decoder', decoder, 2);

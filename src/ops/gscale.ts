@@ -127,8 +127,23 @@ export interface GscaleResult {
 
 const FAMILIES = ['glm', 'mlp'];
 const OPTION_KEYS = optionNames<GscaleOptions>()([
-  'family', 'hidden', 'targetScale', 'reconstructionWeight', 'optimizer', 'learningRate', 'maxIterations', 'tolerance',
-  'patience', 'decays', 'lossTolerance', 'init', 'seed', 'clampEpsilon', 'edgeRule', 'edgeThreshold', 'historyEvery',
+  'family',
+  'hidden',
+  'targetScale',
+  'reconstructionWeight',
+  'optimizer',
+  'learningRate',
+  'maxIterations',
+  'tolerance',
+  'patience',
+  'decays',
+  'lossTolerance',
+  'init',
+  'seed',
+  'clampEpsilon',
+  'edgeRule',
+  'edgeThreshold',
+  'historyEvery',
 ]);
 
 function checkInput(fn: string, input: GscaleInput): Record<string, NDArray> {
@@ -211,7 +226,8 @@ function modelInputs(fn: string, model: GscaleModel): Pick<OpInputs, 'numbers' |
   if (typeof model !== 'object' || model === null || !(model.parameters instanceof Float64Array)) {
     throw new TypeError(`${fn}: 'model' must be a GscaleModel { family, n, d, hidden, clampEpsilon, parameters: Float64Array }`);
   }
-  if (!FAMILIES.includes(model.family)) throw new RangeError(`${fn}: 'model.family' must be 'glm' or 'mlp', got ${JSON.stringify(model.family)}`);
+  if (!FAMILIES.includes(model.family))
+    throw new RangeError(`${fn}: 'model.family' must be 'glm' or 'mlp', got ${JSON.stringify(model.family)}`);
   return {
     numbers: { n: model.n, d: model.d, hidden: model.hidden, clampEpsilon: model.clampEpsilon },
     strings: { family: model.family },

@@ -177,8 +177,7 @@ function dataInputs(data: LscaleData, fn: string): OpInputs {
       throw new RangeError(
         `${fn}: 'x' has ${d.x.shape[0]} environments and 'dsx' ${d.dsx.shape[0]}: 'x' needs the observational environment first, then one per row of 'dsx'`,
       );
-    if (d.x.shape[2] !== d.dsx.shape[2])
-      throw new RangeError(`${fn}: 'x' has d = ${d.x.shape[2]} columns but 'dsx' has ${d.dsx.shape[2]}`);
+    if (d.x.shape[2] !== d.dsx.shape[2]) throw new RangeError(`${fn}: 'x' has d = ${d.x.shape[2]} columns but 'dsx' has ${d.dsx.shape[2]}`);
     arrays.dsx = d.dsx;
   } else if (d.dsx !== undefined) {
     throw new TypeError(`${fn}: pass either 'dsx' or scores: 'gaussian', not both`);
@@ -192,14 +191,23 @@ function learnedScores(data: LscaleData, fn: string): boolean {
   if (d.learned !== undefined && typeof d.learned !== 'boolean')
     throw new TypeError(`${fn}: 'learned' must be true or false, got ${String(d.learned)}`);
   if (d.learned !== undefined) {
-    if (d.scores !== undefined) throw new TypeError(`${fn}: 'learned' goes with given score differences, not with scores: '${String(d.scores)}'`);
+    if (d.scores !== undefined)
+      throw new TypeError(`${fn}: 'learned' goes with given score differences, not with scores: '${String(d.scores)}'`);
     return d.learned;
   }
   return d.dsx !== undefined && isLearnedScoreDifference(d.dsx as NDArray);
 }
 
 const LSCALE_OPTIONS = optionNames<LscaleOptions>()([
-  'intervention', 'fullRank', 'edgeRule', 'tolEdge', 'nullMargin', 'tolEigv', 'tolIntersection', 'unmixing', 'hardGraphFilter',
+  'intervention',
+  'fullRank',
+  'edgeRule',
+  'tolEdge',
+  'nullMargin',
+  'tolEigv',
+  'tolIntersection',
+  'unmixing',
+  'hardGraphFilter',
 ]);
 
 function lscaleInputs(data: LscaleData, options: LscaleOptions): { inputs: OpInputs; edgeRule: LscaleResult['edgeRule'] } {
@@ -312,7 +320,17 @@ export interface LscaleTrialResult {
 
 const LSCALE_TRIAL_SPEC = optionNames<LscaleTrialSpec>()([
   ...LSCALE_OPTIONS,
-  'seed', 'n', 'd', 'samples', 'density', 'factor', 'scaleDecoder', 'randomOrder', 'randomInterventionOrder', 'estimator', 'sampling',
+  'seed',
+  'n',
+  'd',
+  'samples',
+  'density',
+  'factor',
+  'scaleDecoder',
+  'randomOrder',
+  'randomInterventionOrder',
+  'estimator',
+  'sampling',
 ]);
 
 export function lscaleTrial(engine: Engine, spec: LscaleTrialSpec): LscaleTrialResult {

@@ -27,11 +27,7 @@ export function crossScoreDiffCovariance(engine: Engine, dsx: NDArray): NDArray 
   return engine.call('crossScoreDiffCovariance', { arrays: { dsx } }).arrays.covariance!;
 }
 
-export async function crossScoreDiffCovarianceAsync(
-  engine: Engine,
-  dsx: NDArray,
-  options?: AsyncOptions,
-): Promise<NDArray> {
+export async function crossScoreDiffCovarianceAsync(engine: Engine, dsx: NDArray, options?: AsyncOptions): Promise<NDArray> {
   checkArray('crossScoreDiffCovariance', 'dsx', dsx, 3);
   return (await engine.callAsync('crossScoreDiffCovariance', { arrays: { dsx } }, options)).arrays.covariance!;
 }

@@ -33,7 +33,8 @@ function step(draw: Draw): string {
  */
 export function randomDraws(engine: Engine, seed: number, plan: Draw[]): Float64Array[] {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`randomDraws: 'seed' must be a non-negative integer`);
-  if (!Array.isArray(plan)) throw new TypeError(`randomDraws: 'plan' must be an array of draw steps, e.g. [{ kind: 'standardNormal', count: 10 }]`);
+  if (!Array.isArray(plan))
+    throw new TypeError(`randomDraws: 'plan' must be an array of draw steps, e.g. [{ kind: 'standardNormal', count: 10 }]`);
   if (plan.length === 0) throw new RangeError(`randomDraws: 'plan' must have at least one step`);
   const out = engine.call('randomDraws', { numbers: { seed }, strings: { plan: plan.map(step).join(';') } }).arrays;
   return plan.map((_, i) => out[`draw${i}`]!.data);

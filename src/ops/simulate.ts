@@ -151,9 +151,27 @@ export type ScoreQuantity =
 export type ScorePoints = { z: NDArray; x?: undefined } | { x: NDArray; z?: undefined };
 
 const KEYS = new Set([
-  'n', 'd', 'samples', 'seed', 'density', 'randomOrder', 'latent', 'mlpHidden', 'intervention', 'softScale',
-  'varianceChange', 'varianceFactors', 'design', 'randomInterventionOrder', 'targetMatrix', 'targetDensity',
-  'transform', 'scaleDecoder', 'conditionFloor', 'transformLayers', 'outputs',
+  'n',
+  'd',
+  'samples',
+  'seed',
+  'density',
+  'randomOrder',
+  'latent',
+  'mlpHidden',
+  'intervention',
+  'softScale',
+  'varianceChange',
+  'varianceFactors',
+  'design',
+  'randomInterventionOrder',
+  'targetMatrix',
+  'targetDensity',
+  'transform',
+  'scaleDecoder',
+  'conditionFloor',
+  'transformLayers',
+  'outputs',
 ]);
 
 const CHOICES: Record<string, readonly string[]> = {

@@ -78,11 +78,33 @@ export interface UmniResult {
 }
 
 const UMNI_OPTIONS = optionNames<UmniOptions>()([
-  'kappa', 'intervention', 'tolEigv', 'tolCi', 'tolUnmix', 'order', 'latents', 'prefilter', 'maxCandidates',
+  'kappa',
+  'intervention',
+  'tolEigv',
+  'tolCi',
+  'tolUnmix',
+  'order',
+  'latents',
+  'prefilter',
+  'maxCandidates',
 ]);
 const UMNI_TRIAL_SPEC = optionNames<UmniTrialSpec>()([
-  'kappa', 'intervention', 'tolEigv', 'tolCi', 'tolUnmix', 'order', 'maxCandidates',
-  'n', 'd', 'samples', 'density', 'factor', 'targetDensity', 'scaleDecoder', 'randomOrder', 'scores',
+  'kappa',
+  'intervention',
+  'tolEigv',
+  'tolCi',
+  'tolUnmix',
+  'order',
+  'maxCandidates',
+  'n',
+  'd',
+  'samples',
+  'density',
+  'factor',
+  'targetDensity',
+  'scaleDecoder',
+  'randomOrder',
+  'scores',
 ]);
 
 function optionInputs(fn: string, options: UmniOptions) {
@@ -153,12 +175,7 @@ export function umni(engine: Engine, data: UmniData, options: UmniOptions = {}):
 }
 
 /** `umni` off the event loop, with progress and cancellation. */
-export async function umniAsync(
-  engine: Engine,
-  data: UmniData,
-  options: UmniOptions = {},
-  async?: AsyncOptions,
-): Promise<UmniResult> {
+export async function umniAsync(engine: Engine, data: UmniData, options: UmniOptions = {}, async?: AsyncOptions): Promise<UmniResult> {
   return result(await engine.callAsync('umni', inputs(data, options), async));
 }
 
@@ -178,11 +195,7 @@ export interface UmniMoments {
  * eigenvectors), s_k(x) = −B P_k (Bᵀx − Bᵀμ_k) with P_k = (Bᵀ C_k B)⁻¹ (`centred: false` drops the
  * mean), and the score-difference moments follow in closed form. Same result fields as `umni`.
  */
-export function umniGaussian(
-  engine: Engine,
-  moments: UmniMoments,
-  options: UmniOptions & { centred?: boolean } = {},
-): UmniResult {
+export function umniGaussian(engine: Engine, moments: UmniMoments, options: UmniOptions & { centred?: boolean } = {}): UmniResult {
   const fn = 'umniGaussian';
   checkArray(fn, 'covariances', moments.covariances, 3);
   const arrays: Record<string, NDArray> = { covariances: moments.covariances };
@@ -255,7 +268,19 @@ export function umniTrial(engine: Engine, spec: UmniTrialSpec, seed: number): Um
   checkOptionNames(fn, spec, UMNI_TRIAL_SPEC, 'spec');
   const numbers: Record<string, number | boolean> = { seed };
   const strings: Record<string, string> = {};
-  for (const key of ['n', 'd', 'samples', 'density', 'factor', 'targetDensity', 'kappa', 'tolEigv', 'tolCi', 'tolUnmix', 'maxCandidates'] as const) {
+  for (const key of [
+    'n',
+    'd',
+    'samples',
+    'density',
+    'factor',
+    'targetDensity',
+    'kappa',
+    'tolEigv',
+    'tolCi',
+    'tolUnmix',
+    'maxCandidates',
+  ] as const) {
     const v = spec[key];
     if (v === undefined) continue;
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${fn}: '${key}' must be a finite number, got ${v}`);

@@ -65,9 +65,7 @@ export function aggregate(records: Iterable<TrialRecord>, order?: Cell[]): CellR
     g.ok.sort((a, b) => a.run - b.run);
     const correct: number[] = g.ok.map((r) => (r.metrics!.correct ? 1 : 0));
     const p = correct.length ? correct.reduce((a, b) => a + b, 0) / correct.length : NaN;
-    const metrics = Object.fromEntries(
-      METRICS.map((m) => [m.key, stat(g.ok.map((r) => Number(r.metrics![m.key])))]),
-    ) as CellRow['metrics'];
+    const metrics = Object.fromEntries(METRICS.map((m) => [m.key, stat(g.ok.map((r) => Number(r.metrics![m.key])))])) as CellRow['metrics'];
     rows.push({
       cell: g.cell,
       cellKey: g.key,
@@ -134,7 +132,7 @@ export function toCsv(rows: CellRow[]): string {
       ].join(','),
     );
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** JSON form of the rows (cell fields, counts, stats). */
@@ -211,7 +209,15 @@ export function compareWithReference(rows: CellRow[], reference: ReferenceRow[])
     const mine = asReference.filter((r) => r.cell.n === ref.n && r.cell.d === ref.d && r.cell.samples === ref.samples);
     if (mine.length !== 1) continue;
     const ours = mine[0]!.correctRate.mean;
-    out.push({ cellKey: mine[0]!.cellKey, n: ref.n, d: ref.d, samples: ref.samples, ours, reference: ref.correctRate, diff: ours - ref.correctRate });
+    out.push({
+      cellKey: mine[0]!.cellKey,
+      n: ref.n,
+      d: ref.d,
+      samples: ref.samples,
+      ours,
+      reference: ref.correctRate,
+      diff: ours - ref.correctRate,
+    });
   }
   return out;
 }

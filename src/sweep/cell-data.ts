@@ -58,7 +58,8 @@ export function pairNodes(targets: NDArray): number[] {
     let node = -1;
     for (let k = 0; k < n; k++) {
       if (targets.data[k * K + i] === 1) {
-        if (targets.data[k * K + n + i] !== 1) throw new Error(`gscale trial: environments ${i + 1} and ${n + i + 1} intervene different nodes`);
+        if (targets.data[k * K + n + i] !== 1)
+          throw new Error(`gscale trial: environments ${i + 1} and ${n + i + 1} intervene different nodes`);
         node = k;
       }
     }

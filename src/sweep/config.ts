@@ -150,9 +150,7 @@ export interface SweepConfig {
 export { ConfigError };
 
 export function defaultConfig(): SweepConfig {
-  const fields = Object.fromEntries(
-    Object.entries(DEFAULT_CELL).map(([k, v]) => [k, [v]]),
-  ) as unknown as Grid['fields'];
+  const fields = Object.fromEntries(Object.entries(DEFAULT_CELL).map(([k, v]) => [k, [v]])) as unknown as Grid['fields'];
   return {
     seed: DEFAULT_SEED,
     runs: DEFAULT_RUNS,
@@ -233,7 +231,10 @@ function checkList(where: string, kind: Kind, value: unknown): unknown[] {
 }
 
 function checkDims(where: string, n: unknown, d: unknown): [number, number] {
-  for (const [name, v] of [['n', n], ['d', d]] as const) {
+  for (const [name, v] of [
+    ['n', n],
+    ['d', d],
+  ] as const) {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
       throw new ConfigError(`${where}: ${name} must be a positive whole number, got ${JSON.stringify(v)}`);
     }
@@ -273,7 +274,7 @@ function checkRuns(where: string, value: unknown): number {
 /** Applies grid entries (from a file's "grid" object or from flags) on top of `config`. */
 export function applyGrid(config: SweepConfig, grid: Record<string, unknown>, where: string): SweepConfig {
   const next: SweepConfig = structuredClone(config);
-  const has = (k: string) => Object.prototype.hasOwnProperty.call(grid, k) && grid[k] !== undefined;
+  const has = (k: string) => Object.hasOwn(grid, k) && grid[k] !== undefined;
   for (const key of Object.keys(grid)) {
     if (grid[key] === undefined) continue;
     if (key !== 'nd' && key !== 'n' && key !== 'd' && !(key in FIELD_KINDS)) {
@@ -532,7 +533,9 @@ export function checkSupported(config: SweepConfig): void {
       throw new ConfigError(
         `sampling 'wishart' draws the latent moments of the fused trials; the cell with algorithm ${materialised.algorithm}, ` +
           `estimator ${materialised.estimator}, latent ${materialised.latent}` +
-          (materialised.algorithm === 'lscale' ? `, conditionFloor ${materialised.conditionFloor}, varianceChange ${materialised.varianceChange}` : '') +
+          (materialised.algorithm === 'lscale'
+            ? `, conditionFloor ${materialised.conditionFloor}, varianceChange ${materialised.varianceChange}`
+            : '') +
           ` simulates its samples (use sampling 'samples')`,
       );
     }

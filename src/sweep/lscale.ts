@@ -15,7 +15,8 @@ import type { TrialMetrics } from './store.js';
 
 /** The fused LSCALE-I trial of a cell (see `fusedTrial`). */
 export function lscaleFusedMetrics(crl: Backend, cell: Cell, seed: number): TrialMetrics {
-  if (!fusedTrial(cell)) throw new Error(`lscale: the fused trial does not cover this cell (latent ${cell.latent}, estimator ${cell.estimator})`);
+  if (!fusedTrial(cell))
+    throw new Error(`lscale: the fused trial does not cover this cell (latent ${cell.latent}, estimator ${cell.estimator})`);
   const r = crl.lscaleTrial({
     seed,
     n: cell.n,

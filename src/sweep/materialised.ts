@@ -36,7 +36,12 @@ export function finiteSampleMaterialised(crl: Backend, cell: Cell, seed: number)
   const estimate = crl.transitiveClosure({ data: graph, shape: [n, n] });
   const truth = crl.transitiveClosure(sim.graph);
   const cmp = crl.compareGraphs(truth, estimate);
-  const mixing = crl.effectiveMixingError({ data: encoder, shape: [n, d] }, sim.transform.decoder, crl.allowedPattern(sim.graph, false), 0.05);
+  const mixing = crl.effectiveMixingError(
+    { data: encoder, shape: [n, d] },
+    sim.transform.decoder,
+    crl.allowedPattern(sim.graph, false),
+    0.05,
+  );
   const shd = cmp.falsePositives + cmp.falseNegatives;
   // The next trial's arrays are written into this one's memory.
   crl.release(sim, dsx);
@@ -72,12 +77,7 @@ export interface LscaleStageScores {
  * the DAG: `shd` is its SHD, and the soft stage's closure SHD and MCC are kept as `closureShd`,
  * `closureMcc`. `encoderError` is 1 − MCC of the reported stage.
  */
-export function lscaleMetrics(
-  crl: Backend,
-  truth: NDArray,
-  soft: LscaleStageScores,
-  hard: LscaleStageScores | undefined,
-): TrialMetrics {
+export function lscaleMetrics(crl: Backend, truth: NDArray, soft: LscaleStageScores, hard: LscaleStageScores | undefined): TrialMetrics {
   const truthClosure = crl.transitiveClosure(truth);
   const softClosure = crl.transitiveClosure(soft.graph);
   const softCmp = crl.compareGraphs(truthClosure, softClosure);

@@ -21,7 +21,7 @@
  */
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { cellKey, ConfigError, configFromJson, expandCells, sweepId, trialSeed } from './config.js';
+import { cellKey, ConfigError, configFromJson, expandCells, type SweepConfig, sweepId, trialSeed } from './config.js';
 import { outputTarget, withPath, writeFileAtomic } from '../io/files.js';
 import { acquireLock, lockHolder } from '../io/lock.js';
 import { readResults, sameOutcome, type SweepHeader, type TrialRecord } from './store.js';
@@ -141,7 +141,7 @@ function mergeLocked(inputs: string[], output: string, target: string): MergeSum
       );
     }
   }
-  let config;
+  let config: SweepConfig;
   try {
     config = configFromJson(header0.config, `${first.path} header`);
   } catch (error) {
@@ -202,10 +202,15 @@ function mergeLocked(inputs: string[], output: string, target: string): MergeSum
   const records = [...chosen.values()].map((c) => c.record).sort((a, b) => position(a) - position(b));
   const created = files.map((f) => f.read.header!.created).sort()[0]!;
   const header: SweepHeader = { ...header0, shard: null, trials: planned, created };
-  const text = [header, ...records].map((r) => JSON.stringify(r)).join('\n') + '\n';
+  const text = `${[header, ...records].map((r) => JSON.stringify(r)).join('\n')}\n`;
   writeFileAtomic(target, text);
   const shards = [
-    ...new Set(files.map((f) => f.read.header!.shard).filter((s) => s).map((s) => `${s!.index}/${s!.count}`)),
+    ...new Set(
+      files
+        .map((f) => f.read.header!.shard)
+        .filter((s) => s)
+        .map((s) => `${s!.index}/${s!.count}`),
+    ),
   ];
   return {
     output,

@@ -4,7 +4,7 @@
  */
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { METRICS, varyingColumns, type CellRow, type ReferenceRow } from './aggregate.js';
+import { type METRICS, varyingColumns, type CellRow, type ReferenceRow } from './aggregate.js';
 
 export interface Figure {
   /** File name (without directory), e.g. 'correct-graph-rate.svg'. */
@@ -118,12 +118,9 @@ export function buildFigures(rows: CellRow[], reference?: ReferenceRow[]): Figur
     {
       file: 'correct-graph-rate.svg',
       title: 'Correct-graph rate vs samples',
-      spec: lineChart(
-        'Correct graph (SHD = 0)',
-        [...pointsFor('correct', 0), ...refPoints('correct_graph_rate')],
-        'share of runs',
-        { yDomain: [0, 1] },
-      ),
+      spec: lineChart('Correct graph (SHD = 0)', [...pointsFor('correct', 0), ...refPoints('correct_graph_rate')], 'share of runs', {
+        yDomain: [0, 1],
+      }),
     },
     {
       file: 'shd.svg',

@@ -40,11 +40,7 @@ export function progressLine(p: SweepProgress): string {
   );
 }
 
-export function createProgress(
-  mode: ProgressMode,
-  stream: NodeJS.WriteStream = process.stderr,
-  intervalMs = 5000,
-): ProgressDisplay {
+export function createProgress(mode: ProgressMode, stream: NodeJS.WriteStream = process.stderr, intervalMs = 5000): ProgressDisplay {
   const resolved = mode === 'auto' ? (stream.isTTY ? 'bar' : 'lines') : mode;
   if (resolved === 'none') return { update() {}, stop() {} };
   if (resolved === 'lines') {
@@ -57,33 +53,31 @@ export function createProgress(
         const now = Date.now();
         if (last === 0) last = now;
         if (now - last >= intervalMs) {
-          stream.write(progressLine(p) + '\n');
+          stream.write(`${progressLine(p)}\n`);
           last = now;
           printed = true;
         }
         if (p.done === p.total) {
-          stream.write(progressLine(p) + '\n');
+          stream.write(`${progressLine(p)}\n`);
           printed = true;
         }
       },
       stop() {
-        if (latest && !printed) stream.write(progressLine(latest) + '\n');
+        if (latest && !printed) stream.write(`${progressLine(latest)}\n`);
       },
     };
   }
   const scale = 1000;
-  const bar = new SingleBar(
-    {
-      format: 'sweep [{bar}] {percentage}% | {trials} trials | {rate}/s | ETA {etaCost} | elapsed {elapsed}{failed}',
-      barCompleteChar: '█',
-      barIncompleteChar: '░',
-      hideCursor: true,
-      stream,
-      fps: 10,
-      etaBuffer: 50,
-      forceRedraw: false,
-    },
-  );
+  const bar = new SingleBar({
+    format: 'sweep [{bar}] {percentage}% | {trials} trials | {rate}/s | ETA {etaCost} | elapsed {elapsed}{failed}',
+    barCompleteChar: '█',
+    barIncompleteChar: '░',
+    hideCursor: true,
+    stream,
+    fps: 10,
+    etaBuffer: 50,
+    forceRedraw: false,
+  });
   let started = false;
   return {
     update(p) {

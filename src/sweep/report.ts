@@ -21,8 +21,7 @@ export interface ReportFiles {
   figures: string[];
 }
 
-const escapeHtml = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export async function writeReport(dir: string, rows: CellRow[], info: ReportInfo): Promise<ReportFiles> {
   makeDirectory(join(dir, 'figures'));
@@ -32,7 +31,7 @@ export async function writeReport(dir: string, rows: CellRow[], info: ReportInfo
   writeFileAtomic(csv, toCsv(rows), dir);
   writeFileAtomic(
     json,
-    JSON.stringify(
+    `${JSON.stringify(
       {
         sweepId: info.sweepId ?? null,
         sources: info.sources,
@@ -46,7 +45,7 @@ export async function writeReport(dir: string, rows: CellRow[], info: ReportInfo
       },
       null,
       2,
-    ) + '\n',
+    )}\n`,
     dir,
   );
   // Vega is large: loaded only when figures are made.

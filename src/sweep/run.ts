@@ -11,16 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { packageRoot } from '../backend/paths.js';
 import { ConfigError, FileError } from '../errors.js';
-import {
-  configToJson,
-  countTrials,
-  planTrials,
-  sweepId,
-  trialCost,
-  type Shard,
-  type SweepConfig,
-  type Trial,
-} from './config.js';
+import { configToJson, countTrials, planTrials, sweepId, trialCost, type Shard, type SweepConfig, type Trial } from './config.js';
 import { describeFileError, isFileSystemError, JsonLinesWriter, makeDirectory, outputTarget, withPath } from '../io/files.js';
 import { acquireLock, type Lock } from '../io/lock.js';
 import { makeHeader, readResults, type SweepHeader, type TrialRecord } from './store.js';
@@ -116,7 +107,9 @@ export function checkHeader(file: string, header: SweepHeader | null, id: string
   const a = header.shard && header.shard.count > 1 ? `${header.shard.index}/${header.shard.count}` : 'all';
   const b = shard && shard.count > 1 ? `${shard.index}/${shard.count}` : 'all';
   if (a !== b && a !== 'all') {
-    throw new ConfigError(`${file} holds shard ${a} but this run is for ${b === 'all' ? 'the whole sweep' : `shard ${b}`}; use another --out`);
+    throw new ConfigError(
+      `${file} holds shard ${a} but this run is for ${b === 'all' ? 'the whole sweep' : `shard ${b}`}; use another --out`,
+    );
   }
 }
 

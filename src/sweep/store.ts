@@ -145,7 +145,9 @@ export function readResults(path: string): ReadResult {
         result.records.set(parsed.id, parsed);
         lineOf.set(parsed.id, lineNumber);
       } else if (previous.status === 'ok' && parsed.status === 'error') {
-        result.problems.push(`${path}:${lineNumber}: trial ${parsed.id} failed here but succeeded on line ${lineOf.get(parsed.id)}; the success is kept`);
+        result.problems.push(
+          `${path}:${lineNumber}: trial ${parsed.id} failed here but succeeded on line ${lineOf.get(parsed.id)}; the success is kept`,
+        );
       } else {
         const difference = sameOutcome(previous, parsed);
         const first = lineOf.get(parsed.id)!;
@@ -174,7 +176,7 @@ export function readResults(path: string): ReadResult {
 
 /** Makes the header object for a sweep file. */
 export function makeHeader(
-  config: SweepConfig,
+  _config: SweepConfig,
   id: string,
   shard: Shard | null,
   trials: number,

@@ -5,7 +5,12 @@ import type { CellField } from './config.js';
 function pad(cells: string[][], rightAlign: boolean[]): string {
   const widths = cells[0]!.map((_, j) => Math.max(...cells.map((r) => r[j]!.length)));
   return cells
-    .map((r) => r.map((c, j) => (rightAlign[j] ? c.padStart(widths[j]!) : c.padEnd(widths[j]!))).join('  ').trimEnd())
+    .map((r) =>
+      r
+        .map((c, j) => (rightAlign[j] ? c.padStart(widths[j]!) : c.padEnd(widths[j]!)))
+        .join('  ')
+        .trimEnd(),
+    )
     .join('\n');
 }
 
@@ -19,13 +24,7 @@ export function formatTable(rows: CellRow[]): string {
   if (rows.length === 0) return '(no finished trials)';
   const fields = varyingColumns(rows);
   const anyErrors = rows.some((r) => r.errors > 0);
-  const header = [
-    ...fields.map((f) => SHORT[f] ?? f),
-    'runs',
-    ...(anyErrors ? ['errors'] : []),
-    'correct',
-    ...METRICS.map((m) => m.label),
-  ];
+  const header = [...fields.map((f) => SHORT[f] ?? f), 'runs', ...(anyErrors ? ['errors'] : []), 'correct', ...METRICS.map((m) => m.label)];
   const body = rows.map((r) => [
     ...fields.map((f) => String(r.cell[f])),
     String(r.runs),
@@ -33,7 +32,10 @@ export function formatTable(rows: CellRow[]): string {
     Number.isFinite(r.correctRate.mean) ? r.correctRate.mean.toFixed(2) : '—',
     ...METRICS.map((m) => pm(r.metrics[m.key].mean, r.metrics[m.key].se, m.key === 'encoderError' ? 4 : m.key === 'shd' ? 2 : 3)),
   ]);
-  return pad([header, ...body], header.map((_, j) => j >= 0));
+  return pad(
+    [header, ...body],
+    header.map((_, j) => j >= 0),
+  );
 }
 
 /**
@@ -64,7 +66,10 @@ export function formatRateMatrix(rows: CellRow[], comparisons?: Comparison[]): s
     }
     return line;
   });
-  return pad([header, ...body], header.map((_, j) => j > 0));
+  return pad(
+    [header, ...body],
+    header.map((_, j) => j > 0),
+  );
 }
 
 /** Summary of a comparison with a reference table: largest difference and cells outside the tolerance. */

@@ -95,7 +95,12 @@ const PAGE_FITS: Partial<Record<AlgorithmId, PageFit>> = {
       return mapped(t, (r) =>
         r.hard
           ? { encoder: rows(r.hard.encoder), graph: rows(r.hard.graph), kind: 'dag' as const, note: 'latents up to scaling, exact DAG' }
-          : { encoder: rows(r.encoder), graph: rows(r.graphClosure), kind: 'closure' as const, note: 'latents up to ancestors, transitive closure' },
+          : {
+              encoder: rows(r.encoder),
+              graph: rows(r.graphClosure),
+              kind: 'closure' as const,
+              note: 'latents up to ancestors, transitive closure',
+            },
       );
     },
   },
@@ -186,4 +191,12 @@ export function available<T extends { methods: string[]; ops: string[]; scoreMet
 }
 
 /** What the page's simulation and evaluation need from the core besides the algorithms. */
-export const REQUIRED_OPS = ['simulate', 'covariance', 'linearSumAssignment', 'compareGraphs', 'transitiveClosure', 'allowedPattern', 'effectiveMixingError'];
+export const REQUIRED_OPS = [
+  'simulate',
+  'covariance',
+  'linearSumAssignment',
+  'compareGraphs',
+  'transitiveClosure',
+  'allowedPattern',
+  'effectiveMixingError',
+];

@@ -101,7 +101,8 @@ export function drawGraph(
 function colour(v: number): string {
   const t = Math.max(-1, Math.min(1, v));
   const mix = (a: number, b: number, f: number) => Math.round(a + (b - a) * f);
-  const [r, g, b] = t >= 0 ? [mix(255, 198, t), mix(255, 40, t), mix(255, 40, t)] : [mix(255, 21, -t), mix(255, 101, -t), mix(255, 192, -t)];
+  const [r, g, b] =
+    t >= 0 ? [mix(255, 198, t), mix(255, 40, t), mix(255, 40, t)] : [mix(255, 21, -t), mix(255, 101, -t), mix(255, 192, -t)];
   return `rgb(${r},${g},${b})`;
 }
 

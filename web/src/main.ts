@@ -1,7 +1,16 @@
 // The demo page: simulate → estimate score differences → fit → evaluate, all
 // client-side in a Web Worker running scorecrl's WebAssembly core.
 import { loadBackend, type BrowserBackend } from 'scorecrl';
-import { ALGORITHMS, ESTIMATORS, REQUIRED_OPS, available, type Algorithm, type Estimator, type Intervention, type Runner } from './algorithms.js';
+import {
+  ALGORITHMS,
+  ESTIMATORS,
+  REQUIRED_OPS,
+  available,
+  type Algorithm,
+  type Estimator,
+  type Intervention,
+  type Runner,
+} from './algorithms.js';
 import { drawGraph, drawHeatmap } from './draw.js';
 import { compareEdges } from './evaluate.js';
 import { runPipeline, type Settings, type Timing } from './pipeline.js';
@@ -114,17 +123,24 @@ async function run(): Promise<void> {
         setStatus(`${stage}…`, index / count);
       },
       onProgress: (stage, fraction, message) =>
-        setStatus(
-          `${stage}${message ? `: ${message}` : ''} (${Math.round(fraction * 100)}%)`,
-          (current.index + fraction) / current.count,
-        ),
+        setStatus(`${stage}${message ? `: ${message}` : ''} (${Math.round(fraction * 100)}%)`, (current.index + fraction) / current.count),
     });
     const { evaluation: result, fit, simulation: sim, timings } = outcome;
     const total = timings.find((t) => t.stage === 'total')!.ms;
     const closure = fit.kind === 'closure';
     const edges = compareEdges(result.truth, result.graph);
-    drawGraph($<SvgElement>('graph-true'), s.n, edges.filter((e) => e.status !== 'extra'), 'true graph');
-    drawGraph($<SvgElement>('graph-est'), s.n, edges.filter((e) => e.status !== 'missing'), 'estimated graph');
+    drawGraph(
+      $<SvgElement>('graph-true'),
+      s.n,
+      edges.filter((e) => e.status !== 'extra'),
+      'true graph',
+    );
+    drawGraph(
+      $<SvgElement>('graph-est'),
+      s.n,
+      edges.filter((e) => e.status !== 'missing'),
+      'estimated graph',
+    );
     drawHeatmap($<SvgElement>('heatmap'), result.mixing, result.allowed);
     $('caption-true').textContent = closure ? 'True graph (transitive closure)' : 'True DAG';
     $('caption-est').textContent = closure ? `Estimated graph (${algorithm.id}, transitive closure)` : `Estimated DAG (${algorithm.id})`;
