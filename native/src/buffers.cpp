@@ -1,10 +1,10 @@
-#include "scorecrl/buffers.hpp"
+#include "scorecrl/runtime/buffers.hpp"
 
 #include <algorithm>
 #include <mutex>
 #include <new>
 
-#include "scorecrl/limits.hpp"
+#include "scorecrl/runtime/limits.hpp"
 
 namespace scorecrl::buffers {
 namespace {

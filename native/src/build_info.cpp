@@ -1,6 +1,6 @@
-#include "scorecrl/kernels.hpp"
-#include "scorecrl/ops.hpp"
-#include "scorecrl/parallel.hpp"
+#include "scorecrl/linalg/kernels.hpp"
+#include "scorecrl/runtime/ops.hpp"
+#include "scorecrl/runtime/parallel.hpp"
 
 #ifndef SCORECRL_VERSION
 #define SCORECRL_VERSION "0.0.0-dev"

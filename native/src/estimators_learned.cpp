@@ -1,18 +1,18 @@
-#include "scorecrl/estimators_learned.hpp"
+#include "scorecrl/estimators/estimators_learned.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <limits>
 
-#include "scorecrl/error.hpp"
-#include "scorecrl/gemm.hpp"
-#include "scorecrl/kernels.hpp"
-#include "scorecrl/limits.hpp"
-#include "scorecrl/moments.hpp"
-#include "scorecrl/ops.hpp"
-#include "scorecrl/parallel.hpp"
-#include "scorecrl/rng.hpp"
+#include "scorecrl/linalg/gemm.hpp"
+#include "scorecrl/linalg/kernels.hpp"
+#include "scorecrl/linalg/moments.hpp"
+#include "scorecrl/runtime/error.hpp"
+#include "scorecrl/runtime/limits.hpp"
+#include "scorecrl/runtime/ops.hpp"
+#include "scorecrl/runtime/parallel.hpp"
+#include "scorecrl/simulation/rng.hpp"
 
 namespace scorecrl {
 

@@ -1,12 +1,12 @@
-#include "scorecrl/finite_sample.hpp"
+#include "scorecrl/algorithms/finite_sample.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
 
-#include "scorecrl/moments.hpp"
-#include "scorecrl/ops.hpp"
+#include "scorecrl/linalg/moments.hpp"
+#include "scorecrl/runtime/ops.hpp"
 
 namespace scorecrl {
 

@@ -4,7 +4,7 @@
 #define Eigen scorecrl_eigen_gemm
 #include <Eigen/Dense>
 
-#include "scorecrl/gemm.hpp"
+#include "scorecrl/linalg/gemm.hpp"
 
 namespace scorecrl {
 

@@ -1,13 +1,13 @@
 // Graph utilities: closure, reduction, acyclicity, topological order, closest DAG,
 // graph comparison. See graph.hpp for the conventions.
-#include "scorecrl/graph.hpp"
+#include "scorecrl/evaluation/graph.hpp"
 
 #include <cstdint>
 #include <functional>
 #include <queue>
 #include <string>
 
-#include "scorecrl/error.hpp"
+#include "scorecrl/runtime/error.hpp"
 
 namespace scorecrl {
 namespace {

@@ -1,15 +1,15 @@
-#include "scorecrl/gscale.hpp"
+#include "scorecrl/algorithms/gscale.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
 
-#include "scorecrl/error.hpp"
-#include "scorecrl/limits.hpp"
-#include "scorecrl/lscale.hpp"
-#include "scorecrl/ops.hpp"
-#include "scorecrl/rng.hpp"
+#include "scorecrl/algorithms/lscale.hpp"
+#include "scorecrl/runtime/error.hpp"
+#include "scorecrl/runtime/limits.hpp"
+#include "scorecrl/runtime/ops.hpp"
+#include "scorecrl/simulation/rng.hpp"
 
 namespace scorecrl {
 

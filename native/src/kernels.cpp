@@ -1,4 +1,4 @@
-#include "scorecrl/kernels.hpp"
+#include "scorecrl/linalg/kernels.hpp"
 
 namespace scorecrl {
 

@@ -12,7 +12,7 @@
 // fused multiply-add). Only tiles on or below the diagonal are computed.
 //
 // Compiled in every build; empty unless the compiler targets simd128.
-#include "scorecrl/kernels.hpp"
+#include "scorecrl/linalg/kernels.hpp"
 
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>

@@ -1,4 +1,4 @@
-#include "scorecrl/limits.hpp"
+#include "scorecrl/runtime/limits.hpp"
 
 #include <algorithm>
 #include <atomic>

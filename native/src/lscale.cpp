@@ -1,4 +1,4 @@
-#include "scorecrl/lscale.hpp"
+#include "scorecrl/algorithms/lscale.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "scorecrl/moments.hpp"
-#include "scorecrl/ops.hpp"
+#include "scorecrl/linalg/moments.hpp"
+#include "scorecrl/runtime/ops.hpp"
 
 namespace scorecrl {
 

@@ -1,13 +1,13 @@
 // Metrics: linear sum assignment, MCC, effective mixing error, relative RMSE.
 // See metrics.hpp for definitions and conventions.
-#include "scorecrl/metrics.hpp"
+#include "scorecrl/evaluation/metrics.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
 
-#include "scorecrl/error.hpp"
+#include "scorecrl/runtime/error.hpp"
 
 namespace scorecrl {
 namespace {

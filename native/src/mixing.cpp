@@ -1,13 +1,13 @@
-#include "scorecrl/mixing.hpp"
+#include "scorecrl/simulation/mixing.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
 
-#include "scorecrl/error.hpp"
-#include "scorecrl/repro_math.hpp"
-#include "scorecrl/rng.hpp"
+#include "scorecrl/linalg/repro_math.hpp"
+#include "scorecrl/runtime/error.hpp"
+#include "scorecrl/simulation/rng.hpp"
 
 namespace scorecrl {
 

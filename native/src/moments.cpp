@@ -1,11 +1,11 @@
-#include "scorecrl/moments.hpp"
+#include "scorecrl/linalg/moments.hpp"
 
 #include <algorithm>
 #include <vector>
 
-#include "scorecrl/kernels.hpp"
-#include "scorecrl/ops.hpp"
-#include "scorecrl/parallel.hpp"
+#include "scorecrl/linalg/kernels.hpp"
+#include "scorecrl/runtime/ops.hpp"
+#include "scorecrl/runtime/parallel.hpp"
 
 namespace scorecrl {
 

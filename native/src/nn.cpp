@@ -1,10 +1,10 @@
-#include "scorecrl/nn.hpp"
+#include "scorecrl/estimators/nn.hpp"
 
 #include <cmath>
 
-#include "scorecrl/error.hpp"
-#include "scorecrl/gemm.hpp"
-#include "scorecrl/rng.hpp"
+#include "scorecrl/linalg/gemm.hpp"
+#include "scorecrl/runtime/error.hpp"
+#include "scorecrl/simulation/rng.hpp"
 
 namespace scorecrl {
 namespace nn {

@@ -1,4 +1,4 @@
-#include "scorecrl/ops.hpp"
+#include "scorecrl/runtime/ops.hpp"
 
 #include <cmath>
 #include <sstream>

@@ -3,8 +3,8 @@
 // learnedObjective (training objectives and their gradients, for checks).
 #include <cmath>
 
-#include "scorecrl/estimators_learned.hpp"
-#include "scorecrl/ops.hpp"
+#include "scorecrl/estimators/estimators_learned.hpp"
+#include "scorecrl/runtime/ops.hpp"
 
 namespace scorecrl {
 namespace {

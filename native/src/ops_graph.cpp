@@ -20,9 +20,9 @@
 // relativeRmse                             estimate, truth (same shape, any rank) -> number rmse
 #include <string>
 
-#include "scorecrl/graph.hpp"
-#include "scorecrl/metrics.hpp"
-#include "scorecrl/ops.hpp"
+#include "scorecrl/evaluation/graph.hpp"
+#include "scorecrl/evaluation/metrics.hpp"
+#include "scorecrl/runtime/ops.hpp"
 
 namespace scorecrl {
 namespace {

@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <limits>
 
-#include "scorecrl/gscale.hpp"
-#include "scorecrl/ops.hpp"
+#include "scorecrl/algorithms/gscale.hpp"
+#include "scorecrl/runtime/ops.hpp"
 
 namespace scorecrl {
 namespace {

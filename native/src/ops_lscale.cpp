@@ -43,14 +43,14 @@
 #include <algorithm>
 #include <cmath>
 
-#include "scorecrl/finite_sample.hpp"
-#include "scorecrl/lscale.hpp"
-#include "scorecrl/metrics.hpp"
-#include "scorecrl/moments.hpp"
-#include "scorecrl/ops.hpp"
-#include "scorecrl/rng.hpp"
-#include "scorecrl/score_estimators.hpp"
-#include "scorecrl/trial.hpp"
+#include "scorecrl/algorithms/finite_sample.hpp"
+#include "scorecrl/algorithms/lscale.hpp"
+#include "scorecrl/estimators/score_estimators.hpp"
+#include "scorecrl/evaluation/metrics.hpp"
+#include "scorecrl/evaluation/trial.hpp"
+#include "scorecrl/linalg/moments.hpp"
+#include "scorecrl/runtime/ops.hpp"
+#include "scorecrl/simulation/rng.hpp"
 
 namespace scorecrl {
 namespace {

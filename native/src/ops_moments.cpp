@@ -1,9 +1,9 @@
 // Operations: covariance, scoreDiffCovariance, crossScoreDiffCovariance, symmetricEigen.
 #include <cmath>
 
-#include "scorecrl/limits.hpp"
-#include "scorecrl/moments.hpp"
-#include "scorecrl/ops.hpp"
+#include "scorecrl/linalg/moments.hpp"
+#include "scorecrl/runtime/limits.hpp"
+#include "scorecrl/runtime/ops.hpp"
 
 namespace scorecrl {
 namespace {

@@ -2,9 +2,9 @@
 // generator, e.g. plan "random:8;standardNormal:8;integers:0:100:8;permutation:10".
 #include <sstream>
 
-#include "scorecrl/limits.hpp"
-#include "scorecrl/ops.hpp"
-#include "scorecrl/rng.hpp"
+#include "scorecrl/runtime/limits.hpp"
+#include "scorecrl/runtime/ops.hpp"
+#include "scorecrl/simulation/rng.hpp"
 
 namespace scorecrl {
 namespace {

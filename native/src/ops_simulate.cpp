@@ -6,9 +6,9 @@
 // or observed points x (N x d, mapped back with the inverse transform).
 #include <string>
 
-#include "scorecrl/limits.hpp"
-#include "scorecrl/ops.hpp"
-#include "scorecrl/simulate.hpp"
+#include "scorecrl/runtime/limits.hpp"
+#include "scorecrl/runtime/ops.hpp"
+#include "scorecrl/simulation/simulate.hpp"
 
 namespace scorecrl {
 namespace {

@@ -1,10 +1,10 @@
 // Operations about the core itself: setThreads, releaseBuffers, setMemoryLimit.
 #include <cmath>
 
-#include "scorecrl/buffers.hpp"
-#include "scorecrl/limits.hpp"
-#include "scorecrl/ops.hpp"
-#include "scorecrl/parallel.hpp"
+#include "scorecrl/runtime/buffers.hpp"
+#include "scorecrl/runtime/limits.hpp"
+#include "scorecrl/runtime/ops.hpp"
+#include "scorecrl/runtime/parallel.hpp"
 
 namespace scorecrl {
 namespace {
@@ -27,7 +27,7 @@ OpResult opReleaseBuffers(const OpArgs&, const Context&) {
 
 SCORECRL_OP("releaseBuffers", opReleaseBuffers);
 
-// The bytes one call may allocate (scorecrl/limits.hpp): 'bytes' sets it (0:
+// The bytes one call may allocate (scorecrl/runtime/limits.hpp): 'bytes' sets it (0:
 // the default), none leaves it; returns the limit in force and the default.
 OpResult opSetMemoryLimit(const OpArgs& args, const Context&) {
   if (args.hasNumber("bytes")) {

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "scorecrl/ops.hpp"
-#include "scorecrl/rng.hpp"
-#include "scorecrl/trial.hpp"
+#include "scorecrl/evaluation/trial.hpp"
+#include "scorecrl/runtime/ops.hpp"
+#include "scorecrl/simulation/rng.hpp"
 
 namespace scorecrl {
 

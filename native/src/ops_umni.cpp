@@ -1,4 +1,4 @@
-// Operation: umni (UMNI-CRL, see scorecrl/umni.hpp).
+// Operation: umni (UMNI-CRL, see scorecrl/algorithms/umni.hpp).
 //   arrays  x ((K+1) x N x d), dsx (K x Ns x d)
 //   numbers kappa (2), tolEigv (0.05), tolCi (0.05), tolUnmix (0.1), latents (K), prefilter (1),
 //           maxCandidates (1e7)
@@ -21,8 +21,8 @@
 // interventions, candidates and fullTests.
 #include <cmath>
 
-#include "scorecrl/ops.hpp"
-#include "scorecrl/umni.hpp"
+#include "scorecrl/algorithms/umni.hpp"
+#include "scorecrl/runtime/ops.hpp"
 
 namespace scorecrl {
 namespace {

@@ -1,11 +1,11 @@
-#include "scorecrl/parallel.hpp"
+#include "scorecrl/runtime/parallel.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <exception>
 #include <vector>
 
-#include "scorecrl/error.hpp"
+#include "scorecrl/runtime/error.hpp"
 
 #if !defined(__EMSCRIPTEN__)
 #include <thread>

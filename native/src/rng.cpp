@@ -13,14 +13,14 @@
 //  - normals: Marsaglia-Tsang ziggurat with 256 layers on a 52-bit
 //    mantissa, 8-bit layer index and a sign bit from one 64-bit word, as in
 //    NumPy's random_standard_normal; tables from gen_rng_expected.py.
-#include "scorecrl/rng.hpp"
+#include "scorecrl/simulation/rng.hpp"
 
 #include <cmath>
 #include <cstring>
 #include <string>
 #include <utility>
 
-#include "scorecrl/error.hpp"
+#include "scorecrl/runtime/error.hpp"
 
 #if defined(_MSC_VER) && !defined(__clang__)
 #include <intrin.h>

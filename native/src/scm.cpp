@@ -1,12 +1,12 @@
-#include "scorecrl/scm.hpp"
+#include "scorecrl/simulation/scm.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 
-#include "scorecrl/error.hpp"
-#include "scorecrl/repro_math.hpp"
-#include "scorecrl/rng.hpp"
+#include "scorecrl/linalg/repro_math.hpp"
+#include "scorecrl/runtime/error.hpp"
+#include "scorecrl/simulation/rng.hpp"
 
 namespace scorecrl {
 

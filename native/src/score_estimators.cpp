@@ -1,14 +1,14 @@
-#include "scorecrl/score_estimators.hpp"
+#include "scorecrl/estimators/score_estimators.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
-#include "scorecrl/moments.hpp"
-#include "scorecrl/ops.hpp"
-#include "scorecrl/parallel.hpp"
-#include "scorecrl/small_product.hpp"
+#include "scorecrl/linalg/moments.hpp"
+#include "scorecrl/linalg/small_product.hpp"
+#include "scorecrl/runtime/ops.hpp"
+#include "scorecrl/runtime/parallel.hpp"
 
 namespace scorecrl {
 

@@ -1,4 +1,4 @@
-#include "scorecrl/simulate.hpp"
+#include "scorecrl/simulation/simulate.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -12,13 +12,13 @@
 #include <mutex>
 #endif
 
-#include "scorecrl/buffers.hpp"
-#include "scorecrl/error.hpp"
-#include "scorecrl/limits.hpp"
-#include "scorecrl/ops.hpp"
-#include "scorecrl/parallel.hpp"
-#include "scorecrl/rng.hpp"
-#include "scorecrl/small_product.hpp"
+#include "scorecrl/linalg/small_product.hpp"
+#include "scorecrl/runtime/buffers.hpp"
+#include "scorecrl/runtime/error.hpp"
+#include "scorecrl/runtime/limits.hpp"
+#include "scorecrl/runtime/ops.hpp"
+#include "scorecrl/runtime/parallel.hpp"
+#include "scorecrl/simulation/rng.hpp"
 
 namespace scorecrl {
 
@@ -66,7 +66,7 @@ std::vector<double> resolveFactors(const SimulationConfig& c) {
 
 // Sizes an output whose every value is then written in place, block by block
 // (each block computed where it belongs, its values written once while in
-// cache). The storage comes from the buffer pool (scorecrl/buffers.hpp) with
+// cache). The storage comes from the buffer pool (scorecrl/runtime/buffers.hpp) with
 // its old values, so nothing is written twice; it never moves, so threads
 // may read finished blocks while others are written.
 void sizeOutput(std::vector<double>& v, double count, const Context* context) {

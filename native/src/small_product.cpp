@@ -2,7 +2,7 @@
 // file compiled for AVX2: it uses only intrinsics and file-local templates, so
 // no inline function or template instance it generates can be shared with
 // (and leak AVX2 code into) the baseline build.
-#include "scorecrl/small_product.hpp"
+#include "scorecrl/linalg/small_product.hpp"
 
 #include <algorithm>
 

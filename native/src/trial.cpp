@@ -1,16 +1,16 @@
-#include "scorecrl/trial.hpp"
+#include "scorecrl/evaluation/trial.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 
-#include "scorecrl/error.hpp"
-#include "scorecrl/finite_sample.hpp"
-#include "scorecrl/graph.hpp"
-#include "scorecrl/metrics.hpp"
-#include "scorecrl/ops.hpp"
-#include "scorecrl/rng.hpp"
-#include "scorecrl/scm.hpp"
+#include "scorecrl/algorithms/finite_sample.hpp"
+#include "scorecrl/evaluation/graph.hpp"
+#include "scorecrl/evaluation/metrics.hpp"
+#include "scorecrl/runtime/error.hpp"
+#include "scorecrl/runtime/ops.hpp"
+#include "scorecrl/simulation/rng.hpp"
+#include "scorecrl/simulation/scm.hpp"
 
 namespace scorecrl {
 

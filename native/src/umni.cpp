@@ -1,5 +1,5 @@
 // UMNI-CRL (see umni.hpp for the algorithm and why the search is fast).
-#include "scorecrl/umni.hpp"
+#include "scorecrl/algorithms/umni.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -10,14 +10,14 @@
 #include <numeric>
 #include <string>
 
-#include "scorecrl/error.hpp"
-#include "scorecrl/limits.hpp"
-#include "scorecrl/metrics.hpp"
-#include "scorecrl/moments.hpp"
-#include "scorecrl/ops.hpp"
-#include "scorecrl/parallel.hpp"
-#include "scorecrl/rng.hpp"
-#include "scorecrl/trial.hpp"
+#include "scorecrl/evaluation/metrics.hpp"
+#include "scorecrl/evaluation/trial.hpp"
+#include "scorecrl/linalg/moments.hpp"
+#include "scorecrl/runtime/error.hpp"
+#include "scorecrl/runtime/limits.hpp"
+#include "scorecrl/runtime/ops.hpp"
+#include "scorecrl/runtime/parallel.hpp"
+#include "scorecrl/simulation/rng.hpp"
 
 namespace scorecrl {
 namespace {

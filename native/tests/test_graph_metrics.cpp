@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "scorecrl/error.hpp"
-#include "scorecrl/graph.hpp"
-#include "scorecrl/metrics.hpp"
+#include "scorecrl/evaluation/graph.hpp"
+#include "scorecrl/evaluation/metrics.hpp"
+#include "scorecrl/runtime/error.hpp"
 
 #include "check.hpp"
 

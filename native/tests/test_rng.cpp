@@ -32,8 +32,8 @@
 #include <string>
 #include <vector>
 
-#include "scorecrl/error.hpp"
-#include "scorecrl/rng.hpp"
+#include "scorecrl/runtime/error.hpp"
+#include "scorecrl/simulation/rng.hpp"
 
 using scorecrl::Generator;
 

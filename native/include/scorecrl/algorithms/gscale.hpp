@@ -48,8 +48,8 @@
 #include <string>
 #include <vector>
 
-#include "scorecrl/graph.hpp"
-#include "scorecrl/linalg.hpp"
+#include "scorecrl/evaluation/graph.hpp"
+#include "scorecrl/linalg/linalg.hpp"
 
 namespace scorecrl {
 

@@ -20,8 +20,8 @@
 #pragma once
 #include <vector>
 
-#include "scorecrl/graph.hpp"
-#include "scorecrl/linalg.hpp"
+#include "scorecrl/evaluation/graph.hpp"
+#include "scorecrl/linalg/linalg.hpp"
 
 namespace scorecrl {
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "scorecrl/error.hpp"
-#include "scorecrl/linalg.hpp"
+#include "scorecrl/linalg/linalg.hpp"
+#include "scorecrl/runtime/error.hpp"
 
 namespace scorecrl {
 

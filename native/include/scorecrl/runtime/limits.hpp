@@ -22,7 +22,7 @@
 #include <utility>
 #include <vector>
 
-#include "scorecrl/error.hpp"
+#include "scorecrl/runtime/error.hpp"
 
 namespace scorecrl {
 

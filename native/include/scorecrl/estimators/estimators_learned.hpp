@@ -38,8 +38,8 @@
 #include <string>
 #include <vector>
 
-#include "scorecrl/linalg.hpp"
-#include "scorecrl/nn.hpp"
+#include "scorecrl/estimators/nn.hpp"
+#include "scorecrl/linalg/linalg.hpp"
 
 namespace scorecrl {
 

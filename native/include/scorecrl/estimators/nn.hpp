@@ -17,7 +17,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "scorecrl/linalg.hpp"
+#include "scorecrl/linalg/linalg.hpp"
 
 namespace scorecrl {
 

@@ -25,8 +25,8 @@
 #include <string>
 #include <vector>
 
-#include "scorecrl/linalg.hpp"
-#include "scorecrl/simulate.hpp"
+#include "scorecrl/linalg/linalg.hpp"
+#include "scorecrl/simulation/simulate.hpp"
 
 namespace scorecrl {
 

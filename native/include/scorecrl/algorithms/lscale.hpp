@@ -68,9 +68,9 @@
 #include <string>
 #include <vector>
 
-#include "scorecrl/graph.hpp"
-#include "scorecrl/linalg.hpp"
-#include "scorecrl/score_estimators.hpp"
+#include "scorecrl/estimators/score_estimators.hpp"
+#include "scorecrl/evaluation/graph.hpp"
+#include "scorecrl/linalg/linalg.hpp"
 
 namespace scorecrl {
 

@@ -23,9 +23,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "scorecrl/graph.hpp"
-#include "scorecrl/mixing.hpp"
-#include "scorecrl/scm.hpp"
+#include "scorecrl/evaluation/graph.hpp"
+#include "scorecrl/simulation/mixing.hpp"
+#include "scorecrl/simulation/scm.hpp"
 
 namespace scorecrl {
 

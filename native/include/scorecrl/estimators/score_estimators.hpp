@@ -27,7 +27,7 @@
 #include <string>
 #include <vector>
 
-#include "scorecrl/linalg.hpp"
+#include "scorecrl/linalg/linalg.hpp"
 
 namespace scorecrl {
 

@@ -7,7 +7,7 @@
 #pragma once
 #include <vector>
 
-#include "scorecrl/linalg.hpp"
+#include "scorecrl/linalg/linalg.hpp"
 
 namespace scorecrl {
 

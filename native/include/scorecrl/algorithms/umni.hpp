@@ -58,9 +58,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "scorecrl/graph.hpp"
-#include "scorecrl/linalg.hpp"
-#include "scorecrl/simulate.hpp"
+#include "scorecrl/evaluation/graph.hpp"
+#include "scorecrl/linalg/linalg.hpp"
+#include "scorecrl/simulation/simulate.hpp"
 
 namespace scorecrl {
 

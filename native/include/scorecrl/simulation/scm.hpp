@@ -14,9 +14,9 @@
 #pragma once
 #include <vector>
 
-#include "scorecrl/graph.hpp"
-#include "scorecrl/linalg.hpp"
-#include "scorecrl/small_product.hpp"
+#include "scorecrl/evaluation/graph.hpp"
+#include "scorecrl/linalg/linalg.hpp"
+#include "scorecrl/linalg/small_product.hpp"
 
 namespace scorecrl {
 

@@ -3,7 +3,7 @@
 // CPU has it. WebAssembly builds with simd128 use a hand-written kernel, since
 // Eigen has no simd128 packets.
 #pragma once
-#include "scorecrl/linalg.hpp"
+#include "scorecrl/linalg/linalg.hpp"
 
 namespace scorecrl {
 

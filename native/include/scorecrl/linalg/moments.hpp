@@ -2,7 +2,7 @@
 // from. All are built on symmetric rank updates and read the caller's buffer
 // in place; only small row blocks are copied (to centre or concatenate them).
 #pragma once
-#include "scorecrl/linalg.hpp"
+#include "scorecrl/linalg/linalg.hpp"
 
 namespace scorecrl {
 
