@@ -1,7 +1,7 @@
 // Standalone test of graph.hpp and metrics.hpp. Plain main; exits nonzero on failure.
 //
 //   g++ -std=c++17 -O2 -DEIGEN_MPL2_ONLY -isystem native/third_party/eigen -Inative/include
-//       native/src/graph.cpp native/src/metrics.cpp native/tests/test_graph_metrics.cpp
+//       native/src/evaluation/graph.cpp native/src/evaluation/metrics.cpp native/tests/test_graph_metrics.cpp
 //       -o /tmp/tgm && /tmp/tgm
 //
 // If the reference fixtures are found (env SCORECRL_FIXTURES, else
