@@ -10,8 +10,8 @@
 #include <numeric>
 #include <string>
 
+#include "scorecrl/algorithms/trial.hpp"
 #include "scorecrl/evaluation/metrics.hpp"
-#include "scorecrl/evaluation/trial.hpp"
 #include "scorecrl/linalg/moments.hpp"
 #include "scorecrl/runtime/error.hpp"
 #include "scorecrl/runtime/limits.hpp"

@@ -45,9 +45,9 @@
 
 #include "scorecrl/algorithms/finite_sample.hpp"
 #include "scorecrl/algorithms/lscale.hpp"
+#include "scorecrl/algorithms/trial.hpp"
 #include "scorecrl/estimators/score_estimators.hpp"
 #include "scorecrl/evaluation/metrics.hpp"
-#include "scorecrl/evaluation/trial.hpp"
 #include "scorecrl/linalg/moments.hpp"
 #include "scorecrl/runtime/ops.hpp"
 #include "scorecrl/simulation/rng.hpp"

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "scorecrl/evaluation/trial.hpp"
+#include "scorecrl/algorithms/trial.hpp"
 #include "scorecrl/runtime/ops.hpp"
 #include "scorecrl/simulation/rng.hpp"
 

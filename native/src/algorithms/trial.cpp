@@ -1,4 +1,4 @@
-#include "scorecrl/evaluation/trial.hpp"
+#include "scorecrl/algorithms/trial.hpp"
 
 #include <algorithm>
 #include <cmath>
