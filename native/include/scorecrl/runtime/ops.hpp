@@ -2,8 +2,8 @@
 // Emscripten) reach the core. An operation takes named float64 arrays with
 // shapes, named numbers and named strings, and returns the same kinds of
 // things. Bindings only marshal these three maps, so adding a kernel means
-// writing one `ops_*.cpp` file in the core and one TypeScript wrapper; neither
-// binding changes.
+// writing one adapter in the core (native/src/ops/*.cpp) and one TypeScript
+// wrapper; neither binding changes.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -98,13 +98,13 @@ class OpResult {
 
 using OpFunction = OpResult (*)(const OpArgs&, const Context&);
 
-// Registers an operation (called from static initialisers in ops_*.cpp).
+// Registers an operation (called from static initialisers in native/src/ops/*.cpp).
 bool registerOp(const char* name, OpFunction function);
 // Runs an operation; throws Error for an unknown name.
 OpResult runOp(const std::string& name, const OpArgs& args, const Context& context);
 std::vector<std::string> listOps();
 
-// The arguments every fused trial operation takes (ops_trial.cpp): 'seed' (a
+// The arguments every fused trial operation takes (ops/trial.cpp): 'seed' (a
 // whole number below 2^53), 'n' (1..maxLatents), 'd' (>= n; default n) and
 // 'samples' (>= 2), into `config`.
 struct SimulationConfig;
