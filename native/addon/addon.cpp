@@ -1,4 +1,4 @@
-// N-API binding: marshals the operation table (scorecrl/ops.hpp) to JS.
+// N-API binding: marshals the operation table (scorecrl/runtime/ops.hpp) to JS.
 //   call(op, arrays, numbers, strings)                     -> result (sync)
 //   callAsync(op, arrays, numbers, strings, onProgress?, cancelFlag?) -> Promise<result>
 //   info() -> build facts;  ops() -> operation names
@@ -29,9 +29,9 @@
 #include <new>
 #include <unordered_map>
 
-#include "scorecrl/buffers.hpp"
-#include "scorecrl/limits.hpp"
-#include "scorecrl/ops.hpp"
+#include "scorecrl/runtime/buffers.hpp"
+#include "scorecrl/runtime/limits.hpp"
+#include "scorecrl/runtime/ops.hpp"
 
 namespace {
 

@@ -16,7 +16,7 @@ Commands:
                available. KIND: normal | random | raw (float64/uint64) or
                integers A B | permutation (int64; permutation of COUNT).
   tables       print the ziggurat tables (ki, wi, fi) as C++ for
-               native/src/rng.cpp, derived as described in derive_tables().
+               native/src/simulation/rng.cpp, derived as described in derive_tables().
 """
 import math
 import os

@@ -11,7 +11,7 @@
 #include <limits>
 #include <vector>
 
-#include "scorecrl/lscale.hpp"
+#include "scorecrl/algorithms/lscale.hpp"
 
 #include "check.hpp"
 

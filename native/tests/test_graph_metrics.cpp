@@ -1,7 +1,7 @@
 // Standalone test of graph.hpp and metrics.hpp. Plain main; exits nonzero on failure.
 //
 //   g++ -std=c++17 -O2 -DEIGEN_MPL2_ONLY -isystem native/third_party/eigen -Inative/include
-//       native/src/graph.cpp native/src/metrics.cpp native/tests/test_graph_metrics.cpp
+//       native/src/evaluation/graph.cpp native/src/evaluation/metrics.cpp native/tests/test_graph_metrics.cpp
 //       -o /tmp/tgm && /tmp/tgm
 //
 // If the reference fixtures are found (env SCORECRL_FIXTURES, else
@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "scorecrl/error.hpp"
-#include "scorecrl/graph.hpp"
-#include "scorecrl/metrics.hpp"
+#include "scorecrl/evaluation/graph.hpp"
+#include "scorecrl/evaluation/metrics.hpp"
+#include "scorecrl/runtime/error.hpp"
 
 #include "check.hpp"
 

@@ -1,7 +1,7 @@
 // Tests for scorecrl::Generator against numpy.random.default_rng.
 //
 //   g++ -std=c++17 -O2 -DEIGEN_MPL2_ONLY -isystem native/third_party/eigen
-//       -Inative/include native/src/rng.cpp native/tests/test_rng.cpp
+//       -Inative/include native/src/simulation/rng.cpp native/tests/test_rng.cpp
 //       -o /tmp/test_rng && /tmp/test_rng
 //
 // Three sources of truth:
@@ -32,8 +32,8 @@
 #include <string>
 #include <vector>
 
-#include "scorecrl/error.hpp"
-#include "scorecrl/rng.hpp"
+#include "scorecrl/runtime/error.hpp"
+#include "scorecrl/simulation/rng.hpp"
 
 using scorecrl::Generator;
 

@@ -10,8 +10,8 @@
 #include <limits>
 #include <new>
 
-#include "scorecrl/buffers.hpp"
-#include "scorecrl/ops.hpp"
+#include "scorecrl/runtime/buffers.hpp"
+#include "scorecrl/runtime/ops.hpp"
 
 using emscripten::val;
 

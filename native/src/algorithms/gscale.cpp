@@ -1,0 +1,713 @@
+#include "scorecrl/algorithms/gscale.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+
+#include "scorecrl/algorithms/lscale.hpp"
+#include "scorecrl/runtime/error.hpp"
+#include "scorecrl/runtime/limits.hpp"
+#include "scorecrl/runtime/ops.hpp"
+#include "scorecrl/simulation/rng.hpp"
+
+namespace scorecrl {
+
+namespace {
+
+using RowVector = Eigen::RowVectorXd;
+using ConstVecMap = Eigen::Map<const Vector>;
+using VecMap = Eigen::Map<Vector>;
+
+// Offsets of the Mlp parameter blocks in theta (see GscaleModel).
+struct MlpLayout {
+  enum Block { E1, e1, E2, e2, E3, e3, D1, f1, D2, f2, D3, f3, Count };
+  Index offset[Count + 1];
+  Index rows[Count];
+  Index cols[Count];
+
+  MlpLayout(int n, int d, int h) {
+    const Index shapes[Count][2] = {{h, d}, {h, 1}, {h, h}, {h, 1}, {n, h}, {n, 1},
+                                    {h, n}, {h, 1}, {h, h}, {h, 1}, {d, h}, {d, 1}};
+    offset[0] = 0;
+    for (int b = 0; b < Count; ++b) {
+      rows[b] = shapes[b][0];
+      cols[b] = shapes[b][1];
+      offset[b + 1] = offset[b] + rows[b] * cols[b];
+    }
+  }
+  Index size() const { return offset[Count]; }
+  ConstMatrixMap mat(const Vector& theta, Block b) const { return ConstMatrixMap(theta.data() + offset[b], rows[b], cols[b]); }
+  MatrixMap mat(Vector& theta, Block b) const { return MatrixMap(theta.data() + offset[b], rows[b], cols[b]); }
+  // Biases as row vectors (added to every sample row).
+  Eigen::Map<const RowVector> row(const Vector& theta, Block b) const {
+    return Eigen::Map<const RowVector>(theta.data() + offset[b], rows[b]);
+  }
+  Eigen::Map<RowVector> row(Vector& theta, Block b) const { return Eigen::Map<RowVector>(theta.data() + offset[b], rows[b]); }
+};
+
+// atanh of the observations for the Glm encoder. Entries with
+// |x| >= 1 - eps (saturated: atanh is not informative there) are masked:
+// set to 0 in `a` and left out of their row's least-squares fit.
+struct GlmInput {
+  Matrix a;                     // N x d, atanh(x), 0 at masked entries
+  std::vector<Index> saturated; // rows with at least one masked entry
+  Matrix mask;                  // saturated.size() x d, 1 = used, 0 = masked
+};
+GlmInput glmInput(const ConstMatrixMap& x, double eps) {
+  GlmInput in;
+  const double limit = 1.0 - eps;
+  in.a.resize(x.rows(), x.cols());
+  std::vector<Index> rows;
+  for (Index t = 0; t < x.rows(); ++t) {
+    bool any = false;
+    for (Index k = 0; k < x.cols(); ++k) {
+      const double v = x(t, k);
+      if (std::abs(v) >= limit) {
+        in.a(t, k) = 0.0;
+        any = true;
+      } else {
+        in.a(t, k) = std::atanh(v);
+      }
+    }
+    if (any) rows.push_back(t);
+  }
+  in.saturated = rows;
+  in.mask.resize(static_cast<Index>(rows.size()), x.cols());
+  for (size_t r = 0; r < rows.size(); ++r)
+    for (Index k = 0; k < x.cols(); ++k)
+      in.mask(static_cast<Index>(r), k) = std::abs(x(rows[r], k)) >= limit ? 0.0 : 1.0;
+  return in;
+}
+
+// (U^T U)^{-1} and pinv(U) = (U^T U)^{-1} U^T for a full-column-rank U.
+struct GlmPinv {
+  Matrix inverseGram;  // n x n
+  Matrix pinv;         // n x d
+};
+GlmPinv glmPinv(const ConstMatrixMap& u, const std::string& function) {
+  const Index n = u.cols();
+  Matrix gram = u.transpose() * u;
+  Eigen::LLT<Matrix> llt(gram);
+  const double scale = gram.diagonal().maxCoeff();
+  bool ok = llt.info() == Eigen::Success && scale > 0;
+  if (ok) {
+    const double minPivot = llt.matrixL().toDenseMatrix().diagonal().minCoeff();
+    ok = minPivot * minPivot > 1e-13 * scale;
+  }
+  if (!ok)
+    throw Error(function, "the Glm decoder U (d x n) is rank-deficient; use a smaller learningRate or another seed", ErrorCode::NoSolution);
+  GlmPinv out;
+  out.inverseGram = llt.solve(Matrix::Identity(n, n));
+  out.pinv = out.inverseGram * u.transpose();
+  return out;
+}
+
+// Per-row fits of the saturated rows: z_t = pinv(M_t U) a_t with M_t the
+// row mask (kept for the gradient).
+struct MaskedRows {
+  std::vector<Matrix> inverseGram;  // (U^T M_t U)^{-1}, n x n; empty when the row fell back to the shared fit
+};
+
+// ẑ = pinv(U) a for unsaturated rows, pinv(M_t U) a_t for saturated ones
+// (falling back to the shared fit when fewer than n coordinates remain or
+// M_t U is rank-deficient).
+Matrix glmEncode(const ConstMatrixMap& U, const GlmInput& in, const GlmPinv& pi, MaskedRows* masked) {
+  const Index n = U.cols();
+  Matrix Z;
+  Z.noalias() = in.a * pi.pinv.transpose();
+  if (masked) masked->inverseGram.assign(in.saturated.size(), Matrix());
+  for (size_t r = 0; r < in.saturated.size(); ++r) {
+    const Index t = in.saturated[r];
+    const auto m = in.mask.row(static_cast<Index>(r));
+    if (m.sum() < static_cast<double>(n)) continue;
+    const Matrix Um = m.transpose().asDiagonal() * U;
+    const Matrix gram = Um.transpose() * Um;
+    Eigen::LLT<Matrix> llt(gram);
+    if (llt.info() != Eigen::Success) continue;
+    const double minPivot = llt.matrixL().toDenseMatrix().diagonal().minCoeff();
+    if (!(minPivot * minPivot > 1e-13 * gram.diagonal().maxCoeff())) continue;
+    Matrix inv = llt.solve(Matrix::Identity(n, n));
+    Z.row(t) = (inv * (Um.transpose() * in.a.row(t).transpose())).transpose();
+    if (masked) masked->inverseGram[r] = std::move(inv);
+  }
+  return Z;
+}
+
+// Tiles an N x c matrix K times over rows into a (K·N) x c one and multiplies
+// element-wise with `stacked`.
+Matrix tiledProduct(const ConstMatrixMap& stacked, const Matrix& weights, Index K) {
+  const Index N = weights.rows();
+  Matrix out(stacked.rows(), stacked.cols());
+  for (Index k = 0; k < K; ++k) out.middleRows(k * N, N) = stacked.middleRows(k * N, N).cwiseProduct(weights);
+  return out;
+}
+
+// Sum over the K row blocks of a (K·N) x c matrix.
+Matrix blockSum(const Matrix& stacked, Index K) {
+  const Index N = stacked.rows() / K;
+  Matrix out = stacked.topRows(N);
+  for (Index k = 1; k < K; ++k) out += stacked.middleRows(k * N, N);
+  return out;
+}
+
+// D(k, j) = mean over the rows of block k of |S(., j)|.
+Matrix blockMeanAbs(const Matrix& s, Index K) {
+  const Index N = s.rows() / K;
+  Matrix D(K, s.cols());
+  for (Index k = 0; k < K; ++k) D.row(k) = s.middleRows(k * N, N).cwiseAbs().colwise().sum() / static_cast<double>(N);
+  return D;
+}
+
+double signOf(double v) { return v > 0 ? 1.0 : (v < 0 ? -1.0 : 0.0); }
+
+// dL/dS for L = sum_kj |D(k, j) - c δ_kj|: sign(D - cI)(k, j) sign(S) / N.
+Matrix scoreTermGradient(const Matrix& s, const Matrix& D, double c) {
+  const Index K = D.rows(), N = s.rows() / K;
+  Matrix g(s.rows(), s.cols());
+  for (Index k = 0; k < K; ++k) {
+    RowVector outer(D.cols());
+    for (Index j = 0; j < D.cols(); ++j) outer(j) = signOf(D(k, j) - (k == j ? c : 0.0)) / static_cast<double>(N);
+    g.middleRows(k * N, N) = s.middleRows(k * N, N).unaryExpr([](double v) { return signOf(v); }).array().rowwise() *
+                             outer.array();
+  }
+  return g;
+}
+
+double scoreTermValue(const Matrix& D, double c) {
+  double total = 0;
+  for (Index i = 0; i < D.rows(); ++i)
+    for (Index j = 0; j < D.cols(); ++j) total += std::abs(D(i, j) - (i == j ? c : 0.0));
+  return total;
+}
+
+// Forward pass of the Mlp decoder, keeping what the reverse passes need.
+struct DecoderPass {
+  Matrix H1, H2;  // N x h hidden activations
+  Matrix R1, R2;  // 1 - H^2
+  Matrix out;     // N x d
+};
+DecoderPass mlpDecode(const MlpLayout& L, const Vector& theta, const Matrix& z) {
+  DecoderPass p;
+  p.H1 = ((z * L.mat(theta, MlpLayout::D1).transpose()).rowwise() + L.row(theta, MlpLayout::f1)).array().tanh().matrix();
+  p.H2 = ((p.H1 * L.mat(theta, MlpLayout::D2).transpose()).rowwise() + L.row(theta, MlpLayout::f2)).array().tanh().matrix();
+  p.out = (p.H2 * L.mat(theta, MlpLayout::D3).transpose()).rowwise() + L.row(theta, MlpLayout::f3);
+  p.R1 = (1.0 - p.H1.array().square()).matrix();
+  p.R2 = (1.0 - p.H2.array().square()).matrix();
+  return p;
+}
+
+struct EncoderPass {
+  Matrix K1, K2;
+  Matrix z;
+};
+EncoderPass mlpEncode(const MlpLayout& L, const Vector& theta, const ConstMatrixMap& x) {
+  EncoderPass p;
+  p.K1 = ((x * L.mat(theta, MlpLayout::E1).transpose()).rowwise() + L.row(theta, MlpLayout::e1)).array().tanh().matrix();
+  p.K2 = ((p.K1 * L.mat(theta, MlpLayout::E2).transpose()).rowwise() + L.row(theta, MlpLayout::e2)).array().tanh().matrix();
+  p.z = (p.K2 * L.mat(theta, MlpLayout::E3).transpose()).rowwise() + L.row(theta, MlpLayout::e3);
+  return p;
+}
+
+// Reverse pass of the decoder for stacked cotangents G ((K·N) x d).
+struct ReversePass {
+  Matrix Q2, P2, Q1, P1, S;
+};
+ReversePass mlpReverse(const MlpLayout& L, const Vector& theta, const DecoderPass& dec, const ConstMatrixMap& G, Index K) {
+  ReversePass r;
+  r.Q2.noalias() = G * L.mat(theta, MlpLayout::D3);
+  r.P2 = tiledProduct(ConstMatrixMap(r.Q2.data(), r.Q2.rows(), r.Q2.cols()), dec.R2, K);
+  r.Q1.noalias() = r.P2 * L.mat(theta, MlpLayout::D2);
+  r.P1 = tiledProduct(ConstMatrixMap(r.Q1.data(), r.Q1.rows(), r.Q1.cols()), dec.R1, K);
+  r.S.noalias() = r.P1 * L.mat(theta, MlpLayout::D1);
+  return r;
+}
+
+// Buffers reused across Glm evaluations (sizes stay fixed during training).
+struct GlmWorkspace {
+  Matrix Z, Y, Xh, W, Gw, S, Sg, T, dW, dY;
+};
+
+GscaleLoss glmLoss(const GscaleModel& model, const GlmInput& in, const GscaleData& data, double c, double lambda,
+                   Vector* gradient, GlmWorkspace& ws) {
+  const Index N = data.x.rows(), d = model.d, n = model.n, K = data.n;
+  ConstMatrixMap U(model.theta.data(), d, n);
+  const Matrix& A = in.a;
+  const GlmPinv pi = glmPinv(U, "gscale");
+  MaskedRows masked;
+  ws.Z = glmEncode(U, in, pi, &masked);                // N x n
+  ws.Y.noalias() = ws.Z * U.transpose();              // N x d
+  ws.Xh = ws.Y.array().tanh().matrix();               // N x d
+  ws.W = (1.0 - ws.Xh.array().square()).matrix();
+  ConstMatrixMap G(data.pairs, K * N, d);
+  ws.Gw.resize(K * N, d);
+  ws.S.resize(K * N, n);
+  for (Index k = 0; k < K; ++k) {
+    ws.Gw.middleRows(k * N, N) = G.middleRows(k * N, N).cwiseProduct(ws.W);
+    ws.S.middleRows(k * N, N).noalias() = ws.Gw.middleRows(k * N, N) * U;  // J^T dsx for pair k
+  }
+  GscaleLoss out;
+  out.D = blockMeanAbs(ws.S, K);
+  out.scoreTerm = scoreTermValue(out.D, c);
+  out.reconstruction = (ws.Xh - data.x).squaredNorm() / static_cast<double>(N);
+  out.total = out.scoreTerm + lambda * out.reconstruction;
+  if (!gradient) return out;
+
+  ws.Sg = scoreTermGradient(ws.S, out.D, c);         // (KN) x n
+  Matrix dU;
+  dU.noalias() = ws.Gw.transpose() * ws.Sg;          // d x n (direct)
+  ws.dW.setZero(N, d);
+  for (Index k = 0; k < K; ++k) {
+    ws.T.noalias() = ws.Sg.middleRows(k * N, N) * U.transpose();  // N x d
+    ws.dW += ws.T.cwiseProduct(G.middleRows(k * N, N));
+  }
+  // W = 1 - tanh(Y)^2: dW/dY = -2 Xh W.
+  ws.dY = ((2.0 * lambda / static_cast<double>(N)) * (ws.Xh - data.x) - 2.0 * ws.dW.cwiseProduct(ws.Xh)).cwiseProduct(ws.W);
+  dU.noalias() += ws.dY.transpose() * ws.Z;
+  Matrix dZ = ws.dY * U;                               // N x n
+  // Rows fitted on their own: with Um = M_t U, z_t = Gt^{-1} Um^T a_t and
+  // q = Gt^{-1} dz_t, the pinv derivative collapses to two rank-one terms,
+  // dU += (a_t - Um z_t) q^T - (Um q) z_t^T (rows of masked entries vanish).
+  for (size_t r = 0; r < in.saturated.size(); ++r) {
+    if (masked.inverseGram[r].size() == 0) continue;
+    const Index t = in.saturated[r];
+    const auto m = in.mask.row(static_cast<Index>(r));
+    const Vector q = masked.inverseGram[r] * dZ.row(t).transpose();
+    const Vector zt = ws.Z.row(t).transpose();
+    const Vector Uq = m.transpose().cwiseProduct(U * q);
+    const Vector residual = A.row(t).transpose() - m.transpose().cwiseProduct(U * zt);
+    dU.noalias() += residual * q.transpose() - Uq * zt.transpose();
+    dZ.row(t).setZero();  // not part of the shared fit
+  }
+  const Matrix dP = dZ.transpose() * A;                // n x d
+  // d pinv: dU += -P^T dP P^T + (I - U P) dP^T (U^T U)^{-1}
+  const Matrix dPtM = dP.transpose() * pi.inverseGram; // d x n
+  dU.noalias() -= pi.pinv.transpose() * (dP * pi.pinv.transpose());
+  dU += dPtM;
+  dU.noalias() -= U * (pi.pinv * dPtM);
+  gradient->resize(model.theta.size());
+  MatrixMap(gradient->data(), d, n) = dU;
+  return out;
+}
+
+GscaleLoss mlpLoss(const GscaleModel& model, const GscaleData& data, double c, double lambda, Vector* gradient) {
+  const Index N = data.x.rows(), K = data.n;
+  const MlpLayout L(model.n, model.d, model.hidden);
+  const Vector& th = model.theta;
+  const EncoderPass enc = mlpEncode(L, th, data.x);
+  const DecoderPass dec = mlpDecode(L, th, enc.z);
+  ConstMatrixMap G(data.pairs, K * N, model.d);
+  const ReversePass rev = mlpReverse(L, th, dec, G, K);
+  GscaleLoss out;
+  out.D = blockMeanAbs(rev.S, K);
+  out.scoreTerm = scoreTermValue(out.D, c);
+  const Matrix residual = dec.out - data.x;
+  out.reconstruction = residual.squaredNorm() / static_cast<double>(N);
+  out.total = out.scoreTerm + lambda * out.reconstruction;
+  if (!gradient) return out;
+
+  using B = MlpLayout;
+  gradient->setZero(th.size());
+  Vector& g = *gradient;
+  const Matrix Sg = scoreTermGradient(rev.S, out.D, c);
+  // Through the reverse pass S = P1 D1, P1 = Q1 ⊙ R1, Q1 = P2 D2, P2 = Q2 ⊙ R2, Q2 = G D3.
+  L.mat(g, B::D1).noalias() += rev.P1.transpose() * Sg;
+  Matrix dP1 = Sg * L.mat(th, B::D1).transpose();
+  Matrix dR1 = blockSum(dP1.cwiseProduct(rev.Q1), K);
+  const Matrix dQ1 = tiledProduct(ConstMatrixMap(dP1.data(), dP1.rows(), dP1.cols()), dec.R1, K);
+  L.mat(g, B::D2).noalias() += rev.P2.transpose() * dQ1;
+  Matrix dP2 = dQ1 * L.mat(th, B::D2).transpose();
+  Matrix dR2 = blockSum(dP2.cwiseProduct(rev.Q2), K);
+  const Matrix dQ2 = tiledProduct(ConstMatrixMap(dP2.data(), dP2.rows(), dP2.cols()), dec.R2, K);
+  L.mat(g, B::D3).noalias() += G.transpose() * dQ2;
+  // R = 1 - H^2: dH = -2 H ⊙ dR; then the forward decoder with the reconstruction term.
+  Matrix dH1 = -2.0 * dR1.cwiseProduct(dec.H1);
+  Matrix dH2 = -2.0 * dR2.cwiseProduct(dec.H2);
+  const Matrix dXh = (2.0 * lambda / static_cast<double>(N)) * residual;
+  L.mat(g, B::D3).noalias() += dXh.transpose() * dec.H2;
+  L.row(g, B::f3) += dXh.colwise().sum();
+  dH2.noalias() += dXh * L.mat(th, B::D3);
+  const Matrix dA2 = dH2.cwiseProduct(dec.R2);
+  L.mat(g, B::D2).noalias() += dA2.transpose() * dec.H1;
+  L.row(g, B::f2) += dA2.colwise().sum();
+  dH1.noalias() += dA2 * L.mat(th, B::D2);
+  const Matrix dA1 = dH1.cwiseProduct(dec.R1);
+  L.mat(g, B::D1).noalias() += dA1.transpose() * enc.z;
+  L.row(g, B::f1) += dA1.colwise().sum();
+  const Matrix dZ = dA1 * L.mat(th, B::D1);
+  // Encoder.
+  L.mat(g, B::E3).noalias() += dZ.transpose() * enc.K2;
+  L.row(g, B::e3) += dZ.colwise().sum();
+  const Matrix dB2 = (dZ * L.mat(th, B::E3)).cwiseProduct((1.0 - enc.K2.array().square()).matrix());
+  L.mat(g, B::E2).noalias() += dB2.transpose() * enc.K1;
+  L.row(g, B::e2) += dB2.colwise().sum();
+  const Matrix dB1 = (dB2 * L.mat(th, B::E2)).cwiseProduct((1.0 - enc.K1.array().square()).matrix());
+  L.mat(g, B::E1).noalias() += dB1.transpose() * data.x;
+  L.row(g, B::e1) += dB1.colwise().sum();
+  return out;
+}
+
+// Loss evaluations with per-data caches (atanh(x) for Glm).
+class Objective {
+ public:
+  Objective(const GscaleData& data, const GscaleModel& shape) : data_(data) {
+    if (shape.family == GscaleFamily::Glm) glmIn_ = glmInput(data.x, shape.clampEpsilon);
+  }
+  GscaleLoss operator()(const GscaleModel& model, double c, double lambda, Vector* gradient) const {
+    return model.family == GscaleFamily::Glm ? glmLoss(model, glmIn_, data_, c, lambda, gradient, glm_)
+                                             : mlpLoss(model, data_, c, lambda, gradient);
+  }
+
+ private:
+  const GscaleData& data_;
+  GlmInput glmIn_;
+  mutable GlmWorkspace glm_;
+};
+
+std::string familyName(GscaleFamily f) { return f == GscaleFamily::Glm ? "glm" : "mlp"; }
+
+void checkFinite(const std::string& function, const std::string& what, const double* data, Index count) {
+  for (Index i = 0; i < count; ++i)
+    if (!std::isfinite(data[i]))
+      throw Error(function, "'" + what + "' contains a non-finite value at flat index " + std::to_string(i));
+}
+
+}  // namespace
+
+Index GscaleModel::parameterCount(GscaleFamily family, int n, int d, int hidden) {
+  if (family == GscaleFamily::Glm) return static_cast<Index>(d) * n;
+  return MlpLayout(n, d, hidden).size();
+}
+
+void GscaleModel::validate(const std::string& function) const {
+  if (n < 1) throw Error(function, "'n' must be at least 1, got " + std::to_string(n));
+  if (d < n) throw Error(function, "'d' must be at least n = " + std::to_string(n) + ", got " + std::to_string(d));
+  if (family == GscaleFamily::Mlp && hidden < 1)
+    throw Error(function, "'hidden' must be at least 1 for the mlp family, got " + std::to_string(hidden));
+  if (!(clampEpsilon > 0 && clampEpsilon < 0.5))
+    throw Error(function, "'clampEpsilon' must be in (0, 0.5), got " + std::to_string(clampEpsilon));
+  const Index expected = parameterCount(family, n, d, hidden);
+  if (theta.size() != expected)
+    throw Error(function, "'parameters' must hold " + std::to_string(expected) + " values for the " + familyName(family) +
+                              " family with n = " + std::to_string(n) + ", d = " + std::to_string(d) +
+                              (family == GscaleFamily::Mlp ? ", hidden = " + std::to_string(hidden) : std::string()) +
+                              ", got " + std::to_string(theta.size()));
+  checkFinite(function, "parameters", theta.data(), theta.size());
+}
+
+Matrix GscaleModel::encode(const ConstMatrixMap& x) const {
+  if (x.cols() != d) throw Error("gscaleEncode", "'x' must have d = " + std::to_string(d) + " columns, got " + std::to_string(x.cols()));
+  if (family == GscaleFamily::Glm) {
+    ConstMatrixMap U(theta.data(), d, n);
+    return glmEncode(U, glmInput(x, clampEpsilon), glmPinv(U, "gscaleEncode"), nullptr);
+  }
+  return mlpEncode(MlpLayout(n, d, hidden), theta, x).z;
+}
+
+Matrix GscaleModel::decode(const ConstMatrixMap& z) const {
+  if (z.cols() != n) throw Error("gscaleDecode", "'z' must have n = " + std::to_string(n) + " columns, got " + std::to_string(z.cols()));
+  if (family == GscaleFamily::Glm) {
+    ConstMatrixMap U(theta.data(), d, n);
+    return (z * U.transpose()).array().tanh().matrix();
+  }
+  return mlpDecode(MlpLayout(n, d, hidden), theta, Matrix(z)).out;
+}
+
+Matrix GscaleModel::pullBack(const ConstMatrixMap& z, const double* v, Index K) const {
+  const Index N = z.rows();
+  ConstMatrixMap V(v, K * N, d);
+  if (family == GscaleFamily::Glm) {
+    ConstMatrixMap U(theta.data(), d, n);
+    const Matrix W = (1.0 - (z * U.transpose()).array().tanh().square()).matrix();
+    return tiledProduct(V, W, K) * U;
+  }
+  const MlpLayout L(n, d, hidden);
+  const DecoderPass dec = mlpDecode(L, theta, Matrix(z));
+  return mlpReverse(L, theta, dec, V, K).S;
+}
+
+GscaleOptions resolveGscaleOptions(GscaleOptions o) {
+  const std::string f = "gscale";
+  if (o.family == GscaleFamily::Mlp && (o.hidden < 1 || o.hidden > 4096))
+    throw Error(f, "'hidden' must be between 1 and 4096, got " + std::to_string(o.hidden));
+  if (!(o.targetScale > 0) || !std::isfinite(o.targetScale))
+    throw Error(f, "'targetScale' must be a positive number, got " + std::to_string(o.targetScale));
+  if (o.reconstructionWeight < 0 && std::isfinite(o.reconstructionWeight))
+    o.reconstructionWeight = o.family == GscaleFamily::Glm ? 1.0 : 100.0;
+  if (!(o.reconstructionWeight >= 0) || !std::isfinite(o.reconstructionWeight))
+    throw Error(f, "'reconstructionWeight' must be >= 0, got " + std::to_string(o.reconstructionWeight));
+  if (o.init == GscaleInit::Auto) o.init = o.family == GscaleFamily::Glm ? GscaleInit::Spectral : GscaleInit::Random;
+  if (o.init == GscaleInit::Spectral && o.family != GscaleFamily::Glm)
+    throw Error(f, "'init' = 'spectral' needs the glm family; use 'random' (or 'auto') for mlp");
+  if (o.learningRate < 0) {
+    if (o.family == GscaleFamily::Glm) o.learningRate = o.init == GscaleInit::Spectral ? 1e-3 : 2e-2;
+    else o.learningRate = 5e-3;
+  }
+  if (!(o.learningRate > 0) || !std::isfinite(o.learningRate))
+    throw Error(f, "'learningRate' must be a positive number, got " + std::to_string(o.learningRate));
+  if (o.maxIterations < 0) throw Error(f, "'maxIterations' must be >= 0, got " + std::to_string(o.maxIterations));
+  if (!(o.tolerance >= 0 && o.tolerance < 1)) throw Error(f, "'tolerance' must be in [0, 1), got " + std::to_string(o.tolerance));
+  if (o.patience < 1) throw Error(f, "'patience' must be at least 1, got " + std::to_string(o.patience));
+  if (o.decays < 0) throw Error(f, "'decays' must be >= 0, got " + std::to_string(o.decays));
+  if (!(o.lossTolerance >= 0) || !std::isfinite(o.lossTolerance))
+    throw Error(f, "'lossTolerance' must be a number >= 0, got " + std::to_string(o.lossTolerance));
+  if (!(o.clampEpsilon > 0 && o.clampEpsilon < 0.5))
+    throw Error(f, "'clampEpsilon' must be in (0, 0.5), got " + std::to_string(o.clampEpsilon));
+  if (!(o.edgeThreshold >= 0) || !std::isfinite(o.edgeThreshold))
+    throw Error(f, "'edgeThreshold' must be a number >= 0, got " + std::to_string(o.edgeThreshold));
+  if (o.historyEvery < 1) throw Error(f, "'historyEvery' must be at least 1, got " + std::to_string(o.historyEvery));
+  return o;
+}
+
+void validateGscaleData(const std::string& function, const GscaleData& data) {
+  const Index N = data.x.rows(), d = data.x.cols();
+  if (data.n < 1) throw Error(function, "'dsxPairs' must hold at least one node (n >= 1)");
+  if (N < 2) throw Error(function, "'x' needs at least 2 samples (rows), got " + std::to_string(N));
+  if (d < data.n)
+    throw Error(function, "'x' has d = " + std::to_string(d) + " columns, fewer than the n = " + std::to_string(data.n) +
+                              " nodes of 'dsxPairs'; GSCALE-I needs d >= n");
+  checkFinite(function, "x", data.x.data(), N * d);
+  checkFinite(function, "dsxPairs", data.pairs, data.n * N * d);
+  if (data.obs) checkFinite(function, "dsxObs", data.obs, data.n * N * d);
+}
+
+GscaleLoss gscaleLoss(const GscaleModel& model, const GscaleData& data, double targetScale, double reconstructionWeight,
+                      Vector* gradient) {
+  model.validate("gscaleLoss");
+  validateGscaleData("gscaleLoss", data);
+  if (!(targetScale > 0) || !std::isfinite(targetScale))
+    throw Error("gscaleLoss", "'targetScale' must be a positive number, got " + std::to_string(targetScale));
+  if (!(reconstructionWeight >= 0) || !std::isfinite(reconstructionWeight))
+    throw Error("gscaleLoss", "'reconstructionWeight' must be >= 0, got " + std::to_string(reconstructionWeight));
+  if (data.n != model.n || data.x.cols() != model.d)
+    throw Error("gscaleLoss", "the data (n = " + std::to_string(data.n) + ", d = " + std::to_string(data.x.cols()) +
+                                  ") do not match the model (n = " + std::to_string(model.n) + ", d = " + std::to_string(model.d) + ")");
+  return Objective(data, model)(model, targetScale, reconstructionWeight, gradient);
+}
+
+GscaleModel gscaleSpectralInit(const GscaleData& data, double targetScale, double clampEpsilon) {
+  const Index N = data.x.rows(), d = data.x.cols(), n = data.n;
+  const GlmInput in = glmInput(data.x, clampEpsilon);
+  // Top-n right singular subspace of atanh(x) over the unsaturated rows (all
+  // rows when fewer than n are unsaturated).
+  Matrix clean = in.a;
+  if (N - static_cast<Index>(in.saturated.size()) >= n) {
+    clean.resize(N - static_cast<Index>(in.saturated.size()), d);
+    Index next = 0;
+    size_t r = 0;
+    for (Index t = 0; t < N; ++t) {
+      if (r < in.saturated.size() && in.saturated[r] == t) {
+        ++r;
+        continue;
+      }
+      clean.row(next++) = in.a.row(t);
+    }
+  }
+  Eigen::BDCSVD<Matrix> svd(clean, Eigen::ComputeThinV);
+  const Matrix V = svd.matrixV().leftCols(n);
+  // Decoder Jacobian weights at the latents V gives (any U = V M gives the same).
+  const Matrix latentsV = glmEncode(ConstMatrixMap(V.data(), d, n), in, glmPinv(ConstMatrixMap(V.data(), d, n), "gscale"), nullptr);
+  const Matrix W = (1.0 - (latentsV * V.transpose()).array().tanh().square()).matrix();
+  ConstMatrixMap G(data.pairs, n * N, d);
+  const Matrix projected = tiledProduct(G, W, n) * V;  // (nN) x n
+  std::vector<Matrix> C(static_cast<size_t>(n));
+  for (Index i = 0; i < n; ++i) {
+    const auto block = projected.middleRows(i * N, N);
+    C[i] = block.transpose() * block;
+    const double trace = C[i].trace();
+    if (trace > 0) C[i] /= trace;
+  }
+  Matrix M(n, n);
+  for (Index j = 0; j < n; ++j) {
+    Matrix sum = Matrix::Zero(n, n);
+    for (Index i = 0; i < n; ++i)
+      if (i != j) sum += C[i];
+    if (n == 1) {
+      M(0, 0) = 1.0;
+      continue;
+    }
+    Eigen::SelfAdjointEigenSolver<Matrix> eig(sum);
+    M.col(j) = eig.eigenvectors().col(0);
+  }
+  GscaleModel model;
+  model.family = GscaleFamily::Glm;
+  model.n = static_cast<int>(n);
+  model.d = static_cast<int>(d);
+  model.clampEpsilon = clampEpsilon;
+  model.theta.resize(d * n);
+  MatrixMap U(model.theta.data(), d, n);
+  U = V * M;
+  // Scale each column so that D(j, j) = targetScale.
+  const Matrix z = model.encode(data.x);
+  const Matrix D = blockMeanAbs(model.pullBack(ConstMatrixMap(z.data(), N, n), data.pairs, n), n);
+  for (Index j = 0; j < n; ++j)
+    if (D(j, j) > 0) U.col(j) *= targetScale / D(j, j);
+  return model;
+}
+
+GscaleModel gscaleRandomInit(GscaleFamily family, int n, int d, int hidden, uint64_t seed, double clampEpsilon) {
+  Generator rng(seed);
+  GscaleModel model;
+  model.family = family;
+  model.n = n;
+  model.d = d;
+  model.hidden = family == GscaleFamily::Mlp ? hidden : 0;
+  model.clampEpsilon = clampEpsilon;
+  model.theta.resize(GscaleModel::parameterCount(family, n, d, model.hidden));
+  if (family == GscaleFamily::Glm) {
+    rng.fillUniform(model.theta.data(), static_cast<size_t>(model.theta.size()), -0.5, 0.5);
+    return model;
+  }
+  const MlpLayout L(n, d, hidden);
+  model.theta.setZero();
+  for (int b = 0; b < MlpLayout::Count; ++b) {
+    if (L.cols[b] == 1) continue;  // biases start at zero
+    const double limit = std::sqrt(6.0 / static_cast<double>(L.rows[b] + L.cols[b]));
+    rng.fillUniform(model.theta.data() + L.offset[b], static_cast<size_t>(L.rows[b] * L.cols[b]), -limit, limit);
+  }
+  return model;
+}
+
+GscaleGraph gscaleGraph(const Matrix& Dobs, const Matrix& latents, GscaleEdgeRule rule, double edgeThreshold) {
+  const Index n = Dobs.rows();
+  if (Dobs.cols() != n || latents.cols() != n)
+    throw Error("gscaleGraph", "'Dobs' must be n x n and 'latents' N x n with the same n");
+  Vector sd(n);
+  for (Index j = 0; j < n; ++j) {
+    const double mean = latents.col(j).mean();
+    sd(j) = std::sqrt((latents.col(j).array() - mean).square().mean());
+  }
+  GscaleGraph out;
+  out.statistic = Matrix::Zero(n, n);
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < n; ++j)
+      if (j != i) out.statistic(i, j) = Dobs(i, j) * sd(j);
+  out.rawGraph = Adjacency::Constant(n, n, false);
+  if (rule == GscaleEdgeRule::Adaptive) {
+    // decideEdges reads edge j -> m from Rz_m(j, j); with an identity decoder
+    // and covariance it applies its rule to that statistic unchanged.
+    std::vector<Matrix> diagonal(static_cast<size_t>(n));
+    for (Index i = 0; i < n; ++i) diagonal[static_cast<size_t>(i)] = out.statistic.row(i).transpose().asDiagonal();
+    const Matrix identity = Matrix::Identity(n, n);
+    const EdgeDecision decision = decideEdges(diagonal, identity, identity, EdgeRule::Adaptive, 0.0, EdgeFallback::NullLevel);
+    out.threshold = decision.threshold;
+    out.rawGraph = decision.graph;
+  } else {
+    out.threshold = edgeThreshold;
+    for (Index i = 0; i < n; ++i)
+      for (Index j = 0; j < n; ++j) out.rawGraph(j, i) = j != i && out.statistic(i, j) > edgeThreshold;  // edge j -> i
+  }
+  ClosestDag closest = closestDag(out.rawGraph);
+  out.graph = closest.dag;
+  out.order = closest.order;
+  return out;
+}
+
+GscaleResult gscale(const GscaleData& data, const GscaleOptions& rawOptions, const Context* context) {
+  const GscaleOptions o = resolveGscaleOptions(rawOptions);
+  validateGscaleData("gscale", data);
+  const Index N = data.x.rows(), n = data.n;
+  const int d = static_cast<int>(data.x.cols());
+  if (n > kClosestDagMaxNodes && data.obs)
+    throw Error("gscale", "n = " + std::to_string(n) + " exceeds the " + std::to_string(kClosestDagMaxNodes) +
+                              " nodes the graph step supports");
+
+  // The sizes that grow with the options rather than the data: the
+  // parameters and the optimiser's copies of them, the mlp's hidden
+  // activations, the loss history.
+  const int64_t hidden = o.family == GscaleFamily::Mlp ? o.hidden : 0;
+  limits::Request("gscale")
+      .add("the parameters, their gradient and the optimiser state", {6, hidden > 0 ? hidden * (d + n + 2) : int64_t(d) * n})
+      .add("the hidden activations", {4, N, hidden})
+      .add("the loss history", {o.maxIterations / o.historyEvery + 1, 5})
+      .check();
+
+  GscaleResult result;
+  result.init = o.init;
+  result.learningRate = o.learningRate;
+  GscaleModel model = o.init == GscaleInit::Spectral
+                          ? gscaleSpectralInit(data, o.targetScale, o.clampEpsilon)
+                          : gscaleRandomInit(o.family, static_cast<int>(n), d, o.hidden, o.seed, o.clampEpsilon);
+  const Objective objective(data, model);
+
+  const Index P = model.theta.size();
+  Vector grad(P), m1 = Vector::Zero(P), m2 = Vector::Zero(P);
+  const double beta1 = 0.9, beta2 = 0.999, alpha = 0.99, eps = 1e-8;
+  double lr = o.learningRate;
+  double best = std::numeric_limits<double>::infinity();
+  Vector bestTheta = model.theta;
+  int sinceBest = 0, decaysDone = 0;
+  const double stopLoss = o.lossTolerance * static_cast<double>(n) * o.targetScale;
+  std::vector<std::array<double, 5>> history;
+  GscaleLoss loss;
+  int it = 0;
+  const int progressEvery = std::clamp(o.maxIterations / 200, 1, 100);
+  for (; it < o.maxIterations; ++it) {
+    if (context && it % 16 == 0) context->checkCancelled("gscale");
+    loss = objective(model, o.targetScale, o.reconstructionWeight, &grad);
+    if (!std::isfinite(loss.total) || !grad.allFinite())
+      throw Error("gscale", "the loss became non-finite at iteration " + std::to_string(it) +
+                                "; use a smaller learningRate or rescale the score differences", ErrorCode::NoSolution);
+    if (it % o.historyEvery == 0) history.push_back({double(it), loss.total, loss.scoreTerm, loss.reconstruction, lr});
+    if (context && it % progressEvery == 0)
+      context->progress(static_cast<double>(it) / o.maxIterations, "gscale: iteration " + std::to_string(it) + ", loss " + std::to_string(loss.total));
+    if (loss.total < best) {
+      if (loss.total < best * (1.0 - o.tolerance)) sinceBest = 0;
+      else ++sinceBest;
+      best = loss.total;
+      bestTheta = model.theta;
+    } else {
+      ++sinceBest;
+    }
+    if (loss.total <= stopLoss) {
+      result.converged = true;
+      break;
+    }
+    if (sinceBest >= o.patience) {
+      sinceBest = 0;
+      if (++decaysDone > o.decays) {
+        result.converged = true;
+        break;
+      }
+      lr *= 0.5;
+      model.theta = bestTheta;  // restart the halved rate from the best point
+      m1.setZero();
+      m2.setZero();
+    }
+    if (o.optimizer == GscaleOptimizer::Adam) {
+      m1 = beta1 * m1 + (1 - beta1) * grad;
+      m2 = beta2 * m2 + (1 - beta2) * grad.cwiseAbs2();
+      const double t = static_cast<double>(it + 1);
+      const double c1 = 1 - std::pow(beta1, t), c2 = 1 - std::pow(beta2, t);
+      model.theta.array() -= lr * (m1.array() / c1) / ((m2.array() / c2).sqrt() + eps);
+    } else {
+      m2 = alpha * m2 + (1 - alpha) * grad.cwiseAbs2();
+      model.theta.array() -= lr * grad.array() / (m2.array().sqrt() + eps);
+    }
+  }
+  model.theta = bestTheta;
+  result.iterations = it;
+  result.finalLoss = objective(model, o.targetScale, o.reconstructionWeight, nullptr);
+  history.push_back({double(it), result.finalLoss.total, result.finalLoss.scoreTerm, result.finalLoss.reconstruction, lr});
+  result.history.resize(static_cast<Index>(history.size()), 5);
+  for (size_t r = 0; r < history.size(); ++r)
+    for (int c = 0; c < 5; ++c) result.history(static_cast<Index>(r), c) = history[r][c];
+
+  result.latents = model.encode(data.x);
+  const ConstMatrixMap z(result.latents.data(), N, n);
+  result.D = result.finalLoss.D;
+  if (data.obs) {
+    result.Dobs = blockMeanAbs(model.pullBack(z, data.obs, n), n);
+    GscaleGraph graph = gscaleGraph(result.Dobs, result.latents, o.edgeRule, o.edgeThreshold);
+    result.statistic = std::move(graph.statistic);
+    result.threshold = graph.threshold;
+    result.rawGraph = std::move(graph.rawGraph);
+    result.graph = std::move(graph.graph);
+    result.order = std::move(graph.order);
+  }
+  result.model = std::move(model);
+  if (context) context->progress(1.0, "gscale: done after " + std::to_string(it) + " iterations");
+  return result;
+}
+
+}  // namespace scorecrl

@@ -1,0 +1,498 @@
+#include "scorecrl/algorithms/lscale.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "scorecrl/linalg/moments.hpp"
+#include "scorecrl/runtime/ops.hpp"
+
+namespace scorecrl {
+
+namespace {
+
+constexpr const char* kFunction = "lscale";
+// Adaptive rule (decideEdges): statistics at or below 10^kZeroLog of the
+// Fisher information are numerically zero; two groups count as separated
+// when kMinGap decades lie between them; without separation the soft stage
+// places the threshold kNullMargin decades above the median pair minimum.
+constexpr double kZeroLog = -12.0;
+constexpr double kMinGap = 0.5;
+constexpr double kNullMargin = 1.25;
+
+std::string str(Index v) { return std::to_string(static_cast<long long>(v)); }
+
+Matrix pseudoInverse(const Matrix& a) {
+  Eigen::CompleteOrthogonalDecomposition<Matrix> cod(a);
+  return cod.pseudoInverse();
+}
+
+// Eigenvector of the largest eigenvalue of a symmetric matrix.
+Vector principalEigenvector(const Matrix& a) {
+  const SymmetricEigen eig = symmetricEigen(0.5 * (a + a.transpose()));
+  return eig.vectors.col(eig.vectors.cols() - 1);
+}
+
+// Orthonormal basis (columns) of the eigenvectors of a symmetric matrix whose
+// eigenvalues exceed tol.
+Matrix columnSpace(const Matrix& a, double tol) {
+  const SymmetricEigen eig = symmetricEigen(0.5 * (a + a.transpose()));
+  std::vector<Index> keep;
+  for (Index i = 0; i < eig.values.size(); ++i)
+    if (eig.values(i) > tol) keep.push_back(i);
+  Matrix q(a.rows(), static_cast<Index>(keep.size()));
+  for (size_t c = 0; c < keep.size(); ++c) q.col(static_cast<Index>(c)) = eig.vectors.col(keep[c]);
+  return q;
+}
+
+// Flips the sign of encoder row m and decoder column m together so that the
+// row's largest-|.| entry (first on ties) is positive (results are then
+// deterministic; nothing else depends on the signs).
+void canonicalSigns(Matrix& encoder, Matrix& decoder) {
+  for (Index m = 0; m < encoder.rows(); ++m) {
+    Index arg = 0;
+    for (Index i = 1; i < encoder.cols(); ++i)
+      if (std::abs(encoder(m, i)) > std::abs(encoder(m, arg))) arg = i;
+    if (encoder(m, arg) < 0) {
+      encoder.row(m) *= -1.0;
+      decoder.col(m) *= -1.0;
+    }
+  }
+}
+
+std::vector<Matrix> latentCovariances(const std::vector<Matrix>& R, const Matrix& dec) {
+  std::vector<Matrix> out;
+  out.reserve(R.size());
+  for (const Matrix& r : R) {
+    Matrix z = dec.transpose() * r * dec;
+    out.push_back(0.5 * (z + z.transpose()));
+  }
+  return out;
+}
+
+// Decoder d x n = B dec with each column scaled to max |entry| 1; updates dec.
+void scaleDecoderColumns(const Matrix& basis, Matrix& dec) {
+  const Matrix lifted = basis * dec;
+  for (Index j = 0; j < dec.cols(); ++j) {
+    const double scale = lifted.col(j).cwiseAbs().maxCoeff();
+    if (!(scale > 0.0)) throw Error(kFunction, "decoder column " + str(j) + " vanishes");
+    dec.col(j) /= scale;
+  }
+}
+
+// Threshold between two groups of values: among the splits that leave at
+// least `minLower` values in the lower group and `minGap` between the groups,
+// the one maximising the between-group variance (Otsu). +inf if none.
+double separatedSplit(std::vector<double> values, size_t minLower, double minGap,
+                      double maxUpperStart = std::numeric_limits<double>::infinity()) {
+  std::sort(values.begin(), values.end());
+  const size_t M = values.size();
+  double total = 0.0;
+  for (double v : values) total += v;
+  double best = -1.0, threshold = std::numeric_limits<double>::infinity(), lowerSum = 0.0;
+  for (size_t k = 1; k < M; ++k) {
+    lowerSum += values[k - 1];
+    if (k < minLower || values[k] - values[k - 1] < minGap || values[k] > maxUpperStart) continue;
+    const double w0 = static_cast<double>(k) / static_cast<double>(M);
+    const double mu0 = lowerSum / static_cast<double>(k);
+    const double mu1 = (total - lowerSum) / static_cast<double>(M - k);
+    const double score = w0 * (1.0 - w0) * (mu0 - mu1) * (mu0 - mu1);
+    if (score > best) {
+      best = score;
+      threshold = 0.5 * (values[k - 1] + values[k]);
+    }
+  }
+  return threshold;
+}
+
+struct ClosedGraph {
+  Adjacency dag;
+  std::vector<int> order;
+};
+
+ClosedGraph makeDag(const Adjacency& raw) {
+  ClosestDag c = closestDag(raw);
+  return {c.dag, topologicalOrder(c.dag)};
+}
+
+void checkCancelled(const Context* context) {
+  if (context) context->checkCancelled(kFunction);
+}
+
+}  // namespace
+
+EdgeDecision decideEdges(const std::vector<Matrix>& Rz, const Matrix& dec, const Matrix& c0, EdgeRule rule,
+                         double tolEdge, EdgeFallback fallback, const Adjacency* candidates,
+                         const Adjacency* certain, double nullMargin) {
+  const Index n = static_cast<Index>(Rz.size());
+  EdgeDecision out;
+  out.graph = Adjacency::Constant(n, n, false);
+  out.statistic.resize(n, n);
+  for (Index m = 0; m < n; ++m)
+    for (Index j = 0; j < n; ++j) out.statistic(j, m) = Rz[static_cast<size_t>(m)](j, j);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  out.margin = Matrix::Constant(n, n, nan);
+  out.nullLevel = nan;
+  if (rule == EdgeRule::Absolute) {
+    out.threshold = tolEdge;
+    for (Index j = 0; j < n; ++j)
+      for (Index m = 0; m < n; ++m) out.graph(j, m) = j != m && out.statistic(j, m) >= tolEdge;
+    return out;
+  }
+  // Adaptive: relative to the Gaussian Fisher information of each latent.
+  Eigen::LLT<Matrix> llt(0.5 * (c0 + c0.transpose()));
+  if (llt.info() != Eigen::Success)
+    throw Error(kFunction, "the observational covariance on the support is not positive definite");
+  const Vector fisher = (dec.transpose() * llt.solve(dec)).diagonal();
+  for (Index j = 0; j < n; ++j) {
+    if (!(fisher(j) > 0.0)) throw Error(kFunction, "latent " + str(j) + " has no variance in the observational environment");
+    out.statistic.row(j) /= fisher(j);
+  }
+  const double inf = std::numeric_limits<double>::infinity();
+  auto logOf = [&](Index j, Index m) {
+    const double v = out.statistic(j, m);
+    if (candidates && !(*candidates)(j, m)) return -inf;
+    return v > 0.0 ? std::log10(v) : -inf;
+  };
+  // Active statistics (not numerically zero), whether zeros occur, and the
+  // pair minima among active pairs (non-edges in any DAG).
+  std::vector<double> active, pool;
+  bool zeros = false;
+  for (Index j = 0; j < n; ++j)
+    for (Index m = 0; m < n; ++m) {
+      if (j == m) continue;
+      const double l = logOf(j, m);
+      if (l > kZeroLog) active.push_back(l);
+      else zeros = true;
+      if (j < m) {
+        const double low = std::min(l, logOf(m, j));
+        if (low > kZeroLog) pool.push_back(low);
+      }
+    }
+  out.exactZeros = zeros;
+  // The non-edge level: median pair minimum (log10).
+  double nullLog = nan;
+  if (!pool.empty()) {
+    std::vector<double> sorted = pool;
+    std::sort(sorted.begin(), sorted.end());
+    const size_t k = sorted.size();
+    nullLog = k % 2 ? sorted[k / 2] : 0.5 * (sorted[k / 2 - 1] + sorted[k / 2]);
+  }
+  double logThreshold = inf;
+  if (candidates && !active.empty()) {
+    // Only candidate pairs can be edges, and the `certain` ones are: the
+    // threshold splits the candidates below the weakest certain edge (the
+    // others' noise) from the rest, if a separated split exists, else every
+    // candidate is an edge.
+    double weakestCertain = inf;
+    for (Index j = 0; j < n; ++j)
+      for (Index m = 0; m < n; ++m)
+        if (certain && (*certain)(j, m) && logOf(j, m) > kZeroLog) weakestCertain = std::min(weakestCertain, logOf(j, m));
+    const double split = separatedSplit(active, 1, kMinGap, weakestCertain);
+    logThreshold = std::isfinite(split) ? split : *std::min_element(active.begin(), active.end()) - 1e-9;
+  } else if (!active.empty()) {
+    const double poolMax = pool.empty() ? -inf : *std::max_element(pool.begin(), pool.end());
+    // A DAG has at most n(n-1)/2 edges: at least that many values are non-edges.
+    const size_t nonEdges = static_cast<size_t>(n * (n - 1) / 2);
+    const size_t zeroCount = static_cast<size_t>(n * (n - 1)) - active.size();
+    const size_t minLower = nonEdges > zeroCount ? nonEdges - zeroCount : 1;
+    const double split = separatedSplit(active, std::max<size_t>(minLower, 1), kMinGap);
+    const double allActive = std::max(*std::min_element(active.begin(), active.end()) - 1e-9, poolMax);
+    if (zeros && fallback == EdgeFallback::NullLevel) {
+      // Soft stage with exact zeros (noise-free statistics): every clearly non-zero value is an edge.
+      logThreshold = allActive;
+    } else if (rule == EdgeRule::NullLevel && fallback == EdgeFallback::NoEdges && !zeros) {
+      // Hard stage, learned scores: the unmixing error spreads the non-edges over a decade above
+      // the pair minima, where a two-group split would cut; only a margin above the null level holds.
+      if (!pool.empty()) logThreshold = std::max(nullLog + nullMargin, poolMax);
+    } else if (std::isfinite(split)) {
+      logThreshold = std::max(split, poolMax);
+    } else if (zeros) {
+      // One group of clearly non-zero statistics next to exact zeros: the zeros are the non-edges.
+      logThreshold = allActive;
+    } else if (fallback == EdgeFallback::NullLevel && !pool.empty()) {
+      logThreshold = std::max(nullLog + kNullMargin, poolMax);
+    }
+  }
+  out.threshold = std::isfinite(logThreshold) ? std::pow(10.0, logThreshold) : inf;
+  for (Index j = 0; j < n; ++j)
+    for (Index m = 0; m < n; ++m) out.graph(j, m) = j != m && logOf(j, m) > kZeroLog && logOf(j, m) > logThreshold;
+  if (std::isfinite(nullLog)) {
+    out.nullLevel = std::pow(10.0, nullLog);
+    for (Index j = 0; j < n; ++j)
+      for (Index m = 0; m < n; ++m)
+        if (j != m && out.statistic(j, m) > 0.0 && std::log10(out.statistic(j, m)) > kZeroLog)
+          out.margin(j, m) = std::log10(out.statistic(j, m)) - nullLog;
+  }
+  return out;
+}
+
+Matrix subspaceIntersection(const std::vector<Matrix>& q, double tol) {
+  if (q.empty()) throw Error("subspaceIntersection", "no subspaces given");
+  Matrix basis = q[0];
+  for (size_t i = 1; i < q.size() && basis.cols() > 0; ++i) {
+    if (q[i].cols() == 0) return Matrix(basis.rows(), 0);
+    // Principal vectors: basis * U(:, k) with cosine s_k to the next space.
+    Eigen::JacobiSVD<Matrix> svd(basis.transpose() * q[i], Eigen::ComputeFullU);
+    const Vector s = svd.singularValues();
+    Index keep = 0;
+    for (Index k = 0; k < s.size(); ++k)
+      if (std::sqrt(std::max(0.0, 1.0 - s(k) * s(k))) <= tol) ++keep;
+    basis = basis * svd.matrixU().leftCols(keep);
+  }
+  return basis;
+}
+
+namespace {
+
+// A stage's latent score-difference covariances for the decoder `dec` (n x n,
+// in the basis), the edges the rule decides from them, and their closest DAG
+// and its order.
+LscaleStage stageWithEdges(const LscaleInput& in, const LscaleOptions& options, const Matrix& dec,
+                           EdgeFallback fallback, const Adjacency* candidates = nullptr,
+                           const Adjacency* certain = nullptr) {
+  LscaleStage stage;
+  stage.latentScoreDiffCov = latentCovariances(in.R, dec);
+  const EdgeDecision e = decideEdges(stage.latentScoreDiffCov, dec, in.covariance[0], options.edgeRule, options.tolEdge,
+                                     fallback, candidates, certain, options.nullMargin);
+  stage.rawGraph = e.graph;
+  stage.edgeStatistic = e.statistic;
+  stage.edgeThreshold = e.threshold;
+  stage.edgeMargin = e.margin;
+  stage.nullLevel = e.nullLevel;
+  stage.exactStatistics = e.exactZeros;
+  const ClosedGraph g = makeDag(e.graph);
+  stage.graph = g.dag;
+  stage.order = g.order;
+  return stage;
+}
+
+LscaleStage softStage(const LscaleInput& in, const LscaleOptions& options) {
+  const Index n = static_cast<Index>(in.R.size());
+  Matrix enc(n, n);
+  for (Index m = 0; m < n; ++m) {
+    const Matrix& r = in.R[static_cast<size_t>(m)];
+    const double top = r.cwiseAbs().maxCoeff();
+    if (!(top > 0.0))
+      throw Error(kFunction, "the score differences of environment " + str(m + 1) +
+                                 " vanish on the support: every latent needs an intervention that changes its score");
+    enc.row(m) = principalEigenvector(r).transpose();
+  }
+  Eigen::JacobiSVD<Matrix> svd(enc);
+  const Vector sv = svd.singularValues();
+  if (!(sv(n - 1) > 1e-10 * sv(0)))
+    throw Error(kFunction, "the principal directions of the score differences are linearly dependent "
+                           "(two environments change the same latent direction): one intervention per latent is needed");
+  Matrix dec = pseudoInverse(enc);
+  scaleDecoderColumns(in.basis, dec);
+  enc = pseudoInverse(dec);
+  LscaleStage s = stageWithEdges(in, options, dec, EdgeFallback::NullLevel);
+  s.encoder = enc * in.basis.transpose();
+  s.decoder = in.basis * dec;
+  canonicalSigns(s.encoder, s.decoder);
+  return s;
+}
+
+LscaleStage hardStage(const LscaleInput& in, const LscaleOptions& options, const LscaleStage& soft,
+                      const Matrix& encSoft, const Context* context) {
+  const Index n = static_cast<Index>(in.R.size());
+  Matrix enc = encSoft;
+  for (Index t = 1; t < n; ++t) {
+    checkCancelled(context);
+    const int m = soft.order[static_cast<size_t>(t)];
+    std::vector<Index> an;
+    if (options.unmixing == Unmixing::Predecessors) {
+      for (Index p = 0; p < t; ++p) an.push_back(soft.order[static_cast<size_t>(p)]);
+    } else {
+      for (Index p = 0; p < n; ++p)
+        if (soft.graph(p, m)) an.push_back(p);
+    }
+    if (an.empty()) continue;
+    const Matrix s = encSoft * in.covariance[static_cast<size_t>(m) + 1] * encSoft.transpose();
+    const Index k = static_cast<Index>(an.size());
+    Matrix a(k, k);
+    Vector b(k);
+    for (Index i = 0; i < k; ++i) {
+      b(i) = s(an[static_cast<size_t>(i)], m);
+      for (Index j = 0; j < k; ++j) a(i, j) = s(an[static_cast<size_t>(i)], an[static_cast<size_t>(j)]);
+    }
+    Eigen::LDLT<Matrix> ldlt(a);
+    if (ldlt.info() != Eigen::Success || !(ldlt.vectorD().minCoeff() > 1e-12 * a.diagonal().maxCoeff()))
+      throw Error(kFunction, "the covariance of the estimated ancestors of latent " + str(m) + " in environment " +
+                                 str(m + 1) + " is singular (rank-deficient environment)");
+    const Vector u = ldlt.solve(b);
+    for (Index i = 0; i < k; ++i) enc.row(m) -= u(i) * encSoft.row(an[static_cast<size_t>(i)]);
+  }
+  const Matrix dec = pseudoInverse(enc);
+  // The hard stage's statistics carry the error of its unmixing regressions
+  // even with exact scores; where the soft stage's are exact, its closure is
+  // the true DAG's closure: it holds every edge, and every DAG with that
+  // closure holds its transitive reduction.
+  const bool exactClosure = options.hardGraphFilter == HardGraphFilter::Auto && soft.exactStatistics &&
+                            options.edgeRule != EdgeRule::Absolute;
+  const bool closureFilter = exactClosure || options.hardGraphFilter == HardGraphFilter::SoftClosure;
+  const Adjacency closure = closureFilter ? transitiveClosure(soft.graph) : Adjacency();
+  const Adjacency reduction = exactClosure ? transitiveReduction(closure) : Adjacency();
+  LscaleStage h = exactClosure ? stageWithEdges(in, options, dec, EdgeFallback::NoEdges, &closure, &reduction)
+                               : stageWithEdges(in, options, dec, EdgeFallback::NoEdges);
+  if (options.hardGraphFilter == HardGraphFilter::SoftGraph) {
+    h.graph = h.graph.array() && soft.graph.array();
+  } else if (closureFilter) {
+    h.graph = h.graph.array() && closure.array();
+  }
+  h.encoder = enc * in.basis.transpose();
+  h.decoder = in.basis * dec;
+  canonicalSigns(h.encoder, h.decoder);
+  return h;
+}
+
+LscaleStage fullRankStage(const LscaleInput& in, const LscaleOptions& options, const LscaleStage& soft,
+                          const Matrix& encSoft, std::vector<int>& intersectionDims, const Context* context) {
+  const Index n = static_cast<Index>(in.R.size());
+  const Adjacency reduction = transitiveReduction(soft.graph);
+  const Adjacency closure = transitiveClosure(soft.graph);
+  std::vector<Matrix> spaceGraph, spaceEncoder;
+  for (const Matrix& r : in.R) {
+    spaceGraph.push_back(columnSpace(r, options.tolEigv));
+    spaceEncoder.push_back(columnSpace(r, options.tolIntersection));
+  }
+  // Graph: pairs in the soft order; an edge t -> k where the column spaces of
+  // R_t and R_k share more directions than t and k have common parents.
+  Adjacency graph = Adjacency::Constant(n, n, false);
+  for (Index i = 0; i < n; ++i) {
+    checkCancelled(context);
+    const int k = soft.order[static_cast<size_t>(i)];
+    for (Index j = 0; j < i; ++j) {
+      const int t = soft.order[static_cast<size_t>(j)];
+      if (reduction(t, k)) {
+        graph(t, k) = true;
+        continue;
+      }
+      if (!closure(t, k)) continue;
+      const Index shared =
+          subspaceIntersection({spaceGraph[static_cast<size_t>(t)], spaceGraph[static_cast<size_t>(k)]}, options.tolEigv)
+              .cols();
+      Index commonParents = 0;
+      for (Index p = 0; p < n; ++p) commonParents += (graph(p, t) && graph(p, k)) ? 1 : 0;
+      if (shared > commonParents) graph(t, k) = true;
+    }
+  }
+  // Encoder: row m from the intersection over m and its children; the
+  // direction of largest R_m within it.
+  Matrix enc(n, n);
+  intersectionDims.assign(static_cast<size_t>(n), 0);
+  for (Index m = 0; m < n; ++m) {
+    std::vector<Matrix> spaces{spaceEncoder[static_cast<size_t>(m)]};
+    for (Index c = 0; c < n; ++c)
+      if (graph(m, c)) spaces.push_back(spaceEncoder[static_cast<size_t>(c)]);
+    const Matrix q = subspaceIntersection(spaces, options.tolIntersection);
+    intersectionDims[static_cast<size_t>(m)] = static_cast<int>(q.cols());
+    if (q.cols() == 0) {
+      enc.row(m) = encSoft.row(m).normalized();
+    } else {
+      const Vector w = principalEigenvector(q.transpose() * in.R[static_cast<size_t>(m)] * q);
+      enc.row(m) = (q * w).normalized().transpose();
+    }
+  }
+  Matrix dec = pseudoInverse(enc);
+  scaleDecoderColumns(in.basis, dec);
+  enc = pseudoInverse(dec);
+  LscaleStage f;
+  f.latentScoreDiffCov = latentCovariances(in.R, dec);
+  f.graph = graph;
+  f.rawGraph = graph;
+  f.order = soft.order;
+  f.encoder = enc * in.basis.transpose();
+  f.decoder = in.basis * dec;
+  canonicalSigns(f.encoder, f.decoder);
+  return f;
+}
+
+void checkInput(const LscaleInput& in, const LscaleOptions& options) {
+  const Index n = static_cast<Index>(in.R.size());
+  if (n < 1) throw Error(kFunction, "no score-difference covariances given");
+  if (n > kClosestDagMaxNodes)
+    throw Error(kFunction, "n = " + str(n) + " latents is more than the " + str(kClosestDagMaxNodes) + " supported");
+  if (in.basis.cols() != n)
+    throw Error(kFunction, "the basis has " + str(in.basis.cols()) + " columns for " + str(n) + " latents");
+  const Index needed = options.hard ? n + 1 : 1;
+  if (static_cast<Index>(in.covariance.size()) < needed)
+    throw Error(kFunction, "needs " + str(needed) + " environment covariances, got " +
+                               str(static_cast<Index>(in.covariance.size())));
+  if (!(options.tolEdge >= 0.0) || !std::isfinite(options.tolEdge)) throw Error(kFunction, "'tolEdge' must be >= 0");
+  if (!(options.nullMargin >= 0.0) || !std::isfinite(options.nullMargin))
+    throw Error(kFunction, "'nullMargin' must be a finite number of decades >= 0");
+  if (!(options.tolEigv >= 0.0) || !std::isfinite(options.tolEigv)) throw Error(kFunction, "'tolEigv' must be >= 0");
+  if (!(options.tolIntersection >= 0.0) || !std::isfinite(options.tolIntersection))
+    throw Error(kFunction, "'tolIntersection' must be >= 0");
+}
+
+}  // namespace
+
+LscaleResult lscale(const LscaleInput& input, const LscaleOptions& options, const Context* context) {
+  checkInput(input, options);
+  LscaleResult result;
+  result.soft = softStage(input, options);
+  // The soft encoder in the basis (n x n).
+  const Matrix encSoft = result.soft.encoder * input.basis;
+  checkCancelled(context);
+  if (options.hard) result.hard = hardStage(input, options, result.soft, encSoft, context);
+  if (options.fullRank)
+    result.fullRank = fullRankStage(input, options, result.soft, encSoft, result.intersectionDims, context);
+  return result;
+}
+
+LscaleInput lscaleInputFromSamples(const double* x, Index environments, Index N, Index d, const double* dsx,
+                                   Index Ns, const Context* context) {
+  const Index n = environments - 1;
+  if (n < 1) throw Error(kFunction, "'x' needs the observational environment and at least one interventional one");
+  const ReducedMoments moments = reducedMoments(x, environments, N, d, n, kFunction, context);
+  LscaleInput in;
+  in.basis = moments.basis;
+  in.covariance = moments.covariance;
+  in.samples = N;
+  in.R = reduceScoreDifferences(dsx, n, Ns, d, moments.basis, context);
+  return in;
+}
+
+LscaleInput lscaleInputGaussian(const ReducedMoments& moments, bool centred, const std::string& function) {
+  const GaussianPlugIn model = fitGaussianPlugIn(moments, centred, function);
+  LscaleInput in;
+  in.basis = moments.basis;
+  in.covariance = moments.covariance;
+  in.samples = moments.samples;
+  in.R = gaussianScoreDiffCovariances(model, moments);
+  return in;
+}
+
+LscaleInput lscaleInputGaussian(const double* x, Index environments, Index N, Index d, bool centred,
+                                const Context* context) {
+  const Index n = environments - 1;
+  if (n < 1) throw Error(kFunction, "'x' needs the observational environment and at least one interventional one");
+  return lscaleInputGaussian(reducedMoments(x, environments, N, d, n, kFunction, context), centred, kFunction);
+}
+
+LscaleInput lscaleInputFromMoments(const std::vector<Matrix>& covariance, const std::vector<Vector>& mean,
+                                   const std::vector<Matrix>& scoreDiffCovariance, bool gaussian, bool centred,
+                                   Index samples) {
+  const Index n = static_cast<Index>(covariance.size()) - 1;
+  if (n < 1) throw Error(kFunction, "needs the observational covariance and one per interventional environment");
+  const ReducedMoments moments = reducedMomentsFromCovariances(covariance, mean, n, samples, kFunction);
+  if (gaussian) return lscaleInputGaussian(moments, centred, kFunction);
+  if (static_cast<Index>(scoreDiffCovariance.size()) != n)
+    throw Error(kFunction, "got " + str(static_cast<Index>(scoreDiffCovariance.size())) +
+                               " score-difference covariances for n = " + str(n) + " interventional environments");
+  LscaleInput in;
+  in.basis = moments.basis;
+  in.covariance = moments.covariance;
+  in.samples = samples;
+  for (const Matrix& r : scoreDiffCovariance) {
+    Matrix reduced = moments.basis.transpose() * r * moments.basis;
+    in.R.push_back(0.5 * (reduced + reduced.transpose()));
+  }
+  return in;
+}
+
+}  // namespace scorecrl

@@ -1,0 +1,330 @@
+// Operations of the linear algorithms (see lscale.hpp, finite_sample.hpp,
+// score_estimators.hpp):
+//
+// lscale
+//   data, one of:
+//     arrays x ((n+1) x N x d), dsx (n x Ns x d)            samples and score differences
+//     arrays x, string scores 'gaussian'                    Gaussian plug-in, dsx never formed
+//     arrays covariances ((n+1) x d x d, centred),
+//            scoreDiffCovariances (n x d x d)               moments
+//     arrays covariances, means ((n+1) x d, optional), string scores 'gaussian'
+//   strings intervention ('soft' | 'hard'), edgeRule ('adaptive' | 'absolute' | 'null-level'),
+//           unmixing ('predecessors' | 'soft-parents'),
+//           hardGraphFilter ('auto' | 'none' | 'soft-graph' | 'soft-closure')
+//   numbers fullRank (0), tolEdge (1e-3), nullMargin (1.25), tolEigv (1e-2), tolIntersection (1e-6),
+//           centred (1), samples (informational, moments only)
+//   returns basis (d x n) and per stage ('soft', 'hard', 'fullRank'): <stage>.encoder,
+//   .decoder, .graph (0/1), .rawGraph, .order, .latentScoreDiffCov (n x n x n),
+//   .edgeStatistic, .edgeMargin (soft, hard; NaN where undefined) and numbers <stage>.edgeThreshold,
+//   <stage>.nullLevel;
+//   fullRank.intersectionDims.
+//
+// finiteSample
+//   arrays rxs (n x d x d) | dsx (n x N x d) | x ((n+1) x N x d) with string scores 'gaussian'
+//   numbers tolEigv (1e-2), tolOrth (1e-1), centred (1)
+//   returns order, graphClosure (0/1), encoder (n x d).
+//
+// gaussianScoreDifferences
+//   arrays x ((K+1) x N x d), optional at (M x d: points, default the observational samples)
+//   numbers latents (n, default K), centred (1)
+//   returns dsx (K x M x d), basis (d x n), means ((K+1) x n), precisions ((K+1) x n x n).
+//
+// lscaleTrial: one simulated trial without N x d arrays (linear SCM, linear
+//   decoder): the latent moments of `simulate`'s samples -> observed moments
+//   -> Gaussian plug-in or exact score-difference covariances -> lscale ->
+//   metrics in the simulation's labelling.
+//   numbers seed, n, d, samples, density (0.5), factor (5), scaleDecoder (1), randomOrder (0),
+//           randomInterventionOrder (0), fullRank (0), tolEdge,
+//   strings intervention, estimator ('gaussian' | 'exact'), edgeRule, unmixing, hardGraphFilter,
+//           sampling ('samples': the N x n normals simulate() draws, accumulated;
+//                     'wishart': the moments drawn from their exact distribution, O(n^2) draws)
+//   returns numbers <stage>.mcc, <stage>.shd, <stage>.closureShd, <stage>.edges,
+//   trueEdges; arrays graph (true, environment labelling), <stage>.graph, <stage>.order.
+#include <algorithm>
+#include <cmath>
+
+#include "scorecrl/algorithms/finite_sample.hpp"
+#include "scorecrl/algorithms/lscale.hpp"
+#include "scorecrl/algorithms/trial.hpp"
+#include "scorecrl/estimators/score_estimators.hpp"
+#include "scorecrl/evaluation/metrics.hpp"
+#include "scorecrl/linalg/moments.hpp"
+#include "scorecrl/runtime/ops.hpp"
+#include "scorecrl/simulation/rng.hpp"
+
+namespace scorecrl {
+namespace {
+
+std::string str(int64_t v) { return std::to_string(static_cast<long long>(v)); }
+
+LscaleOptions readLscaleOptions(const OpArgs& args) {
+  LscaleOptions o;
+  o.hard = args.string("intervention", "soft", {"soft", "hard"}) == "hard";
+  o.fullRank = args.flag("fullRank", false);
+  const std::string rule = args.string("edgeRule", "adaptive", {"adaptive", "absolute", "null-level"});
+  o.edgeRule = rule == "absolute" ? EdgeRule::Absolute : rule == "null-level" ? EdgeRule::NullLevel : EdgeRule::Adaptive;
+  o.unmixing = args.string("unmixing", "predecessors", {"predecessors", "soft-parents"}) == "soft-parents"
+                   ? Unmixing::SoftParents
+                   : Unmixing::Predecessors;
+  const std::string filter = args.string("hardGraphFilter", "auto", {"auto", "none", "soft-graph", "soft-closure"});
+  o.hardGraphFilter = filter == "soft-graph"     ? HardGraphFilter::SoftGraph
+                      : filter == "soft-closure" ? HardGraphFilter::SoftClosure
+                      : filter == "none"         ? HardGraphFilter::None
+                                                 : HardGraphFilter::Auto;
+  o.tolEdge = args.number("tolEdge", o.tolEdge);
+  o.nullMargin = args.number("nullMargin", o.nullMargin);
+  if (!(o.nullMargin >= 0) || !std::isfinite(o.nullMargin)) args.fail("'nullMargin' must be a finite number of decades >= 0");
+  o.tolEigv = args.number("tolEigv", o.tolEigv);
+  o.tolIntersection = args.number("tolIntersection", o.tolIntersection);
+  if (o.tolEdge < 0) args.fail("'tolEdge' must be >= 0");
+  if (o.tolEigv < 0) args.fail("'tolEigv' must be >= 0");
+  if (o.tolIntersection < 0) args.fail("'tolIntersection' must be >= 0");
+  return o;
+}
+
+// Slices of a k x d x d array as symmetric matrices.
+std::vector<Matrix> symmetricSlices(const OpArgs& args, const std::string& name, int64_t count, int64_t d) {
+  const ArrayView& a = args.array(name, 3);
+  if (a.shape[0] != count || a.shape[1] != d || a.shape[2] != d)
+    args.fail("'" + name + "' must be " + str(count) + " x " + str(d) + " x " + str(d) + ", got [" + str(a.shape[0]) +
+              ", " + str(a.shape[1]) + ", " + str(a.shape[2]) + "]");
+  std::vector<Matrix> out;
+  for (int64_t k = 0; k < count; ++k) {
+    Matrix c = args.slice(name, k);
+    const double scale = std::max(1.0, c.cwiseAbs().maxCoeff());
+    if ((c - c.transpose()).cwiseAbs().maxCoeff() > 1e-8 * scale)
+      args.fail("'" + name + "' slice " + str(k) + " is not symmetric");
+    out.push_back(0.5 * (c + c.transpose()));
+  }
+  return out;
+}
+
+LscaleInput readLscaleInput(const OpArgs& args, const Context& context) {
+  const bool gaussian = args.string("scores", "given", {"given", "gaussian"}) == "gaussian";
+  const bool centred = args.flag("centred", true);
+  if (args.hasArray("covariances")) {
+    const ArrayView& cov = args.array("covariances", 3);
+    const int64_t K1 = cov.shape[0], d = cov.shape[1];
+    if (K1 < 2) args.fail("'covariances' needs the observational environment and at least one interventional one");
+    const std::vector<Matrix> covariances = symmetricSlices(args, "covariances", K1, d);
+    std::vector<Vector> means;
+    if (args.hasArray("means")) {
+      const ArrayView& mean = args.array("means", 2);
+      if (mean.shape[0] != K1 || mean.shape[1] != d) args.fail("'means' must be " + str(K1) + " x " + str(d));
+      for (int64_t k = 0; k < K1; ++k) means.push_back(Eigen::Map<const Vector>(mean.data + k * d, d));
+    }
+    std::vector<Matrix> R;
+    if (!gaussian) {
+      if (!args.hasArray("scoreDiffCovariances"))
+        args.fail("pass 'scoreDiffCovariances' (n x d x d) with 'covariances', or scores: 'gaussian'");
+      R = symmetricSlices(args, "scoreDiffCovariances", K1 - 1, d);
+    }
+    const int64_t samples = args.integer("samples", 0, 0, int64_t(1) << 53);
+    return lscaleInputFromMoments(covariances, means, R, gaussian, centred, samples);
+  }
+  const ArrayView& x = args.array("x", 3);
+  const int64_t K1 = x.shape[0], N = x.shape[1], d = x.shape[2];
+  if (K1 < 2) args.fail("'x' needs the observational environment and at least one interventional one (shape [n+1, N, d])");
+  if (gaussian) {
+    if (args.hasArray("dsx")) args.fail("pass either 'dsx' or scores: 'gaussian', not both");
+    return lscaleInputGaussian(x.data, K1, N, d, centred, &context);
+  }
+  if (!args.hasArray("dsx")) args.fail("missing 'dsx' (n x N x d score differences); or pass scores: 'gaussian'");
+  const ArrayView& dsx = args.array("dsx", 3);
+  if (dsx.shape[0] != K1 - 1)
+    args.fail("'x' has " + str(K1) + " environments and 'dsx' " + str(dsx.shape[0]) +
+              ": 'x' needs the observational environment first, then one per row of 'dsx'");
+  if (dsx.shape[2] != d) args.fail("'x' has d = " + str(d) + " columns but 'dsx' has " + str(dsx.shape[2]));
+  return lscaleInputFromSamples(x.data, K1, N, d, dsx.data, dsx.shape[1], &context);
+}
+
+void putMatrices(OpResult& result, const std::string& name, const std::vector<Matrix>& ms) {
+  std::vector<double> data;
+  const int64_t rows = ms.empty() ? 0 : ms[0].rows(), cols = ms.empty() ? 0 : ms[0].cols();
+  for (const Matrix& m : ms) data.insert(data.end(), m.data(), m.data() + m.size());
+  result.put(name, std::move(data), {static_cast<int64_t>(ms.size()), rows, cols});
+}
+
+void putStage(OpResult& result, const std::string& prefix, const LscaleStage& s, bool withStatistic) {
+  result.put(prefix + ".encoder", s.encoder);
+  result.put(prefix + ".decoder", s.decoder);
+  result.put(prefix + ".graph", s.graph.cast<double>());
+  result.put(prefix + ".rawGraph", s.rawGraph.cast<double>());
+  result.putVector(prefix + ".order", s.order);
+  putMatrices(result, prefix + ".latentScoreDiffCov", s.latentScoreDiffCov);
+  if (withStatistic) {
+    result.put(prefix + ".edgeStatistic", s.edgeStatistic);
+    result.numbers[prefix + ".edgeThreshold"] = s.edgeThreshold;
+    result.put(prefix + ".edgeMargin", s.edgeMargin);
+    result.numbers[prefix + ".nullLevel"] = s.nullLevel;
+  }
+}
+
+OpResult opLscale(const OpArgs& args, const Context& context) {
+  const LscaleOptions options = readLscaleOptions(args);
+  const LscaleInput input = readLscaleInput(args, context);
+  const LscaleResult r = lscale(input, options, &context);
+  OpResult result;
+  result.put("basis", input.basis);
+  putStage(result, "soft", r.soft, true);
+  if (r.hard) putStage(result, "hard", *r.hard, true);
+  if (r.fullRank) {
+    putStage(result, "fullRank", *r.fullRank, false);
+    result.putVector("fullRank.intersectionDims", r.intersectionDims);
+  }
+  return result;
+}
+
+OpResult opFiniteSample(const OpArgs& args, const Context& context) {
+  FiniteSampleOptions options;
+  options.tolEigv = args.number("tolEigv", options.tolEigv);
+  options.tolOrth = args.number("tolOrth", options.tolOrth);
+  if (options.tolEigv < 0) args.fail("'tolEigv' must be >= 0");
+  if (options.tolOrth < 0) args.fail("'tolOrth' must be >= 0");
+  std::vector<Matrix> R;
+  const int given = (args.hasArray("rxs") ? 1 : 0) + (args.hasArray("dsx") ? 1 : 0) + (args.hasArray("x") ? 1 : 0);
+  if (given != 1) args.fail("pass exactly one of 'rxs' (n x d x d), 'dsx' (n x N x d) or 'x' with scores: 'gaussian'");
+  if (args.hasArray("rxs")) {
+    const ArrayView& rxs = args.array("rxs", 3);
+    R = symmetricSlices(args, "rxs", rxs.shape[0], rxs.shape[1]);
+  } else if (args.hasArray("dsx")) {
+    const ArrayView& dsx = args.array("dsx", 3);
+    const int64_t K = dsx.shape[0], N = dsx.shape[1], d = dsx.shape[2];
+    const Matrix stacked = scoreDiffCovariance(dsx.data, K, N, d, &context);
+    for (int64_t m = 0; m < K; ++m) R.push_back(stacked.middleRows(m * d, d));
+  } else {
+    if (args.string("scores", "given", {"given", "gaussian"}) != "gaussian")
+      args.fail("'x' needs scores: 'gaussian' (or pass 'dsx' / 'rxs')");
+    const ArrayView& x = args.array("x", 3);
+    const int64_t K1 = x.shape[0];
+    if (K1 < 2) args.fail("'x' needs the observational environment and at least one interventional one");
+    const ReducedMoments moments =
+        reducedMoments(x.data, K1, x.shape[1], x.shape[2], K1 - 1, "finiteSample", &context);
+    const GaussianPlugIn model = fitGaussianPlugIn(moments, args.flag("centred", true), "finiteSample");
+    for (const Matrix& r : gaussianScoreDiffCovariances(model, moments)) R.push_back(moments.basis * r * moments.basis.transpose());
+  }
+  const FiniteSampleResult r = finiteSample(R, options, &context);
+  OpResult result;
+  result.putVector("order", r.order);
+  result.put("graphClosure", r.graphClosure.cast<double>());
+  result.put("encoder", r.encoder);
+  return result;
+}
+
+OpResult opGaussianScoreDifferences(const OpArgs& args, const Context& context) {
+  const ArrayView& x = args.array("x", 3);
+  const int64_t K1 = x.shape[0], N = x.shape[1], d = x.shape[2];
+  if (K1 < 2) args.fail("'x' needs the observational environment and at least one interventional one (shape [K+1, N, d])");
+  const int64_t n = args.integer("latents", K1 - 1, 1, d);
+  const ReducedMoments moments = reducedMoments(x.data, K1, N, d, n, "gaussianScoreDifferences", &context);
+  const GaussianPlugIn model = fitGaussianPlugIn(moments, args.flag("centred", true), "gaussianScoreDifferences");
+  int64_t M = N;
+  const double* at = x.data;
+  if (args.hasArray("at")) {
+    const ArrayView& points = args.array("at", 2);
+    if (points.shape[1] != d) args.fail("'at' has " + str(points.shape[1]) + " columns, 'x' has d = " + str(d));
+    M = points.shape[0];
+    at = points.data;
+  }
+  std::vector<double> dsx(static_cast<size_t>((K1 - 1) * M * d));
+  gaussianScoreDifferences(model, ConstMatrixMap(at, M, d), dsx.data(), &context);
+  OpResult result;
+  result.put("dsx", std::move(dsx), {K1 - 1, M, d});
+  result.put("basis", model.basis);
+  Matrix means(K1, n);
+  for (int64_t k = 0; k < K1; ++k) means.row(k) = model.mean[static_cast<size_t>(k)].transpose();
+  result.put("means", means);
+  putMatrices(result, "precisions", model.precision);
+  return result;
+}
+
+// Pearson correlations between true latents z (covariance cz) and the
+// estimate H x = H G z, and the best matching's mean |correlation|.
+double mccFromMoments(const Matrix& encoder, const Matrix& decoder, const Matrix& cz) {
+  const Matrix e = encoder * decoder;  // estimated = e z
+  const Matrix cross = cz * e.transpose();
+  const Vector varTrue = cz.diagonal();
+  const Vector varEst = (e * cz * e.transpose()).diagonal();
+  const Index n = cz.rows();
+  Matrix cost(n, n);
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < n; ++j) {
+      const double denom = std::sqrt(std::max(0.0, varTrue(i) * varEst(j)));
+      cost(i, j) = denom > 0 ? -std::abs(cross(i, j)) / denom : 0.0;
+    }
+  const std::vector<int> match = linearSumAssignment(cost);
+  double total = 0.0;
+  for (Index i = 0; i < n; ++i) total -= cost(i, match[static_cast<size_t>(i)]);
+  return total / static_cast<double>(n);
+}
+
+OpResult opLscaleTrial(const OpArgs& args, const Context& context) {
+  TrialSpec spec;
+  SimulationConfig& c = spec.simulation;
+  readTrialShape(args, c, kClosestDagMaxNodes);
+  c.density = args.number("density", 0.5);
+  c.varianceFactors = {args.number("factor", 5.0)};
+  c.scaleDecoder = args.flag("scaleDecoder", true);
+  c.randomOrder = args.flag("randomOrder", false);
+  c.randomInterventionOrder = args.flag("randomInterventionOrder", false);
+  c.outputs.z = c.outputs.x = c.outputs.dsx = false;
+  LscaleOptions options = readLscaleOptions(args);
+  c.hard = options.hard;
+  spec.estimator = args.string("estimator", "gaussian", {"gaussian", "exact"}) == "gaussian" ? TrialEstimator::GaussianPlugIn
+                                                                                            : TrialEstimator::Exact;
+  Generator rng(c.seed);
+  const SimulationModel model = drawSimulationModel(c, rng);
+  const TrialSampling sampling =
+      args.string("sampling", "samples", {"samples", "wishart"}) == "wishart" ? TrialSampling::Wishart : TrialSampling::Samples;
+  const std::vector<LatentMoments> latent = drawLatentMoments(model, rng, c.samples, &context, sampling);
+  const Matrix& G = model.transform.decoder();
+  const ObservedMoments observed = observedMoments(G, latent);
+  LscaleInput input;
+  if (spec.estimator == TrialEstimator::GaussianPlugIn) {
+    input = lscaleInputFromMoments(observed.covariances, observed.means, {}, true, true, c.samples);
+  } else {
+    input = lscaleInputFromMoments(observed.covariances, observed.means,
+                                   scoreDiffCovariancesFromMoments(model, latent, TrialEstimator::Exact), false, true,
+                                   c.samples);
+  }
+  const LscaleResult r = lscale(input, options, &context);
+  // Truth in the labelling of the environments: latent m = node targeted by environment m+1.
+  const int n = c.n;
+  std::vector<int> node(static_cast<size_t>(n));
+  for (int m = 0; m < n; ++m) node[static_cast<size_t>(m)] = model.environments[static_cast<size_t>(m) + 1].targets.at(0);
+  Adjacency truth(n, n);
+  Matrix decoderTrue(G.rows(), n);
+  Matrix cz(n, n);
+  const Matrix czNodes = latent[0].covariance();
+  for (int a = 0; a < n; ++a) {
+    decoderTrue.col(a) = G.col(node[static_cast<size_t>(a)]);
+    for (int b = 0; b < n; ++b) {
+      truth(a, b) = model.scm.adjacency(node[static_cast<size_t>(a)], node[static_cast<size_t>(b)]);
+      cz(a, b) = czNodes(node[static_cast<size_t>(a)], node[static_cast<size_t>(b)]);
+    }
+  }
+  OpResult result;
+  result.put("graph", truth.cast<double>());
+  result.numbers["trueEdges"] = static_cast<double>(truth.count());
+  const Adjacency truthClosure = transitiveClosure(truth);
+  auto score = [&](const std::string& prefix, const LscaleStage& s) {
+    result.numbers[prefix + ".mcc"] = mccFromMoments(s.encoder, decoderTrue, cz);
+    result.numbers[prefix + ".shd"] = compareGraphs(truth, s.graph).shd;
+    result.numbers[prefix + ".closureShd"] = compareGraphs(truthClosure, transitiveClosure(s.graph)).shd;
+    result.numbers[prefix + ".edges"] = static_cast<double>(s.graph.count());
+    result.put(prefix + ".graph", s.graph.cast<double>());
+    result.putVector(prefix + ".order", s.order);
+  };
+  score("soft", r.soft);
+  if (r.hard) score("hard", *r.hard);
+  if (r.fullRank) score("fullRank", *r.fullRank);
+  return result;
+}
+
+SCORECRL_OP("lscale", opLscale);
+SCORECRL_OP("finiteSample", opFiniteSample);
+SCORECRL_OP("gaussianScoreDifferences", opGaussianScoreDifferences);
+SCORECRL_OP("lscaleTrial", opLscaleTrial);
+
+}  // namespace
+}  // namespace scorecrl
