@@ -9,15 +9,17 @@
 // CI rebuilds the module from scratch and requires it byte for byte equal to
 // the committed one; commit only what --clean produced.
 //
-// Reproducibility: clang 14's WebAssembly exception-handling lowering orders
-// some try/delegate blocks by pointer values, so the same source compiled
-// twice can differ (about one compile in six of native/src/limits.cpp did).
-// Every em++ therefore runs with address-space randomisation off
-// (`setarch <machine> -R`, Linux), which made repeated compiles identical.
+// Reproducibility: clang 14 lowers some nested exception cleanups for
+// WebAssembly differently from one compile to the next (the order of
+// try/delegate blocks follows pointer values); native/src/runtime/limits.cpp
+// had such a function and gave two different objects about half the time.
+// Code in the core keeps one temporary with a destructor per statement where
+// it builds messages; `npm run build:wasm -- --clean` twice, in two folders,
+// must give the same bytes.
 import { execFile as execFileCb, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, machine } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -66,19 +68,6 @@ const linkFlags = [
 
 const env = { ...process.env, NODE_PATH: process.env.NODE_PATH ?? '/usr/share/nodejs', SOURCE_DATE_EPOCH: '0' };
 
-// em++ under `setarch <machine> -R` where that works (see the top of this file).
-const noAslr = (() => {
-  if (process.platform !== 'linux') return [];
-  const prefix = ['setarch', machine(), '-R'];
-  try {
-    execFileSync(prefix[0], [...prefix.slice(1), 'true'], { stdio: 'ignore' });
-    return prefix;
-  } catch {
-    console.warn('build-wasm: setarch -R is not available; the module may not rebuild byte for byte');
-    return [];
-  }
-})();
-const emxx = (args) => (noAslr.length ? [noAslr[0], [...noAslr.slice(1), 'em++', ...args]] : ['em++', args]);
 const flagsKey = JSON.stringify(compileFlags);
 const flagsFile = join(objDir, 'flags.json');
 const flagsChanged = !existsSync(flagsFile) || readFileSync(flagsFile, 'utf8') !== flagsKey;
@@ -109,7 +98,7 @@ const todo = sources
 async function compile({ source, object, depfile }) {
   console.log(`em++ -c ${source}`);
   const started = new Date();
-  await execFile(...emxx([...compileFlags, '-MMD', '-MF', depfile, '-c', source, '-o', object]), { cwd: root, env });
+  await execFile('em++', [...compileFlags, '-MMD', '-MF', depfile, '-c', source, '-o', object], { cwd: root, env });
   // Date the object from the start of its compile: a source edited while it
   // compiled is then newer than the object and is compiled again next time.
   utimesSync(object, started, started);
@@ -125,7 +114,7 @@ try {
   );
   writeFileSync(flagsFile, flagsKey);
   console.log(`em++ link (${objects.length} objects)`);
-  execFileSync(...emxx([...objects, ...linkFlags, '-o', join(outDir, 'scorecrl.mjs')]), { cwd: root, stdio: 'inherit', env });
+  execFileSync('em++', [...objects, ...linkFlags, '-o', join(outDir, 'scorecrl.mjs')], { cwd: root, stdio: 'inherit', env });
 } catch (error) {
   if (error.code === 'ENOENT') console.error('em++ not found: apt-get install -y emscripten');
   else console.error(error.stderr || error.message);

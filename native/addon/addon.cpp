@@ -62,9 +62,10 @@ ArrayView parseArray(Napi::Env env, const std::string& op, const std::string& na
   Napi::Value data = entry.Get("data");
   Napi::Value shape = entry.Get("shape");
   if (!data.IsTypedArray() || data.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
-    throwJs(env, where + ": data must be a Float64Array (got " +
-                     (data.IsTypedArray() ? std::string("another typed array") : std::string("a non-typed-array value")) +
-                     "); convert with Float64Array.from(...)");
+    throwJs(env,
+            where + ": data must be a Float64Array (got " +
+                (data.IsTypedArray() ? std::string("another typed array") : std::string("a non-typed-array value")) +
+                "); convert with Float64Array.from(...)");
   if (!shape.IsArray()) throwJs(env, where + ": shape must be an array of sizes");
   Napi::Array dims = shape.As<Napi::Array>();
   ArrayView view;
@@ -85,8 +86,10 @@ ArrayView parseArray(Napi::Env env, const std::string& op, const std::string& na
   if (total != typed.ElementLength())
     throwJs(env, where + ": shape implies " + std::to_string(total) + " values but data has " +
                      std::to_string(typed.ElementLength()));
-  if (owned) ownInput(*owned, view, typed);
-  else view.data = typed.Data();
+  if (owned)
+    ownInput(*owned, view, typed);
+  else
+    view.data = typed.Data();
   return view;
 }
 
@@ -283,11 +286,11 @@ class OwnedInputs {
     // The copies count towards what the call may allocate.
     copiedBytes_ += count * sizeof(double);
     if (copiedBytes_ > scorecrl::limits::maxCallBytes())
-      throw scorecrl::OutOfMemory(op_, "copying the inputs of this asynchronous call needs " +
-                                           scorecrl::limits::bytesText(static_cast<double>(copiedBytes_)) +
-                                           ", more than the limit of " +
-                                           scorecrl::limits::bytesText(static_cast<double>(scorecrl::limits::maxCallBytes())) +
-                                           " per call; use the synchronous call, which reads its inputs in place");
+      throw scorecrl::OutOfMemory(
+          op_, "copying the inputs of this asynchronous call needs " +
+                   scorecrl::limits::bytesText(static_cast<double>(copiedBytes_)) + ", more than the limit of " +
+                   scorecrl::limits::bytesText(static_cast<double>(scorecrl::limits::maxCallBytes())) +
+                   " per call; use the synchronous call, which reads its inputs in place");
     std::vector<double> copy = scorecrl::buffers::take(count);
     std::memcpy(copy.data(), typed.Data(), count * sizeof(double));
     view.data = copy.data();
@@ -500,7 +503,8 @@ Napi::Value CallAsync(const Napi::CallbackInfo& info) {
   if (info.Length() > 4 && info[4].IsFunction()) onProgress = info[4].As<Napi::Function>();
   Napi::Int32Array cancelFlag;
   if (info.Length() > 5 && info[5].IsTypedArray()) {
-    if (info[5].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array || info[5].As<Napi::Int32Array>().ElementLength() < 1)
+    if (info[5].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+        info[5].As<Napi::Int32Array>().ElementLength() < 1)
       throwJs(env, args.op + ": cancel flag must be an Int32Array of length 1");
     cancelFlag = info[5].As<Napi::Int32Array>();
   }

@@ -20,13 +20,12 @@ int checks = 0;
     }                                                                      \
   } while (0)
 
-#define CHECK_NEAR(a, b, tol)                                                            \
-  do {                                                                                   \
-    ++checks;                                                                            \
-    const double va_ = (a), vb_ = (b);                                                   \
-    if (!(std::abs(va_ - vb_) <= (tol))) {                                               \
-      ++failures;                                                                        \
-      std::fprintf(stderr, "FAIL %s:%d: %s = %.17g vs %s = %.17g\n", __FILE__, __LINE__, \
-                   #a, va_, #b, vb_);                                                    \
-    }                                                                                    \
+#define CHECK_NEAR(a, b, tol)                                                                               \
+  do {                                                                                                      \
+    ++checks;                                                                                               \
+    const double va_ = (a), vb_ = (b);                                                                      \
+    if (!(std::abs(va_ - vb_) <= (tol))) {                                                                  \
+      ++failures;                                                                                           \
+      std::fprintf(stderr, "FAIL %s:%d: %s = %.17g vs %s = %.17g\n", __FILE__, __LINE__, #a, va_, #b, vb_); \
+    }                                                                                                       \
   } while (0)

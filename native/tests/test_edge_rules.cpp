@@ -44,7 +44,9 @@ std::vector<Matrix> statistics(double reverse) {
   return rz;
 }
 
-bool isEdge(int j, int m) { return (j == 0 && m == 1) || (j == 1 && m == 2) || (j == 2 && m == 4) || (j == 3 && m == 4); }
+bool isEdge(int j, int m) {
+  return (j == 0 && m == 1) || (j == 1 && m == 2) || (j == 2 && m == 4) || (j == 3 && m == 4);
+}
 
 }  // namespace
 
@@ -73,11 +75,11 @@ int main() {
     // The adaptive rule reports the same margins.
     CHECK(std::abs(adaptive.margin(0, 1) - learned.margin(0, 1)) < 1e-15);
     // A larger margin drops the weakest edges; a smaller one admits leakage-level non-edges.
-    const EdgeDecision strict = decideEdges(rz, eye, eye, EdgeRule::NullLevel, 1e-3, EdgeFallback::NoEdges, nullptr,
-                                            nullptr, 1.6);
+    const EdgeDecision strict =
+        decideEdges(rz, eye, eye, EdgeRule::NullLevel, 1e-3, EdgeFallback::NoEdges, nullptr, nullptr, 1.6);
     CHECK(strict.graph.count() == 2 && strict.graph(0, 1) && strict.graph(2, 4));
-    const EdgeDecision loose = decideEdges(rz, eye, eye, EdgeRule::NullLevel, 1e-3, EdgeFallback::NoEdges, nullptr,
-                                           nullptr, 0.5);
+    const EdgeDecision loose =
+        decideEdges(rz, eye, eye, EdgeRule::NullLevel, 1e-3, EdgeFallback::NoEdges, nullptr, nullptr, 0.5);
     CHECK(loose.graph.count() > 4 && loose.graph(1, 3));
     // The soft stage (NullLevel fallback) decides as the adaptive rule under both.
     const EdgeDecision softA = decideEdges(rz, eye, eye, EdgeRule::Adaptive, 1e-3, EdgeFallback::NullLevel);

@@ -225,8 +225,8 @@ void testClosestDagLarge() {
     const auto t0 = std::chrono::steady_clock::now();
     const ClosestDag r = closestDag(a);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("closestDag n=20 p=%.1f: %.3f s, kept %d of %d edges\n", p, secs,
-                static_cast<int>(r.dag.count()), static_cast<int>(a.count()));
+    std::printf("closestDag n=20 p=%.1f: %.3f s, kept %d of %d edges\n", p, secs, static_cast<int>(r.dag.count()),
+                static_cast<int>(a.count()));
     CHECK(isDag(r.dag));
     // dag is a subgraph of a and order is a topological order of it.
     CHECK((r.dag.array() && !a.array()).count() == 0);
@@ -285,13 +285,12 @@ void testClosureReduction() {
   }
   // Hand cases.
   const Adjacency chain = edges(4, {{0, 1}, {1, 2}, {2, 3}});
-  CHECK(transitiveClosure(chain) ==
-        edges(4, {{0, 1}, {0, 2}, {0, 3}, {1, 2}, {1, 3}, {2, 3}}));
+  CHECK(transitiveClosure(chain) == edges(4, {{0, 1}, {0, 2}, {0, 3}, {1, 2}, {1, 3}, {2, 3}}));
   CHECK(transitiveReduction(transitiveClosure(chain)) == chain);
   // Cyclic input to the closure: no self loops in the output.
   const Adjacency cyc = edges(3, {{0, 1}, {1, 2}, {2, 0}});
-  CHECK(transitiveClosure(cyc) == (Adjacency::Constant(3, 3, true).array() &&
-                                   !Adjacency::Identity(3, 3).array()).matrix());
+  CHECK(transitiveClosure(cyc) ==
+        (Adjacency::Constant(3, 3, true).array() && !Adjacency::Identity(3, 3).array()).matrix());
   CHECK(!isDag(edges(2, {{1, 1}})));  // self loop
   CHECK(throwsError([] { topologicalOrder(edges(2, {{1, 1}})); }));
   // Lowest-index rule: 2 -> 0 with 1 isolated gives 1, 2, 0.
@@ -436,10 +435,8 @@ void testMixing() {
   // allowedPattern: 0 -> 1 -> 2.
   const Adjacency g = edges(3, {{0, 1}, {1, 2}});
   CHECK(allowedPattern(g, false) == edges(3, {{0, 0}, {1, 1}, {2, 2}, {1, 0}, {2, 1}}));
-  CHECK(allowedPattern(g, true) ==
-        edges(3, {{0, 0}, {1, 1}, {2, 2}, {1, 0}, {2, 1}, {2, 0}}));
-  CHECK(allowedPattern(Adjacency::Constant(3, 3, false), false) ==
-        Adjacency(Adjacency::Identity(3, 3)));
+  CHECK(allowedPattern(g, true) == edges(3, {{0, 0}, {1, 1}, {2, 2}, {1, 0}, {2, 1}, {2, 0}}));
+  CHECK(allowedPattern(Adjacency::Constant(3, 3, false), false) == Adjacency(Adjacency::Identity(3, 3)));
 
   // Hand case: encoder = E * pinv(decoder) with a known E.
   const int n = 3, d = 5;
@@ -502,8 +499,7 @@ void testMixing() {
   }
   // Perfect estimate (identity, hard): no error.
   {
-    const MixingError p =
-        effectiveMixingError(decPinv, dec, allowedPattern(Adjacency::Constant(3, 3, false), false));
+    const MixingError p = effectiveMixingError(decPinv, dec, allowedPattern(Adjacency::Constant(3, 3, false), false));
     CHECK(p.incorrectCount == 0);
     CHECK_NEAR(p.offPatternSpectralNorm, 0.0, 1e-12);
   }
@@ -573,8 +569,8 @@ void testFixtures() {
   const std::string root = env ? env : "../shared/fixtures/reference";
   const std::vector<std::string> cases{
       "lscale-linear-hard-gaussian-n5-d10-s1000", "lscale-linear-soft-gaussian-n5-d10-s1001",
-      "lscale-quadratic-hard-true-n5-d8-s1002", "lscale-quadratic-soft-true-n4-d6-s1003",
-      "lscale-linear-hard-true-n8-d12-s1004", "lscale-linear-soft-true-n3-d3-s1005"};
+      "lscale-quadratic-hard-true-n5-d8-s1002",   "lscale-quadratic-soft-true-n4-d6-s1003",
+      "lscale-linear-hard-true-n8-d12-s1004",     "lscale-linear-soft-true-n3-d3-s1005"};
   int used = 0;
   for (const std::string& c : cases) {
     Fixture f;

@@ -1416,9 +1416,8 @@ void testOpScript() {
         label.push_back(std::string(op.kind) + "[" + std::to_string(i - before) + "]");
     }
     const std::string seed = std::to_string(kSeeds[s]);
-    check(got.size() == kExpectedLen[s], "seed " + seed + ": op script length " +
-                                             std::to_string(got.size()) + " != " +
-                                             std::to_string(kExpectedLen[s]));
+    check(got.size() == kExpectedLen[s], "seed " + seed + ": op script length " + std::to_string(got.size()) +
+                                             " != " + std::to_string(kExpectedLen[s]));
     const size_t n = std::min(got.size(), kExpectedLen[s]);
     size_t exactNormals = 0, normals = 0;
     for (size_t i = 0; i < n; ++i) {
@@ -1427,17 +1426,16 @@ void testOpScript() {
         ++normals;
         if (got[i] == want) ++exactNormals;
         check(closeRel(fromBits(got[i]), fromBits(want)),
-              "seed " + seed + " " + label[i] + ": " + fmt(fromBits(got[i])) + " != " +
-                  fmt(fromBits(want)));
+              "seed " + seed + " " + label[i] + ": " + fmt(fromBits(got[i])) + " != " + fmt(fromBits(want)));
       } else {
         char buf[160];
-        std::snprintf(buf, sizeof buf, "seed %s %s: 0x%016" PRIx64 " != 0x%016" PRIx64,
-                      seed.c_str(), label[i].c_str(), got[i], want);
+        std::snprintf(buf, sizeof buf, "seed %s %s: 0x%016" PRIx64 " != 0x%016" PRIx64, seed.c_str(), label[i].c_str(),
+                      got[i], want);
         check(got[i] == want, buf);
       }
     }
-    std::printf("op script, seed %-9s %zu values (%zu normals, %zu bit-identical)\n", seed.c_str(), n,
-                normals, exactNormals);
+    std::printf("op script, seed %-9s %zu values (%zu normals, %zu bit-identical)\n", seed.c_str(), n, normals,
+                exactNormals);
   }
 }
 
@@ -1452,8 +1450,8 @@ void testEmbeddedBulk() {
     const double want = fromBits(kBulkSamples[k]);
     const double got = x[k * kBulkStride];
     if (got == want) ++exact;
-    check(closeRel(got, want), "bulk normal #" + std::to_string(k * kBulkStride) + ": " + fmt(got) +
-                                   " != " + fmt(want));
+    check(closeRel(got, want),
+          "bulk normal #" + std::to_string(k * kBulkStride) + ": " + fmt(got) + " != " + fmt(want));
   }
   check(g.nextUint64() == kBulkNextRaw, "bulk: raw word after 10^6 normals differs (stream position)");
   std::printf("embedded: 10^6 normals of seed %" PRIu64 ": %zu samples (%zu bit-identical) + stream position\n",
@@ -1623,8 +1621,7 @@ void testFixture() {
     }
   }
   if (used.empty()) {
-    fail("fixture numpy-rng.json not found (looked in " + dirs.back() +
-         "; set SCORECRL_FIXTURES_DIR)");
+    fail("fixture numpy-rng.json not found (looked in " + dirs.back() + "; set SCORECRL_FIXTURES_DIR)");
     return;
   }
   Json root;
@@ -1655,15 +1652,13 @@ void testFixture() {
       }
       for (double want : numbers(c.get("integers_0_100"))) {
         const int64_t got = g.integers(0, 100);
-        check(got == static_cast<int64_t>(want), tag + " integers_0_100: " + std::to_string(got) +
-                                                     " != " + fmt(want));
+        check(got == static_cast<int64_t>(want), tag + " integers_0_100: " + std::to_string(got) + " != " + fmt(want));
         ++compared;
       }
       const std::vector<double> perm = numbers(c.get("permutation_10"));
       const std::vector<int64_t> gotPerm = g.permutation(static_cast<int64_t>(perm.size()));
       for (size_t i = 0; i < perm.size(); ++i) {
-        check(gotPerm[i] == static_cast<int64_t>(perm[i]), tag + " permutation_10[" +
-                                                               std::to_string(i) + "]");
+        check(gotPerm[i] == static_cast<int64_t>(perm[i]), tag + " permutation_10[" + std::to_string(i) + "]");
         ++compared;
       }
       for (double want : numbers(c.get("random_after"))) {
@@ -1697,11 +1692,12 @@ void testFixture() {
     const std::vector<double> last = numbers(bulk->get("last5"));
     for (size_t i = 0; i < last.size(); ++i) {
       const double got = x[count - last.size() + i];
-      check(closeRel(got, last[i]), "fixture bulk last5[" + std::to_string(i) + "]: " + fmt(got) +
-                                        " != " + fmt(last[i]));
+      check(closeRel(got, last[i]),
+            "fixture bulk last5[" + std::to_string(i) + "]: " + fmt(got) + " != " + fmt(last[i]));
     }
     compared += 2 + last.size();
-    std::printf("fixture: %zu values of %zu cases + bulk (seed %" PRIu64 ", %zu normals: mean, sum_sq, last %zu) from %s\n",
+    std::printf("fixture: %zu values of %zu cases + bulk (seed %" PRIu64
+                ", %zu normals: mean, sum_sq, last %zu) from %s\n",
                 compared, cases ? cases->arr.size() : 0, seed, count, last.size(), used.c_str());
   }
 }
@@ -1763,7 +1759,9 @@ void liveNormals(uint64_t seed, size_t count, bool scalar) {
     const double rel = std::fabs(x[i] - w) / std::fabs(w);
     worst = std::max(worst, rel);
     if (!(rel <= 1e-15)) {
-      if (bad++ < 5) fail("live normal seed " + std::to_string(seed) + " #" + std::to_string(i) + ": " + fmt(x[i]) + " != " + fmt(w));
+      if (bad++ < 5)
+        fail("live normal seed " + std::to_string(seed) + " #" + std::to_string(i) + ": " + fmt(x[i]) +
+             " != " + fmt(w));
     }
   }
   g_checks += static_cast<int>(count > 0);
@@ -1796,8 +1794,7 @@ void testLive() {
       return;
     }
   }
-  for (uint64_t seed : {UINT64_C(0), UINT64_C(1), UINT64_C(42), UINT64_C(20261128)})
-    liveNormals(seed, 1000000, false);
+  for (uint64_t seed : {UINT64_C(0), UINT64_C(1), UINT64_C(42), UINT64_C(20261128)}) liveNormals(seed, 1000000, false);
   if (g_liveSkipped) {
     std::printf("numpy live: SKIPPED (python3 with numpy not available); embedded checks only\n");
     return;

@@ -36,9 +36,10 @@ scorecrl::ArrayView copyIn(const std::string& op, const std::string& name, const
     throw BadArgument{where + " must be an object { data: Float64Array, shape: number[] }"};
   val data = entry["data"];
   val shape = entry["shape"];
-  if (!data.instanceof(val::global("Float64Array")))
+  if (!data.instanceof (val::global("Float64Array")))
     throw BadArgument{where + ": data must be a Float64Array; convert with Float64Array.from(...)"};
-  if (!val::global("Array").call<bool>("isArray", shape)) throw BadArgument{where + ": shape must be an array of sizes"};
+  if (!val::global("Array").call<bool>("isArray", shape))
+    throw BadArgument{where + ": shape must be an array of sizes"};
   scorecrl::ArrayView view;
   const unsigned dims = shape["length"].as<unsigned>();
   double total = 1;
@@ -59,8 +60,7 @@ scorecrl::ArrayView copyIn(const std::string& op, const std::string& name, const
                       " values but data has " + std::to_string(static_cast<long long>(length))};
   storage.emplace_back(static_cast<size_t>(length));
   std::vector<double>& buffer = storage.back();
-  if (!buffer.empty())
-    val(emscripten::typed_memory_view(buffer.size(), buffer.data())).call<void>("set", data);
+  if (!buffer.empty()) val(emscripten::typed_memory_view(buffer.size(), buffer.data())).call<void>("set", data);
   view.data = buffer.data();
   return view;
 }
@@ -114,9 +114,12 @@ val call(std::string op, val arrays, val numbers, val strings, val onProgress, v
       const std::string name = names[i].as<std::string>();
       val v = numbers[name];
       const std::string type = v.typeOf().as<std::string>();
-      if (type == "boolean") args.numbers[name] = v.as<bool>() ? 1.0 : 0.0;
-      else if (type == "number") args.numbers[name] = v.as<double>();
-      else throw BadArgument{op + ": option '" + name + "' must be a number"};
+      if (type == "boolean")
+        args.numbers[name] = v.as<bool>() ? 1.0 : 0.0;
+      else if (type == "number")
+        args.numbers[name] = v.as<double>();
+      else
+        throw BadArgument{op + ": option '" + name + "' must be a number"};
     }
     names = keysOf(strings);
     for (unsigned i = 0; i < names["length"].as<unsigned>(); ++i) {
@@ -140,8 +143,9 @@ val call(std::string op, val arrays, val numbers, val strings, val onProgress, v
   } catch (const scorecrl::Error& e) {
     return errorResult(e.what(), scorecrl::errorCodeName(e.code()));
   } catch (const std::bad_alloc&) {
-    return errorResult(op + ": out of memory (the WASM heap is limited to 2 GiB; use the native backend for larger inputs)",
-                       "out-of-memory");
+    return errorResult(
+        op + ": out of memory (the WASM heap is limited to 2 GiB; use the native backend for larger inputs)",
+        "out-of-memory");
   } catch (const std::exception& e) {
     return errorResult(e.what(), "internal");
   }

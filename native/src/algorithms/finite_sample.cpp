@@ -20,13 +20,12 @@ void checkR(const std::vector<Matrix>& R) {
   if (R.empty()) throw Error(kFunction, "no score-difference covariances given");
   const Index d = R[0].rows();
   if (static_cast<Index>(R.size()) > d)
-    throw Error(kFunction, "n = " + str(static_cast<Index>(R.size())) + " environments exceed d = " + str(d) +
-                               ": need d >= n");
+    throw Error(kFunction,
+                "n = " + str(static_cast<Index>(R.size())) + " environments exceed d = " + str(d) + ": need d >= n");
   for (size_t m = 0; m < R.size(); ++m)
     if (R[m].rows() != d || R[m].cols() != d)
       throw Error(kFunction, "covariance " + str(static_cast<Index>(m)) + " is not " + str(d) + " x " + str(d));
-  if (static_cast<Index>(R.size()) > kClosestDagMaxNodes * 4)
-    throw Error(kFunction, "too many environments");
+  if (static_cast<Index>(R.size()) > kClosestDagMaxNodes * 4) throw Error(kFunction, "too many environments");
 }
 
 Matrix sumOf(const std::vector<Matrix>& R, const std::vector<int>& nodes) {
@@ -38,7 +37,8 @@ Matrix sumOf(const std::vector<Matrix>& R, const std::vector<int>& nodes) {
 
 Vector eigenvalues(const Matrix& a) {
   Eigen::SelfAdjointEigenSolver<Matrix> solver(a, Eigen::EigenvaluesOnly);
-  if (solver.info() != Eigen::Success) throw Error(kFunction, "the eigen solver did not converge", ErrorCode::NoSolution);
+  if (solver.info() != Eigen::Success)
+    throw Error(kFunction, "the eigen solver did not converge", ErrorCode::NoSolution);
   return solver.eigenvalues();
 }
 
@@ -76,7 +76,8 @@ Adjacency finiteSampleGraph(const std::vector<Matrix>& R, const std::vector<int>
   checkR(R);
   const int n = static_cast<int>(R.size());
   const Index d = R[0].rows();
-  if (static_cast<int>(order.size()) != n) throw Error(kFunction, "the order must list all " + std::to_string(n) + " nodes");
+  if (static_cast<int>(order.size()) != n)
+    throw Error(kFunction, "the order must list all " + std::to_string(n) + " nodes");
   Adjacency g = Adjacency::Constant(n, n, false);
   for (int t = n - 2; t >= 0; --t) {
     const int pt = order[static_cast<size_t>(t)];
@@ -118,7 +119,8 @@ Matrix finiteSampleEncoder(const std::vector<Matrix>& R) {
   const Index n = static_cast<Index>(R.size()), d = R[0].rows();
   Matrix enc(n, d);
   for (Index t = 0; t < n; ++t) {
-    const SymmetricEigen eig = symmetricEigen(0.5 * (R[static_cast<size_t>(t)] + R[static_cast<size_t>(t)].transpose()));
+    const SymmetricEigen eig =
+        symmetricEigen(0.5 * (R[static_cast<size_t>(t)] + R[static_cast<size_t>(t)].transpose()));
     enc.row(t) = eig.vectors.col(d - 1).transpose();
     Index arg = 0;
     for (Index i = 1; i < d; ++i)

@@ -37,22 +37,26 @@ struct MlpLayout {
     }
   }
   Index size() const { return offset[Count]; }
-  ConstMatrixMap mat(const Vector& theta, Block b) const { return ConstMatrixMap(theta.data() + offset[b], rows[b], cols[b]); }
+  ConstMatrixMap mat(const Vector& theta, Block b) const {
+    return ConstMatrixMap(theta.data() + offset[b], rows[b], cols[b]);
+  }
   MatrixMap mat(Vector& theta, Block b) const { return MatrixMap(theta.data() + offset[b], rows[b], cols[b]); }
   // Biases as row vectors (added to every sample row).
   Eigen::Map<const RowVector> row(const Vector& theta, Block b) const {
     return Eigen::Map<const RowVector>(theta.data() + offset[b], rows[b]);
   }
-  Eigen::Map<RowVector> row(Vector& theta, Block b) const { return Eigen::Map<RowVector>(theta.data() + offset[b], rows[b]); }
+  Eigen::Map<RowVector> row(Vector& theta, Block b) const {
+    return Eigen::Map<RowVector>(theta.data() + offset[b], rows[b]);
+  }
 };
 
 // atanh of the observations for the Glm encoder. Entries with
 // |x| >= 1 - eps (saturated: atanh is not informative there) are masked:
 // set to 0 in `a` and left out of their row's least-squares fit.
 struct GlmInput {
-  Matrix a;                     // N x d, atanh(x), 0 at masked entries
-  std::vector<Index> saturated; // rows with at least one masked entry
-  Matrix mask;                  // saturated.size() x d, 1 = used, 0 = masked
+  Matrix a;                      // N x d, atanh(x), 0 at masked entries
+  std::vector<Index> saturated;  // rows with at least one masked entry
+  Matrix mask;                   // saturated.size() x d, 1 = used, 0 = masked
 };
 GlmInput glmInput(const ConstMatrixMap& x, double eps) {
   GlmInput in;
@@ -96,7 +100,8 @@ GlmPinv glmPinv(const ConstMatrixMap& u, const std::string& function) {
     ok = minPivot * minPivot > 1e-13 * scale;
   }
   if (!ok)
-    throw Error(function, "the Glm decoder U (d x n) is rank-deficient; use a smaller learningRate or another seed", ErrorCode::NoSolution);
+    throw Error(function, "the Glm decoder U (d x n) is rank-deficient; use a smaller learningRate or another seed",
+                ErrorCode::NoSolution);
   GlmPinv out;
   out.inverseGram = llt.solve(Matrix::Identity(n, n));
   out.pinv = out.inverseGram * u.transpose();
@@ -168,8 +173,8 @@ Matrix scoreTermGradient(const Matrix& s, const Matrix& D, double c) {
   for (Index k = 0; k < K; ++k) {
     RowVector outer(D.cols());
     for (Index j = 0; j < D.cols(); ++j) outer(j) = signOf(D(k, j) - (k == j ? c : 0.0)) / static_cast<double>(N);
-    g.middleRows(k * N, N) = s.middleRows(k * N, N).unaryExpr([](double v) { return signOf(v); }).array().rowwise() *
-                             outer.array();
+    g.middleRows(k * N, N) =
+        s.middleRows(k * N, N).unaryExpr([](double v) { return signOf(v); }).array().rowwise() * outer.array();
   }
   return g;
 }
@@ -189,8 +194,12 @@ struct DecoderPass {
 };
 DecoderPass mlpDecode(const MlpLayout& L, const Vector& theta, const Matrix& z) {
   DecoderPass p;
-  p.H1 = ((z * L.mat(theta, MlpLayout::D1).transpose()).rowwise() + L.row(theta, MlpLayout::f1)).array().tanh().matrix();
-  p.H2 = ((p.H1 * L.mat(theta, MlpLayout::D2).transpose()).rowwise() + L.row(theta, MlpLayout::f2)).array().tanh().matrix();
+  p.H1 =
+      ((z * L.mat(theta, MlpLayout::D1).transpose()).rowwise() + L.row(theta, MlpLayout::f1)).array().tanh().matrix();
+  p.H2 = ((p.H1 * L.mat(theta, MlpLayout::D2).transpose()).rowwise() + L.row(theta, MlpLayout::f2))
+             .array()
+             .tanh()
+             .matrix();
   p.out = (p.H2 * L.mat(theta, MlpLayout::D3).transpose()).rowwise() + L.row(theta, MlpLayout::f3);
   p.R1 = (1.0 - p.H1.array().square()).matrix();
   p.R2 = (1.0 - p.H2.array().square()).matrix();
@@ -203,8 +212,12 @@ struct EncoderPass {
 };
 EncoderPass mlpEncode(const MlpLayout& L, const Vector& theta, const ConstMatrixMap& x) {
   EncoderPass p;
-  p.K1 = ((x * L.mat(theta, MlpLayout::E1).transpose()).rowwise() + L.row(theta, MlpLayout::e1)).array().tanh().matrix();
-  p.K2 = ((p.K1 * L.mat(theta, MlpLayout::E2).transpose()).rowwise() + L.row(theta, MlpLayout::e2)).array().tanh().matrix();
+  p.K1 =
+      ((x * L.mat(theta, MlpLayout::E1).transpose()).rowwise() + L.row(theta, MlpLayout::e1)).array().tanh().matrix();
+  p.K2 = ((p.K1 * L.mat(theta, MlpLayout::E2).transpose()).rowwise() + L.row(theta, MlpLayout::e2))
+             .array()
+             .tanh()
+             .matrix();
   p.z = (p.K2 * L.mat(theta, MlpLayout::E3).transpose()).rowwise() + L.row(theta, MlpLayout::e3);
   return p;
 }
@@ -213,7 +226,8 @@ EncoderPass mlpEncode(const MlpLayout& L, const Vector& theta, const ConstMatrix
 struct ReversePass {
   Matrix Q2, P2, Q1, P1, S;
 };
-ReversePass mlpReverse(const MlpLayout& L, const Vector& theta, const DecoderPass& dec, const ConstMatrixMap& G, Index K) {
+ReversePass mlpReverse(const MlpLayout& L, const Vector& theta, const DecoderPass& dec, const ConstMatrixMap& G,
+                       Index K) {
   ReversePass r;
   r.Q2.noalias() = G * L.mat(theta, MlpLayout::D3);
   r.P2 = tiledProduct(ConstMatrixMap(r.Q2.data(), r.Q2.rows(), r.Q2.cols()), dec.R2, K);
@@ -235,9 +249,9 @@ GscaleLoss glmLoss(const GscaleModel& model, const GlmInput& in, const GscaleDat
   const Matrix& A = in.a;
   const GlmPinv pi = glmPinv(U, "gscale");
   MaskedRows masked;
-  ws.Z = glmEncode(U, in, pi, &masked);                // N x n
-  ws.Y.noalias() = ws.Z * U.transpose();              // N x d
-  ws.Xh = ws.Y.array().tanh().matrix();               // N x d
+  ws.Z = glmEncode(U, in, pi, &masked);   // N x n
+  ws.Y.noalias() = ws.Z * U.transpose();  // N x d
+  ws.Xh = ws.Y.array().tanh().matrix();   // N x d
   ws.W = (1.0 - ws.Xh.array().square()).matrix();
   ConstMatrixMap G(data.pairs, K * N, d);
   ws.Gw.resize(K * N, d);
@@ -253,18 +267,19 @@ GscaleLoss glmLoss(const GscaleModel& model, const GlmInput& in, const GscaleDat
   out.total = out.scoreTerm + lambda * out.reconstruction;
   if (!gradient) return out;
 
-  ws.Sg = scoreTermGradient(ws.S, out.D, c);         // (KN) x n
+  ws.Sg = scoreTermGradient(ws.S, out.D, c);  // (KN) x n
   Matrix dU;
-  dU.noalias() = ws.Gw.transpose() * ws.Sg;          // d x n (direct)
+  dU.noalias() = ws.Gw.transpose() * ws.Sg;  // d x n (direct)
   ws.dW.setZero(N, d);
   for (Index k = 0; k < K; ++k) {
     ws.T.noalias() = ws.Sg.middleRows(k * N, N) * U.transpose();  // N x d
     ws.dW += ws.T.cwiseProduct(G.middleRows(k * N, N));
   }
   // W = 1 - tanh(Y)^2: dW/dY = -2 Xh W.
-  ws.dY = ((2.0 * lambda / static_cast<double>(N)) * (ws.Xh - data.x) - 2.0 * ws.dW.cwiseProduct(ws.Xh)).cwiseProduct(ws.W);
+  ws.dY =
+      ((2.0 * lambda / static_cast<double>(N)) * (ws.Xh - data.x) - 2.0 * ws.dW.cwiseProduct(ws.Xh)).cwiseProduct(ws.W);
   dU.noalias() += ws.dY.transpose() * ws.Z;
-  Matrix dZ = ws.dY * U;                               // N x n
+  Matrix dZ = ws.dY * U;  // N x n
   // Rows fitted on their own: with Um = M_t U, z_t = Gt^{-1} Um^T a_t and
   // q = Gt^{-1} dz_t, the pinv derivative collapses to two rank-one terms,
   // dU += (a_t - Um z_t) q^T - (Um q) z_t^T (rows of masked entries vanish).
@@ -279,9 +294,9 @@ GscaleLoss glmLoss(const GscaleModel& model, const GlmInput& in, const GscaleDat
     dU.noalias() += residual * q.transpose() - Uq * zt.transpose();
     dZ.row(t).setZero();  // not part of the shared fit
   }
-  const Matrix dP = dZ.transpose() * A;                // n x d
+  const Matrix dP = dZ.transpose() * A;  // n x d
   // d pinv: dU += -P^T dP P^T + (I - U P) dP^T (U^T U)^{-1}
-  const Matrix dPtM = dP.transpose() * pi.inverseGram; // d x n
+  const Matrix dPtM = dP.transpose() * pi.inverseGram;  // d x n
   dU.noalias() -= pi.pinv.transpose() * (dP * pi.pinv.transpose());
   dU += dPtM;
   dU.noalias() -= U * (pi.pinv * dPtM);
@@ -388,15 +403,17 @@ void GscaleModel::validate(const std::string& function) const {
     throw Error(function, "'clampEpsilon' must be in (0, 0.5), got " + std::to_string(clampEpsilon));
   const Index expected = parameterCount(family, n, d, hidden);
   if (theta.size() != expected)
-    throw Error(function, "'parameters' must hold " + std::to_string(expected) + " values for the " + familyName(family) +
-                              " family with n = " + std::to_string(n) + ", d = " + std::to_string(d) +
+    throw Error(function, "'parameters' must hold " + std::to_string(expected) + " values for the " +
+                              familyName(family) + " family with n = " + std::to_string(n) +
+                              ", d = " + std::to_string(d) +
                               (family == GscaleFamily::Mlp ? ", hidden = " + std::to_string(hidden) : std::string()) +
                               ", got " + std::to_string(theta.size()));
   checkFinite(function, "parameters", theta.data(), theta.size());
 }
 
 Matrix GscaleModel::encode(const ConstMatrixMap& x) const {
-  if (x.cols() != d) throw Error("gscaleEncode", "'x' must have d = " + std::to_string(d) + " columns, got " + std::to_string(x.cols()));
+  if (x.cols() != d)
+    throw Error("gscaleEncode", "'x' must have d = " + std::to_string(d) + " columns, got " + std::to_string(x.cols()));
   if (family == GscaleFamily::Glm) {
     ConstMatrixMap U(theta.data(), d, n);
     return glmEncode(U, glmInput(x, clampEpsilon), glmPinv(U, "gscaleEncode"), nullptr);
@@ -405,7 +422,8 @@ Matrix GscaleModel::encode(const ConstMatrixMap& x) const {
 }
 
 Matrix GscaleModel::decode(const ConstMatrixMap& z) const {
-  if (z.cols() != n) throw Error("gscaleDecode", "'z' must have n = " + std::to_string(n) + " columns, got " + std::to_string(z.cols()));
+  if (z.cols() != n)
+    throw Error("gscaleDecode", "'z' must have n = " + std::to_string(n) + " columns, got " + std::to_string(z.cols()));
   if (family == GscaleFamily::Glm) {
     ConstMatrixMap U(theta.data(), d, n);
     return (z * U.transpose()).array().tanh().matrix();
@@ -440,13 +458,16 @@ GscaleOptions resolveGscaleOptions(GscaleOptions o) {
   if (o.init == GscaleInit::Spectral && o.family != GscaleFamily::Glm)
     throw Error(f, "'init' = 'spectral' needs the glm family; use 'random' (or 'auto') for mlp");
   if (o.learningRate < 0) {
-    if (o.family == GscaleFamily::Glm) o.learningRate = o.init == GscaleInit::Spectral ? 1e-3 : 2e-2;
-    else o.learningRate = 5e-3;
+    if (o.family == GscaleFamily::Glm)
+      o.learningRate = o.init == GscaleInit::Spectral ? 1e-3 : 2e-2;
+    else
+      o.learningRate = 5e-3;
   }
   if (!(o.learningRate > 0) || !std::isfinite(o.learningRate))
     throw Error(f, "'learningRate' must be a positive number, got " + std::to_string(o.learningRate));
   if (o.maxIterations < 0) throw Error(f, "'maxIterations' must be >= 0, got " + std::to_string(o.maxIterations));
-  if (!(o.tolerance >= 0 && o.tolerance < 1)) throw Error(f, "'tolerance' must be in [0, 1), got " + std::to_string(o.tolerance));
+  if (!(o.tolerance >= 0 && o.tolerance < 1))
+    throw Error(f, "'tolerance' must be in [0, 1), got " + std::to_string(o.tolerance));
   if (o.patience < 1) throw Error(f, "'patience' must be at least 1, got " + std::to_string(o.patience));
   if (o.decays < 0) throw Error(f, "'decays' must be >= 0, got " + std::to_string(o.decays));
   if (!(o.lossTolerance >= 0) || !std::isfinite(o.lossTolerance))
@@ -464,8 +485,8 @@ void validateGscaleData(const std::string& function, const GscaleData& data) {
   if (data.n < 1) throw Error(function, "'dsxPairs' must hold at least one node (n >= 1)");
   if (N < 2) throw Error(function, "'x' needs at least 2 samples (rows), got " + std::to_string(N));
   if (d < data.n)
-    throw Error(function, "'x' has d = " + std::to_string(d) + " columns, fewer than the n = " + std::to_string(data.n) +
-                              " nodes of 'dsxPairs'; GSCALE-I needs d >= n");
+    throw Error(function, "'x' has d = " + std::to_string(d) + " columns, fewer than the n = " +
+                              std::to_string(data.n) + " nodes of 'dsxPairs'; GSCALE-I needs d >= n");
   checkFinite(function, "x", data.x.data(), N * d);
   checkFinite(function, "dsxPairs", data.pairs, data.n * N * d);
   if (data.obs) checkFinite(function, "dsxObs", data.obs, data.n * N * d);
@@ -481,7 +502,8 @@ GscaleLoss gscaleLoss(const GscaleModel& model, const GscaleData& data, double t
     throw Error("gscaleLoss", "'reconstructionWeight' must be >= 0, got " + std::to_string(reconstructionWeight));
   if (data.n != model.n || data.x.cols() != model.d)
     throw Error("gscaleLoss", "the data (n = " + std::to_string(data.n) + ", d = " + std::to_string(data.x.cols()) +
-                                  ") do not match the model (n = " + std::to_string(model.n) + ", d = " + std::to_string(model.d) + ")");
+                                  ") do not match the model (n = " + std::to_string(model.n) +
+                                  ", d = " + std::to_string(model.d) + ")");
   return Objective(data, model)(model, targetScale, reconstructionWeight, gradient);
 }
 
@@ -506,7 +528,8 @@ GscaleModel gscaleSpectralInit(const GscaleData& data, double targetScale, doubl
   Eigen::BDCSVD<Matrix> svd(clean, Eigen::ComputeThinV);
   const Matrix V = svd.matrixV().leftCols(n);
   // Decoder Jacobian weights at the latents V gives (any U = V M gives the same).
-  const Matrix latentsV = glmEncode(ConstMatrixMap(V.data(), d, n), in, glmPinv(ConstMatrixMap(V.data(), d, n), "gscale"), nullptr);
+  const Matrix latentsV =
+      glmEncode(ConstMatrixMap(V.data(), d, n), in, glmPinv(ConstMatrixMap(V.data(), d, n), "gscale"), nullptr);
   const Matrix W = (1.0 - (latentsV * V.transpose()).array().tanh().square()).matrix();
   ConstMatrixMap G(data.pairs, n * N, d);
   const Matrix projected = tiledProduct(G, W, n) * V;  // (nN) x n
@@ -589,7 +612,8 @@ GscaleGraph gscaleGraph(const Matrix& Dobs, const Matrix& latents, GscaleEdgeRul
     std::vector<Matrix> diagonal(static_cast<size_t>(n));
     for (Index i = 0; i < n; ++i) diagonal[static_cast<size_t>(i)] = out.statistic.row(i).transpose().asDiagonal();
     const Matrix identity = Matrix::Identity(n, n);
-    const EdgeDecision decision = decideEdges(diagonal, identity, identity, EdgeRule::Adaptive, 0.0, EdgeFallback::NullLevel);
+    const EdgeDecision decision =
+        decideEdges(diagonal, identity, identity, EdgeRule::Adaptive, 0.0, EdgeFallback::NullLevel);
     out.threshold = decision.threshold;
     out.rawGraph = decision.graph;
   } else {
@@ -617,7 +641,8 @@ GscaleResult gscale(const GscaleData& data, const GscaleOptions& rawOptions, con
   // activations, the loss history.
   const int64_t hidden = o.family == GscaleFamily::Mlp ? o.hidden : 0;
   limits::Request("gscale")
-      .add("the parameters, their gradient and the optimiser state", {6, hidden > 0 ? hidden * (d + n + 2) : int64_t(d) * n})
+      .add("the parameters, their gradient and the optimiser state",
+           {6, hidden > 0 ? hidden * (d + n + 2) : int64_t(d) * n})
       .add("the hidden activations", {4, N, hidden})
       .add("the loss history", {o.maxIterations / o.historyEvery + 1, 5})
       .check();
@@ -646,14 +671,19 @@ GscaleResult gscale(const GscaleData& data, const GscaleOptions& rawOptions, con
     if (context && it % 16 == 0) context->checkCancelled("gscale");
     loss = objective(model, o.targetScale, o.reconstructionWeight, &grad);
     if (!std::isfinite(loss.total) || !grad.allFinite())
-      throw Error("gscale", "the loss became non-finite at iteration " + std::to_string(it) +
-                                "; use a smaller learningRate or rescale the score differences", ErrorCode::NoSolution);
+      throw Error("gscale",
+                  "the loss became non-finite at iteration " + std::to_string(it) +
+                      "; use a smaller learningRate or rescale the score differences",
+                  ErrorCode::NoSolution);
     if (it % o.historyEvery == 0) history.push_back({double(it), loss.total, loss.scoreTerm, loss.reconstruction, lr});
     if (context && it % progressEvery == 0)
-      context->progress(static_cast<double>(it) / o.maxIterations, "gscale: iteration " + std::to_string(it) + ", loss " + std::to_string(loss.total));
+      context->progress(static_cast<double>(it) / o.maxIterations,
+                        "gscale: iteration " + std::to_string(it) + ", loss " + std::to_string(loss.total));
     if (loss.total < best) {
-      if (loss.total < best * (1.0 - o.tolerance)) sinceBest = 0;
-      else ++sinceBest;
+      if (loss.total < best * (1.0 - o.tolerance))
+        sinceBest = 0;
+      else
+        ++sinceBest;
       best = loss.total;
       bestTheta = model.theta;
     } else {
@@ -688,7 +718,8 @@ GscaleResult gscale(const GscaleData& data, const GscaleOptions& rawOptions, con
   model.theta = bestTheta;
   result.iterations = it;
   result.finalLoss = objective(model, o.targetScale, o.reconstructionWeight, nullptr);
-  history.push_back({double(it), result.finalLoss.total, result.finalLoss.scoreTerm, result.finalLoss.reconstruction, lr});
+  history.push_back(
+      {double(it), result.finalLoss.total, result.finalLoss.scoreTerm, result.finalLoss.reconstruction, lr});
   result.history.resize(static_cast<Index>(history.size()), 5);
   for (size_t r = 0; r < history.size(); ++r)
     for (int c = 0; c < 5; ++c) result.history(static_cast<Index>(r), c) = history[r][c];

@@ -124,8 +124,8 @@ void checkCancelled(const Context* context) {
 }  // namespace
 
 EdgeDecision decideEdges(const std::vector<Matrix>& Rz, const Matrix& dec, const Matrix& c0, EdgeRule rule,
-                         double tolEdge, EdgeFallback fallback, const Adjacency* candidates,
-                         const Adjacency* certain, double nullMargin) {
+                         double tolEdge, EdgeFallback fallback, const Adjacency* candidates, const Adjacency* certain,
+                         double nullMargin) {
   const Index n = static_cast<Index>(Rz.size());
   EdgeDecision out;
   out.graph = Adjacency::Constant(n, n, false);
@@ -147,7 +147,8 @@ EdgeDecision decideEdges(const std::vector<Matrix>& Rz, const Matrix& dec, const
     throw Error(kFunction, "the observational covariance on the support is not positive definite");
   const Vector fisher = (dec.transpose() * llt.solve(dec)).diagonal();
   for (Index j = 0; j < n; ++j) {
-    if (!(fisher(j) > 0.0)) throw Error(kFunction, "latent " + str(j) + " has no variance in the observational environment");
+    if (!(fisher(j) > 0.0))
+      throw Error(kFunction, "latent " + str(j) + " has no variance in the observational environment");
     out.statistic.row(j) /= fisher(j);
   }
   const double inf = std::numeric_limits<double>::infinity();
@@ -164,8 +165,10 @@ EdgeDecision decideEdges(const std::vector<Matrix>& Rz, const Matrix& dec, const
     for (Index m = 0; m < n; ++m) {
       if (j == m) continue;
       const double l = logOf(j, m);
-      if (l > kZeroLog) active.push_back(l);
-      else zeros = true;
+      if (l > kZeroLog)
+        active.push_back(l);
+      else
+        zeros = true;
       if (j < m) {
         const double low = std::min(l, logOf(m, j));
         if (low > kZeroLog) pool.push_back(low);
@@ -189,7 +192,8 @@ EdgeDecision decideEdges(const std::vector<Matrix>& Rz, const Matrix& dec, const
     double weakestCertain = inf;
     for (Index j = 0; j < n; ++j)
       for (Index m = 0; m < n; ++m)
-        if (certain && (*certain)(j, m) && logOf(j, m) > kZeroLog) weakestCertain = std::min(weakestCertain, logOf(j, m));
+        if (certain && (*certain)(j, m) && logOf(j, m) > kZeroLog)
+          weakestCertain = std::min(weakestCertain, logOf(j, m));
     const double split = separatedSplit(active, 1, kMinGap, weakestCertain);
     logThreshold = std::isfinite(split) ? split : *std::min_element(active.begin(), active.end()) - 1e-9;
   } else if (!active.empty()) {
@@ -283,8 +287,9 @@ LscaleStage softStage(const LscaleInput& in, const LscaleOptions& options) {
   Eigen::JacobiSVD<Matrix> svd(enc);
   const Vector sv = svd.singularValues();
   if (!(sv(n - 1) > 1e-10 * sv(0)))
-    throw Error(kFunction, "the principal directions of the score differences are linearly dependent "
-                           "(two environments change the same latent direction): one intervention per latent is needed");
+    throw Error(kFunction,
+                "the principal directions of the score differences are linearly dependent "
+                "(two environments change the same latent direction): one intervention per latent is needed");
   Matrix dec = pseudoInverse(enc);
   scaleDecoderColumns(in.basis, dec);
   enc = pseudoInverse(dec);
@@ -372,7 +377,8 @@ LscaleStage fullRankStage(const LscaleInput& in, const LscaleOptions& options, c
       }
       if (!closure(t, k)) continue;
       const Index shared =
-          subspaceIntersection({spaceGraph[static_cast<size_t>(t)], spaceGraph[static_cast<size_t>(k)]}, options.tolEigv)
+          subspaceIntersection({spaceGraph[static_cast<size_t>(t)], spaceGraph[static_cast<size_t>(k)]},
+                               options.tolEigv)
               .cols();
       Index commonParents = 0;
       for (Index p = 0; p < n; ++p) commonParents += (graph(p, t) && graph(p, k)) ? 1 : 0;
@@ -444,8 +450,8 @@ LscaleResult lscale(const LscaleInput& input, const LscaleOptions& options, cons
   return result;
 }
 
-LscaleInput lscaleInputFromSamples(const double* x, Index environments, Index N, Index d, const double* dsx,
-                                   Index Ns, const Context* context) {
+LscaleInput lscaleInputFromSamples(const double* x, Index environments, Index N, Index d, const double* dsx, Index Ns,
+                                   const Context* context) {
   const Index n = environments - 1;
   if (n < 1) throw Error(kFunction, "'x' needs the observational environment and at least one interventional one");
   const ReducedMoments moments = reducedMoments(x, environments, N, d, n, kFunction, context);

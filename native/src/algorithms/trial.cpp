@@ -165,7 +165,8 @@ void validateTrialSpec(const TrialSpec& spec) {
   const SimulationConfig& c = spec.simulation;
   validateSimulationConfig(c);
   if (c.latent != LatentModel::Linear) fail("the fused trial supports the linear latent model only (latent = linear)");
-  if (c.transform != MixingKind::Linear) fail("the fused trial supports the linear transform only (transform = linear)");
+  if (c.transform != MixingKind::Linear)
+    fail("the fused trial supports the linear transform only (transform = linear)");
   if (c.design != InterventionDesign::SingleNode) {
     fail("the finite-sample algorithm needs one single-node intervention per latent (design = single-node)");
   }
@@ -211,7 +212,8 @@ FitResult fitFiniteSample(const std::vector<Matrix>& covariances, const std::vec
   for (int m = 1; m <= K; ++m) {
     Matrix D = precision[static_cast<size_t>(m)] - precision[0];
     D = 0.5 * (D + D.transpose()).eval();
-    const Vector shift = precision[static_cast<size_t>(m)] * (B.transpose() * (means[0] - means[static_cast<size_t>(m)]));
+    const Vector shift =
+        precision[static_cast<size_t>(m)] * (B.transpose() * (means[0] - means[static_cast<size_t>(m)]));
     const Matrix inner = D * c0 * D + shift * shift.transpose();
     Matrix R = B * inner * B.transpose();
     R = 0.5 * (R + R.transpose()).eval();
@@ -249,13 +251,15 @@ TrialResult runTrial(const TrialSpec& spec, const Context* context) {
 
   // Estimated latent t belongs to environment t + 1, which intervenes true node perm[t].
   std::vector<int> perm(static_cast<size_t>(n));
-  for (int t = 0; t < n; ++t) perm[static_cast<size_t>(t)] = model.environments[static_cast<size_t>(t + 1)].targets.at(0);
+  for (int t = 0; t < n; ++t)
+    perm[static_cast<size_t>(t)] = model.environments[static_cast<size_t>(t + 1)].targets.at(0);
   TrialResult result;
   result.graph = Adjacency::Constant(n, n, false);
   result.encoder = Matrix::Zero(n, model.transform.d);
   for (int a = 0; a < n; ++a) {
     result.encoder.row(perm[static_cast<size_t>(a)]) = estimate.encoder.row(a);
-    for (int b = 0; b < n; ++b) result.graph(perm[static_cast<size_t>(a)], perm[static_cast<size_t>(b)]) = estimate.graphClosure(a, b);
+    for (int b = 0; b < n; ++b)
+      result.graph(perm[static_cast<size_t>(a)], perm[static_cast<size_t>(b)]) = estimate.graphClosure(a, b);
   }
   for (int t : estimate.order) result.order.push_back(perm[static_cast<size_t>(t)]);
   result.graph = transitiveClosure(result.graph);

@@ -381,8 +381,9 @@ class Search {
     // Blocks listed, at most: base^p prefixes, each at up to (n - p) kappa + 1 levels.
     const auto listed = [&](int q) {
       const double prefixes = std::pow(static_cast<double>(base), q);
-      return options_.order == UmniOrder::Lexicographic ? prefixes
-                                                        : prefixes * ((n_ - q) * static_cast<double>(options_.kappa) + 1);
+      return options_.order == UmniOrder::Lexicographic
+                 ? prefixes
+                 : prefixes * ((n_ - q) * static_cast<double>(options_.kappa) + 1);
     };
     while (p > 0 && listed(p) > kMaxBlocks) {
       leaves *= base;
@@ -415,8 +416,12 @@ class Search {
 };
 
 Walker::Walker(const Search& search)
-    : test_(search.n_, search.m_, search.options_), search_(search), n_(search.n_), kappa_(search.options_.kappa),
-      nn_(search.nn_), m_(search.m_) {
+    : test_(search.n_, search.m_, search.options_),
+      search_(search),
+      n_(search.n_),
+      kappa_(search.options_.kappa),
+      nn_(search.nn_),
+      m_(search.m_) {
   A_.assign(static_cast<size_t>(n_ + 1) * nn_, 0.0);
   S_.assign(static_cast<size_t>(n_ + 1) * n_ * nn_, 0.0);
   a_.assign(static_cast<size_t>(n_ + 1), 0.0);
@@ -438,7 +443,8 @@ void Walker::descend(int k, int c) {
   const double* Skk = S(k, k);
   const double* Rkk = search_.R(k, k);
   for (size_t r = 0; r < n; ++r)
-    for (size_t q = 0; q < n; ++q) An[r * n + q] = Ak[r * n + q] + cd * (Skk[r * n + q] + Skk[q * n + r]) + c2 * Rkk[r * n + q];
+    for (size_t q = 0; q < n; ++q)
+      An[r * n + q] = Ak[r * n + q] + cd * (Skk[r * n + q] + Skk[q * n + r]) + c2 * Rkk[r * n + q];
   for (int j = k + 1; j < n_; ++j) {
     const double* Skj = S(k, j);
     const double* Rkj = search_.R(k, j);
@@ -461,7 +467,8 @@ bool Walker::walkLastTwo() {
   const double* Rkl = search_.R(k, l);
   const double* Rll = search_.R(l, l);
   const Matrix& T = search_.moments_.traces;
-  const double t0 = a_[k], t1 = 2.0 * s_[static_cast<size_t>(k) * n_ + k], t3 = 2.0 * s_[static_cast<size_t>(k) * n_ + l];
+  const double t0 = a_[k], t1 = 2.0 * s_[static_cast<size_t>(k) * n_ + k],
+               t3 = 2.0 * s_[static_cast<size_t>(k) * n_ + l];
   const double t2 = T(k, k), t4 = 2.0 * T(k, l), t5 = T(l, l);
   for (int cp = -kappa_; cp <= kappa_; ++cp) {
     if (!allowed(k, cp)) continue;
@@ -483,7 +490,8 @@ bool Walker::walkLastTwo() {
       for (int i = 0; i < m_; ++i) diag_[i] = d0_[i] + b1 * d1_[i] + b2 * Rll[static_cast<size_t>(i) * (n + 1)];
       auto entry = [&](int r, int q) {
         const size_t e = static_cast<size_t>(r) * n + q, t = static_cast<size_t>(q) * n + r;
-        return Ak[e] + a1 * (Skk[e] + Skk[t]) + a2 * Rkk[e] + b1 * (Skl[e] + Skl[t]) + ab * (Rkl[e] + Rkl[t]) + b2 * Rll[e];
+        return Ak[e] + a1 * (Skk[e] + Skk[t]) + a2 * Rkk[e] + b1 * (Skl[e] + Skl[t]) + ab * (Rkl[e] + Rkl[t]) +
+               b2 * Rll[e];
       };
       auto fill = [&](double* rw) {  // lower triangle: column r, rows q >= r
         for (size_t r = 0; r < n; ++r)
@@ -590,25 +598,30 @@ void setBlocks(Moments& mom, const Matrix& gram) {
   if (!(largest > 0.0) || smallest <= 1e-9 * largest)
     throw Error(kFn, "the score differences of the " + std::to_string(n) +
                          " environments are linearly dependent (the environment Gram matrix tr E[dsx_i dsx_j^T] has "
-                         "relative smallest eigenvalue " + str(largest > 0.0 ? smallest / largest : 0.0) +
+                         "relative smallest eigenvalue " +
+                         str(largest > 0.0 ? smallest / largest : 0.0) +
                          "): the intervention design is not invertible. Each environment must add a new "
                          "combination of intervened latents");
 }
 
 void checkOptions(const UmniOptions& o, Index K, Index N, Index Ns, Index d) {
-  if (o.kappa < 1) throw Error(kFn, "'kappa' must be >= 1 (weights range over -kappa..kappa), got " + std::to_string(o.kappa));
+  if (o.kappa < 1)
+    throw Error(kFn, "'kappa' must be >= 1 (weights range over -kappa..kappa), got " + std::to_string(o.kappa));
   if (!(o.tolEigv > 0.0 && o.tolEigv < 1.0)) throw Error(kFn, "'tolEigv' must be in (0, 1), got " + str(o.tolEigv));
   if (!(o.tolCi > 0.0 && o.tolCi < 1.0)) throw Error(kFn, "'tolCi' must be in (0, 1), got " + str(o.tolCi));
-  if (!(o.tolUnmix > 0.0) || !std::isfinite(o.tolUnmix)) throw Error(kFn, "'tolUnmix' must be > 0, got " + str(o.tolUnmix));
+  if (!(o.tolUnmix > 0.0) || !std::isfinite(o.tolUnmix))
+    throw Error(kFn, "'tolUnmix' must be > 0, got " + str(o.tolUnmix));
   if (o.latents < 0) throw Error(kFn, "'latents' must be >= 1 (or 0 for the number of environments)");
   const Index n = o.latents > 0 ? o.latents : K;
   if (K > n)
     throw Error(kFn, "more interventional environments (" + std::to_string(K) + ") than latents (" + std::to_string(n) +
                          "): UMNI-CRL uses exactly one environment per latent; pass " + std::to_string(n));
   if (K < n)
-    throw Error(kFn, "fewer interventional environments (" + std::to_string(K) + ") than latents (" + std::to_string(n) +
-                         "): UMNI-CRL needs one environment per latent");
-  if (d < n) throw Error(kFn, "observed dimension d = " + std::to_string(d) + " is smaller than the number of latents " + std::to_string(n));
+    throw Error(kFn, "fewer interventional environments (" + std::to_string(K) + ") than latents (" +
+                         std::to_string(n) + "): UMNI-CRL needs one environment per latent");
+  if (d < n)
+    throw Error(kFn, "observed dimension d = " + std::to_string(d) + " is smaller than the number of latents " +
+                         std::to_string(n));
   if (!(o.maxCandidates >= 1.0 && o.maxCandidates <= 1e12))
     throw Error(kFn, "'maxCandidates' must be in [1, 1e12], got " + str(o.maxCandidates));
   // Checked before anything else is formed: the search may visit every
@@ -696,7 +709,8 @@ UmniResult umni(const UmniStatistics& stats, const UmniOptions& options, const C
     if (c.rows() != d || c.cols() != d) throw Error(kFn, "every covariance must be d x d with the same d");
   if (stats.scoreGram.rows() != K * d || stats.scoreGram.cols() != K * d)
     throw Error(kFn, "'scoreGram' must be (K d) x (K d) = " + std::to_string(K * d) + " x " + std::to_string(K * d) +
-                         ", got " + std::to_string(stats.scoreGram.rows()) + " x " + std::to_string(stats.scoreGram.cols()));
+                         ", got " + std::to_string(stats.scoreGram.rows()) + " x " +
+                         std::to_string(stats.scoreGram.cols()));
   checkOptions(options, K, stats.samples, 1, d);
   const int n = static_cast<int>(K);
   Moments mom;
@@ -733,11 +747,13 @@ UmniResult solve(const Moments& mom, int64_t N, const UmniOptions& options, cons
     std::vector<int> w;
     Vector direction;
     if (!search.run(&w, &direction, &result.stats))
-      throw Error(kFn, "no weight vector in {-" + std::to_string(options.kappa) + ".." + std::to_string(options.kappa) +
-                           "}^" + std::to_string(n) + " isolates a latent at step " + std::to_string(t + 1) + " of " +
-                           std::to_string(n) +
-                           ": the intervention design may not be invertible, 'kappa' may be too small, or 'tolEigv' (" +
-                           str(tol) + ") may not suit the scale of dsx", ErrorCode::NoSolution);
+      throw Error(kFn,
+                  "no weight vector in {-" + std::to_string(options.kappa) + ".." + std::to_string(options.kappa) +
+                      "}^" + std::to_string(n) + " isolates a latent at step " + std::to_string(t + 1) + " of " +
+                      std::to_string(n) +
+                      ": the intervention design may not be invertible, 'kappa' may be too small, or 'tolEigv' (" +
+                      str(tol) + ") may not suit the scale of dsx",
+                  ErrorCode::NoSolution);
     direction = frame * direction;
     rows.row(t) = direction.transpose();
     const int g = gcdOf(w);
@@ -907,7 +923,8 @@ UmniStatistics gaussianPlugInStatistics(const std::vector<Matrix>& covariances, 
   const size_t envs = covariances.size();
   if (envs < 2) throw Error(function, "needs the observational environment and at least one interventional one");
   const Index d = covariances.front().rows();
-  if (d < n) throw Error(function, "d = " + std::to_string(d) + " is smaller than the number of latents " + std::to_string(n));
+  if (d < n)
+    throw Error(function, "d = " + std::to_string(d) + " is smaller than the number of latents " + std::to_string(n));
   if (!means.empty() && means.size() != envs) throw Error(function, "one mean per environment is needed");
   Eigen::SelfAdjointEigenSolver<Matrix> eig(covariances[0]);
   const Matrix B = eig.eigenvectors().rightCols(n);
@@ -949,7 +966,8 @@ UmniStatistics gaussianPlugInStatistics(const std::vector<Matrix>& covariances, 
 UmniTrialResult umniTrial(const UmniTrialSpec& spec, const Context* context) {
   SimulationConfig config = spec.simulation;
   if (config.latent != LatentModel::Linear || config.transform != MixingKind::Linear)
-    throw Error("umniTrial", "only a linear SCM with a linear decoder is supported (UMNI-CRL assumes x = G z)", ErrorCode::Unsupported);
+    throw Error("umniTrial", "only a linear SCM with a linear decoder is supported (UMNI-CRL assumes x = G z)",
+                ErrorCode::Unsupported);
   config.design = InterventionDesign::MultiNode;
   config.outputs.z = config.outputs.x = config.outputs.dsx = false;
   // Refuse a search too large (or options out of range) before drawing anything.

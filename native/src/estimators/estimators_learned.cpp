@@ -236,7 +236,7 @@ LogisticFit fitLogistic(const Matrix& phi0, const Matrix& phi1, const Vector& st
     Eigen::LDLT<ColMatrix> ldlt(hess);
     Vector step = ldlt.solve(-grad);
     if (ldlt.info() != Eigen::Success || !step.allFinite()) step = -grad;  // ill-conditioned: gradient step
-    const double slope = grad.dot(step);  // -(Newton decrement)^2
+    const double slope = grad.dot(step);                                   // -(Newton decrement)^2
     fit.iterations = it + 1;
     if (-0.5 * slope < options.tolerance) break;
     // Backtracking (Armijo) line search; a full step is almost always taken.
@@ -393,7 +393,8 @@ TrainResult trainNetwork(Objective objective, const nn::Mlp& net, TVector& param
           ch.aux.resize(P * (c1 - c0), n);
           normals.resize(static_cast<size_t>(ch.aux.size()));
           rng.fillStandardNormal(normals.data(), normals.size());
-          for (Index i = 0; i < ch.aux.size(); ++i) ch.aux.data()[i] = static_cast<Train>(normals[static_cast<size_t>(i)]);
+          for (Index i = 0; i < ch.aux.size(); ++i)
+            ch.aux.data()[i] = static_cast<Train>(normals[static_cast<size_t>(i)]);
         }
         grads[c].setZero(params.size());
       }
@@ -512,8 +513,7 @@ void evaluateRows(const LearnedModel& model, Index M, double* out, const Context
     lin.resize(static_cast<size_t>(K));
     quad.resize(static_cast<size_t>(K));
     const Index p = quadraticFeatureCount(n);
-    for (size_t m = 0; m < static_cast<size_t>(K); ++m)
-      quadraticParts(model.params[m].tail(p), n, lin[m], quad[m]);
+    for (size_t m = 0; m < static_cast<size_t>(K); ++m) quadraticParts(model.params[m].tail(p), n, lin[m], quad[m]);
   }
   const int parts = M * std::max<Index>(d, 16) * K < 200000 ? 1 : threads();
   parallelRanges(chunks, parts, [&](int part, int64_t begin, int64_t end) {
@@ -547,7 +547,8 @@ void evaluateRows(const LearnedModel& model, Index M, double* out, const Context
         }
         gemm(false, true, rows, d, n, 1.0, gy.data(), n, model.whitening.data(), n, 0.0, out + (m * M + r0) * d, d);
       }
-      if (context && part == 0) context->progress(static_cast<double>(c + 1 - begin) / static_cast<double>(end - begin));
+      if (context && part == 0)
+        context->progress(static_cast<double>(c + 1 - begin) / static_cast<double>(end - begin));
     }
   });
 }
@@ -558,12 +559,9 @@ void evaluateRows(const LearnedModel& model, Index M, double* out, const Context
 
 const char* learnedMethodName(LearnedMethod method) {
   switch (method) {
-    case LearnedMethod::LogisticQuadratic:
-      return "logistic-quadratic";
-    case LearnedMethod::ClassifierMlp:
-      return "classifier-mlp";
-    case LearnedMethod::Ssm:
-      return "ssm";
+    case LearnedMethod::LogisticQuadratic: return "logistic-quadratic";
+    case LearnedMethod::ClassifierMlp: return "classifier-mlp";
+    case LearnedMethod::Ssm: return "ssm";
   }
   return "unknown";
 }
@@ -622,7 +620,8 @@ void checkLearnedRequest(const LearnedOptions& o, Index environments, Index N, I
     const int64_t w = o.width, parameters = w * (n + 1) + (o.hiddenLayers - 1) * w * (w + 1) + (w + 1) * n;
     const int64_t networks = o.method == LearnedMethod::Ssm ? environments : K;
     request.add("the network parameters, gradients and Adam state", {networks + 4 * jobs, parameters});
-    request.add("the activations of a batch", {jobs, 2 * (o.hiddenLayers + 2), std::min<int64_t>(o.batchSize, N), w + n});
+    request.add("the activations of a batch",
+                {jobs, 2 * (o.hiddenLayers + 2), std::min<int64_t>(o.batchSize, N), w + n});
   }
   request.check();
 }
@@ -634,20 +633,22 @@ LearnedFit fitLearnedScoreDifferences(const double* x, Index environments, Index
                                       Index M) {
   const LearnedOptions options = resolveLearnedOptions(requested, kFit);
   if (environments < 2)
-    throw Error(kFit, "'x' needs the observational environment and at least one interventional one (shape (K+1) x N x d, K >= 1)");
+    throw Error(
+        kFit,
+        "'x' needs the observational environment and at least one interventional one (shape (K+1) x N x d, K >= 1)");
   const Index n = options.dimension == 0 ? d : options.dimension;
   if (n > d) throw Error(kFit, "'dimension' (" + std::to_string(n) + ") cannot exceed d = " + std::to_string(d));
   if (N <= n)
-    throw Error(kFit, "too few samples: N = " + std::to_string(N) + " per environment, need more than dimension n = " +
-                          std::to_string(n));
+    throw Error(kFit, "too few samples: N = " + std::to_string(N) +
+                          " per environment, need more than dimension n = " + std::to_string(n));
   const Index K = environments - 1;
   const Index p = quadraticFeatureCount(n);
   const Index nVal = validationRows(N, options.validationFraction);
   if (options.method == LearnedMethod::LogisticQuadratic) {
     if (N < 2 * p)
-      throw Error(kFit, "too few samples for logistic-quadratic: N = " + std::to_string(N) + " per environment, need at least " +
-                            std::to_string(2 * p) + " (twice the " + std::to_string(p) +
-                            " quadratic features of dimension " + std::to_string(n) + ")");
+      throw Error(kFit, "too few samples for logistic-quadratic: N = " + std::to_string(N) +
+                            " per environment, need at least " + std::to_string(2 * p) + " (twice the " +
+                            std::to_string(p) + " quadratic features of dimension " + std::to_string(n) + ")");
   } else {
     if (N - nVal < 2 || (options.validationFraction > 0 && nVal < 1))
       throw Error(kFit, "too few samples: N = " + std::to_string(N) + " per environment leaves " +
@@ -661,7 +662,8 @@ LearnedFit fitLearnedScoreDifferences(const double* x, Index environments, Index
   const Whitening white = fitWhitening(ConstMatrixMap(x, N, d), n, context);
   std::vector<Matrix> y(static_cast<size_t>(environments));
   parallelRanges(environments, threads(), [&](int, int64_t begin, int64_t end) {
-    for (int64_t k = begin; k < end; ++k) y[static_cast<size_t>(k)] = project(ConstMatrixMap(x + k * N * d, N, d), white);
+    for (int64_t k = begin; k < end; ++k)
+      y[static_cast<size_t>(k)] = project(ConstMatrixMap(x + k * N * d, N, d), white);
   });
 
   LearnedFit fit;
@@ -793,8 +795,8 @@ LearnedFit fitLearnedScoreDifferences(const double* x, Index environments, Index
 void evaluateLearnedScoreDifferences(const LearnedModel& model, const ConstMatrixMap& x, double* out,
                                      const Context* context) {
   if (x.cols() != model.d)
-    throw Error(kEvaluate, "'x' has " + std::to_string(x.cols()) + " columns but the model was fitted on d = " +
-                               std::to_string(model.d));
+    throw Error(kEvaluate, "'x' has " + std::to_string(x.cols()) +
+                               " columns but the model was fitted on d = " + std::to_string(model.d));
   const Whitening white{model.mean, model.whitening};
   evaluateRows(model, x.rows(), out, context, [&](Index r0, Index rows, Matrix& yc) {
     yc = project(ConstMatrixMap(x.data() + r0 * model.d, rows, model.d), white);
@@ -847,7 +849,7 @@ LearnedModel deserialiseLearnedModel(const double* data, Index size, const std::
   const Index p = quadraticFeatureCount(model.n);
   const Index per = model.method == LearnedMethod::Ssm             ? model.net.parameterCount()
                     : model.method == LearnedMethod::ClassifierMlp ? model.net.parameterCount() + p
-                                                                    : p;
+                                                                   : p;
   const Index count = model.method == LearnedMethod::Ssm ? model.K + 1 : model.K;
   if (size - at != model.d + model.d * model.n + count * per)
     fail("length " + std::to_string(size) + " does not match its header");

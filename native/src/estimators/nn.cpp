@@ -220,14 +220,14 @@ void Adam<Scalar>::step(Scalar* params, const Scalar* grad) {
   p.array() -= stepSize * m_.array() / ((v_.array() * correction2).sqrt() + static_cast<Scalar>(eps_));
 }
 
-#define SCORECRL_NN_INSTANTIATE(Scalar)                                                                         \
-  template void forward<Scalar>(const Mlp&, const Scalar*, const Eigen::Ref<const MatrixT<Scalar>>&,            \
-                                Workspace<Scalar>&, const Eigen::Ref<const MatrixT<Scalar>>*);                 \
-  template void backward<Scalar>(const Mlp&, const Scalar*, Workspace<Scalar>&,                                 \
-                                 const Eigen::Ref<const MatrixT<Scalar>>&, const Eigen::Ref<const MatrixT<Scalar>>*, \
-                                 Scalar*, MatrixT<Scalar>*);                                                    \
+#define SCORECRL_NN_INSTANTIATE(Scalar)                                                                               \
+  template void forward<Scalar>(const Mlp&, const Scalar*, const Eigen::Ref<const MatrixT<Scalar>>&,                  \
+                                Workspace<Scalar>&, const Eigen::Ref<const MatrixT<Scalar>>*);                        \
+  template void backward<Scalar>(const Mlp&, const Scalar*, Workspace<Scalar>&,                                       \
+                                 const Eigen::Ref<const MatrixT<Scalar>>&, const Eigen::Ref<const MatrixT<Scalar>>*,  \
+                                 Scalar*, MatrixT<Scalar>*);                                                          \
   template MatrixT<Scalar> inputGradient<Scalar>(const Mlp&, const Scalar*, const Eigen::Ref<const MatrixT<Scalar>>&, \
-                                                 Workspace<Scalar>&);                                           \
+                                                 Workspace<Scalar>&);                                                 \
   template class Adam<Scalar>;
 
 SCORECRL_NN_INSTANTIATE(double)

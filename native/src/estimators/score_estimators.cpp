@@ -81,7 +81,9 @@ ProjectedMoments projectedMoments(const ConstMatrixMap& x, const Matrix& basis, 
 ReducedMoments reducedMoments(const double* x, Index environments, Index N, Index d, Index n,
                               const std::string& function, const Context* context) {
   if (n < 1) throw Error(function, "n must be >= 1");
-  if (d < n) throw Error(function, "d = " + str(d) + " observed dimensions is fewer than n = " + str(n) + " latents: need d >= n");
+  if (d < n)
+    throw Error(function,
+                "d = " + str(d) + " observed dimensions is fewer than n = " + str(n) + " latents: need d >= n");
   if (N < n + 1)
     throw Error(function, "N = " + str(N) + " samples per environment is too few to fit n = " + str(n) +
                               "-dimensional covariances: need N >= n + 1 = " + str(n + 1));
@@ -112,7 +114,9 @@ ReducedMoments reducedMomentsFromCovariances(const std::vector<Matrix>& covarian
   if (covariance.empty()) throw Error(function, "no environment covariances given");
   const Index d = covariance[0].rows();
   if (n < 1) throw Error(function, "n must be >= 1");
-  if (d < n) throw Error(function, "d = " + str(d) + " observed dimensions is fewer than n = " + str(n) + " latents: need d >= n");
+  if (d < n)
+    throw Error(function,
+                "d = " + str(d) + " observed dimensions is fewer than n = " + str(n) + " latents: need d >= n");
   if (!mean.empty() && mean.size() != covariance.size())
     throw Error(function, "got " + str(static_cast<Index>(mean.size())) + " means for " +
                               str(static_cast<Index>(covariance.size())) + " covariances");
@@ -206,7 +210,8 @@ void gaussianScoreDifferences(const GaussianPlugIn& model, const ConstMatrixMap&
   const SmallProduct project(model.basis);
   std::vector<SmallProduct> lift;
   for (const Matrix& map : maps) lift.emplace_back(map);
-  const double work = static_cast<double>(M) * static_cast<double>(d) * static_cast<double>(n) * static_cast<double>(K + 1);
+  const double work =
+      static_cast<double>(M) * static_cast<double>(d) * static_cast<double>(n) * static_cast<double>(K + 1);
   const int parts = work < kParallelWork ? 1 : threads();
   parallelRanges(M, parts, [&](int, int64_t begin, int64_t end) {
     Matrix y(std::min<Index>(kProjectRows, end - begin), n);

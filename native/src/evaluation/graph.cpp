@@ -12,14 +12,11 @@
 namespace scorecrl {
 namespace {
 
-std::string shapeOf(const Adjacency& a) {
-  return std::to_string(a.rows()) + "x" + std::to_string(a.cols());
-}
+std::string shapeOf(const Adjacency& a) { return std::to_string(a.rows()) + "x" + std::to_string(a.cols()); }
 
 void requireSquare(const char* function, const char* argument, const Adjacency& a) {
   if (a.rows() != a.cols()) {
-    throw Error(function, std::string("`") + argument +
-                              "` must be a square n x n adjacency matrix (got " + shapeOf(a) +
+    throw Error(function, std::string("`") + argument + "` must be a square n x n adjacency matrix (got " + shapeOf(a) +
                               "); pass one row and one column per node");
   }
 }
@@ -188,8 +185,7 @@ GraphScores compareGraphs(const Adjacency& truth, const Adjacency& estimate) {
   requireSquare("compareGraphs", "truth", truth);
   requireSquare("compareGraphs", "estimate", estimate);
   if (truth.rows() != estimate.rows()) {
-    throw Error("compareGraphs", "`truth` (" + shapeOf(truth) + ") and `estimate` (" +
-                                     shapeOf(estimate) +
+    throw Error("compareGraphs", "`truth` (" + shapeOf(truth) + ") and `estimate` (" + shapeOf(estimate) +
                                      ") must have the same number of nodes");
   }
   const Index n = truth.rows();

@@ -12,14 +12,11 @@
 namespace scorecrl {
 namespace {
 
-std::string shapeOf(Index rows, Index cols) {
-  return std::to_string(rows) + "x" + std::to_string(cols);
-}
+std::string shapeOf(Index rows, Index cols) { return std::to_string(rows) + "x" + std::to_string(cols); }
 
 void requireFinite(const char* function, const char* argument, const Matrix& m) {
   if (!m.allFinite()) {
-    throw Error(function, std::string("`") + argument +
-                              "` contains NaN or infinite entries; pass finite values");
+    throw Error(function, std::string("`") + argument + "` contains NaN or infinite entries; pass finite values");
   }
 }
 
@@ -99,8 +96,8 @@ MccResult meanCorrelationCoefficient(const Matrix& zTrue, const Matrix& zEstimat
                         ") must have the same shape N x n (samples as rows)");
   }
   if (zTrue.rows() < 2) {
-    throw Error(fn, "`zTrue` and `zEstimate` need at least 2 samples (rows) to correlate; got " +
-                        std::to_string(zTrue.rows()));
+    throw Error(
+        fn, "`zTrue` and `zEstimate` need at least 2 samples (rows) to correlate; got " + std::to_string(zTrue.rows()));
   }
   requireFinite(fn, "zTrue", zTrue);
   requireFinite(fn, "zEstimate", zEstimate);
@@ -129,8 +126,8 @@ MccResult meanCorrelationCoefficient(const Matrix& zTrue, const Matrix& zEstimat
 
 Adjacency allowedPattern(const Adjacency& graph, bool includeAncestors) {
   if (graph.rows() != graph.cols()) {
-    throw Error("allowedPattern", "`graph` must be a square n x n adjacency matrix (got " +
-                                      shapeOf(graph.rows(), graph.cols()) + ")");
+    throw Error("allowedPattern",
+                "`graph` must be a square n x n adjacency matrix (got " + shapeOf(graph.rows(), graph.cols()) + ")");
   }
   // graph(j, i): j -> i, i.e. j is a parent of i; allowed(i, j) needs the transpose.
   Adjacency related = includeAncestors ? transitiveClosure(graph) : graph;
@@ -139,23 +136,22 @@ Adjacency allowedPattern(const Adjacency& graph, bool includeAncestors) {
   return allowed;
 }
 
-MixingError effectiveMixingError(const Matrix& encoder, const Matrix& decoder,
-                                 const Adjacency& allowed, double threshold) {
+MixingError effectiveMixingError(const Matrix& encoder, const Matrix& decoder, const Adjacency& allowed,
+                                 double threshold) {
   const char* fn = "effectiveMixingError";
   const Index n = encoder.rows();
   if (decoder.rows() != encoder.cols() || decoder.cols() != n) {
     throw Error(fn, "`encoder` is " + shapeOf(encoder.rows(), encoder.cols()) +
-                        " (n x d) so `decoder` must be d x n = " + shapeOf(encoder.cols(), n) +
-                        ", got " + shapeOf(decoder.rows(), decoder.cols()));
+                        " (n x d) so `decoder` must be d x n = " + shapeOf(encoder.cols(), n) + ", got " +
+                        shapeOf(decoder.rows(), decoder.cols()));
   }
   if (allowed.rows() != n || allowed.cols() != n) {
-    throw Error(fn, "`allowed` must be n x n = " + shapeOf(n, n) + " (got " +
-                        shapeOf(allowed.rows(), allowed.cols()) +
+    throw Error(fn, "`allowed` must be n x n = " + shapeOf(n, n) + " (got " + shapeOf(allowed.rows(), allowed.cols()) +
                         "); build it with allowedPattern(graph, includeAncestors)");
   }
   if (!(threshold >= 0.0) || !std::isfinite(threshold)) {
-    throw Error(fn, "`threshold` must be a finite number >= 0 (got " +
-                        std::to_string(threshold) + "); the usual value is 0.05");
+    throw Error(fn, "`threshold` must be a finite number >= 0 (got " + std::to_string(threshold) +
+                        "); the usual value is 0.05");
   }
   requireFinite(fn, "encoder", encoder);
   requireFinite(fn, "decoder", decoder);
@@ -190,8 +186,7 @@ MixingError effectiveMixingError(const Matrix& encoder, const Matrix& decoder,
       }
     }
   }
-  result.incorrectRatio =
-      offCount == 0 ? 0.0 : static_cast<double>(result.incorrectCount) / offCount;
+  result.incorrectRatio = offCount == 0 ? 0.0 : static_cast<double>(result.incorrectCount) / offCount;
 
   // Largest singular value = sqrt of the largest eigenvalue of M^T M (n is small).
   result.offPatternSpectralNorm = 0.0;
@@ -207,16 +202,16 @@ MixingError effectiveMixingError(const Matrix& encoder, const Matrix& decoder,
 double relativeRmse(const Matrix& estimate, const Matrix& truth) {
   const char* fn = "relativeRmse";
   if (estimate.rows() != truth.rows() || estimate.cols() != truth.cols()) {
-    throw Error(fn, "`estimate` (" + shapeOf(estimate.rows(), estimate.cols()) +
-                        ") and `truth` (" + shapeOf(truth.rows(), truth.cols()) +
-                        ") must have the same shape");
+    throw Error(fn, "`estimate` (" + shapeOf(estimate.rows(), estimate.cols()) + ") and `truth` (" +
+                        shapeOf(truth.rows(), truth.cols()) + ") must have the same shape");
   }
   requireFinite(fn, "estimate", estimate);
   requireFinite(fn, "truth", truth);
   const double denom = truth.squaredNorm();
   if (denom == 0.0) {
-    throw Error(fn, "`truth` is all zeros, so the relative error is undefined; "
-                    "use an absolute error instead");
+    throw Error(fn,
+                "`truth` is all zeros, so the relative error is undefined; "
+                "use an absolute error instead");
   }
   return std::sqrt((estimate - truth).squaredNorm() / denom);
 }

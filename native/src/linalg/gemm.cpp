@@ -38,15 +38,13 @@ void product(bool transA, bool transB, std::ptrdiff_t m, std::ptrdiff_t n, std::
 
 }  // namespace
 
-void gemm(bool transA, bool transB, std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, double alpha,
-          const double* A, std::ptrdiff_t lda, const double* B, std::ptrdiff_t ldb, double beta, double* C,
-          std::ptrdiff_t ldc) {
+void gemm(bool transA, bool transB, std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, double alpha, const double* A,
+          std::ptrdiff_t lda, const double* B, std::ptrdiff_t ldb, double beta, double* C, std::ptrdiff_t ldc) {
   product<double>(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-void gemm(bool transA, bool transB, std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, float alpha,
-          const float* A, std::ptrdiff_t lda, const float* B, std::ptrdiff_t ldb, float beta, float* C,
-          std::ptrdiff_t ldc) {
+void gemm(bool transA, bool transB, std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, float alpha, const float* A,
+          std::ptrdiff_t lda, const float* B, std::ptrdiff_t ldb, float beta, float* C, std::ptrdiff_t ldc) {
   product<float>(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 

@@ -6,8 +6,7 @@ namespace {
 
 bool useAvx2() {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(EIGEN_VECTORIZE_AVX2)
-  static const bool supported =
-      avx2::compiled() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  static const bool supported = avx2::compiled() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return supported;
 #else
   return false;

@@ -119,7 +119,8 @@ void gramAccumulate(const double* x, long rows, long cols, double* acc) {
         alignas(16) double part[kPanel * kPanel] = {};
         tile(a, b, n, part, kPanel);
         for (long j = j0; j < std::min(j0 + kPanel, cols); ++j)
-          for (long i = std::max(i0, j); i < std::min(i0 + kPanel, cols); ++i) acc[j * cols + i] += part[(j - j0) * kPanel + (i - i0)];
+          for (long i = std::max(i0, j); i < std::min(i0 + kPanel, cols); ++i)
+            acc[j * cols + i] += part[(j - j0) * kPanel + (i - i0)];
       }
     }
   }

@@ -112,7 +112,8 @@ Matrix crossScoreDiffCovariance(const double* dsx, Index K, Index N, Index d, co
 
 SymmetricEigen symmetricEigen(const Matrix& a) {
   Eigen::SelfAdjointEigenSolver<ColMatrix> solver(a);
-  if (solver.info() != Eigen::Success) throw Error("symmetricEigen", "the eigen solver did not converge", ErrorCode::NoSolution);
+  if (solver.info() != Eigen::Success)
+    throw Error("symmetricEigen", "the eigen solver did not converge", ErrorCode::NoSolution);
   return {solver.eigenvalues(), solver.eigenvectors()};
 }
 

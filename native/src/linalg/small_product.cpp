@@ -91,8 +91,10 @@ void rowsSimd128(const double* a, long k, const double* b, long padded, long m, 
   for (int q = 0; q < R; ++q) {
     double* o = out + q * m + c0;
     for (int v = 0; v < NV; ++v) {
-      if (2 * v + 1 < width) wasm_v128_store(o + 2 * v, acc[q][v]);
-      else if (2 * v < width) o[2 * v] = wasm_f64x2_extract_lane(acc[q][v], 0);
+      if (2 * v + 1 < width)
+        wasm_v128_store(o + 2 * v, acc[q][v]);
+      else if (2 * v < width)
+        o[2 * v] = wasm_f64x2_extract_lane(acc[q][v], 0);
     }
   }
 }

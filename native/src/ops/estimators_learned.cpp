@@ -77,8 +77,8 @@ OpResult opEvaluateLearnedScoreDifferences(const OpArgs& args, const Context& co
   const LearnedModel model = deserialiseLearnedModel(flat.data, flat.shape[0], args.op);
   ConstMatrixMap x = args.matrix("x");
   if (x.cols() != model.d)
-    args.fail("'x' has " + std::to_string(x.cols()) + " columns but the model was fitted on d = " +
-              std::to_string(model.d));
+    args.fail("'x' has " + std::to_string(x.cols()) +
+              " columns but the model was fitted on d = " + std::to_string(model.d));
   std::vector<double> out(static_cast<size_t>(model.K * x.rows() * model.d));
   evaluateLearnedScoreDifferences(model, x, out.data(), &context);
   OpResult result;

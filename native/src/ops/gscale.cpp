@@ -25,7 +25,9 @@ struct DataArgs {
   ConstMatrixMap x;
   const ArrayView* pairs;
   const ArrayView* obs = nullptr;
-  GscaleData data() const { return GscaleData{x, pairs->data, obs ? obs->data : nullptr, static_cast<Index>(pairs->shape[0])}; }
+  GscaleData data() const {
+    return GscaleData{x, pairs->data, obs ? obs->data : nullptr, static_cast<Index>(pairs->shape[0])};
+  }
 };
 
 DataArgs dataArgs(const OpArgs& args, bool withObs) {
@@ -75,9 +77,7 @@ void putModel(OpResult& result, const GscaleModel& model) {
   result.strings["family"] = model.family == GscaleFamily::Glm ? "glm" : "mlp";
 }
 
-void putAdjacency(OpResult& result, const std::string& name, const Adjacency& a) {
-  result.put(name, a.cast<double>());
-}
+void putAdjacency(OpResult& result, const std::string& name, const Adjacency& a) { result.put(name, a.cast<double>()); }
 
 OpResult opGscale(const OpArgs& args, const Context& context) {
   const DataArgs data = dataArgs(args, true);
@@ -86,7 +86,8 @@ OpResult opGscale(const OpArgs& args, const Context& context) {
   o.hidden = static_cast<int>(args.integer("hidden", o.hidden, 1, 4096));
   o.targetScale = args.number("targetScale", o.targetScale);
   o.reconstructionWeight = args.number("reconstructionWeight", o.reconstructionWeight);
-  o.optimizer = args.string("optimizer", "adam", {"adam", "rmsprop"}) == "adam" ? GscaleOptimizer::Adam : GscaleOptimizer::RmsProp;
+  o.optimizer = args.string("optimizer", "adam", {"adam", "rmsprop"}) == "adam" ? GscaleOptimizer::Adam
+                                                                                : GscaleOptimizer::RmsProp;
   o.learningRate = args.number("learningRate", o.learningRate);
   o.maxIterations = static_cast<int>(args.integer("maxIterations", o.maxIterations, 0, 100000000));
   o.tolerance = args.number("tolerance", o.tolerance);
@@ -97,8 +98,9 @@ OpResult opGscale(const OpArgs& args, const Context& context) {
   o.init = init == "spectral" ? GscaleInit::Spectral : (init == "random" ? GscaleInit::Random : GscaleInit::Auto);
   o.seed = static_cast<uint64_t>(args.integer("seed", 0, 0, 9007199254740991LL));
   o.clampEpsilon = args.number("clampEpsilon", o.clampEpsilon);
-  o.edgeRule = args.string("edgeRule", "threshold", {"threshold", "adaptive"}) == "threshold" ? GscaleEdgeRule::Threshold
-                                                                                              : GscaleEdgeRule::Adaptive;
+  o.edgeRule = args.string("edgeRule", "threshold", {"threshold", "adaptive"}) == "threshold"
+                   ? GscaleEdgeRule::Threshold
+                   : GscaleEdgeRule::Adaptive;
   o.edgeThreshold = args.number("edgeThreshold", o.edgeThreshold);
   o.historyEvery = static_cast<int>(args.integer("historyEvery", o.historyEvery, 1, 100000000));
 
@@ -160,9 +162,11 @@ OpResult opGscaleLatentScoreDifferences(const OpArgs& args, const Context&) {
     args.fail("'dsx' must be K x N x d with N = " + std::to_string(x.rows()) + ", d = " + std::to_string(x.cols()) +
               " (score differences at the rows of 'x')");
   const Matrix z = model.encode(x);
-  const Matrix dsz = model.pullBack(ConstMatrixMap(z.data(), z.rows(), z.cols()), dsx.data, static_cast<Index>(dsx.shape[0]));
+  const Matrix dsz =
+      model.pullBack(ConstMatrixMap(z.data(), z.rows(), z.cols()), dsx.data, static_cast<Index>(dsx.shape[0]));
   OpResult result;
-  result.put("dsz", std::vector<double>(dsz.data(), dsz.data() + dsz.size()), {dsx.shape[0], static_cast<int64_t>(x.rows()), static_cast<int64_t>(model.n)});
+  result.put("dsz", std::vector<double>(dsz.data(), dsz.data() + dsz.size()),
+             {dsx.shape[0], static_cast<int64_t>(x.rows()), static_cast<int64_t>(model.n)});
   return result;
 }
 
@@ -170,7 +174,8 @@ OpResult opGscaleLoss(const OpArgs& args, const Context&) {
   const GscaleModel model = modelArgs(args);
   const DataArgs data = dataArgs(args, false);
   if (data.pairs->shape[0] != model.n || data.x.cols() != model.d)
-    args.fail("'dsxPairs' (n = " + std::to_string(data.pairs->shape[0]) + ") and 'x' (d = " + std::to_string(data.x.cols()) +
+    args.fail("'dsxPairs' (n = " + std::to_string(data.pairs->shape[0]) +
+              ") and 'x' (d = " + std::to_string(data.x.cols()) +
               ") must match the model (n = " + std::to_string(model.n) + ", d = " + std::to_string(model.d) + ")");
   Vector gradient;
   const bool wantGradient = args.flag("gradient", true);

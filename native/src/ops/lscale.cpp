@@ -62,7 +62,9 @@ LscaleOptions readLscaleOptions(const OpArgs& args) {
   o.hard = args.string("intervention", "soft", {"soft", "hard"}) == "hard";
   o.fullRank = args.flag("fullRank", false);
   const std::string rule = args.string("edgeRule", "adaptive", {"adaptive", "absolute", "null-level"});
-  o.edgeRule = rule == "absolute" ? EdgeRule::Absolute : rule == "null-level" ? EdgeRule::NullLevel : EdgeRule::Adaptive;
+  o.edgeRule = rule == "absolute"     ? EdgeRule::Absolute
+               : rule == "null-level" ? EdgeRule::NullLevel
+                                      : EdgeRule::Adaptive;
   o.unmixing = args.string("unmixing", "predecessors", {"predecessors", "soft-parents"}) == "soft-parents"
                    ? Unmixing::SoftParents
                    : Unmixing::Predecessors;
@@ -73,7 +75,8 @@ LscaleOptions readLscaleOptions(const OpArgs& args) {
                                                  : HardGraphFilter::Auto;
   o.tolEdge = args.number("tolEdge", o.tolEdge);
   o.nullMargin = args.number("nullMargin", o.nullMargin);
-  if (!(o.nullMargin >= 0) || !std::isfinite(o.nullMargin)) args.fail("'nullMargin' must be a finite number of decades >= 0");
+  if (!(o.nullMargin >= 0) || !std::isfinite(o.nullMargin))
+    args.fail("'nullMargin' must be a finite number of decades >= 0");
   o.tolEigv = args.number("tolEigv", o.tolEigv);
   o.tolIntersection = args.number("tolIntersection", o.tolIntersection);
   if (o.tolEdge < 0) args.fail("'tolEdge' must be >= 0");
@@ -124,7 +127,8 @@ LscaleInput readLscaleInput(const OpArgs& args, const Context& context) {
   }
   const ArrayView& x = args.array("x", 3);
   const int64_t K1 = x.shape[0], N = x.shape[1], d = x.shape[2];
-  if (K1 < 2) args.fail("'x' needs the observational environment and at least one interventional one (shape [n+1, N, d])");
+  if (K1 < 2)
+    args.fail("'x' needs the observational environment and at least one interventional one (shape [n+1, N, d])");
   if (gaussian) {
     if (args.hasArray("dsx")) args.fail("pass either 'dsx' or scores: 'gaussian', not both");
     return lscaleInputGaussian(x.data, K1, N, d, centred, &context);
@@ -198,10 +202,10 @@ OpResult opFiniteSample(const OpArgs& args, const Context& context) {
     const ArrayView& x = args.array("x", 3);
     const int64_t K1 = x.shape[0];
     if (K1 < 2) args.fail("'x' needs the observational environment and at least one interventional one");
-    const ReducedMoments moments =
-        reducedMoments(x.data, K1, x.shape[1], x.shape[2], K1 - 1, "finiteSample", &context);
+    const ReducedMoments moments = reducedMoments(x.data, K1, x.shape[1], x.shape[2], K1 - 1, "finiteSample", &context);
     const GaussianPlugIn model = fitGaussianPlugIn(moments, args.flag("centred", true), "finiteSample");
-    for (const Matrix& r : gaussianScoreDiffCovariances(model, moments)) R.push_back(moments.basis * r * moments.basis.transpose());
+    for (const Matrix& r : gaussianScoreDiffCovariances(model, moments))
+      R.push_back(moments.basis * r * moments.basis.transpose());
   }
   const FiniteSampleResult r = finiteSample(R, options, &context);
   OpResult result;
@@ -214,7 +218,8 @@ OpResult opFiniteSample(const OpArgs& args, const Context& context) {
 OpResult opGaussianScoreDifferences(const OpArgs& args, const Context& context) {
   const ArrayView& x = args.array("x", 3);
   const int64_t K1 = x.shape[0], N = x.shape[1], d = x.shape[2];
-  if (K1 < 2) args.fail("'x' needs the observational environment and at least one interventional one (shape [K+1, N, d])");
+  if (K1 < 2)
+    args.fail("'x' needs the observational environment and at least one interventional one (shape [K+1, N, d])");
   const int64_t n = args.integer("latents", K1 - 1, 1, d);
   const ReducedMoments moments = reducedMoments(x.data, K1, N, d, n, "gaussianScoreDifferences", &context);
   const GaussianPlugIn model = fitGaussianPlugIn(moments, args.flag("centred", true), "gaussianScoreDifferences");
@@ -270,12 +275,14 @@ OpResult opLscaleTrial(const OpArgs& args, const Context& context) {
   c.outputs.z = c.outputs.x = c.outputs.dsx = false;
   LscaleOptions options = readLscaleOptions(args);
   c.hard = options.hard;
-  spec.estimator = args.string("estimator", "gaussian", {"gaussian", "exact"}) == "gaussian" ? TrialEstimator::GaussianPlugIn
-                                                                                            : TrialEstimator::Exact;
+  spec.estimator = args.string("estimator", "gaussian", {"gaussian", "exact"}) == "gaussian"
+                       ? TrialEstimator::GaussianPlugIn
+                       : TrialEstimator::Exact;
   Generator rng(c.seed);
   const SimulationModel model = drawSimulationModel(c, rng);
-  const TrialSampling sampling =
-      args.string("sampling", "samples", {"samples", "wishart"}) == "wishart" ? TrialSampling::Wishart : TrialSampling::Samples;
+  const TrialSampling sampling = args.string("sampling", "samples", {"samples", "wishart"}) == "wishart"
+                                     ? TrialSampling::Wishart
+                                     : TrialSampling::Samples;
   const std::vector<LatentMoments> latent = drawLatentMoments(model, rng, c.samples, &context, sampling);
   const Matrix& G = model.transform.decoder();
   const ObservedMoments observed = observedMoments(G, latent);
@@ -291,7 +298,8 @@ OpResult opLscaleTrial(const OpArgs& args, const Context& context) {
   // Truth in the labelling of the environments: latent m = node targeted by environment m+1.
   const int n = c.n;
   std::vector<int> node(static_cast<size_t>(n));
-  for (int m = 0; m < n; ++m) node[static_cast<size_t>(m)] = model.environments[static_cast<size_t>(m) + 1].targets.at(0);
+  for (int m = 0; m < n; ++m)
+    node[static_cast<size_t>(m)] = model.environments[static_cast<size_t>(m) + 1].targets.at(0);
   Adjacency truth(n, n);
   Matrix decoderTrue(G.rows(), n);
   Matrix cz(n, n);

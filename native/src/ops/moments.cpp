@@ -24,8 +24,11 @@ OpResult scoreDiffMoments(const OpArgs& args, const Context& context, bool cross
   const Index K = dsx.shape[0], N = dsx.shape[1], d = dsx.shape[2];
   OpResult result;
   if (cross) {
-    if (K * d > 20000) args.fail("K*d = " + std::to_string(K * d) + " is too large for the cross moment matrix (max 20000)");
-    limits::Request("crossScoreDiffCovariance").add("the (K d) x (K d) moments and their copy", {2, K * d, K * d}).check();
+    if (K * d > 20000)
+      args.fail("K*d = " + std::to_string(K * d) + " is too large for the cross moment matrix (max 20000)");
+    limits::Request("crossScoreDiffCovariance")
+        .add("the (K d) x (K d) moments and their copy", {2, K * d, K * d})
+        .check();
     result.put("covariance", crossScoreDiffCovariance(dsx.data, K, N, d, &context));
   } else {
     limits::Request("scoreDiffCovariance").add("the K x d x d moments and their copy", {2, K, d, d}).check();
@@ -45,13 +48,15 @@ OpResult opCrossScoreDiffCovariance(const OpArgs& args, const Context& context) 
 
 OpResult opSymmetricEigen(const OpArgs& args, const Context&) {
   ConstMatrixMap a = args.matrix("a");
-  if (a.rows() != a.cols()) args.fail("'a' must be square, got " + std::to_string(a.rows()) + "x" + std::to_string(a.cols()));
+  if (a.rows() != a.cols())
+    args.fail("'a' must be square, got " + std::to_string(a.rows()) + "x" + std::to_string(a.cols()));
   const double scale = a.cwiseAbs().maxCoeff();
   if ((a - a.transpose()).cwiseAbs().maxCoeff() > 1e-10 * std::max(scale, 1.0))
     args.fail("'a' must be symmetric (max |a - a^T| exceeds 1e-10 relative)");
   SymmetricEigen eig = symmetricEigen(Matrix(a));
   OpResult result;
-  result.put("values", std::vector<double>(eig.values.data(), eig.values.data() + eig.values.size()), {eig.values.size()});
+  result.put("values", std::vector<double>(eig.values.data(), eig.values.data() + eig.values.size()),
+             {eig.values.size()});
   result.put("vectors", eig.vectors);
   return result;
 }

@@ -17,12 +17,15 @@ SimulationConfig parseConfig(const OpArgs& args, bool needSamples) {
   SimulationConfig c;
   c.n = static_cast<int>(args.integer("n", 1, 100000));
   c.d = static_cast<int>(args.integer("d", c.n, 1, 1000000));
-  c.samples = needSamples ? args.integer("samples", 1, int64_t(1) << 40) : args.integer("samples", 1, 1, int64_t(1) << 40);
+  c.samples =
+      needSamples ? args.integer("samples", 1, int64_t(1) << 40) : args.integer("samples", 1, 1, int64_t(1) << 40);
   c.density = args.number("density", 0.5);
   c.seed = static_cast<uint64_t>(args.integer("seed", 0, 9007199254740991LL));
   c.randomOrder = args.flag("randomOrder", false);
   const std::string latent = args.string("latent", "linear", {"linear", "quadratic", "mlp"});
-  c.latent = latent == "linear" ? LatentModel::Linear : latent == "quadratic" ? LatentModel::Quadratic : LatentModel::Mlp;
+  c.latent = latent == "linear"      ? LatentModel::Linear
+             : latent == "quadratic" ? LatentModel::Quadratic
+                                     : LatentModel::Mlp;
   c.mlpHidden = static_cast<int>(args.integer("mlpHidden", 32, 1, 100000));
   c.hard = args.string("intervention", "hard", {"hard", "soft"}) == "hard";
   c.softScale = args.number("softScale", 0.5);
@@ -146,7 +149,8 @@ Matrix latentPoints(const OpArgs& args, const SimulationModel& model) {
   const Index n = model.scm.n, d = model.transform.d;
   if (hasZ) {
     ConstMatrixMap z = args.matrix("z");
-    if (z.cols() != n) args.fail("'z' must have n = " + std::to_string(n) + " columns, got " + std::to_string(z.cols()));
+    if (z.cols() != n)
+      args.fail("'z' must have n = " + std::to_string(n) + " columns, got " + std::to_string(z.cols()));
     return z;
   }
   ConstMatrixMap x = args.matrix("x");
@@ -154,34 +158,41 @@ Matrix latentPoints(const OpArgs& args, const SimulationModel& model) {
   Matrix z(x.rows(), n);
   model.transform.inverse(x.data(), x.rows(), z.data());
   if (!z.allFinite())
-    args.fail("'x' has points the inverse transform cannot map (|x| >= 1 in a tanh layer); pass latent points 'z' instead");
+    args.fail(
+        "'x' has points the inverse transform cannot map (|x| >= 1 in a tanh layer); pass latent points 'z' instead");
   return z;
 }
 
 OpResult opSimulationScores(const OpArgs& args, const Context&) {
   const SimulationModel model = drawSimulationModel(parseConfig(args, false));
-  const std::string quantity = args.string("quantity", {"latentScore", "latentScoreDifference", "observedScore",
-                                                         "observedScoreDifference", "latentLogDensity",
-                                                         "observedLogDensity"});
+  const std::string quantity =
+      args.string("quantity", {"latentScore", "latentScoreDifference", "observedScore", "observedScoreDifference",
+                               "latentLogDensity", "observedLogDensity"});
   const int env = static_cast<int>(args.integer("environment", 0, 0, model.K()));
   const Matrix z = latentPoints(args, model);
   const Index N = z.rows(), n = model.scm.n, d = model.transform.d;
   OpResult result;
   if (quantity == "latentScore" || quantity == "latentScoreDifference") {
     Matrix out(N, n);
-    if (quantity == "latentScore") latentScoreAt(model, env, z.data(), N, out.data());
-    else latentScoreDifferenceAt(model, env, z.data(), N, out.data());
+    if (quantity == "latentScore")
+      latentScoreAt(model, env, z.data(), N, out.data());
+    else
+      latentScoreDifferenceAt(model, env, z.data(), N, out.data());
     result.put("values", out);
   } else if (quantity == "observedScore" || quantity == "observedScoreDifference") {
     limits::Request("simulationScores").add("values (N x d)", {N, d}).check();
     Matrix out(N, d);
-    if (quantity == "observedScore") observedScoreAt(model, env, z.data(), N, out.data());
-    else observedScoreDifferenceAt(model, env, z.data(), N, out.data());
+    if (quantity == "observedScore")
+      observedScoreAt(model, env, z.data(), N, out.data());
+    else
+      observedScoreDifferenceAt(model, env, z.data(), N, out.data());
     result.put("values", out);
   } else {
     std::vector<double> out(static_cast<size_t>(N));
-    if (quantity == "latentLogDensity") latentLogDensityAt(model, env, z.data(), N, out.data());
-    else observedLogDensityAt(model, env, z.data(), N, out.data());
+    if (quantity == "latentLogDensity")
+      latentLogDensityAt(model, env, z.data(), N, out.data());
+    else
+      observedLogDensityAt(model, env, z.data(), N, out.data());
     result.put("values", std::move(out), {N});
   }
   return result;
@@ -194,7 +205,8 @@ OpResult opSimulationTransform(const OpArgs& args, const Context&) {
   OpResult result;
   if (map == "inverse") {
     ConstMatrixMap x = args.matrix("x");
-    if (x.cols() != d) args.fail("'x' must have d = " + std::to_string(d) + " columns, got " + std::to_string(x.cols()));
+    if (x.cols() != d)
+      args.fail("'x' must have d = " + std::to_string(d) + " columns, got " + std::to_string(x.cols()));
     Matrix z(x.rows(), n);
     model.transform.inverse(x.data(), x.rows(), z.data());
     result.put("values", z);

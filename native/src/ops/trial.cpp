@@ -35,21 +35,26 @@ TrialSpec readSpec(const OpArgs& args) {
   c.varianceFactors = {args.number("factor", 0.25)};
 
   const std::string latent = args.string("latent", "linear", {"linear", "quadratic", "mlp"});
-  c.latent = latent == "linear" ? LatentModel::Linear : latent == "quadratic" ? LatentModel::Quadratic : LatentModel::Mlp;
+  c.latent = latent == "linear"      ? LatentModel::Linear
+             : latent == "quadratic" ? LatentModel::Quadratic
+                                     : LatentModel::Mlp;
   c.hard = args.string("intervention", "hard", {"hard", "soft"}) == "hard";
   c.varianceChange =
       args.string("varianceChange", "scale", {"scale", "add"}) == "scale" ? VarianceChange::Scale : VarianceChange::Add;
   const std::string design = args.string("design", "single-node", {"single-node", "two-hard-per-node", "multi-node"});
-  c.design = design == "single-node"  ? InterventionDesign::SingleNode
+  c.design = design == "single-node"         ? InterventionDesign::SingleNode
              : design == "two-hard-per-node" ? InterventionDesign::TwoHardPerNode
-                                    : InterventionDesign::MultiNode;
+                                             : InterventionDesign::MultiNode;
   const std::string transform = args.string("transform", "linear", {"linear", "tanh", "tanh-mlp"});
-  c.transform = transform == "linear" ? MixingKind::Linear : transform == "tanh" ? MixingKind::Tanh : MixingKind::TanhMlp;
+  c.transform = transform == "linear" ? MixingKind::Linear
+                : transform == "tanh" ? MixingKind::Tanh
+                                      : MixingKind::TanhMlp;
   c.outputs.z = c.outputs.x = c.outputs.dsx = false;
-  spec.estimator = args.string("estimator", "gaussian", {"gaussian", "exact"}) == "gaussian" ? TrialEstimator::GaussianPlugIn
-                                                                                            : TrialEstimator::Exact;
+  spec.estimator = args.string("estimator", "gaussian", {"gaussian", "exact"}) == "gaussian"
+                       ? TrialEstimator::GaussianPlugIn
+                       : TrialEstimator::Exact;
   spec.sampling = args.string("sampling", "samples", {"samples", "wishart"}) == "samples" ? TrialSampling::Samples
-                                                                                      : TrialSampling::Wishart;
+                                                                                          : TrialSampling::Wishart;
   args.string("algorithm", "finite-sample", {"finite-sample"});
   spec.algorithm = TrialAlgorithm::FiniteSample;
   spec.tolEigv = args.number("tolEigv", 1e-2);
@@ -116,7 +121,8 @@ OpResult opFitFiniteSample(const OpArgs& args, const Context&) {
     means.push_back(Eigen::Map<const Vector>(mean.data + k * d, d));
   }
   const int n = static_cast<int>(args.integer("n", 1, 20));
-  const FitResult fit = fitFiniteSample(covariances, means, n, args.number("tolEigv", 1e-2), args.number("tolOrth", 1e-1));
+  const FitResult fit =
+      fitFiniteSample(covariances, means, n, args.number("tolEigv", 1e-2), args.number("tolOrth", 1e-1));
   OpResult result;
   std::vector<double> order(fit.order.begin(), fit.order.end());
   result.put("order", std::move(order), {n});
@@ -125,7 +131,8 @@ OpResult opFitFiniteSample(const OpArgs& args, const Context&) {
   std::vector<double> r;
   for (const Matrix& m : fit.R) r.insert(r.end(), m.data(), m.data() + m.size());
   result.put("covariances", std::move(r), {K1 - 1, d, d});
-  result.put("supportEigenvalues", std::vector<double>(fit.supportEigenvalues.data(), fit.supportEigenvalues.data() + d), {d});
+  result.put("supportEigenvalues",
+             std::vector<double>(fit.supportEigenvalues.data(), fit.supportEigenvalues.data() + d), {d});
   result.put("scoreDiffEigenvalues", fit.scoreDiffEigenvalues);
   return result;
 }

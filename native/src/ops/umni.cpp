@@ -37,8 +37,8 @@ UmniOptions readOptions(const OpArgs& args) {
   options.latents = static_cast<int>(args.integer("latents", 0, 0, 1000000));
   options.prefilter = args.flag("prefilter", true);
   options.maxCandidates = args.number("maxCandidates", options.maxCandidates);
-  options.order = args.string("order", "l1", {"lexicographic", "l1"}) == "l1" ? UmniOrder::L1
-                                                                                : UmniOrder::Lexicographic;
+  options.order =
+      args.string("order", "l1", {"lexicographic", "l1"}) == "l1" ? UmniOrder::L1 : UmniOrder::Lexicographic;
   return options;
 }
 
@@ -79,7 +79,8 @@ OpResult opUmniGaussian(const OpArgs& args, const Context& context) {
   for (Index k = 0; k < envs; ++k) covariances.push_back(args.slice("covariances", k));
   if (args.hasArray("means")) {
     const ConstMatrixMap m = args.matrix("means");
-    if (m.rows() != envs || m.cols() != d) args.fail("'means' must be (K+1) x d = " + std::to_string(envs) + " x " + std::to_string(d));
+    if (m.rows() != envs || m.cols() != d)
+      args.fail("'means' must be (K+1) x d = " + std::to_string(envs) + " x " + std::to_string(d));
     for (Index k = 0; k < envs; ++k) means.push_back(m.row(k).transpose());
   }
   const UmniOptions options = readOptions(args);
@@ -113,7 +114,7 @@ OpResult opUmniTrial(const OpArgs& args, const Context& context) {
   spec.options = readOptions(args);
   c.hard = spec.options.hard;
   spec.scores = args.string("scores", "exact", {"exact", "gaussian"}) == "gaussian" ? UmniScores::GaussianPlugIn
-                                                                                   : UmniScores::Exact;
+                                                                                    : UmniScores::Exact;
   const UmniTrialResult r = umniTrial(spec, &context);
   OpResult result;
   putStage(result, "soft", r.soft);

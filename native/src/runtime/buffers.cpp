@@ -30,7 +30,8 @@ std::vector<double> take(size_t count, const std::function<void()>& checkpoint) 
     auto& vectors = pool();
     size_t best = vectors.size();
     for (size_t i = 0; i < vectors.size(); ++i) {
-      if (vectors[i].capacity() >= count && (best == vectors.size() || vectors[i].capacity() < vectors[best].capacity()))
+      if (vectors[i].capacity() >= count &&
+          (best == vectors.size() || vectors[i].capacity() < vectors[best].capacity()))
         best = i;
     }
     // Only reuse storage that is not much larger than needed: a small result

@@ -24,10 +24,22 @@ uint64_t parseBytes(const char* text) {
   if (end == text || !(value > 0)) return 0;
   double scale = 1;
   switch (std::toupper(static_cast<unsigned char>(*end))) {
-    case 'K': scale = 1024.0; ++end; break;
-    case 'M': scale = 1024.0 * 1024; ++end; break;
-    case 'G': scale = 1024.0 * 1024 * 1024; ++end; break;
-    case 'T': scale = 1024.0 * 1024 * 1024 * 1024; ++end; break;
+    case 'K':
+      scale = 1024.0;
+      ++end;
+      break;
+    case 'M':
+      scale = 1024.0 * 1024;
+      ++end;
+      break;
+    case 'G':
+      scale = 1024.0 * 1024 * 1024;
+      ++end;
+      break;
+    case 'T':
+      scale = 1024.0 * 1024 * 1024 * 1024;
+      ++end;
+      break;
     default: break;
   }
   if (*end == 'B' || *end == 'b') ++end;
@@ -92,50 +104,82 @@ Request& Request::add(const std::string& what, std::initializer_list<int64_t> di
   for (int64_t dim : dims) {
     const uint64_t d = dim > 0 ? static_cast<uint64_t>(dim) : 0;
     approx *= static_cast<double>(d);
-    if (d != 0 && bytes > std::numeric_limits<uint64_t>::max() / d) over = true;
-    else bytes *= d;
+    if (d != 0 && bytes > std::numeric_limits<uint64_t>::max() / d)
+      over = true;
+    else
+      bytes *= d;
   }
   if (approx == 0) {
     over = false;
     bytes = 0;
   }
   parts_.emplace_back(what, approx);
-  if (over || total_ > std::numeric_limits<uint64_t>::max() - bytes) overflow_ = true;
-  else total_ += bytes;
+  if (over || total_ > std::numeric_limits<uint64_t>::max() - bytes)
+    overflow_ = true;
+  else
+    total_ += bytes;
   return *this;
 }
 
-void Request::check() const {
-  const uint64_t limit = maxCallBytes();
-  const double cap = std::min(static_cast<double>(limit), addressable());
-  if (!overflow_ && total_ <= limit && static_cast<double>(total_) <= addressable()) return;
+namespace {
+
+// The message of a refused request. Built one piece per statement, so that no
+// expression holds several temporaries at once: clang 14 lowered the nested
+// cleanups of the former operator+ chains for WebAssembly differently from
+// one compile to the next, and the committed module must rebuild byte for byte.
+std::string refusal(const std::vector<std::pair<std::string, double>>& parts, uint64_t limit, double cap) {
   double total = 0;
-  for (const auto& part : parts_) total += part.second;
+  for (const auto& part : parts) total += part.second;
   // The (up to) three largest parts, in the order given.
-  std::vector<std::pair<std::string, double>> largest = parts_;
-  std::stable_sort(largest.begin(), largest.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-  const size_t shown = std::min<size_t>(3, largest.size());
-  std::string parts;
-  size_t listed = 0;
-  for (const auto& part : parts_) {
-    if (shown == 0 || part.second == 0 || part.second < largest[shown - 1].second || listed == shown) continue;
-    parts += (parts.empty() ? "" : ", ") + part.first + " " + bytesText(part.second);
+  std::vector<double> sizes;
+  for (const auto& part : parts) sizes.push_back(part.second);
+  std::stable_sort(sizes.begin(), sizes.end(), [](double a, double b) { return a > b; });
+  const size_t shown = std::min<size_t>(3, sizes.size());
+  std::string message = "this call needs ";
+  message += bytesText(total);
+  message += " (";
+  size_t listed = 0, nonzero = 0;
+  for (const auto& part : parts) {
+    if (part.second > 0) ++nonzero;
+    if (shown == 0 || part.second == 0 || part.second < sizes[shown - 1] || listed == shown) continue;
+    if (listed > 0) message += ", ";
+    message += part.first;
+    message += " ";
+    message += bytesText(part.second);
     ++listed;
   }
-  const size_t rest = std::count_if(parts_.begin(), parts_.end(), [](const auto& p) { return p.second > 0; }) - listed;
-  if (rest > 0) parts += " and " + std::to_string(rest) + " more";
-  std::string message = "this call needs " + bytesText(total) + " (" + parts + "), more than ";
+  if (nonzero > listed) {
+    message += " and ";
+    message += std::to_string(nonzero - listed);
+    message += " more";
+  }
+  message += "), more than ";
   if (static_cast<double>(limit) <= addressable()) {
-    message += "the limit of " + bytesText(static_cast<double>(limit)) + " per call";
+    message += "the limit of ";
+    message += bytesText(static_cast<double>(limit));
+    message += " per call";
 #if defined(__EMSCRIPTEN__)
     message += " (the WebAssembly heap); use smaller sizes or the native backend";
 #else
     message += "; use smaller sizes, or raise the limit with SCORECRL_MAX_CALL_BYTES";
 #endif
   } else {
-    message += "this " + std::to_string(sizeof(size_t) * 8) + "-bit build can address (" + bytesText(cap) + ")";
+    message += "this ";
+    message += std::to_string(sizeof(size_t) * 8);
+    message += "-bit build can address (";
+    message += bytesText(cap);
+    message += ")";
   }
-  throw OutOfMemory(op_, message);
+  return message;
+}
+
+}  // namespace
+
+void Request::check() const {
+  const uint64_t limit = maxCallBytes();
+  if (!overflow_ && total_ <= limit && static_cast<double>(total_) <= addressable()) return;
+  const double cap = std::min(static_cast<double>(limit), addressable());
+  throw OutOfMemory(op_, refusal(parts_, limit, cap));
 }
 
 size_t checkedCount(const std::string& op, const std::string& what, std::initializer_list<int64_t> dims,

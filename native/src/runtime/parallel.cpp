@@ -43,9 +43,7 @@ void setThreads(int count) {
 
 void parallelRanges(int64_t count, int parts, const std::function<void(int, int64_t, int64_t)>& body) {
   parts = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({static_cast<int64_t>(parts), count, threads()})));
-  auto rangeOf = [count, parts](int part) {
-    return std::make_pair(count * part / parts, count * (part + 1) / parts);
-  };
+  auto rangeOf = [count, parts](int part) { return std::make_pair(count * part / parts, count * (part + 1) / parts); };
   if (parts == 1) {
     body(0, 0, count);
     return;

@@ -212,8 +212,10 @@ void Mixing::forward(const double* z, Index N, double* x) const {
     const Index r = std::min(kRows, N - start);
     for (size_t l = 0; l < weights.size(); ++l) {
       a.resize(r, d);
-      if (l == 0) repro::product(z + start * n, r, n, transposed[0].data(), d, a.data());
-      else repro::product(h.data(), r, d, transposed[l].data(), d, a.data());
+      if (l == 0)
+        repro::product(z + start * n, r, n, transposed[0].data(), d, a.data());
+      else
+        repro::product(h.data(), r, d, transposed[l].data(), d, a.data());
       h.resize(r, d);
       for (Index i = 0; i < r; ++i)
         for (Index k = 0; k < d; ++k) h(i, k) = repro::tanh(a(i, k) + biases[l][k]);
@@ -276,8 +278,7 @@ void Mixing::logVolume(const double* z, Index N, double* out) const {
 void Mixing::mapCovectors(const double* z, Index rows, int count, const double* const* v, double* const* out,
                           bool volume) const {
   if (linear()) {
-    for (int c = 0; c < count; ++c)
-      MatrixMap(out[c], rows, d).noalias() = ConstMatrixMap(v[c], rows, n) * encoder();
+    for (int c = 0; c < count; ++c) MatrixMap(out[c], rows, d).noalias() = ConstMatrixMap(v[c], rows, n) * encoder();
     return;
   }
   PointState st;
@@ -334,8 +335,8 @@ Matrix drawLinearMixing(int n, int d, double conditionFloor, bool scaleColumns, 
     if (tries >= kMaxRedraws)
       throw Error(fn, "no " + std::to_string(n) + "x" + std::to_string(n) +
                           " mixing block with sigma_min/sigma_max >= " + std::to_string(conditionFloor) + " in " +
-                          std::to_string(kMaxRedraws) + " draws; lower 'conditionFloor' (random " +
-                          std::to_string(n) + "x" + std::to_string(n) + " blocks are rarely better conditioned)");
+                          std::to_string(kMaxRedraws) + " draws; lower 'conditionFloor' (random " + std::to_string(n) +
+                          "x" + std::to_string(n) + " blocks are rarely better conditioned)");
     draw();
   }
   Matrix g(d, n);

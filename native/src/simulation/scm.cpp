@@ -84,8 +84,8 @@ ColMatrix gatherParents(const ColMatrix& z, const std::vector<int>& parents) {
 // Adds to s (rows x n) the score terms of node i for mechanism scales and
 // variances (ca, va) minus those for (cb, vb); pass cb = vb = 0 for a single
 // environment's term. f and grad are node i's mechanism and gradient.
-void addNodeTerms(const LatentScm& scm, int i, const ColMatrix& z, const Vector& f, const ColMatrix* grad,
-                  double ca, double va, double cb, double vb, ColMatrix& s) {
+void addNodeTerms(const LatentScm& scm, int i, const ColMatrix& z, const Vector& f, const ColMatrix* grad, double ca,
+                  double va, double cb, double vb, ColMatrix& s) {
   const auto zi = z.col(i).array();
   Eigen::ArrayXd ra = -(zi - ca * f.array()) / va;
   Eigen::ArrayXd coef = ra * ca;
@@ -141,8 +141,7 @@ LatentScm drawLatentScm(int n, const ScmOptions& options, Generator& rng) {
     throw Error(fn, "'density' must be in [0, 1], got " + std::to_string(options.density));
   if (options.model == LatentModel::Mlp && options.mlpHidden < 1)
     throw Error(fn, "'mlpHidden' must be at least 1, got " + std::to_string(options.mlpHidden));
-  if (!(options.minSingularValue >= 0.0))
-    throw Error(fn, "'minSingularValue' must be non-negative");
+  if (!(options.minSingularValue >= 0.0)) throw Error(fn, "'minSingularValue' must be non-negative");
 
   LatentScm scm;
   scm.model = options.model;
@@ -197,10 +196,11 @@ LatentScm drawLatentScm(int n, const ScmOptions& options, Generator& rng) {
         int tries = 1;
         while (Eigen::JacobiSVD<Matrix>(l).singularValues().minCoeff() < options.minSingularValue) {
           if (++tries > kMaxRedraws)
-            throw Error(fn, "could not draw a " + std::to_string(k) + "x" + std::to_string(k) +
-                                " link matrix with smallest singular value >= " +
-                                std::to_string(options.minSingularValue) + " in " + std::to_string(kMaxRedraws) +
-                                " tries; lower 'minSingularValue'", ErrorCode::NoSolution);
+            throw Error(fn,
+                        "could not draw a " + std::to_string(k) + "x" + std::to_string(k) +
+                            " link matrix with smallest singular value >= " + std::to_string(options.minSingularValue) +
+                            " in " + std::to_string(kMaxRedraws) + " tries; lower 'minSingularValue'",
+                        ErrorCode::NoSolution);
           drawL();
         }
       }
@@ -291,8 +291,10 @@ void LatentSampler::operator()(double* block, Index rows) const {
     for (Index start = 0; start < rows; start += kRows) {
       const Index r = std::min(kRows, rows - start);
       std::copy(block + start * n, block + (start + r) * n, e.begin());
-      if (reproducible_) repro::product(e.data(), r, n, linearMap_.data(), n, block + start * n);
-      else fastMap_.apply(e.data(), r, block + start * n);
+      if (reproducible_)
+        repro::product(e.data(), r, n, linearMap_.data(), n, block + start * n);
+      else
+        fastMap_.apply(e.data(), r, block + start * n);
     }
     return;
   }

@@ -51,15 +51,21 @@ std::vector<double> resolveFactors(const SimulationConfig& c) {
   const int K = environmentCount(c.design, c.n);
   std::vector<double> given = c.varianceFactors;
   if (given.empty()) {
-    if (c.design == InterventionDesign::SingleNode) given = {5.0};
-    else if (c.design == InterventionDesign::MultiNode) given = {0.25};
-    else given = {0.25, 4.0};
+    if (c.design == InterventionDesign::SingleNode)
+      given = {5.0};
+    else if (c.design == InterventionDesign::MultiNode)
+      given = {0.25};
+    else
+      given = {0.25, 4.0};
   }
   std::vector<double> factors(static_cast<size_t>(K));
   for (int m = 0; m < K; ++m) {
-    if (given.size() == 1) factors[static_cast<size_t>(m)] = given[0];
-    else if (static_cast<int>(given.size()) == K) factors[static_cast<size_t>(m)] = given[static_cast<size_t>(m)];
-    else factors[static_cast<size_t>(m)] = given[m < c.n ? 0 : 1];  // two-hard-per-node pair
+    if (given.size() == 1)
+      factors[static_cast<size_t>(m)] = given[0];
+    else if (static_cast<int>(given.size()) == K)
+      factors[static_cast<size_t>(m)] = given[static_cast<size_t>(m)];
+    else
+      factors[static_cast<size_t>(m)] = given[m < c.n ? 0 : 1];  // two-hard-per-node pair
   }
   return factors;
 }
@@ -82,7 +88,9 @@ void checkEnvironmentIndex(const SimulationModel& model, int env, const char* fu
 
 }  // namespace
 
-int environmentCount(InterventionDesign design, int n) { return design == InterventionDesign::TwoHardPerNode ? 2 * n : n; }
+int environmentCount(InterventionDesign design, int n) {
+  return design == InterventionDesign::TwoHardPerNode ? 2 * n : n;
+}
 
 void validateSimulationConfig(const SimulationConfig& c) {
   if (c.n < 1) fail("'n' must be at least 1, got " + std::to_string(c.n));
@@ -116,8 +124,7 @@ void validateSimulationConfig(const SimulationConfig& c) {
            "); 'varianceFactors[" + std::to_string(i) + "]' is " + text(f));
   }
   const double values = static_cast<double>(K + 1) * static_cast<double>(c.samples) * static_cast<double>(d);
-  if (values > kMaxValues)
-    fail("(K+1) x samples x d = " + text(values) + " values is too large; lower 'samples'");
+  if (values > kMaxValues) fail("(K+1) x samples x d = " + text(values) + " values is too large; lower 'samples'");
 }
 
 SimulationModel drawSimulationModel(const SimulationConfig& config, Generator& rng) {
@@ -129,7 +136,8 @@ SimulationModel drawSimulationModel(const SimulationConfig& config, Generator& r
   // The model's parameters, which grow with the size options alone.
   if (config.latent == LatentModel::Mlp) request.add("the latent MLP weights", {latents, latents, config.mlpHidden});
   if (config.latent == LatentModel::Quadratic) request.add("the quadratic mechanisms", {latents, latents, latents});
-  if (config.transform == MixingKind::TanhMlp) request.add("the transform's layers", {config.transformLayers, observed, observed});
+  if (config.transform == MixingKind::TanhMlp)
+    request.add("the transform's layers", {config.transformLayers, observed, observed});
   request.check();
   SimulationModel model;
   model.config = config;
@@ -549,14 +557,17 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
                     0});
   constexpr int kSampled = 1;  // the transforms wait for chain 1
   if (want.x) {
-    chains.push_back({K + 1, 1, false, [&](int e) {
+    chains.push_back({K + 1, 1, false,
+                      [&](int e) {
                         Index counter = 0;
                         const double* ze = zData + static_cast<Index>(e) * N * n;
                         for (Index start = 0; start < N; start += kBlock) {
                           const Index rows = std::min(kBlock, N - start);
                           double* out = sim.x.data() + (static_cast<Index>(e) * N + start) * d;
-                          if (linearTransform) decoderT.apply(ze + start * n, rows, out);
-                          else model.transform.forward(ze + start * n, rows, out);
+                          if (linearTransform)
+                            decoderT.apply(ze + start * n, rows, out);
+                          else
+                            model.transform.forward(ze + start * n, rows, out);
                           cancelPoint(counter, 64);
                         }
                         finished(currentPart);
@@ -565,7 +576,8 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
   }
   if (want.dsx) {
     if (linearTransform) {
-      chains.push_back({K, 1, true, [&](int task) {
+      chains.push_back({K, 1, true,
+                        [&](int task) {
                           Matrix dsz;
                           Index counter = 0;
                           for (Index start = 0; start < N; start += kBlock) {
@@ -578,7 +590,8 @@ Simulation simulate(const SimulationConfig& config, const Context* context) {
                         },
                         kSampled});
     } else {
-      chains.push_back({1, 1, true, [&](int) {
+      chains.push_back({1, 1, true,
+                        [&](int) {
                           std::vector<Matrix> blocks;
                           Index counter = 0;
                           for (Index start = 0; start < N; start += kBlock) {

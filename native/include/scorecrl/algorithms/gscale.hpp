@@ -93,11 +93,12 @@ struct GscaleModel {
 
 struct GscaleOptions {
   GscaleFamily family = GscaleFamily::Glm;
-  int hidden = 32;                    // Mlp width
-  double targetScale = 1.0;           // c: target of the diagonal of D
-  double reconstructionWeight = -1.0; // λ; < 0: family default (Glm 1, Mlp 100: the mlp decoder must learn to reconstruct first)
+  int hidden = 32;           // Mlp width
+  double targetScale = 1.0;  // c: target of the diagonal of D
+  double reconstructionWeight =
+      -1.0;  // λ; < 0: family default (Glm 1, Mlp 100: the mlp decoder must learn to reconstruct first)
   GscaleOptimizer optimizer = GscaleOptimizer::Adam;
-  double learningRate = -1.0;         // < 0: family default (Glm 1e-3 spectral / 2e-2 random, Mlp 5e-3)
+  double learningRate = -1.0;  // < 0: family default (Glm 1e-3 spectral / 2e-2 random, Mlp 5e-3)
   int maxIterations = 20000;
   // Plateau schedule: when the best loss has not improved by a relative
   // `tolerance` for `patience` iterations, the learning rate is halved and
@@ -141,8 +142,8 @@ struct GscaleLoss {
 
 // Loss and, if gradient != nullptr, its gradient with respect to model.theta
 // (same layout). Derived by hand; see the file comment.
-GscaleLoss gscaleLoss(const GscaleModel& model, const GscaleData& data, double targetScale,
-                      double reconstructionWeight, Vector* gradient);
+GscaleLoss gscaleLoss(const GscaleModel& model, const GscaleData& data, double targetScale, double reconstructionWeight,
+                      Vector* gradient);
 
 // Closed-form Glm start. U spans the top-n right singular subspace V of
 // atanh(clamp(x)); with it the decoder Jacobian weights w_t = 1 - x̂_t^2 are
@@ -157,13 +158,13 @@ GscaleModel gscaleRandomInit(GscaleFamily family, int n, int d, int hidden, uint
 
 struct GscaleResult {
   GscaleModel model;
-  Matrix latents;     // N x n: encode(x)
-  Matrix D;           // n x n, pair statistic at the trained model
-  Matrix Dobs;        // n x n, observational statistic (empty without obs)
-  Matrix statistic;   // n x n scale-free edge statistic S (zero diagonal; empty without obs)
-  double threshold = 0;  // the threshold the edge rule applied to S
-  Adjacency rawGraph; // edges passing the rule (may be cyclic)
-  Adjacency graph;    // closest DAG of rawGraph
+  Matrix latents;          // N x n: encode(x)
+  Matrix D;                // n x n, pair statistic at the trained model
+  Matrix Dobs;             // n x n, observational statistic (empty without obs)
+  Matrix statistic;        // n x n scale-free edge statistic S (zero diagonal; empty without obs)
+  double threshold = 0;    // the threshold the edge rule applied to S
+  Adjacency rawGraph;      // edges passing the rule (may be cyclic)
+  Adjacency graph;         // closest DAG of rawGraph
   std::vector<int> order;  // a topological order of graph
   // History rows: iteration, loss, score term, reconstruction, learning rate.
   Matrix history;

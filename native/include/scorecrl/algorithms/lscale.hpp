@@ -90,12 +90,12 @@ enum class Unmixing { Predecessors, SoftParents };
 enum class HardGraphFilter { None, SoftGraph, SoftClosure, Auto };
 
 struct LscaleOptions {
-  bool hard = false;       // run the hard stage
-  bool fullRank = false;   // run the full-rank stage
+  bool hard = false;      // run the hard stage
+  bool fullRank = false;  // run the full-rank stage
   EdgeRule edgeRule = EdgeRule::Adaptive;
-  double tolEdge = 1e-3;   // Absolute rule threshold
-  double nullMargin = 1.25;  // NullLevel rule: hard-stage threshold in decades above the median pair minimum
-  double tolEigv = 1e-2;   // full-rank: eigenvalues of R above it span its column space (graph step)
+  double tolEdge = 1e-3;          // Absolute rule threshold
+  double nullMargin = 1.25;       // NullLevel rule: hard-stage threshold in decades above the median pair minimum
+  double tolEigv = 1e-2;          // full-rank: eigenvalues of R above it span its column space (graph step)
   double tolIntersection = 1e-6;  // full-rank: the same for the encoder step
   Unmixing unmixing = Unmixing::Predecessors;
   HardGraphFilter hardGraphFilter = HardGraphFilter::Auto;
@@ -103,15 +103,15 @@ struct LscaleOptions {
 
 // The n-dim statistics the algorithm needs.
 struct LscaleInput {
-  Matrix basis;              // d x n, orthonormal columns
-  std::vector<Matrix> R;     // n score-difference second moments (n x n) in the basis
+  Matrix basis;                    // d x n, orthonormal columns
+  std::vector<Matrix> R;           // n score-difference second moments (n x n) in the basis
   std::vector<Matrix> covariance;  // n+1 centred covariances (n x n) of B^T x; [0] observational
-  Index samples = 0;         // N (informational)
+  Index samples = 0;               // N (informational)
 };
 
 // From samples x ((n+1) x N x d) and score differences dsx (n x Ns x d).
-LscaleInput lscaleInputFromSamples(const double* x, Index environments, Index N, Index d, const double* dsx,
-                                   Index Ns, const Context* context = nullptr);
+LscaleInput lscaleInputFromSamples(const double* x, Index environments, Index N, Index d, const double* dsx, Index Ns,
+                                   const Context* context = nullptr);
 // From samples x with the Gaussian plug-in estimator (dsx never formed).
 LscaleInput lscaleInputGaussian(const double* x, Index environments, Index N, Index d, bool centred,
                                 const Context* context = nullptr);
@@ -126,14 +126,14 @@ LscaleInput lscaleInputFromMoments(const std::vector<Matrix>& covariance, const 
 LscaleInput lscaleInputGaussian(const ReducedMoments& moments, bool centred, const std::string& function);
 
 struct LscaleStage {
-  Matrix encoder;   // n x d
-  Matrix decoder;   // d x n
-  Adjacency graph;  // n x n, graph(i, j): edge i -> j
-  std::vector<int> order;  // causal order, oldest first
+  Matrix encoder;                          // n x d
+  Matrix decoder;                          // d x n
+  Adjacency graph;                         // n x n, graph(i, j): edge i -> j
+  std::vector<int> order;                  // causal order, oldest first
   std::vector<Matrix> latentScoreDiffCov;  // n matrices n x n: Rz_m
-  Matrix edgeStatistic;  // n x n, [j][m]: the value the edge rule compared for j -> m (diagonal: m's own)
-  double edgeThreshold = 0.0;  // edges are edgeStatistic >= (Absolute) / > (Adaptive) this
-  Adjacency rawGraph;    // thresholded statistics before closestDag (and before the hard filter)
+  Matrix edgeStatistic;          // n x n, [j][m]: the value the edge rule compared for j -> m (diagonal: m's own)
+  double edgeThreshold = 0.0;    // edges are edgeStatistic >= (Absolute) / > (Adaptive) this
+  Adjacency rawGraph;            // thresholded statistics before closestDag (and before the hard filter)
   bool exactStatistics = false;  // adaptive rule: some statistics were numerical zeros (noise-free scores)
   // Adaptive statistic: [j][m] = log10(edgeStatistic) - log10(nullLevel), decades above the
   // non-edge level (NaN on the diagonal, for exact zeros, and for the Absolute rule).
@@ -172,9 +172,9 @@ struct EdgeDecision {
 // keeps the certain ones above it (all candidates when none is separated).
 enum class EdgeFallback { NullLevel, NoEdges };
 EdgeDecision decideEdges(const std::vector<Matrix>& latentScoreDiffCov, const Matrix& decoderReduced,
-                         const Matrix& observationalCovariance, EdgeRule rule, double tolEdge,
-                         EdgeFallback fallback, const Adjacency* candidates = nullptr,
-                         const Adjacency* certain = nullptr, double nullMargin = 1.25);
+                         const Matrix& observationalCovariance, EdgeRule rule, double tolEdge, EdgeFallback fallback,
+                         const Adjacency* candidates = nullptr, const Adjacency* certain = nullptr,
+                         double nullMargin = 1.25);
 
 // Orthonormal basis of the intersection of the column spaces of orthonormal
 // bases q[0], q[1], ...: directions whose principal angle with the next space

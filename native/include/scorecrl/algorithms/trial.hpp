@@ -61,18 +61,18 @@ struct TrialSpec {
 
 // Metrics in the true labelling; graphs compared as transitive closures.
 struct TrialResult {
-  int shd = 0;             // entries where the closures differ (FP + FN)
-  double precision = 1.0;  // TP / (TP + FP); 1 when nothing was estimated
-  double recall = 1.0;     // TP / (TP + FN); 1 when the true closure is empty
+  int shd = 0;                // entries where the closures differ (FP + FN)
+  double precision = 1.0;     // TP / (TP + FP); 1 when nothing was estimated
+  double recall = 1.0;        // TP / (TP + FN); 1 when the true closure is empty
   double encoderError = 0.0;  // spectral norm of the unit-row effective mixing outside parents + identity
   int incorrectMixing = 0;    // entries of it with |value| >= 0.05
   int trueEdges = 0;          // edges of the true closure
   int estimatedEdges = 0;     // edges of the estimated closure
   bool correct() const { return shd == 0; }
   // The estimate itself (true labelling), for callers that want it.
-  Adjacency graph;           // estimated closure
-  Matrix encoder;            // n x d
-  std::vector<int> order;    // estimated causal order (true labels)
+  Adjacency graph;         // estimated closure
+  Matrix encoder;          // n x d
+  std::vector<int> order;  // estimated causal order (true labels)
 };
 
 // Second moments of one environment's latent samples.
@@ -120,12 +120,12 @@ TrialResult runTrial(const TrialSpec& spec, const Context* context = nullptr);
 //   R_m = B [ D C0r D + P_m delta delta^T P_m ] B^T,
 // D = P_m - P_0, C0r = B^T C_0 B, delta = B^T (mu_0 - mu_m).
 struct FitResult {
-  std::vector<int> order;         // causal order of the latents, oldest first
-  Adjacency graph;                // estimated transitive closure (latent t = environment t+1)
-  Matrix encoder;                 // n x d, unit rows, largest |entry| of each row positive
-  std::vector<Matrix> R;          // K score-difference covariances (d x d)
-  Vector supportEigenvalues;      // eigenvalues of C_0, descending (d)
-  Matrix scoreDiffEigenvalues;    // K x d: eigenvalues of each R_m, descending
+  std::vector<int> order;       // causal order of the latents, oldest first
+  Adjacency graph;              // estimated transitive closure (latent t = environment t+1)
+  Matrix encoder;               // n x d, unit rows, largest |entry| of each row positive
+  std::vector<Matrix> R;        // K score-difference covariances (d x d)
+  Vector supportEigenvalues;    // eigenvalues of C_0, descending (d)
+  Matrix scoreDiffEigenvalues;  // K x d: eigenvalues of each R_m, descending
 };
 FitResult fitFiniteSample(const std::vector<Matrix>& covariances, const std::vector<Vector>& means, int n,
                           double tolEigv, double tolOrth);

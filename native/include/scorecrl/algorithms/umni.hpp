@@ -72,14 +72,14 @@ enum class UmniOrder {
 };
 
 struct UmniOptions {
-  int kappa = 2;            // weights in {-kappa..kappa}, kappa >= 1
-  bool hard = false;        // run the hard-intervention stage
-  double tolEigv = 0.05;    // eigenvalue / singular-value threshold, in (0, 1)
-  double tolCi = 0.05;      // Fisher z-test level, in (0, 1)
-  double tolUnmix = 0.1;    // regression change that marks an intervening environment, > 0
+  int kappa = 2;          // weights in {-kappa..kappa}, kappa >= 1
+  bool hard = false;      // run the hard-intervention stage
+  double tolEigv = 0.05;  // eigenvalue / singular-value threshold, in (0, 1)
+  double tolCi = 0.05;    // Fisher z-test level, in (0, 1)
+  double tolUnmix = 0.1;  // regression change that marks an intervening environment, > 0
   UmniOrder order = UmniOrder::L1;
-  int latents = 0;          // n; 0: K, the number of interventional environments
-  bool prefilter = true;    // cheap screening before the eigendecomposition
+  int latents = 0;        // n; 0: K, the number of interventional environments
+  bool prefilter = true;  // cheap screening before the eigendecomposition
   // Largest (2 kappa + 1)^n searched: a larger search is refused before it
   // starts (it may visit every candidate, once per latent). At most 1e12.
   double maxCandidates = 1e7;
@@ -99,8 +99,8 @@ struct UmniResult {
   Matrix encoder;          // n x d after the refinement
   Adjacency graphClosure;  // n x n, upper triangular (rows are in causal order)
   bool hard = false;
-  Matrix hardEncoder;      // n x d (step 4; empty unless hard)
-  Adjacency hardGraph;     // n x n (step 4; empty unless hard)
+  Matrix hardEncoder;   // n x d (step 4; empty unless hard)
+  Adjacency hardGraph;  // n x n (step 4; empty unless hard)
   UmniStats stats;
 };
 
@@ -154,13 +154,13 @@ struct UmniTrialSpec {
 };
 
 struct UmniStageMetrics {
-  int shd = 0;                    // soft: closure SHD; hard: SHD of the DAG (reversal counts once)
-  double precision = 1.0;         // on the edges of that graph
+  int shd = 0;             // soft: closure SHD; hard: SHD of the DAG (reversal counts once)
+  double precision = 1.0;  // on the edges of that graph
   double recall = 1.0;
-  double mcc = 0.0;               // mean |corr| of matched true and estimated latents (observational samples)
-  int incorrectMixing = 0;        // |E| >= 0.05 outside the allowed pattern (ancestors + identity soft, identity hard)
+  double mcc = 0.0;         // mean |corr| of matched true and estimated latents (observational samples)
+  int incorrectMixing = 0;  // |E| >= 0.05 outside the allowed pattern (ancestors + identity soft, identity hard)
   double incorrectMixingRatio = 0.0;
-  double offPatternNorm = 0.0;    // spectral norm of the unit-row effective mixing outside the pattern
+  double offPatternNorm = 0.0;  // spectral norm of the unit-row effective mixing outside the pattern
 };
 
 struct UmniTrialResult {

@@ -58,20 +58,20 @@ struct LearnedOptions {
   uint64_t seed = 0;
   // Network methods.
   int epochs = 20;
-  int width = 64;                    // hidden units per layer
+  int width = 64;  // hidden units per layer
   int hiddenLayers = 2;
-  double learningRate = 0;           // Adam's step size (peak of the schedule); 0: classifier-mlp 1e-2, ssm 3e-3
-  bool cosineSchedule = true;        // decay the step size to 0 along a half cosine over the epochs
-  double validationFraction = 0.1;   // held out for early stopping, in [0, 0.9]
+  double learningRate = 0;          // Adam's step size (peak of the schedule); 0: classifier-mlp 1e-2, ssm 3e-3
+  bool cosineSchedule = true;       // decay the step size to 0 along a half cosine over the epochs
+  double validationFraction = 0.1;  // held out for early stopping, in [0, 0.9]
   int batchSize = 512;
-  int patience = 10;                 // epochs without validation improvement before stopping
-  double weightDecay = 1e-5;         // adds weightDecay * |theta|^2 to the loss
-  int projections = 2;               // ssm: directions v per sample
-  bool quadraticHead = true;         // classifier-mlp: logit = quadratic logistic fit + network
+  int patience = 10;          // epochs without validation improvement before stopping
+  double weightDecay = 1e-5;  // adds weightDecay * |theta|^2 to the loss
+  int projections = 2;        // ssm: directions v per sample
+  bool quadraticHead = true;  // classifier-mlp: logit = quadratic logistic fit + network
   // logistic-quadratic.
-  double l2 = 1e-6;                  // adds l2/2 * |beta|^2 (intercept excluded) to the mean log-loss
+  double l2 = 1e-6;  // adds l2/2 * |beta|^2 (intercept excluded) to the mean log-loss
   int maxIterations = 50;
-  double tolerance = 1e-8;           // stop when the Newton decrement^2 / 2 falls below this
+  double tolerance = 1e-8;  // stop when the Newton decrement^2 / 2 falls below this
 };
 
 // Checks the options and fills in method defaults; throws Error naming the field.

@@ -65,8 +65,8 @@ struct Workspace {
 // Jacobian-vector products, available as ws.t.back() ((P*B) x out).
 // Output: ws.h.back() (B x out).
 template <typename Scalar>
-void forward(const Mlp& net, const Scalar* params, const Eigen::Ref<const MatrixT<Scalar>>& x,
-             Workspace<Scalar>& ws, const Eigen::Ref<const MatrixT<Scalar>>* v = nullptr);
+void forward(const Mlp& net, const Scalar* params, const Eigen::Ref<const MatrixT<Scalar>>& x, Workspace<Scalar>& ws,
+             const Eigen::Ref<const MatrixT<Scalar>>* v = nullptr);
 
 // Reverse pass after forward(): gOut (B x out) is dLoss/dOutput, gTangent
 // ((P*B) x out, or null) dLoss/d(J v) when forward() had directions.

@@ -35,8 +35,8 @@ class Context;
 
 // Per-environment moments of y = B^T x.
 struct ReducedMoments {
-  Matrix basis;              // d x n, orthonormal columns (top-n eigenvectors of C_0)
-  Vector basisEigenvalues;   // the n leading eigenvalues of the observational covariance, descending
+  Matrix basis;                     // d x n, orthonormal columns (top-n eigenvectors of C_0)
+  Vector basisEigenvalues;          // the n leading eigenvalues of the observational covariance, descending
   double residualEigenvalue = 0.0;  // the (n+1)-th eigenvalue (0 when d == n): variance off the support
   std::vector<Matrix> covariance;   // K+1 centred covariances of y (n x n), 1/N
   std::vector<Vector> mean;         // K+1 means of y (n)

@@ -56,8 +56,8 @@ struct MixingError {
   double offPatternSpectralNorm;
   Matrix effective;
 };
-MixingError effectiveMixingError(const Matrix& encoder, const Matrix& decoder,
-                                 const Adjacency& allowed, double threshold = 0.05);
+MixingError effectiveMixingError(const Matrix& encoder, const Matrix& decoder, const Adjacency& allowed,
+                                 double threshold = 0.05);
 
 // Allowed mixing pattern for a latent graph (edge i -> j means graph(i, j)):
 // allowed(i, j) = true iff i == j, or j is a parent of i (includeAncestors = false:

@@ -17,11 +17,9 @@ namespace scorecrl {
 // op(B) is k x n, C is m x n; lda, ldb, ldc are the row strides of A, B, C as
 // stored; transA / transB select op(X) = X^T. beta == 0 overwrites C (NaN in
 // C does not propagate).
-void gemm(bool transA, bool transB, std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, double alpha,
-          const double* A, std::ptrdiff_t lda, const double* B, std::ptrdiff_t ldb, double beta, double* C,
-          std::ptrdiff_t ldc);
-void gemm(bool transA, bool transB, std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, float alpha,
-          const float* A, std::ptrdiff_t lda, const float* B, std::ptrdiff_t ldb, float beta, float* C,
-          std::ptrdiff_t ldc);
+void gemm(bool transA, bool transB, std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, double alpha, const double* A,
+          std::ptrdiff_t lda, const double* B, std::ptrdiff_t ldb, double beta, double* C, std::ptrdiff_t ldc);
+void gemm(bool transA, bool transB, std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, float alpha, const float* A,
+          std::ptrdiff_t lda, const float* B, std::ptrdiff_t ldb, float beta, float* C, std::ptrdiff_t ldc);
 
 }  // namespace scorecrl

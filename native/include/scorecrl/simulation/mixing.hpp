@@ -40,8 +40,8 @@ struct MixingOptions {
 struct Mixing {
   MixingKind kind = MixingKind::Linear;
   int n = 0, d = 0;
-  std::vector<Matrix> weights;  // weights[0]: d x n; further layers d x d
-  std::vector<Vector> biases;   // one per layer (zeros for Tanh); empty for Linear
+  std::vector<Matrix> weights;         // weights[0]: d x n; further layers d x d
+  std::vector<Vector> biases;          // one per layer (zeros for Tanh); empty for Linear
   std::vector<Matrix> pseudoInverses;  // pinv of each weight matrix
   // pinv(weights[0]) (n x d): the encoder of the linear transform.
   const Matrix& encoder() const { return pseudoInverses.front(); }

@@ -52,13 +52,13 @@ struct MlpMechanism {
 struct LatentScm {
   LatentModel model = LatentModel::Linear;
   int n = 0;
-  Adjacency adjacency;                     // adjacency(i, j): edge i -> j
-  std::vector<std::vector<int>> parents;   // ascending indices
-  std::vector<int> order;                  // topological order used for sampling
-  Vector variances;                        // observational noise variances v_i
-  std::vector<Vector> weights;             // Linear: weights over parents[j]
-  std::vector<Matrix> quadratic;           // Quadratic: A_j (k x k, symmetric PSD)
-  std::vector<MlpMechanism> mlp;           // Mlp
+  Adjacency adjacency;                    // adjacency(i, j): edge i -> j
+  std::vector<std::vector<int>> parents;  // ascending indices
+  std::vector<int> order;                 // topological order used for sampling
+  Vector variances;                       // observational noise variances v_i
+  std::vector<Vector> weights;            // Linear: weights over parents[j]
+  std::vector<Matrix> quadratic;          // Quadratic: A_j (k x k, symmetric PSD)
+  std::vector<MlpMechanism> mlp;          // Mlp
 
   // Linear only: W(i, j) = weight of the edge i -> j, zero elsewhere.
   Matrix weightMatrix() const;
@@ -66,9 +66,9 @@ struct LatentScm {
 
 // Mechanisms of one environment.
 struct Environment {
-  std::vector<int> targets;   // intervened nodes (ascending)
-  Vector mechanismScale;      // c_i
-  Vector noiseVariance;       // v_i used in this environment
+  std::vector<int> targets;  // intervened nodes (ascending)
+  Vector mechanismScale;     // c_i
+  Vector noiseVariance;      // v_i used in this environment
 };
 
 // How an intervention changes the noise variance of its targets.
@@ -78,8 +78,8 @@ enum class VarianceChange {
 };
 
 struct InterventionSpec {
-  bool hard = true;           // hard: c_i = 0; soft: c_i = softScale
-  double factor = 5.0;        // > 0
+  bool hard = true;     // hard: c_i = 0; soft: c_i = softScale
+  double factor = 5.0;  // > 0
   VarianceChange change = VarianceChange::Scale;
   double softScale = 0.5;
 };

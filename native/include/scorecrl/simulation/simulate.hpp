@@ -86,7 +86,7 @@ int environmentCount(InterventionDesign design, int n);
 void validateSimulationConfig(const SimulationConfig& config);
 
 struct SimulationModel {
-  SimulationConfig config;                // with defaults filled in
+  SimulationConfig config;  // with defaults filled in
   Mixing transform;
   LatentScm scm;
   std::vector<Environment> environments;  // K + 1; [0] observational
