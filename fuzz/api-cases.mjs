@@ -534,7 +534,7 @@ function ops() {
     },
   );
 
-  const estimatorSlots = (_method, _extra) => [
+  const estimatorSlots = (_method, extra) => [
     slot([0], 'nd', [3, 40, 3]),
     slot([1], 'object'),
     slot([1, 'method'], 'enum:gaussian'),
