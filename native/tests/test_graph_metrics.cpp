@@ -4,8 +4,8 @@
 //       native/src/evaluation/graph.cpp native/src/evaluation/metrics.cpp native/tests/test_graph_metrics.cpp
 //       -o /tmp/tgm && /tmp/tgm
 //
-// If the reference fixtures are found (env SCORECRL_FIXTURES, else
-// ../shared/fixtures/reference relative to the working directory) the LSCALE-I cases
+// With the reference fixtures (env SCORECRL_FIXTURES, else this repository's
+// test/fixtures/reference, found from this file's path) the LSCALE-I cases
 // are also checked: MCC against the reference's value, topological order against the
 // reference's order.
 #include <algorithm>
@@ -564,9 +564,15 @@ bool loadFixture(const std::string& dir, Fixture& f) {
   return true;
 }
 
+std::string dirOf(const std::string& path) {
+  const size_t k = path.find_last_of("/\\");
+  return k == std::string::npos ? std::string(".") : path.substr(0, k);
+}
+
 void testFixtures() {
   const char* env = std::getenv("SCORECRL_FIXTURES");
-  const std::string root = env ? env : "../shared/fixtures/reference";
+  // The repository root from this file's path as the compiler saw it.
+  const std::string root = env ? env : dirOf(dirOf(dirOf(__FILE__))) + "/test/fixtures/reference";
   const std::vector<std::string> cases{
       "lscale-linear-hard-gaussian-n5-d10-s1000", "lscale-linear-soft-gaussian-n5-d10-s1001",
       "lscale-quadratic-hard-true-n5-d8-s1002",   "lscale-quadratic-soft-true-n4-d6-s1003",

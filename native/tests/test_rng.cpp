@@ -8,8 +8,8 @@
 //  1. the generated block below (NumPy's results for an op script over the
 //     seeds 0, 1, 42, 20261128, and samples of 10^6 normals of seed 42);
 //     regenerate with `python3 native/tests/gen_rng_expected.py embed`;
-//  2. the shared fixture ../shared/fixtures/numpy-rng.json (override the
-//     directory with SCORECRL_FIXTURES_DIR);
+//  2. the fixture test/fixtures/numpy-rng.json in this repository (override
+//     the directory with SCORECRL_FIXTURES_DIR);
 //  3. full-length streams produced live by gen_rng_expected.py when python3
 //     with numpy is available (skipped, with a notice, otherwise; set
 //     SCORECRL_RNG_PYTHON to choose the interpreter).
@@ -1612,7 +1612,7 @@ std::vector<double> numbers(const Json* v) {
 void testFixture() {
   std::vector<std::string> dirs;
   if (const char* env = std::getenv("SCORECRL_FIXTURES_DIR")) dirs.push_back(env);
-  dirs.push_back(repoRoot() + "/../shared/fixtures");
+  dirs.push_back(repoRoot() + "/test/fixtures");
   std::string text, used;
   for (const std::string& d : dirs) {
     if (readFile(d + "/numpy-rng.json", text)) {
