@@ -8,7 +8,14 @@ import { writeFileAtomic } from '../io/files.js';
 import type { Environments } from '../io/readers.js';
 import { fitFiniteSample } from '../ops/finite-sample.js';
 import type { FitFlags } from './fit-flags.js';
-import { environmentMoments, latentName as name, printLatentTable, summariseLatents } from './fit-summary.js';
+import {
+  describeEnvironments,
+  environmentMoments,
+  graphEdges,
+  latentName as name,
+  printLatentTable,
+  summariseLatents,
+} from './fit-summary.js';
 
 /** The `fit` flags the plug-in finite-sample fit reads. */
 export type FiniteSampleFitFlags = Pick<FitFlags, 'estimator' | 'algorithm' | 'tolEigv' | 'tolOrth' | 'out' | 'json'>;
@@ -20,8 +27,7 @@ export function fitFiniteSamplePlugIn(crl: Backend, env: Environments, files: st
   const fit = fitFiniteSample(crl.engine, moments.covariances, moments.means, n, { tolEigv: flags.tolEigv, tolOrth: flags.tolOrth });
   const graph = (i: number, j: number) => fit.graph.data[i * n + j] === 1;
   const encoderRow = (t: number) => fit.encoder.data.subarray(t * d, (t + 1) * d);
-  const edges: [string, string][] = [];
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (graph(i, j)) edges.push([name(i), name(j)]);
+  const edges = graphEdges(fit.graph);
   const latents = summariseLatents(fit.encoder, moments, env.labels, fit.graph);
   const eig = Array.from(fit.supportEigenvalues);
   const total = eig.reduce((a, b) => a + Math.max(b, 0), 0);
@@ -30,11 +36,7 @@ export function fitFiniteSamplePlugIn(crl: Backend, env: Environments, files: st
     input: {
       files,
       columns: env.columns,
-      environments: env.labels.map((label, k) => ({
-        label,
-        rows: env.data[k]!.shape[0],
-        role: k === 0 ? 'observational' : `intervenes ${name(k - 1)}`,
-      })),
+      environments: describeEnvironments(env, (k) => `intervenes ${name(k - 1)}`),
     },
     options: { latents: n, estimator: flags.estimator, algorithm: flags.algorithm, tolEigv: flags.tolEigv, tolOrth: flags.tolOrth },
     latents: latents.map((l) => l.latent),

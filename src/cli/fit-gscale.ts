@@ -14,6 +14,7 @@ import { stackEnvironments, type Environments } from '../io/readers.js';
 import { toRows, type NDArray } from '../types.js';
 import { cancellableBySignals, progressPrinter } from './options.js';
 import type { FitFlags } from './fit-flags.js';
+import { describeEnvironments, graphEdges, latentName as name } from './fit-summary.js';
 
 /** The `fit` flags GSCALE-I reads. */
 export type GscaleFitFlags = Pick<
@@ -87,10 +88,8 @@ export async function fitGscale(crl: Backend, env: Environments, files: string[]
     return { dsx, r };
   });
   const seconds = (performance.now() - started) / 1000;
-  const name = (t: number) => `z${t}`;
   const graph = r.graph!;
-  const edges: [string, string][] = [];
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (graph.data[i * n + j] === 1) edges.push([name(i), name(j)]);
+  const edges = graphEdges(graph);
   const D = toRows(r.D);
   const latents = Array.from({ length: n }, (_, t) => ({
     latent: name(t),
@@ -106,11 +105,7 @@ export async function fitGscale(crl: Backend, env: Environments, files: string[]
       files,
       columns: env.columns,
       rowsUsed: rows,
-      environments: env.labels.map((label, k) => ({
-        label,
-        rows: env.data[k]!.shape[0],
-        role: k === 0 ? 'observational' : `${k <= n ? 'first' : 'second'} hard intervention on ${name((k - 1) % n)}`,
-      })),
+      environments: describeEnvironments(env, (k) => `${k <= n ? 'first' : 'second'} hard intervention on ${name((k - 1) % n)}`),
     },
     options: {
       latents: n,

@@ -11,7 +11,15 @@ import { writeFileAtomic } from '../io/files.js';
 import type { LscaleResult, LscaleStage } from '../ops/lscale.js';
 import { stackEnvironments, type Environments } from '../io/readers.js';
 import { toRows, type NDArray } from '../types.js';
-import { environmentMoments, latentName as name, printLatentTable, summariseLatents, type EnvironmentMoments } from './fit-summary.js';
+import {
+  describeEnvironments,
+  graphEdges,
+  environmentMoments,
+  latentName as name,
+  printLatentTable,
+  summariseLatents,
+  type EnvironmentMoments,
+} from './fit-summary.js';
 import { cancellableBySignals, progressPrinter } from './options.js';
 import type { FitFlags } from './fit-flags.js';
 
@@ -111,8 +119,7 @@ export async function fitLinear(crl: Backend, env: Environments, files: string[]
   const encoder = normaliseRows(e.encoder);
   const closure = lscale ? crl.transitiveClosure(e.graph) : e.graph;
   const has = (g: NDArray, i: number, j: number) => g.data[i * n + j] === 1;
-  const edges: [string, string][] = [];
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (has(e.graph, i, j)) edges.push([name(i), name(j)]);
+  const edges = graphEdges(e.graph);
   // LSCALE-I: each reported edge's statistic and its margin above the non-edge level (decades).
   const evidence: { from: string; to: string; statistic: number; margin: number }[] = [];
   if (lscale && e.stage?.edgeStatistic && e.stage.edgeMargin)
@@ -137,11 +144,7 @@ export async function fitLinear(crl: Backend, env: Environments, files: string[]
       files,
       columns: env.columns,
       ...(e.rows !== undefined ? { rowsUsedForScores: e.rows } : {}),
-      environments: env.labels.map((label, k) => ({
-        label,
-        rows: env.data[k]!.shape[0],
-        role: k === 0 ? 'observational' : `intervenes ${name(k - 1)}`,
-      })),
+      environments: describeEnvironments(env, (k) => `intervenes ${name(k - 1)}`),
     },
     options: {
       latents: n,

@@ -29,6 +29,11 @@ export interface EnvironmentMoments {
   means: NDArray;
 }
 
+/** The `environments` of a fit's JSON `input`: each file's label, rows and role (`role(k)` for k ≥ 1; 0 is observational). */
+export function describeEnvironments(env: Environments, role: (k: number) => string) {
+  return env.labels.map((label, k) => ({ label, rows: env.data[k]!.shape[0], role: k === 0 ? 'observational' : role(k) }));
+}
+
 export function environmentMoments(crl: Backend, env: Environments): EnvironmentMoments {
   const d = env.columns.length;
   const K1 = env.data.length;
@@ -45,6 +50,14 @@ export function environmentMoments(crl: Backend, env: Environments): Environment
 
 /** The latent names: z0, z1, ... */
 export const latentName = (t: number): string => `z${t}`;
+
+/** The edges of an n×n 0/1 graph (edge i → j at [i][j]) as latent-name pairs, row by row. */
+export function graphEdges(graph: NDArray): [string, string][] {
+  const n = graph.shape[0]!;
+  const edges: [string, string][] = [];
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (graph.data[i * n + j] === 1) edges.push([latentName(i), latentName(j)]);
+  return edges;
+}
 
 /**
  * One summary per latent t (encoder row t; environment t+1 intervenes it): ancestors and

@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../io/files.js';
 import type { Environments } from '../io/readers.js';
 import { toRows, type NDArray } from '../types.js';
 import type { FitFlags } from './fit-flags.js';
+import { describeEnvironments, graphEdges, latentName as name } from './fit-summary.js';
 
 /** The `fit` flags UMNI-CRL reads. */
 export type UmniFitFlags = Pick<
@@ -35,12 +36,6 @@ export function fitUmni(
       order: flags.order,
     },
   );
-  const name = (t: number) => `z${t}`;
-  const edgesOf = (g: NDArray) => {
-    const out: [string, string][] = [];
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (g.data[i * n + j] === 1) out.push([name(i), name(j)]);
-    return out;
-  };
   const weights = toRows(r.weights);
   const combination = (t: number) =>
     weights
@@ -52,11 +47,7 @@ export function fitUmni(
     input: {
       files,
       columns: env.columns,
-      environments: env.labels.map((label, k) => ({
-        label,
-        rows: env.data[k]!.shape[0],
-        role: k === 0 ? 'observational' : 'interventional (targets unknown)',
-      })),
+      environments: describeEnvironments(env, () => 'interventional (targets unknown)'),
     },
     options: {
       latents: n,
@@ -71,11 +62,11 @@ export function fitUmni(
     latents: Array.from({ length: n }, (_, t) => name(t)),
     note: 'latents are numbered in the estimated causal order; with soft interventions each is identified up to mixing with its ancestors',
     graphClosure: toRows(r.graphClosure),
-    edges: edgesOf(r.graphClosure),
+    edges: graphEdges(r.graphClosure),
     encoder: toRows(r.encoder),
     weights,
     environmentCombinations: Array.from({ length: n }, (_, t) => ({ latent: name(t), combination: combination(t) })),
-    hard: r.hard ? { graph: toRows(r.hard.graph), edges: edgesOf(r.hard.graph), encoder: toRows(r.hard.encoder) } : undefined,
+    hard: r.hard ? { graph: toRows(r.hard.graph), edges: graphEdges(r.hard.graph), encoder: toRows(r.hard.encoder) } : undefined,
     diagnostics: { candidates: r.stats.candidates, fullTests: r.stats.fullTests, backend: crl.name },
   };
   if (flags.out) writeFileAtomic(flags.out, `${JSON.stringify(result, null, 2)}\n`);
