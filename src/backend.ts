@@ -1,5 +1,6 @@
 import type { AsyncOptions, Engine, EngineInfo } from './backend/engine.js';
 import type { NDArray } from './types.js';
+import { call, splitAsyncOptions } from './ops/call.js';
 import * as moments from './ops/moments.js';
 import * as random from './ops/random.js';
 import * as trial from './ops/trial.js';
@@ -30,7 +31,7 @@ export class Backend {
 
   /** Threads one core call may use (native; WASM is single-threaded). */
   setThreads(threads: number): number {
-    return this.engine.call('setThreads', { numbers: { threads } }).numbers.threads!;
+    return call(this.engine, 'setThreads', { numbers: { threads } }).numbers.threads;
   }
 
   /**
@@ -42,8 +43,8 @@ export class Backend {
   setMemoryLimit(bytes: number): { bytes: number; defaultBytes: number } {
     if (!Number.isSafeInteger(bytes) || bytes < 0)
       throw new RangeError(`setMemoryLimit: 'bytes' must be a whole number >= 0, got ${bytes}`);
-    const out = this.engine.call('setMemoryLimit', { numbers: { bytes } }).numbers;
-    return { bytes: out.bytes!, defaultBytes: out.defaultBytes! };
+    const out = call(this.engine, 'setMemoryLimit', { numbers: { bytes } }).numbers;
+    return { bytes: out.bytes, defaultBytes: out.defaultBytes };
   }
 
   /**
@@ -71,25 +72,25 @@ export class Backend {
   // --- moments (src/ops/moments.ts) ---
   /** Centred covariance (1/N) of `x` (N×d) → d×d. */
   covariance(x: NDArray): NDArray {
-    return moments.covariance(this.engine, x);
+    return moments.covariance.run(this.engine, [x]);
   }
   /** `covariance` off the event loop. */
   covarianceAsync(x: NDArray, options?: AsyncOptions): Promise<NDArray> {
-    return moments.covarianceAsync(this.engine, x, options);
+    return moments.covariance.runAsync(this.engine, [x], options);
   }
   /** Uncentred E[dsx_k dsx_k^T] for each k of `dsx` (K×N×d) → K×d×d. */
   scoreDiffCovariance(dsx: NDArray): NDArray {
-    return moments.scoreDiffCovariance(this.engine, dsx);
+    return moments.scoreDiffCovariance.run(this.engine, [dsx]);
   }
   scoreDiffCovarianceAsync(dsx: NDArray, options?: AsyncOptions): Promise<NDArray> {
-    return moments.scoreDiffCovarianceAsync(this.engine, dsx, options);
+    return moments.scoreDiffCovariance.runAsync(this.engine, [dsx], options);
   }
   /** All cross moments E[dsx_i dsx_j^T] of `dsx` (K×N×d) → (K·d)×(K·d); block (i, j) is rows i·d.., columns j·d... */
   crossScoreDiffCovariance(dsx: NDArray): NDArray {
-    return moments.crossScoreDiffCovariance(this.engine, dsx);
+    return moments.crossScoreDiffCovariance.run(this.engine, [dsx]);
   }
   crossScoreDiffCovarianceAsync(dsx: NDArray, options?: AsyncOptions): Promise<NDArray> {
-    return moments.crossScoreDiffCovarianceAsync(this.engine, dsx, options);
+    return moments.crossScoreDiffCovariance.runAsync(this.engine, [dsx], options);
   }
   /** Eigen-decomposition of a symmetric matrix: ascending eigenvalues, eigenvectors as columns. */
   symmetricEigen(a: NDArray): { values: Float64Array; vectors: NDArray } {
@@ -113,8 +114,7 @@ export class Backend {
   }
   /** `umni` off the event loop, with progress and cancellation. */
   umniAsync(data: umni.UmniData, options?: umni.UmniOptions & AsyncOptions): Promise<umni.UmniResult> {
-    const { onProgress, signal, ...rest } = options ?? {};
-    return umni.umniAsync(this.engine, data, rest, { onProgress, signal });
+    return umni.umniAsync(this.engine, data, ...splitAsyncOptions(options));
   }
   /** UMNI-CRL with Gaussian plug-in scores from per-environment covariances and means (no samples needed). */
   umniGaussian(moments: umni.UmniMoments, options?: umni.UmniOptions & { centred?: boolean }): umni.UmniResult {
@@ -163,8 +163,7 @@ export class Backend {
     return lscaleOps.lscale(this.engine, data, options);
   }
   lscaleAsync(data: lscaleOps.LscaleData, options?: lscaleOps.LscaleOptions & AsyncOptions): Promise<lscaleOps.LscaleResult> {
-    const { onProgress, signal, ...rest } = options ?? {};
-    return lscaleOps.lscaleAsync(this.engine, data, rest, { onProgress, signal });
+    return lscaleOps.lscaleAsync(this.engine, data, ...splitAsyncOptions(options));
   }
   /** One simulated LSCALE-I trial from latent moments (linear SCM); metrics in the environments' labelling. */
   lscaleTrial(spec: lscaleOps.LscaleTrialSpec): lscaleOps.LscaleTrialResult {
@@ -178,8 +177,7 @@ export class Backend {
     data: finiteSampleOps.FiniteSampleData,
     options?: finiteSampleOps.FiniteSampleOptions & AsyncOptions,
   ): Promise<finiteSampleOps.FiniteSampleResult> {
-    const { onProgress, signal, ...rest } = options ?? {};
-    return finiteSampleOps.finiteSampleAsync(this.engine, data, rest, { onProgress, signal });
+    return finiteSampleOps.finiteSampleAsync(this.engine, data, ...splitAsyncOptions(options));
   }
   /** Score differences s_0 − s_m at the observational samples (K×N×d) by a named estimator ('gaussian', ...). */
   estimateScoreDifferences(x: NDArray, options: estimators.GaussianOptions): estimators.GaussianResult;
@@ -191,11 +189,7 @@ export class Backend {
     x: NDArray,
     options: estimators.ScoreDifferenceOptions & AsyncOptions,
   ): Promise<estimators.ScoreDifferenceResult> {
-    const { onProgress, signal, ...rest } = options;
-    return estimators.estimateScoreDifferencesAsync(this.engine, x, rest as estimators.ScoreDifferenceOptions, {
-      onProgress,
-      signal,
-    });
+    return estimators.estimateScoreDifferencesAsync(this.engine, x, ...splitAsyncOptions(options));
   }
   transitiveClosure(a: NDArray): NDArray {
     return graphOps.transitiveClosure(this.engine, a);
@@ -253,13 +247,18 @@ export class Backend {
   gscale(input: gscaleOps.GscaleInput, options?: gscaleOps.GscaleOptions): gscaleOps.GscaleResult {
     return gscaleOps.gscale(this.engine, input, options);
   }
-  /** `gscale` off the event loop, with progress and cancellation. */
+  /**
+   * `gscale` off the event loop, with progress (fraction of maxIterations) and cancellation: the
+   * AsyncOptions go in `options` like every other asynchronous call. (A third argument with them is
+   * still accepted, from earlier versions.)
+   */
   gscaleAsync(
     input: gscaleOps.GscaleInput,
-    options?: gscaleOps.GscaleOptions,
-    asyncOptions?: AsyncOptions,
+    options?: gscaleOps.GscaleOptions & AsyncOptions,
+    legacyAsyncOptions?: AsyncOptions,
   ): Promise<gscaleOps.GscaleResult> {
-    return gscaleOps.gscaleAsync(this.engine, input, options, asyncOptions);
+    const [own, async] = splitAsyncOptions(options);
+    return gscaleOps.gscaleAsync(this.engine, input, own, { ...async, ...legacyAsyncOptions });
   }
   /** ẑ (N×n) for x (N×d) under a trained GSCALE-I model. */
   gscaleEncode(model: gscaleOps.GscaleModel, x: NDArray): NDArray {

@@ -9,66 +9,11 @@
  */
 export { loadBackend, backendInfo, nativeLoadError, type LoadOptions } from './backend/load.js';
 export { Backend } from './backend.js';
-export { AbortError, ConfigError, DataError, FileError, ScorecrlError, UsageError, type ErrorCode } from './errors.js';
-export type {
-  AsyncOptions,
-  BackendName,
-  Engine,
-  EngineInfo,
-  OpInputs,
-  OpOutputs,
-} from './backend/engine.js';
-export { ndarray, at, toRows, fromRows, sliceFirst, type NDArray } from './types.js';
-export type { Draw } from './ops/random.js';
-export type { UmniData, UmniMoments, UmniOptions, UmniResult, UmniStageMetrics, UmniTrialResult, UmniTrialSpec } from './ops/umni.js';
-export type {
-  SimulationConfig,
-  Simulation,
-  SimulationTransform,
-  Mechanisms,
-  ScoreQuantity,
-  ScorePoints,
-  LatentModelName,
-  InterventionType,
-  InterventionDesignName,
-  TransformName,
-} from './ops/simulate.js';
-export type { TrialSpec, TrialResult } from './ops/trial.js';
-export {
-  LSCALE_REFERENCE_OPTIONS,
-  type LscaleData,
-  type LscaleOptions,
-  type LscaleStage,
-  type LscaleResult,
-  type LscaleTrialSpec,
-  type LscaleTrialResult,
-  type LscaleTrialStage,
-} from './ops/lscale.js';
-export type { FiniteSampleData, FiniteSampleOptions, FiniteSampleResult } from './ops/finite-sample.js';
-export type { GraphComparison, MixingError } from './ops/graph.js';
-export {
-  registerScoreEstimator,
-  scoreEstimators,
-  isLearnedScoreDifference,
-  type ScoreDifferenceOptions,
-  type ScoreDifferenceResult,
-  type GaussianOptions,
-  type GaussianResult,
-} from './ops/estimators.js';
-export {
-  LearnedScoreModel,
-  LEARNED_METHODS,
-  type LearnedMethodName,
-  type LearnedEstimatorOptions,
-  type LearnedScoreDifferences,
-  type LearnedTrainingReport,
-} from './ops/estimators-learned.js';
-export {
-  gscalePairs,
-  type GscaleFamily,
-  type GscaleInput,
-  type GscaleOptions,
-  type GscaleModel,
-  type GscaleHistory,
-  type GscaleResult,
-} from './ops/gscale.js';
+export { AbortError, ConfigError, DataError, FileError, ScorecrlError, UsageError } from './errors.js';
+export { ndarray, at, toRows, fromRows, sliceFirst } from './types.js';
+export { LSCALE_REFERENCE_OPTIONS } from './ops/lscale.js';
+export { registerScoreEstimator, scoreEstimators, isLearnedScoreDifference } from './ops/estimators.js';
+export { LearnedScoreModel, LEARNED_METHODS } from './ops/estimators-learned.js';
+export { gscalePairs } from './ops/gscale.js';
+// Every public type (the same list the browser entry exports).
+export type * from './public-types.js';

@@ -107,7 +107,9 @@ describe.each(BACKENDS)('LSCALE-I edge rules (%s)', (name) => {
   it('bad options are errors naming the option', () => {
     const sim = crl.simulate({ n: 3, d: 5, samples: 500, seed: 4 });
     const data = { x: sim.x!, dsx: sim.dsx! };
-    expect(() => crl.lscale(data, { edgeRule: 'test' as never })).toThrow(/'edgeRule' must be one of adaptive, absolute, null-level/);
+    expect(() => crl.lscale(data, { edgeRule: 'test' as never })).toThrow(
+      /lscale: 'edgeRule' must be one of 'adaptive', 'absolute', 'null-level', got 'test'/,
+    );
     expect(() => crl.lscale(data, { nullMargin: -1 })).toThrow(/'nullMargin'/);
     expect(() => crl.lscale(data, { nullMargin: Number.NaN })).toThrow(/'nullMargin'/);
     expect(() => crl.lscale({ ...data, learned: 'yes' as never })).toThrow(/'learned' must be true or false/);

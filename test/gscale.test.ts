@@ -226,13 +226,7 @@ describe.each(BACKENDS)('gscale on %s', (name) => {
     const sim = crl.simulate({ ...SIM, seed: 1 });
     const data = gscaleData(sim);
     const fractions: number[] = [];
-    const done = await crl.gscaleAsync(
-      data,
-      { init: 'random', maxIterations: 300, patience: 1000 },
-      {
-        onProgress: (f) => fractions.push(f),
-      },
-    );
+    const done = await crl.gscaleAsync(data, { init: 'random', maxIterations: 300, patience: 1000, onProgress: (f) => fractions.push(f) });
     expect(done.iterations).toBe(300);
     expect(fractions.length).toBeGreaterThan(5);
     expect(fractions[fractions.length - 1]).toBe(1);

@@ -383,7 +383,7 @@ describe.each(BACKENDS)('lscale (%s)', (name) => {
     });
     it('bad options', () => {
       const { x, dsx } = c();
-      expect(() => b.lscale({ x, dsx }, { tolEdge: -1 })).toThrow(/'tolEdge' must be a finite number >= 0/);
+      expect(() => b.lscale({ x, dsx }, { tolEdge: -1 })).toThrow(/lscale: 'tolEdge' must be >= 0, got -1/);
       expect(() => b.lscale({ x, dsx }, { edgeRule: 'fixed' as any })).toThrow(/'edgeRule' must be one of/);
       expect(() => b.estimateScoreDifferences(x, { method: 'nope' })).toThrow(/unknown method 'nope' \(available: .*gaussian/);
     });

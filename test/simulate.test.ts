@@ -356,7 +356,7 @@ describe.each(BACKENDS)('simulate on %s', (name) => {
       [{ density: -0.1 }, /'density' must be in \[0, 1\]/],
       [{ varianceFactors: 0 }, /variance factors must be positive/],
       [{ varianceFactors: [1, -2, 3] }, /'varianceFactors\[1\]' is -2/],
-      [{ latent: 'cubic' as never }, /'latent' must be one of 'linear', 'quadratic', 'mlp', got "cubic"/],
+      [{ latent: 'cubic' as never }, /'latent' must be one of 'linear', 'quadratic', 'mlp', got 'cubic'/],
       [{ intervention: 'partial' as never }, /'intervention' must be one of 'hard', 'soft'/],
       [{ design: 'pairs' as never }, /'design' must be one of/],
       [{ transform: 'relu' as never }, /'transform' must be one of 'linear', 'tanh', 'tanh-mlp'/],

@@ -32,39 +32,11 @@ import { collectBuffers } from '../backend/recycler.js';
 import type { ErrorCode } from '../errors.js';
 import type { FromWorker, ToWorker, WireError } from './protocol.js';
 
-export type { AsyncOptions, EngineInfo, OpInputs, OpOutputs } from '../backend/engine.js';
-export { AbortError, ScorecrlError, type ErrorCode } from '../errors.js';
-export { ndarray, at, toRows, fromRows, sliceFirst, type NDArray } from '../types.js';
+export { AbortError, ScorecrlError } from '../errors.js';
+export { ndarray, at, toRows, fromRows, sliceFirst } from '../types.js';
 export { gscalePairs } from '../ops/gscale.js';
-export type { Backend } from '../backend.js';
-// The library's public types, as the Node entry (src/index.ts) exports them.
-export type { Draw } from '../ops/random.js';
-export type { UmniData, UmniOptions, UmniResult } from '../ops/umni.js';
-export type {
-  SimulationConfig,
-  Simulation,
-  SimulationTransform,
-  Mechanisms,
-  ScoreQuantity,
-  ScorePoints,
-  LatentModelName,
-  InterventionType,
-  InterventionDesignName,
-  TransformName,
-} from '../ops/simulate.js';
-export type { TrialSpec, TrialResult } from '../ops/trial.js';
-export type {
-  LscaleData,
-  LscaleOptions,
-  LscaleStage,
-  LscaleResult,
-  LscaleTrialSpec,
-  LscaleTrialResult,
-  LscaleTrialStage,
-} from '../ops/lscale.js';
-export type { FiniteSampleData, FiniteSampleOptions, FiniteSampleResult } from '../ops/finite-sample.js';
-export type { GraphComparison, MixingError } from '../ops/graph.js';
-export type { ScoreDifferenceOptions, ScoreDifferenceResult, GaussianOptions, GaussianResult } from '../ops/estimators.js';
+// Every public type (the same list the Node entry exports).
+export type * from '../public-types.js';
 
 type Fn = (...args: never[]) => unknown;
 type MethodNames<T> = { [K in keyof T]: T[K] extends Fn ? K : never }[keyof T] & string;

@@ -82,8 +82,9 @@ export async function fitGscale(crl: Backend, env: Environments, files: string[]
         edgeRule: flags.edgeRule,
         ...(flags.edgeThreshold !== undefined ? { edgeThreshold: flags.edgeThreshold } : {}),
         ...(flags.maxIterations !== undefined ? { maxIterations: flags.maxIterations } : {}),
+        onProgress: progress(`training (${flags.family})`),
+        signal,
       },
-      { onProgress: progress(`training (${flags.family})`), signal },
     );
     return { dsx, r };
   });

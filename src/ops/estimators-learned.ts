@@ -1,4 +1,5 @@
-import type { AsyncOptions, Engine, OpInputs, OpOutputs } from '../backend/engine.js';
+import { call, callAsync, type OpArrays, type OpIn, type OpNumbers, type OpOut, type OpStrings } from './call.js';
+import type { AsyncOptions, Engine } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
 import { checkArray } from '../validate.js';
 import {
@@ -110,17 +111,17 @@ export class LearnedScoreModel {
 
   /** dsx (K×M×d) at the rows of `x` (M×d): dsx[m-1][t] = s_0(x_t) − s_m(x_t). */
   evaluate(x: NDArray): NDArray {
-    return markLearnedScoreDifference(this.engine.call('evaluateLearnedScoreDifferences', this.inputs(x)).arrays.dsx!);
+    return markLearnedScoreDifference(call(this.engine, 'evaluateLearnedScoreDifferences', this.inputs(x)).arrays.dsx);
   }
 
   /** `evaluate` off the event loop. */
   async evaluateAsync(x: NDArray, options?: AsyncOptions): Promise<NDArray> {
     return markLearnedScoreDifference(
-      (await this.engine.callAsync('evaluateLearnedScoreDifferences', this.inputs(x), options)).arrays.dsx!,
+      (await callAsync(this.engine, 'evaluateLearnedScoreDifferences', this.inputs(x), options)).arrays.dsx,
     );
   }
 
-  private inputs(x: NDArray): OpInputs {
+  private inputs(x: NDArray): OpIn<'evaluateLearnedScoreDifferences'> {
     checkArray('evaluateScoreDifferences', 'x', x, 2);
     if (x.shape[1] !== this.d) {
       throw new RangeError(`evaluateScoreDifferences: 'x' has ${x.shape[1]} columns but the model was fitted on d = ${this.d}`);
@@ -159,7 +160,7 @@ const NUMBER_OPTIONS = [
 
 const OPTION_KEYS = new Set<string>(['method', 'latents', 'at', ...NUMBER_OPTIONS, 'schedule', 'quadraticHead']);
 
-function fitInputs(fn: string, x: NDArray, options: LearnedEstimatorOptions): OpInputs {
+function fitInputs(fn: string, x: NDArray, options: LearnedEstimatorOptions): OpIn<'learnedScoreDifferences'> {
   checkArray(fn, 'x', x, 3);
   if (x.shape[0]! < 2) {
     throw new RangeError(`${fn}: 'x' needs the observational environment and at least one interventional one (shape [K+1, N, d])`);
@@ -196,9 +197,10 @@ function fitInputs(fn: string, x: NDArray, options: LearnedEstimatorOptions): Op
     if (typeof options.quadraticHead !== 'boolean') throw new TypeError(`${fn}: 'quadraticHead' must be a boolean`);
     flags.quadraticHead = options.quadraticHead;
   }
-  const strings: Record<string, string> = { method: options.method };
-  if (options.schedule !== undefined) strings.schedule = String(options.schedule);
-  const arrays: Record<string, NDArray> = { x };
+  const strings: OpStrings<'learnedScoreDifferences'> = { method: options.method };
+  // The core names the allowed values when one is wrong.
+  if (options.schedule !== undefined) strings.schedule = String(options.schedule) as 'cosine';
+  const arrays: OpArrays<'learnedScoreDifferences'> = { x };
   if (options.at !== undefined) {
     checkArray(fn, 'at', options.at, 2);
     if (options.at.shape[1] !== x.shape[2]) {
@@ -209,17 +211,17 @@ function fitInputs(fn: string, x: NDArray, options: LearnedEstimatorOptions): Op
   return { arrays, numbers: { ...numbers, ...flags }, strings };
 }
 
-function fromOutputs(engine: Engine, out: OpOutputs): LearnedScoreDifferences {
+function fromOutputs(engine: Engine, out: OpOut<'learnedScoreDifferences'>): LearnedScoreDifferences {
   const list = (a: NDArray) => Array.from(a.data);
   return {
     method: out.strings.method as LearnedMethodName,
-    dsx: out.arrays.dsx!,
-    model: { params: out.arrays.model! },
-    fitted: new LearnedScoreModel(engine, out.arrays.model!.data),
+    dsx: out.arrays.dsx,
+    model: { params: out.arrays.model },
+    fitted: new LearnedScoreModel(engine, out.arrays.model.data),
     report: {
-      iterations: list(out.arrays.iterations!),
-      bestEpoch: list(out.arrays.bestEpoch!),
-      loss: list(out.arrays.loss!),
+      iterations: list(out.arrays.iterations),
+      bestEpoch: list(out.arrays.bestEpoch),
+      loss: list(out.arrays.loss),
     },
   };
 }
@@ -235,7 +237,7 @@ export function estimateLearnedScoreDifferences(
   options: LearnedEstimatorOptions,
   fn = 'estimateScoreDifferences',
 ): LearnedScoreDifferences {
-  return fromOutputs(engine, engine.call('learnedScoreDifferences', fitInputs(fn, x, options)));
+  return fromOutputs(engine, call(engine, 'learnedScoreDifferences', fitInputs(fn, x, options)));
 }
 
 /** `estimateLearnedScoreDifferences` off the event loop, with progress and cancellation. */
@@ -246,7 +248,7 @@ export async function estimateLearnedScoreDifferencesAsync(
   asyncOptions?: AsyncOptions,
   fn = 'estimateScoreDifferences',
 ): Promise<LearnedScoreDifferences> {
-  return fromOutputs(engine, await engine.callAsync('learnedScoreDifferences', fitInputs(fn, x, options), asyncOptions));
+  return fromOutputs(engine, await callAsync(engine, 'learnedScoreDifferences', fitInputs(fn, x, options), asyncOptions));
 }
 
 /** Rebuilds a fitted model from its `params` (e.g. after storing them). */
@@ -271,18 +273,18 @@ export function learnedObjective(
 ): { loss: number; gradient: Float64Array; hessian?: NDArray } {
   checkArray('learnedObjective', 'y', y, 2);
   checkArray('learnedObjective', 'aux', aux, 2);
-  const numbers: Record<string, number> = {};
+  const numbers: OpNumbers<'learnedObjective'> = {};
   if (options.width !== undefined) numbers.width = options.width;
   if (options.hiddenLayers !== undefined) numbers.hiddenLayers = options.hiddenLayers;
   if (options.l2 !== undefined) numbers.l2 = options.l2;
-  const out = engine.call('learnedObjective', {
+  const out = call(engine, 'learnedObjective', {
     arrays: { params: { data: params, shape: [params.length] }, y, aux },
     numbers,
     strings: { method },
   });
   const result: { loss: number; gradient: Float64Array; hessian?: NDArray } = {
-    loss: out.numbers.loss!,
-    gradient: out.arrays.gradient!.data,
+    loss: out.numbers.loss,
+    gradient: out.arrays.gradient.data,
   };
   if (out.arrays.hessian) result.hessian = out.arrays.hessian;
   return result;

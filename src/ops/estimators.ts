@@ -1,4 +1,5 @@
-import type { AsyncOptions, Engine, OpInputs, OpOutputs } from '../backend/engine.js';
+import { call, callAsync, type OpArrays, type OpIn, type OpNumbers, type OpOut } from './call.js';
+import type { AsyncOptions, Engine } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
 import { checkArray } from '../validate.js';
 
@@ -87,14 +88,14 @@ export function scoreEstimators(): string[] {
 // 'seed' is accepted (and unused: the plug-in is deterministic) so callers can pass one to any method.
 const GAUSSIAN_KEYS = ['method', 'at', 'latents', 'centred', 'seed'];
 
-function gaussianInputs(x: NDArray, options: ScoreDifferenceOptions): OpInputs {
+function gaussianInputs(x: NDArray, options: ScoreDifferenceOptions): OpIn<'gaussianScoreDifferences'> {
   const fn = 'estimateScoreDifferences';
   for (const key of Object.keys(options)) {
     if (!GAUSSIAN_KEYS.includes(key))
       throw new RangeError(`${fn}: unknown option '${key}' for method 'gaussian' (known: ${GAUSSIAN_KEYS.join(', ')})`);
   }
-  const numbers: Record<string, number | boolean> = {};
-  const arrays: Record<string, NDArray> = { x };
+  const numbers: OpNumbers<'gaussianScoreDifferences'> = {};
+  const arrays: OpArrays<'gaussianScoreDifferences'> = { x };
   if (options.centred !== undefined) numbers.centred = Boolean(options.centred);
   if (options.latents !== undefined) {
     if (!Number.isInteger(options.latents) || options.latents < 1)
@@ -110,15 +111,15 @@ function gaussianInputs(x: NDArray, options: ScoreDifferenceOptions): OpInputs {
   return { arrays, numbers };
 }
 
-function gaussianResult(out: OpOutputs): GaussianResult {
+function gaussianResult(out: OpOut<'gaussianScoreDifferences'>): GaussianResult {
   const a = out.arrays;
-  return { dsx: a.dsx!, method: 'gaussian', model: { basis: a.basis!, means: a.means!, precisions: a.precisions! } };
+  return { dsx: a.dsx, method: 'gaussian', model: { basis: a.basis, means: a.means, precisions: a.precisions } };
 }
 
 registerScoreEstimator('gaussian', {
-  sync: (engine, x, options) => gaussianResult(engine.call('gaussianScoreDifferences', gaussianInputs(x, options))),
+  sync: (engine, x, options) => gaussianResult(call(engine, 'gaussianScoreDifferences', gaussianInputs(x, options))),
   async: async (engine, x, options, async) =>
-    gaussianResult(await engine.callAsync('gaussianScoreDifferences', gaussianInputs(x, options), async)),
+    gaussianResult(await callAsync(engine, 'gaussianScoreDifferences', gaussianInputs(x, options), async)),
 });
 
 function lookup(x: NDArray, options: ScoreDifferenceOptions): Estimator {

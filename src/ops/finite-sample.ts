@@ -5,6 +5,7 @@
  * runs it on score differences or their moments; `fitFiniteSample` on per-environment data moments
  * with Gaussian plug-in scores (what `scorecrl fit` runs).
  */
+import { call, callAsync } from './call.js';
 import { FINITE_SAMPLE_TOLERANCES } from '../algorithms.js';
 import type { AsyncOptions, Engine, OpInputs, OpOutputs } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
@@ -60,14 +61,14 @@ function finiteSampleInputs(data: FiniteSampleData, options: FiniteSampleOptions
 function finiteResultOf(out: OpOutputs): FiniteSampleResult {
   return {
     order: out.arrays.order ? Array.from(out.arrays.order.data) : [],
-    graphClosure: out.arrays.graphClosure!,
-    encoder: out.arrays.encoder!,
+    graphClosure: out.arrays.graphClosure,
+    encoder: out.arrays.encoder,
   };
 }
 
 /** The NeurIPS 2024 sample-complexity algorithm: causal order, transitive closure, encoder. */
 export function finiteSample(engine: Engine, data: FiniteSampleData, options: FiniteSampleOptions = {}): FiniteSampleResult {
-  return finiteResultOf(engine.call('finiteSample', finiteSampleInputs(data, options)));
+  return finiteResultOf(call(engine, 'finiteSample', finiteSampleInputs(data, options)));
 }
 
 export async function finiteSampleAsync(
@@ -76,7 +77,7 @@ export async function finiteSampleAsync(
   options: FiniteSampleOptions = {},
   async?: AsyncOptions,
 ): Promise<FiniteSampleResult> {
-  return finiteResultOf(await engine.callAsync('finiteSample', finiteSampleInputs(data, options), async));
+  return finiteResultOf(await callAsync(engine, 'finiteSample', finiteSampleInputs(data, options), async));
 }
 
 /** Result of `fitFiniteSample` (latent t belongs to environment t+1). */
@@ -110,7 +111,7 @@ export function fitFiniteSample(
   checkArray('fitFiniteSample', 'covariances', covariances, 3);
   checkArray('fitFiniteSample', 'means', means, 2);
   if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`fitFiniteSample: 'n' must be a positive integer, got ${n}`);
-  const out = engine.call('fitFiniteSample', {
+  const out = call(engine, 'fitFiniteSample', {
     arrays: { covariances, means },
     numbers: {
       n,
@@ -119,11 +120,11 @@ export function fitFiniteSample(
     },
   }).arrays;
   return {
-    order: Array.from(out.order!.data),
-    graph: out.graph!,
-    encoder: out.encoder!,
-    covariances: out.covariances!,
-    supportEigenvalues: out.supportEigenvalues!.data,
-    scoreDiffEigenvalues: out.scoreDiffEigenvalues!,
+    order: Array.from(out.order.data),
+    graph: out.graph,
+    encoder: out.encoder,
+    covariances: out.covariances,
+    supportEigenvalues: out.supportEigenvalues.data,
+    scoreDiffEigenvalues: out.scoreDiffEigenvalues,
   };
 }

@@ -1,3 +1,4 @@
+import { call } from './call.js';
 import type { Engine } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
 import { checkArray } from '../validate.js';
@@ -19,22 +20,22 @@ function indices(a: NDArray | undefined): number[] {
 
 /** Reachability by paths of length ≥ 1 (cycles allowed; the diagonal stays 0). */
 export function transitiveClosure(engine: Engine, a: NDArray): NDArray {
-  return engine.call('transitiveClosure', { arrays: { a: square('transitiveClosure', 'a', a) } }).arrays.graph!;
+  return call(engine, 'transitiveClosure', { arrays: { a: square('transitiveClosure', 'a', a) } }).arrays.graph;
 }
 
 /** The minimal subgraph with the same reachability; throws for a cyclic graph. */
 export function transitiveReduction(engine: Engine, dag: NDArray): NDArray {
-  return engine.call('transitiveReduction', { arrays: { a: square('transitiveReduction', 'dag', dag) } }).arrays.graph!;
+  return call(engine, 'transitiveReduction', { arrays: { a: square('transitiveReduction', 'dag', dag) } }).arrays.graph;
 }
 
 /** Whether the graph has no directed cycle (a self loop is a cycle). */
 export function isDag(engine: Engine, a: NDArray): boolean {
-  return engine.call('isDag', { arrays: { a: square('isDag', 'a', a) } }).numbers.isDag === 1;
+  return call(engine, 'isDag', { arrays: { a: square('isDag', 'a', a) } }).numbers.isDag === 1;
 }
 
 /** Topological order, sources first: repeatedly the lowest-index node with no remaining parents. */
 export function topologicalOrder(engine: Engine, dag: NDArray): number[] {
-  return indices(engine.call('topologicalOrder', { arrays: { dag: square('topologicalOrder', 'dag', dag) } }).arrays.order);
+  return indices(call(engine, 'topologicalOrder', { arrays: { dag: square('topologicalOrder', 'dag', dag) } }).arrays.order);
 }
 
 /**
@@ -42,8 +43,8 @@ export function topologicalOrder(engine: Engine, dag: NDArray): number[] {
  * the edges consistent with it. Exact dynamic programming over subsets, n ≤ 20.
  */
 export function closestDag(engine: Engine, a: NDArray): { dag: NDArray; order: number[] } {
-  const out = engine.call('closestDag', { arrays: { a: square('closestDag', 'a', a) } });
-  return { dag: out.arrays.dag!, order: indices(out.arrays.order) };
+  const out = call(engine, 'closestDag', { arrays: { a: square('closestDag', 'a', a) } });
+  return { dag: out.arrays.dag, order: indices(out.arrays.order) };
 }
 
 export interface GraphComparison {
@@ -64,7 +65,7 @@ export interface GraphComparison {
 /** Edge-level comparison in the given labelling (no node matching). */
 export function compareGraphs(engine: Engine, truth: NDArray, estimate: NDArray): GraphComparison {
   const fn = 'compareGraphs';
-  const out = engine.call(fn, { arrays: { truth: square(fn, 'truth', truth), estimate: square(fn, 'estimate', estimate) } });
+  const out = call(engine, fn, { arrays: { truth: square(fn, 'truth', truth), estimate: square(fn, 'estimate', estimate) } });
   const n = out.numbers;
   return {
     shd: n.shd!,
@@ -89,11 +90,11 @@ export function linearSumAssignment(
   options: { maximize?: boolean } = {},
 ): { assignment: number[]; total: number } {
   checkArray('linearSumAssignment', 'cost', cost, 2);
-  const out = engine.call('linearSumAssignment', {
+  const out = call(engine, 'linearSumAssignment', {
     arrays: { cost },
     numbers: { maximize: Boolean(options.maximize) },
   });
-  return { assignment: indices(out.arrays.assignment), total: out.numbers.total! };
+  return { assignment: indices(out.arrays.assignment), total: out.numbers.total };
 }
 
 /**
@@ -108,8 +109,8 @@ export function meanCorrelationCoefficient(
   const fn = 'meanCorrelationCoefficient';
   checkArray(fn, 'zTrue', zTrue, 2);
   checkArray(fn, 'zEstimate', zEstimate, 2);
-  const out = engine.call(fn, { arrays: { zTrue, zEstimate } });
-  return { mcc: out.numbers.mcc!, matching: indices(out.arrays.matching), perLatent: out.arrays.perLatent!.data };
+  const out = call(engine, fn, { arrays: { zTrue, zEstimate } });
+  return { mcc: out.numbers.mcc, matching: indices(out.arrays.matching), perLatent: out.arrays.perLatent.data };
 }
 
 export interface MixingError {
@@ -132,12 +133,12 @@ export function effectiveMixingError(engine: Engine, encoder: NDArray, decoder: 
   checkArray(fn, 'encoder', encoder, 2);
   checkArray(fn, 'decoder', decoder, 2);
   square(fn, 'allowed', allowed);
-  const out = engine.call(fn, { arrays: { encoder, decoder, allowed }, numbers: { threshold } });
+  const out = call(engine, fn, { arrays: { encoder, decoder, allowed }, numbers: { threshold } });
   return {
-    incorrectCount: out.numbers.incorrectCount!,
-    incorrectRatio: out.numbers.incorrectRatio!,
-    offPatternSpectralNorm: out.numbers.offPatternSpectralNorm!,
-    effective: out.arrays.effective!,
+    incorrectCount: out.numbers.incorrectCount,
+    incorrectRatio: out.numbers.incorrectRatio,
+    offPatternSpectralNorm: out.numbers.offPatternSpectralNorm,
+    effective: out.arrays.effective,
   };
 }
 
@@ -146,10 +147,10 @@ export function effectiveMixingError(engine: Engine, encoder: NDArray, decoder: 
  * (`includeAncestors`: an ancestor). For hard interventions pass an empty graph (identity).
  */
 export function allowedPattern(engine: Engine, graph: NDArray, includeAncestors = false): NDArray {
-  return engine.call('allowedPattern', {
+  return call(engine, 'allowedPattern', {
     arrays: { graph: square('allowedPattern', 'graph', graph) },
     numbers: { includeAncestors },
-  }).arrays.allowed!;
+  }).arrays.allowed;
 }
 
 /** sqrt(Σ(estimate − truth)² / Σ truth²) over all entries (e.g. score differences). */
@@ -159,5 +160,5 @@ export function relativeRmse(engine: Engine, estimate: NDArray, truth: NDArray):
   checkArray(fn, 'truth', truth);
   if (estimate.shape.join(',') !== truth.shape.join(','))
     throw new RangeError(`${fn}: 'estimate' [${estimate.shape.join(', ')}] and 'truth' [${truth.shape.join(', ')}] differ in shape`);
-  return engine.call(fn, { arrays: { estimate, truth } }).numbers.rmse!;
+  return call(engine, fn, { arrays: { estimate, truth } }).numbers.rmse;
 }

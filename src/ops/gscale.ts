@@ -1,4 +1,5 @@
-import type { AsyncOptions, Engine, OpInputs, OpOutputs } from '../backend/engine.js';
+import { call, callAsync, type OpArrays, type OpIn, type OpNumbers, type OpOut, type OpStrings, present } from './call.js';
+import type { AsyncOptions, Engine } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
 import { checkArray, checkOptionNames, optionNames } from '../validate.js';
 
@@ -146,7 +147,7 @@ const OPTION_KEYS = optionNames<GscaleOptions>()([
   'historyEvery',
 ]);
 
-function checkInput(fn: string, input: GscaleInput): Record<string, NDArray> {
+function checkInput(fn: string, input: GscaleInput): OpArrays<'gscale'> {
   if (typeof input !== 'object' || input === null) throw new TypeError(`${fn}: 'input' must be { x, dsxPairs, dsxObs? }`);
   checkArray(fn, 'x', input.x, 2);
   checkArray(fn, 'dsxPairs', input.dsxPairs, 3);
@@ -158,7 +159,7 @@ function checkInput(fn: string, input: GscaleInput): Record<string, NDArray> {
     );
   }
   if (d < n) throw new RangeError(`${fn}: 'x' has d = ${d} columns, fewer than the n = ${n} nodes of 'dsxPairs'; GSCALE-I needs d >= n`);
-  const arrays: Record<string, NDArray> = { x: input.x, dsxPairs: input.dsxPairs };
+  const arrays: OpArrays<'gscale'> = { x: input.x, dsxPairs: input.dsxPairs };
   if (input.dsxObs !== undefined) {
     checkArray(fn, 'dsxObs', input.dsxObs, 3);
     if (input.dsxObs.shape.join() !== input.dsxPairs.shape.join()) {
@@ -171,7 +172,7 @@ function checkInput(fn: string, input: GscaleInput): Record<string, NDArray> {
   return arrays;
 }
 
-function optionInputs(fn: string, options: GscaleOptions): Pick<OpInputs, 'numbers' | 'strings'> {
+function optionInputs(fn: string, options: GscaleOptions): { numbers: OpNumbers<'gscale'>; strings: OpStrings<'gscale'> } {
   if (typeof options !== 'object' || options === null) throw new TypeError(`${fn}: 'options' must be an object`);
   checkOptionNames(fn, options, OPTION_KEYS);
   const numbers: Record<string, number> = {};
@@ -219,10 +220,11 @@ function optionInputs(fn: string, options: GscaleOptions): Pick<OpInputs, 'numbe
   real('lossTolerance', (v) => v >= 0, 'a number >= 0');
   real('clampEpsilon', (v) => v > 0 && v < 0.5, 'in (0, 0.5)');
   real('edgeThreshold', (v) => v >= 0, 'a number >= 0');
-  return { numbers, strings };
+  // Built by name above; the core checks each against its spec.
+  return { numbers: numbers as OpNumbers<'gscale'>, strings: strings as OpStrings<'gscale'> };
 }
 
-function modelInputs(fn: string, model: GscaleModel): Pick<OpInputs, 'numbers' | 'strings' | 'arrays'> {
+function modelInputs(fn: string, model: GscaleModel) {
   if (typeof model !== 'object' || model === null || !(model.parameters instanceof Float64Array)) {
     throw new TypeError(`${fn}: 'model' must be a GscaleModel { family, n, d, hidden, clampEpsilon, parameters: Float64Array }`);
   }
@@ -230,25 +232,25 @@ function modelInputs(fn: string, model: GscaleModel): Pick<OpInputs, 'numbers' |
     throw new RangeError(`${fn}: 'model.family' must be 'glm' or 'mlp', got ${JSON.stringify(model.family)}`);
   return {
     numbers: { n: model.n, d: model.d, hidden: model.hidden, clampEpsilon: model.clampEpsilon },
-    strings: { family: model.family },
+    strings: { family: model.family } as OpStrings<'gscaleEncode'>,
     arrays: { parameters: { data: model.parameters, shape: [model.parameters.length] } },
   };
 }
 
-function withData(base: Pick<OpInputs, 'numbers' | 'strings' | 'arrays'>, arrays: Record<string, NDArray>): OpInputs {
+function withData<A extends object>(base: ReturnType<typeof modelInputs>, arrays: A) {
   return { numbers: base.numbers, strings: base.strings, arrays: { ...base.arrays, ...arrays } };
 }
 
 /** ẑ (N×n) for the rows of x (N×d) under a trained model. */
 export function gscaleEncode(engine: Engine, model: GscaleModel, x: NDArray): NDArray {
   checkArray('gscaleEncode', 'x', x, 2);
-  return engine.call('gscaleEncode', withData(modelInputs('gscaleEncode', model), { x })).arrays.z!;
+  return call(engine, 'gscaleEncode', withData(modelInputs('gscaleEncode', model), { x })).arrays.z;
 }
 
 /** x̂ (N×d) for the rows of z (N×n) under a trained model. */
 export function gscaleDecode(engine: Engine, model: GscaleModel, z: NDArray): NDArray {
   checkArray('gscaleDecode', 'z', z, 2);
-  return engine.call('gscaleDecode', withData(modelInputs('gscaleDecode', model), { z })).arrays.x!;
+  return call(engine, 'gscaleDecode', withData(modelInputs('gscaleDecode', model), { z })).arrays.x;
 }
 
 /**
@@ -259,7 +261,7 @@ export function gscaleLatentScoreDifferences(engine: Engine, model: GscaleModel,
   checkArray('gscaleLatentScoreDifferences', 'x', x, 2);
   checkArray('gscaleLatentScoreDifferences', 'dsx', dsx, 3);
   const inputs = withData(modelInputs('gscaleLatentScoreDifferences', model), { x, dsx });
-  return engine.call('gscaleLatentScoreDifferences', inputs).arrays.dsz!;
+  return call(engine, 'gscaleLatentScoreDifferences', inputs).arrays.dsz;
 }
 
 /** The training loss at a model's parameters, its terms, D, and (unless `gradient: false`) its gradient. */
@@ -271,38 +273,37 @@ export function gscaleLoss(
 ): { loss: number; scoreTerm: number; reconstruction: number; D: NDArray; gradient?: Float64Array } {
   const arrays = checkInput('gscaleLoss', { x: input.x, dsxPairs: input.dsxPairs });
   const base = modelInputs('gscaleLoss', model);
-  const numbers: Record<string, number | boolean> = { ...base.numbers };
   const opts = optionInputs('gscaleLoss', { targetScale: options.targetScale, reconstructionWeight: options.reconstructionWeight });
-  Object.assign(numbers, opts.numbers, { gradient: options.gradient === false ? 0 : 1 });
-  const out = engine.call('gscaleLoss', { numbers, strings: base.strings, arrays: { ...base.arrays, ...arrays } });
+  const numbers = { ...base.numbers, ...opts.numbers, gradient: options.gradient === false ? 0 : 1 };
+  const out = call(engine, 'gscaleLoss', { numbers, strings: base.strings, arrays: { ...base.arrays, ...arrays } });
   const result: { loss: number; scoreTerm: number; reconstruction: number; D: NDArray; gradient?: Float64Array } = {
-    loss: out.numbers.loss!,
-    scoreTerm: out.numbers.scoreTerm!,
-    reconstruction: out.numbers.reconstruction!,
-    D: out.arrays.D!,
+    loss: out.numbers.loss,
+    scoreTerm: out.numbers.scoreTerm,
+    reconstruction: out.numbers.reconstruction,
+    D: out.arrays.D,
   };
   if (out.arrays.gradient) result.gradient = out.arrays.gradient.data;
   return result;
 }
 
-function toResult(engine: Engine, out: OpOutputs): GscaleResult {
+function toResult(engine: Engine, out: OpOut<'gscale'>): GscaleResult {
   const a = out.arrays;
   const model: GscaleModel = {
     family: out.strings.family as GscaleFamily,
-    n: out.numbers.n!,
-    d: out.numbers.d!,
-    hidden: out.numbers.hidden!,
-    clampEpsilon: out.numbers.clampEpsilon!,
-    parameters: a.parameters!.data,
+    n: out.numbers.n,
+    d: out.numbers.d,
+    hidden: out.numbers.hidden,
+    clampEpsilon: out.numbers.clampEpsilon,
+    parameters: a.parameters.data,
   };
-  const h = a.history!;
+  const h = a.history;
   const column = (c: number) => Array.from({ length: h.shape[0]! }, (_, r) => h.data[r * 5 + c]!);
   const result: GscaleResult = {
     model,
     encode: (x: NDArray) => gscaleEncode(engine, model, x),
     decode: (z: NDArray) => gscaleDecode(engine, model, z),
-    latents: a.latents!,
-    D: a.D!,
+    latents: a.latents,
+    D: a.D,
     history: {
       iteration: column(0),
       loss: column(1),
@@ -310,26 +311,27 @@ function toResult(engine: Engine, out: OpOutputs): GscaleResult {
       reconstruction: column(3),
       learningRate: column(4),
     },
-    iterations: out.numbers.iterations!,
+    iterations: out.numbers.iterations,
     converged: out.numbers.converged === 1,
-    loss: out.numbers.loss!,
-    scoreTerm: out.numbers.scoreTerm!,
-    reconstruction: out.numbers.reconstruction!,
+    loss: out.numbers.loss,
+    scoreTerm: out.numbers.scoreTerm,
+    reconstruction: out.numbers.reconstruction,
     init: out.strings.init as 'spectral' | 'random',
-    learningRate: out.numbers.learningRate!,
+    learningRate: out.numbers.learningRate,
   };
   if (a.graph) {
-    result.Dobs = a.Dobs!;
-    result.statistic = a.statistic!;
-    result.threshold = out.numbers.threshold!;
+    const need = <T>(name: string, value: T | undefined) => present(value, 'gscale', name);
+    result.Dobs = need('Dobs', a.Dobs);
+    result.statistic = need('statistic', a.statistic);
+    result.threshold = need('threshold', out.numbers.threshold);
     result.graph = a.graph;
-    result.rawGraph = a.rawGraph!;
-    result.order = Array.from(a.order!.data);
+    result.rawGraph = need('rawGraph', a.rawGraph);
+    result.order = Array.from(need('order', a.order).data);
   }
   return result;
 }
 
-function gscaleInputs(fn: string, input: GscaleInput, options: GscaleOptions): OpInputs {
+function gscaleInputs(fn: string, input: GscaleInput, options: GscaleOptions): OpIn<'gscale'> {
   // Options first: a misspelt name is reported before any check of the data.
   const named = optionInputs(fn, options);
   return { arrays: checkInput(fn, input), ...named };
@@ -343,7 +345,7 @@ function gscaleInputs(fn: string, input: GscaleInput, options: GscaleOptions): O
  * reads edges j→i from dsxObs. Latent i is the node of `dsxPairs[i]`. See docs/gscale.md.
  */
 export function gscale(engine: Engine, input: GscaleInput, options: GscaleOptions = {}): GscaleResult {
-  return toResult(engine, engine.call('gscale', gscaleInputs('gscale', input, options)));
+  return toResult(engine, call(engine, 'gscale', gscaleInputs('gscale', input, options)));
 }
 
 /** `gscale` off the event loop, with progress (fraction of maxIterations) and cancellation. */
@@ -354,7 +356,7 @@ export async function gscaleAsync(
   asyncOptions?: AsyncOptions,
 ): Promise<GscaleResult> {
   const inputs = gscaleInputs('gscale', input, options);
-  return toResult(engine, await engine.callAsync('gscale', inputs, asyncOptions));
+  return toResult(engine, await callAsync(engine, 'gscale', inputs, asyncOptions));
 }
 
 /**

@@ -1,4 +1,5 @@
-import type { AsyncOptions, Engine, OpInputs, OpOutputs } from '../backend/engine.js';
+import { call, callAsync, type OpArrays, type OpIn, type OpNumbers, type OpOut, type OpStrings, present } from './call.js';
+import type { AsyncOptions, Engine } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
 import { checkArray, checkOptionNames, optionNames } from '../validate.js';
 import { isLearnedScoreDifference } from './estimators.js';
@@ -114,34 +115,32 @@ export interface LscaleResult {
   };
 }
 
-const EDGE_RULES: readonly string[] = ['adaptive', 'absolute', 'null-level'];
-
-function numbersOf(options: LscaleOptions, fn: string): OpInputs {
+// Ranges and allowed values are checked by the core (the spec of lscale and lscaleTrial); here only
+// that each option has the type its spec declares.
+function numbersOf(options: LscaleOptions, fn: string) {
   if (typeof options !== 'object' || options === null) throw new TypeError(`${fn}: 'options' must be an object`);
-  const numbers: Record<string, number | boolean> = {};
-  const strings: Record<string, string> = {};
+  const numbers: Pick<OpNumbers<'lscale'>, 'tolEdge' | 'tolEigv' | 'tolIntersection' | 'nullMargin' | 'fullRank'> = {};
+  const strings: Pick<OpStrings<'lscale'>, 'intervention' | 'edgeRule' | 'unmixing' | 'hardGraphFilter'> = {};
   for (const key of ['tolEdge', 'tolEigv', 'tolIntersection', 'nullMargin'] as const) {
     const v = options[key];
     if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
-      throw new RangeError(`${fn}: '${key}' must be a finite number >= 0, got ${String(v)}`);
+    if (typeof v !== 'number') throw new TypeError(`${fn}: '${key}' must be a number, got ${String(v)}`);
     numbers[key] = v;
   }
   if (options.fullRank !== undefined) numbers.fullRank = Boolean(options.fullRank);
   for (const key of ['intervention', 'edgeRule', 'unmixing', 'hardGraphFilter'] as const) {
-    if (options[key] !== undefined) strings[key] = String(options[key]);
+    // The core names the allowed values when one is wrong.
+    if (options[key] !== undefined) (strings as Record<string, string>)[key] = String(options[key]);
   }
-  if (options.edgeRule !== undefined && !EDGE_RULES.includes(options.edgeRule))
-    throw new RangeError(`${fn}: 'edgeRule' must be one of ${EDGE_RULES.join(', ')}, got '${String(options.edgeRule)}'`);
   return { numbers, strings };
 }
 
-function dataInputs(data: LscaleData, fn: string): OpInputs {
+function dataInputs(data: LscaleData, fn: string) {
   if (typeof data !== 'object' || data === null)
     throw new TypeError(`${fn}: 'data' must be { x, dsx }, { x, scores: 'gaussian' } or { covariances, ... }`);
-  const arrays: Record<string, NDArray> = {};
-  const numbers: Record<string, number | boolean> = {};
-  const strings: Record<string, string> = {};
+  const arrays: OpArrays<'lscale'> = {};
+  const numbers: OpNumbers<'lscale'> = {};
+  const strings: OpStrings<'lscale'> = {};
   const d = data as Record<string, unknown>;
   if (d.scores !== undefined) {
     if (d.scores !== 'gaussian') throw new RangeError(`${fn}: 'scores' must be 'gaussian', got '${String(d.scores)}'`);
@@ -173,7 +172,7 @@ function dataInputs(data: LscaleData, fn: string): OpInputs {
   if (d.scores === undefined) {
     if (d.dsx === undefined) throw new TypeError(`${fn}: missing 'dsx' (n×N×d score differences); or pass scores: 'gaussian'`);
     checkArray(fn, 'dsx', d.dsx, 3);
-    if (d.x.shape[0] !== d.dsx.shape[0]! + 1)
+    if (d.x.shape[0] !== (d.dsx.shape[0] ?? 0) + 1)
       throw new RangeError(
         `${fn}: 'x' has ${d.x.shape[0]} environments and 'dsx' ${d.dsx.shape[0]}: 'x' needs the observational environment first, then one per row of 'dsx'`,
       );
@@ -210,7 +209,7 @@ const LSCALE_OPTIONS = optionNames<LscaleOptions>()([
   'hardGraphFilter',
 ]);
 
-function lscaleInputs(data: LscaleData, options: LscaleOptions): { inputs: OpInputs; edgeRule: LscaleResult['edgeRule'] } {
+function lscaleInputs(data: LscaleData, options: LscaleOptions): { inputs: OpIn<'lscale'>; edgeRule: LscaleResult['edgeRule'] } {
   const fn = 'lscale';
   checkOptionNames(fn, options, LSCALE_OPTIONS);
   const a = dataInputs(data, fn);
@@ -227,29 +226,33 @@ function orderOf(a: NDArray | undefined): number[] {
   return a ? Array.from(a.data) : [];
 }
 
-function stageOf(out: OpOutputs, prefix: string): LscaleStage {
+function stageOf(out: OpOut<'lscale'>, prefix: 'soft' | 'hard' | 'fullRank'): LscaleStage {
   const a = out.arrays;
+  const need = <T>(name: string, value: T | undefined) => present(value, 'lscale', `${prefix}.${name}`);
   const stage: LscaleStage = {
-    encoder: a[`${prefix}.encoder`]!,
-    decoder: a[`${prefix}.decoder`]!,
-    graph: a[`${prefix}.graph`]!,
+    encoder: need('encoder', a[`${prefix}.encoder`]),
+    decoder: need('decoder', a[`${prefix}.decoder`]),
+    graph: need('graph', a[`${prefix}.graph`]),
     order: orderOf(a[`${prefix}.order`]),
-    latentScoreDiffCov: a[`${prefix}.latentScoreDiffCov`]!,
-    rawGraph: a[`${prefix}.rawGraph`]!,
+    latentScoreDiffCov: need('latentScoreDiffCov', a[`${prefix}.latentScoreDiffCov`]),
+    rawGraph: need('rawGraph', a[`${prefix}.rawGraph`]),
   };
-  if (a[`${prefix}.edgeStatistic`]) {
-    stage.edgeStatistic = a[`${prefix}.edgeStatistic`]!;
-    stage.edgeThreshold = out.numbers[`${prefix}.edgeThreshold`]!;
+  if (prefix === 'fullRank') return stage;
+  const statistic = a[`${prefix}.edgeStatistic`];
+  if (statistic) {
+    stage.edgeStatistic = statistic;
+    stage.edgeThreshold = need('edgeThreshold', out.numbers[`${prefix}.edgeThreshold`]);
   }
-  if (a[`${prefix}.edgeMargin`]) {
-    stage.edgeMargin = a[`${prefix}.edgeMargin`]!;
-    stage.nullLevel = out.numbers[`${prefix}.nullLevel`]!;
+  const margin = a[`${prefix}.edgeMargin`];
+  if (margin) {
+    stage.edgeMargin = margin;
+    stage.nullLevel = need('nullLevel', out.numbers[`${prefix}.nullLevel`]);
   }
   return stage;
 }
 
-function resultOf(out: OpOutputs, edgeRule: LscaleResult['edgeRule']): LscaleResult {
-  const result: LscaleResult = { edgeRule, basis: out.arrays.basis!, soft: stageOf(out, 'soft') };
+function resultOf(out: OpOut<'lscale'>, edgeRule: LscaleResult['edgeRule']): LscaleResult {
+  const result: LscaleResult = { edgeRule, basis: out.arrays.basis, soft: stageOf(out, 'soft') };
   if (out.arrays['hard.encoder']) result.hard = stageOf(out, 'hard');
   if (out.arrays['fullRank.encoder'])
     result.fullRank = { ...stageOf(out, 'fullRank'), intersectionDims: orderOf(out.arrays['fullRank.intersectionDims']) };
@@ -259,7 +262,7 @@ function resultOf(out: OpOutputs, edgeRule: LscaleResult['edgeRule']): LscaleRes
 /** LSCALE-I (see `LscaleData`, `LscaleOptions`, docs/lscale.md). */
 export function lscale(engine: Engine, data: LscaleData, options: LscaleOptions = {}): LscaleResult {
   const { inputs, edgeRule } = lscaleInputs(data, options);
-  return resultOf(engine.call('lscale', inputs), edgeRule);
+  return resultOf(call(engine, 'lscale', inputs), edgeRule);
 }
 
 export async function lscaleAsync(
@@ -269,7 +272,7 @@ export async function lscaleAsync(
   async?: AsyncOptions,
 ): Promise<LscaleResult> {
   const { inputs, edgeRule } = lscaleInputs(data, options);
-  return resultOf(await engine.callAsync('lscale', inputs, async), edgeRule);
+  return resultOf(await callAsync(engine, 'lscale', inputs, async), edgeRule);
 }
 
 /** One simulated LSCALE-I trial computed from latent moments (linear SCM, linear decoder; no N×d arrays). */
@@ -338,22 +341,27 @@ export function lscaleTrial(engine: Engine, spec: LscaleTrialSpec): LscaleTrialR
   if (typeof spec !== 'object' || spec === null) throw new TypeError(`${fn}: 'spec' must be an object`);
   checkOptionNames(fn, spec, LSCALE_TRIAL_SPEC, 'spec');
   const o = numbersOf(spec, fn);
-  const numbers: Record<string, number | boolean> = { ...o.numbers, seed: spec.seed, n: spec.n, samples: spec.samples };
-  for (const k of ['d', 'density', 'factor', 'scaleDecoder', 'randomOrder', 'randomInterventionOrder'] as const)
-    if (spec[k] !== undefined) numbers[k] = spec[k]!;
-  const strings = { ...o.strings };
+  const numbers: OpIn<'lscaleTrial'>['numbers'] = { ...o.numbers, seed: spec.seed, n: spec.n, samples: spec.samples };
+  for (const k of ['d', 'density', 'factor', 'scaleDecoder', 'randomOrder', 'randomInterventionOrder'] as const) {
+    const v = spec[k];
+    if (v !== undefined) (numbers as Record<string, number | boolean>)[k] = v;
+  }
+  const strings: OpIn<'lscaleTrial'>['strings'] = { ...o.strings };
   if (spec.estimator !== undefined) strings.estimator = spec.estimator;
   if (spec.sampling !== undefined) strings.sampling = spec.sampling;
-  const out = engine.call(fn, { numbers, strings });
-  const stage = (p: string): LscaleTrialStage => ({
-    mcc: out.numbers[`${p}.mcc`]!,
-    shd: out.numbers[`${p}.shd`]!,
-    closureShd: out.numbers[`${p}.closureShd`]!,
-    edges: out.numbers[`${p}.edges`]!,
-    graph: out.arrays[`${p}.graph`]!,
-    order: orderOf(out.arrays[`${p}.order`]),
-  });
-  const result: LscaleTrialResult = { graph: out.arrays.graph!, trueEdges: out.numbers.trueEdges!, soft: stage('soft') };
+  const out = call(engine, fn, { numbers, strings });
+  const stage = (p: 'soft' | 'hard' | 'fullRank'): LscaleTrialStage => {
+    const need = <T>(name: string, value: T | undefined) => present(value, fn, `${p}.${name}`);
+    return {
+      mcc: need('mcc', out.numbers[`${p}.mcc`]),
+      shd: need('shd', out.numbers[`${p}.shd`]),
+      closureShd: need('closureShd', out.numbers[`${p}.closureShd`]),
+      edges: need('edges', out.numbers[`${p}.edges`]),
+      graph: need('graph', out.arrays[`${p}.graph`]),
+      order: orderOf(need('order', out.arrays[`${p}.order`])),
+    };
+  };
+  const result: LscaleTrialResult = { graph: out.arrays.graph, trueEdges: out.numbers.trueEdges, soft: stage('soft') };
   if (out.numbers['hard.mcc'] !== undefined) result.hard = stage('hard');
   if (out.numbers['fullRank.mcc'] !== undefined) result.fullRank = stage('fullRank');
   return result;

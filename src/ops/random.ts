@@ -1,3 +1,4 @@
+import { call, present } from './call.js';
 import type { Engine } from '../backend/engine.js';
 
 /** One step of a draw plan, executed in order on one generator. */
@@ -36,6 +37,6 @@ export function randomDraws(engine: Engine, seed: number, plan: Draw[]): Float64
   if (!Array.isArray(plan))
     throw new TypeError(`randomDraws: 'plan' must be an array of draw steps, e.g. [{ kind: 'standardNormal', count: 10 }]`);
   if (plan.length === 0) throw new RangeError(`randomDraws: 'plan' must have at least one step`);
-  const out = engine.call('randomDraws', { numbers: { seed }, strings: { plan: plan.map(step).join(';') } }).arrays;
-  return plan.map((_, i) => out[`draw${i}`]!.data);
+  const out = call(engine, 'randomDraws', { numbers: { seed }, strings: { plan: plan.map(step).join(';') } }).arrays;
+  return plan.map((_, i) => present(out[`draw${i}`], 'randomDraws', `draw${i}`).data);
 }

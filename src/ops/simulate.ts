@@ -1,4 +1,5 @@
-import type { AsyncOptions, Engine, OpInputs, OpOutputs } from '../backend/engine.js';
+import { call, callAsync, type OpArrays, type OpNumbers, type OpOut, type OpStrings, present } from './call.js';
+import type { AsyncOptions, Engine } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
 import { checkArray } from '../validate.js';
 
@@ -174,23 +175,24 @@ const KEYS = new Set([
   'outputs',
 ]);
 
-const CHOICES: Record<string, readonly string[]> = {
-  latent: ['linear', 'quadratic', 'mlp'],
-  intervention: ['hard', 'soft'],
-  varianceChange: ['scale', 'add'],
-  design: ['single-node', 'two-hard-per-node', 'multi-node'],
-  targetMatrix: ['upper-triangular', 'identity'],
-  transform: ['linear', 'tanh', 'tanh-mlp'],
-};
+// The string options; the core's spec holds their allowed values and names them when one is wrong.
+const CHOICES = ['latent', 'intervention', 'varianceChange', 'design', 'targetMatrix', 'transform'] as const;
 
-function configInputs(fn: string, config: SimulationConfig, needSamples: boolean): OpInputs {
+/** The configuration's inputs (the same for simulate, simulationScores and simulationTransform). */
+interface ConfigInputs {
+  numbers: OpNumbers<'simulate'>;
+  strings: OpStrings<'simulate'>;
+  arrays: OpArrays<'simulate'>;
+}
+
+function configInputs(fn: string, config: SimulationConfig, needSamples: boolean): ConfigInputs {
   if (typeof config !== 'object' || config === null) throw new TypeError(`${fn}: 'config' must be an object`);
   for (const key of Object.keys(config)) {
     if (!KEYS.has(key)) throw new RangeError(`${fn}: unknown config field '${key}' (known: ${[...KEYS].join(', ')})`);
   }
   const numbers: Record<string, number> = {};
   const strings: Record<string, string> = {};
-  const arrays: Record<string, NDArray> = {};
+  const arrays: OpArrays<'simulate'> = {};
   const integer = (key: keyof SimulationConfig, min: number, required: boolean) => {
     const v = config[key];
     if (v === undefined) {
@@ -234,12 +236,10 @@ function configInputs(fn: string, config: SimulationConfig, needSamples: boolean
   flag('randomOrder', config.randomOrder);
   flag('randomInterventionOrder', config.randomInterventionOrder);
   flag('scaleDecoder', config.scaleDecoder);
-  for (const [key, allowed] of Object.entries(CHOICES)) {
-    const v = (config as unknown as Record<string, unknown>)[key];
+  for (const key of CHOICES) {
+    const v: unknown = config[key];
     if (v === undefined) continue;
-    if (typeof v !== 'string' || !allowed.includes(v)) {
-      throw new RangeError(`${fn}: '${key}' must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(v)}`);
-    }
+    if (typeof v !== 'string') throw new TypeError(`${fn}: '${key}' must be a string, got ${JSON.stringify(v)}`);
     strings[key] = v;
   }
   if (config.varianceFactors !== undefined) {
@@ -265,7 +265,8 @@ function configInputs(fn: string, config: SimulationConfig, needSamples: boolean
     flag('outputX', config.outputs.x);
     flag('outputDsx', config.outputs.dsx);
   }
-  return { numbers, strings, arrays };
+  // Built by name above; the core checks each against its spec.
+  return { numbers: numbers as OpNumbers<'simulate'>, strings: strings as OpStrings<'simulate'>, arrays };
 }
 
 function interventionsOf(targets: NDArray): number[][] {
@@ -279,41 +280,48 @@ function interventionsOf(targets: NDArray): number[][] {
   return out;
 }
 
-function toSimulation(config: SimulationConfig, out: OpOutputs): Simulation {
+function toSimulation(config: SimulationConfig, out: OpOut<'simulate'>): Simulation {
   const a = out.arrays;
   const latent = config.latent ?? 'linear';
+  const need = <T>(name: string, value: T | undefined) => present(value, 'simulate', name);
   const mechanisms: Mechanisms =
     latent === 'linear'
-      ? { kind: 'linear', weights: a.weights! }
+      ? { kind: 'linear', weights: need('weights', a.weights) }
       : latent === 'quadratic'
-        ? { kind: 'quadratic', matrices: a.quadratic! }
-        : { kind: 'mlp', w1: a['mlp.w1']!, b1: a['mlp.b1']!, w2: a['mlp.w2']!, b2: a['mlp.b2']!.data };
+        ? { kind: 'quadratic', matrices: need('quadratic', a.quadratic) }
+        : {
+            kind: 'mlp',
+            w1: need('mlp.w1', a['mlp.w1']),
+            b1: need('mlp.b1', a['mlp.b1']),
+            w2: need('mlp.w2', a['mlp.w2']),
+            b2: need('mlp.b2', a['mlp.b2']).data,
+          };
   const transform: SimulationTransform = {
     kind: config.transform ?? 'linear',
-    decoder: a.decoder!,
-    encoder: a.encoder!,
+    decoder: a.decoder,
+    encoder: a.encoder,
   };
   if (transform.kind !== 'linear') {
     transform.layers = [];
     for (let l = 0; a[`layer${l}.weight`]; l++) {
-      transform.layers.push({ weight: a[`layer${l}.weight`]!, bias: a[`layer${l}.bias`]!.data });
+      transform.layers.push({ weight: a[`layer${l}.weight`], bias: need(`layer${l}.bias`, a[`layer${l}.bias`]).data });
     }
   }
   const sim: Simulation = {
-    n: out.numbers.n!,
-    d: out.numbers.d!,
-    samples: out.numbers.samples!,
-    K: out.numbers.K!,
-    graph: a.graph!,
-    order: Array.from(a.order!.data),
-    variances: a.variances!.data,
+    n: out.numbers.n,
+    d: out.numbers.d,
+    samples: out.numbers.samples,
+    K: out.numbers.K,
+    graph: a.graph,
+    order: Array.from(a.order.data),
+    variances: a.variances.data,
     mechanisms,
     transform,
-    targets: a.targets!,
-    interventions: interventionsOf(a.targets!),
-    varianceFactors: a.varianceFactors!.data,
-    mechanismScale: a.mechanismScale!,
-    noiseVariance: a.noiseVariance!,
+    targets: a.targets,
+    interventions: interventionsOf(a.targets),
+    varianceFactors: a.varianceFactors.data,
+    mechanismScale: a.mechanismScale,
+    noiseVariance: a.noiseVariance,
   };
   if (a.z) sim.z = a.z;
   if (a.x) sim.x = a.x;
@@ -329,26 +337,26 @@ function toSimulation(config: SimulationConfig, out: OpOutputs): Simulation {
  * experiments'). See docs/simulation.md.
  */
 export function simulate(engine: Engine, config: SimulationConfig): Simulation {
-  return toSimulation(config, engine.call('simulate', configInputs('simulate', config, true)));
+  return toSimulation(config, call(engine, 'simulate', configInputs('simulate', config, true)));
 }
 
 /** `simulate` off the event loop, with progress and cancellation. */
 export async function simulateAsync(engine: Engine, config: SimulationConfig, options?: AsyncOptions): Promise<Simulation> {
   const inputs = configInputs('simulate', config, true);
-  return toSimulation(config, await engine.callAsync('simulate', inputs, options));
+  return toSimulation(config, await callAsync(engine, 'simulate', inputs, options));
 }
 
-function pointsInput(fn: string, points: ScorePoints): Record<string, NDArray> {
+function pointsInput(fn: string, points: ScorePoints): { z: NDArray } | { x: NDArray } {
   if (typeof points !== 'object' || points === null) throw new TypeError(`${fn}: 'points' must be { z } or { x }`);
   const hasZ = points.z !== undefined;
   const hasX = points.x !== undefined;
   if (hasZ === hasX) throw new RangeError(`${fn}: give exactly one of 'z' (N x n latent points) or 'x' (N x d observed points)`);
   if (hasZ) {
     checkArray(fn, 'z', points.z, 2);
-    return { z: points.z! };
+    return { z: points.z };
   }
   checkArray(fn, 'x', points.x, 2);
-  return { x: points.x! };
+  return { x: points.x };
 }
 
 /**
@@ -373,10 +381,11 @@ export function simulationScores(
   if (!Number.isSafeInteger(environment) || environment < 0) {
     throw new RangeError(`${fn}: 'environment' must be a non-negative integer, got ${environment}`);
   }
-  inputs.numbers!.environment = environment;
-  inputs.strings!.quantity = quantity;
-  inputs.arrays = { ...inputs.arrays, ...pointsInput(fn, points) };
-  return engine.call('simulationScores', inputs).arrays.values!;
+  return call(engine, 'simulationScores', {
+    numbers: { ...inputs.numbers, environment },
+    strings: { ...inputs.strings, quantity },
+    arrays: { ...inputs.arrays, ...pointsInput(fn, points) },
+  }).arrays.values;
 }
 
 /**
@@ -393,7 +402,10 @@ export function simulationTransform(
   const fn = 'simulationTransform';
   const inputs = configInputs(fn, config, false);
   checkArray(fn, map === 'inverse' ? 'x' : 'z', points, 2);
-  inputs.strings!.map = map;
-  inputs.arrays = { ...inputs.arrays, [map === 'inverse' ? 'x' : 'z']: points };
-  return engine.call('simulationTransform', inputs).arrays.values!;
+  const at = map === 'inverse' ? { x: points } : { z: points };
+  return call(engine, 'simulationTransform', {
+    numbers: inputs.numbers,
+    strings: { ...inputs.strings, map },
+    arrays: { ...inputs.arrays, ...at },
+  }).arrays.values;
 }

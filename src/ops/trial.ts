@@ -1,5 +1,6 @@
+import { call, type OpIn, type OpNumbers, type OpStrings } from './call.js';
 import { FINITE_SAMPLE_TOLERANCES } from '../algorithms.js';
-import type { Engine, OpInputs } from '../backend/engine.js';
+import type { Engine } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
 import { checkOptionNames } from '../validate.js';
 
@@ -96,16 +97,16 @@ const FLAG_FIELDS = ['randomOrder', 'randomInterventionOrder', 'scaleDecoder'] a
  * Same seed and spec, same result, on either backend.
  */
 export function trial(engine: Engine, spec: TrialInput, seed: number): TrialResult {
-  const out = engine.call('trial', trialInputs('trial', spec, seed)).numbers;
+  const out = call(engine, 'trial', trialInputs('trial', spec, seed)).numbers;
   return {
-    shd: out.shd!,
-    precision: out.precision!,
-    recall: out.recall!,
-    encoderError: out.encoderError!,
+    shd: out.shd,
+    precision: out.precision,
+    recall: out.recall,
+    encoderError: out.encoderError,
     correct: out.correct === 1,
-    trueEdges: out.trueEdges!,
-    estimatedEdges: out.estimatedEdges!,
-    incorrectMixing: out.incorrectMixing!,
+    trueEdges: out.trueEdges,
+    estimatedEdges: out.estimatedEdges,
+    incorrectMixing: out.incorrectMixing,
   };
 }
 
@@ -121,8 +122,8 @@ export interface TrialCovariances {
 
 /** What `trial` computes before the algorithm runs: latent moments and score-difference covariances. */
 export function trialCovariances(engine: Engine, spec: TrialInput, seed: number): TrialCovariances {
-  const out = engine.call('trialCovariances', trialInputs('trialCovariances', spec, seed)).arrays;
-  return { covariances: out.covariances!, latentSecondMoments: out.latentSecondMoments!, latentMeans: out.latentMeans! };
+  const out = call(engine, 'trialCovariances', trialInputs('trialCovariances', spec, seed)).arrays;
+  return { covariances: out.covariances, latentSecondMoments: out.latentSecondMoments, latentMeans: out.latentMeans };
 }
 
 /** A trial spec with only n, d and samples required. */
@@ -131,7 +132,7 @@ export type TrialInput = Partial<TrialSpec> & Pick<TrialSpec, 'n' | 'd' | 'sampl
 // Every key of TrialSpec: DEFAULT_TRIAL has all but the three required ones.
 const TRIAL_SPEC = ['n', 'd', 'samples', ...Object.keys(DEFAULT_TRIAL)];
 
-function trialInputs(fn: string, spec: TrialInput, seed: number): OpInputs {
+function trialInputs(fn: string, spec: TrialInput, seed: number): OpIn<'trial'> {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`${fn}: 'seed' must be a non-negative integer below 2^53, got ${seed}`);
   if (typeof spec !== 'object' || spec === null) throw new TypeError(`${fn}: 'spec' must be an object`);
   checkOptionNames(fn, spec, TRIAL_SPEC, 'spec');
@@ -150,5 +151,6 @@ function trialInputs(fn: string, spec: TrialInput, seed: number): OpInputs {
     if (typeof full[k] !== 'string') throw new TypeError(`${fn}: '${k}' must be a string`);
     strings[k] = full[k];
   }
-  return { numbers, strings };
+  // Built by name above; the core checks each against its spec.
+  return { numbers: numbers as OpNumbers<'trial'>, strings: strings as OpStrings<'trial'> };
 }

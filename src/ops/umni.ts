@@ -1,4 +1,5 @@
-import type { AsyncOptions, Engine, OpOutputs } from '../backend/engine.js';
+import { call, callAsync, type OpArrays, type OpNumbers, type OpOut, type OpStrings, present } from './call.js';
+import type { AsyncOptions, Engine } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
 import { checkArray, checkOptionNames, checkSameSize, optionNames } from '../validate.js';
 
@@ -107,26 +108,18 @@ const UMNI_TRIAL_SPEC = optionNames<UmniTrialSpec>()([
   'scores',
 ]);
 
+// Types only: the core checks ranges (its spec, and umni.cpp for kappa and the search size).
 function optionInputs(fn: string, options: UmniOptions) {
   const o = options ?? {};
-  const numbers: Record<string, number | boolean> = {};
-  const whole = (name: 'kappa' | 'latents' | 'maxCandidates', min: number) => {
-    const v = o[name];
-    if (v === undefined) return;
-    if (!Number.isSafeInteger(v) || v < min) throw new RangeError(`${fn}: '${name}' must be an integer >= ${min}, got ${v}`);
-    numbers[name] = v;
-  };
-  whole('kappa', 1);
-  whole('latents', 1);
-  whole('maxCandidates', 1);
-  for (const name of ['tolEigv', 'tolCi', 'tolUnmix'] as const) {
+  const numbers: OpNumbers<'umni'> = {};
+  for (const name of ['kappa', 'latents', 'maxCandidates', 'tolEigv', 'tolCi', 'tolUnmix'] as const) {
     const v = o[name];
     if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new RangeError(`${fn}: '${name}' must be a finite number, got ${v}`);
+    if (typeof v !== 'number') throw new TypeError(`${fn}: '${name}' must be a number, got ${String(v)}`);
     numbers[name] = v;
   }
   if (o.prefilter !== undefined) numbers.prefilter = o.prefilter ? 1 : 0;
-  const strings: Record<string, string> = {};
+  const strings: OpStrings<'umni'> = {};
   if (o.intervention !== undefined) strings.intervention = o.intervention;
   if (o.order !== undefined) strings.order = o.order;
   return { numbers, strings };
@@ -139,7 +132,7 @@ function inputs(data: UmniData, options: UmniOptions) {
   checkArray(fn, 'x', data.x, 3);
   checkArray(fn, 'dsx', data.dsx, 3);
   checkSameSize(fn, ['x', data.x, 2], ['dsx', data.dsx, 2]);
-  if (data.x.shape[0] !== data.dsx.shape[0]! + 1) {
+  if (data.x.shape[0] !== (data.dsx.shape[0] ?? 0) + 1) {
     throw new RangeError(
       `${fn}: 'x' has ${data.x.shape[0]} environments and 'dsx' ${data.dsx.shape[0]}: 'x' needs the observational environment first, then one per row of 'dsx'`,
     );
@@ -147,19 +140,19 @@ function inputs(data: UmniData, options: UmniOptions) {
   return { arrays: { x: data.x, dsx: data.dsx }, ...optionInputs(fn, options) };
 }
 
-function result(out: OpOutputs): UmniResult {
+function result(out: OpOut<'umni'>): UmniResult {
   const a = out.arrays;
   const r: UmniResult = {
-    n: out.numbers.n!,
-    weights: a.weights!,
-    encoder: a.encoder!,
-    graphClosure: a.graphClosure!,
-    weightsOrder: a.weightsOrder!,
-    encoderOrder: a.encoderOrder!,
-    basis: a.basis!,
-    stats: { candidates: out.numbers.candidates!, fullTests: out.numbers.fullTests! },
+    n: out.numbers.n,
+    weights: a.weights,
+    encoder: a.encoder,
+    graphClosure: a.graphClosure,
+    weightsOrder: a.weightsOrder,
+    encoderOrder: a.encoderOrder,
+    basis: a.basis,
+    stats: { candidates: out.numbers.candidates, fullTests: out.numbers.fullTests },
   };
-  if (a.hardEncoder) r.hard = { encoder: a.hardEncoder, graph: a.hardGraph! };
+  if (a.hardEncoder) r.hard = { encoder: a.hardEncoder, graph: present(a.hardGraph, 'umni', 'hardGraph') };
   return r;
 }
 
@@ -171,12 +164,12 @@ function result(out: OpOutputs): UmniResult {
  * the exact DAG. Needs K = n interventional environments whose targets form an invertible matrix.
  */
 export function umni(engine: Engine, data: UmniData, options: UmniOptions = {}): UmniResult {
-  return result(engine.call('umni', inputs(data, options)));
+  return result(call(engine, 'umni', inputs(data, options)));
 }
 
 /** `umni` off the event loop, with progress and cancellation. */
 export async function umniAsync(engine: Engine, data: UmniData, options: UmniOptions = {}, async?: AsyncOptions): Promise<UmniResult> {
-  return result(await engine.callAsync('umni', inputs(data, options), async));
+  return result(await callAsync(engine, 'umni', inputs(data, options), async));
 }
 
 /** Per-environment moments of the observations, for UMNI-CRL with Gaussian plug-in scores. */
@@ -198,7 +191,7 @@ export interface UmniMoments {
 export function umniGaussian(engine: Engine, moments: UmniMoments, options: UmniOptions & { centred?: boolean } = {}): UmniResult {
   const fn = 'umniGaussian';
   checkArray(fn, 'covariances', moments.covariances, 3);
-  const arrays: Record<string, NDArray> = { covariances: moments.covariances };
+  const arrays: OpArrays<'umniGaussian'> = { covariances: moments.covariances };
   if (moments.means !== undefined) {
     checkArray(fn, 'means', moments.means, 2);
     arrays.means = moments.means;
@@ -207,9 +200,8 @@ export function umniGaussian(engine: Engine, moments: UmniMoments, options: Umni
     throw new RangeError(`${fn}: 'samples' must be a positive integer, got ${moments.samples}`);
   }
   const { numbers, strings } = optionInputs(fn, options);
-  numbers.samples = moments.samples;
-  if (options.centred !== undefined) numbers.centred = options.centred ? 1 : 0;
-  return result(engine.call(fn, { arrays, numbers, strings }));
+  const centred = options.centred === undefined ? {} : { centred: options.centred ? 1 : 0 };
+  return result(call(engine, fn, { arrays, numbers: { ...numbers, ...centred, samples: moments.samples }, strings }));
 }
 
 /** Settings of a fused simulated UMNI-CRL trial (linear SCM, linear decoder, multi-node design). */
@@ -267,7 +259,7 @@ export function umniTrial(engine: Engine, spec: UmniTrialSpec, seed: number): Um
   if (typeof spec !== 'object' || spec === null) throw new TypeError(`${fn}: 'spec' must be an object`);
   checkOptionNames(fn, spec, UMNI_TRIAL_SPEC, 'spec');
   const numbers: Record<string, number | boolean> = { seed };
-  const strings: Record<string, string> = {};
+  const strings: OpStrings<'umniTrial'> = {};
   for (const key of [
     'n',
     'd',
@@ -292,20 +284,24 @@ export function umniTrial(engine: Engine, spec: UmniTrialSpec, seed: number): Um
     if (typeof v !== 'boolean') throw new TypeError(`${fn}: '${key}' must be true or false`);
     numbers[key] = v;
   }
-  for (const key of ['intervention', 'order', 'scores'] as const) {
-    if (spec[key] !== undefined) strings[key] = spec[key]!;
-  }
-  const out = engine.call(fn, { numbers, strings }).numbers;
-  const stage = (prefix: string): UmniStageMetrics => ({
-    shd: out[`${prefix}.shd`]!,
-    precision: out[`${prefix}.precision`]!,
-    recall: out[`${prefix}.recall`]!,
-    mcc: out[`${prefix}.mcc`]!,
-    incorrectMixing: out[`${prefix}.incorrectMixing`]!,
-    incorrectMixingRatio: out[`${prefix}.incorrectMixingRatio`]!,
-    offPatternNorm: out[`${prefix}.offPatternNorm`]!,
-  });
-  const result: UmniTrialResult = { soft: stage('soft'), stats: { candidates: out.candidates!, fullTests: out.fullTests! } };
+  if (spec.intervention !== undefined) strings.intervention = spec.intervention;
+  if (spec.order !== undefined) strings.order = spec.order;
+  if (spec.scores !== undefined) strings.scores = spec.scores;
+  // Built by name above; the core checks each against its spec.
+  const out = call(engine, fn, { numbers: numbers as OpNumbers<'umniTrial'>, strings }).numbers;
+  const stage = (prefix: 'soft' | 'hard'): UmniStageMetrics => {
+    const need = (name: keyof UmniStageMetrics) => present(out[`${prefix}.${name}`], fn, `${prefix}.${name}`);
+    return {
+      shd: need('shd'),
+      precision: need('precision'),
+      recall: need('recall'),
+      mcc: need('mcc'),
+      incorrectMixing: need('incorrectMixing'),
+      incorrectMixingRatio: need('incorrectMixingRatio'),
+      offPatternNorm: need('offPatternNorm'),
+    };
+  };
+  const result: UmniTrialResult = { soft: stage('soft'), stats: { candidates: out.candidates, fullTests: out.fullTests } };
   if (out['hard.shd'] !== undefined) result.hard = stage('hard');
   return result;
 }

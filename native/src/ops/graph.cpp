@@ -84,7 +84,7 @@ OpResult opCompareGraphs(const OpArgs& args, const Context&) {
 
 OpResult opLinearSumAssignment(const OpArgs& args, const Context&) {
   const Matrix cost = args.matrix("cost");
-  const bool maximize = args.flag("maximize", false);
+  const bool maximize = args.flag("maximize");
   const std::vector<int> assignment = linearSumAssignment(maximize ? Matrix(-cost) : cost);
   double total = 0.0;
   for (size_t i = 0; i < assignment.size(); ++i) total += cost(static_cast<Index>(i), assignment[i]);
@@ -110,7 +110,7 @@ OpResult opEffectiveMixingError(const OpArgs& args, const Context&) {
   const Matrix encoder = args.matrix("encoder");
   const Matrix decoder = args.matrix("decoder");
   const Adjacency allowed = readGraph(args, "allowed");
-  const double threshold = args.number("threshold", 0.05);
+  const double threshold = args.number("threshold");
   const MixingError e = effectiveMixingError(encoder, decoder, allowed, threshold);
   OpResult r;
   r.numbers["incorrectCount"] = e.incorrectCount;
@@ -122,7 +122,7 @@ OpResult opEffectiveMixingError(const OpArgs& args, const Context&) {
 
 OpResult opAllowedPattern(const OpArgs& args, const Context&) {
   OpResult r;
-  r.put("allowed", allowedPattern(readGraph(args, "graph"), args.flag("includeAncestors", false)).cast<double>());
+  r.put("allowed", allowedPattern(readGraph(args, "graph"), args.flag("includeAncestors")).cast<double>());
   return r;
 }
 
@@ -136,17 +136,76 @@ OpResult opRelativeRmse(const OpArgs& args, const Context&) {
   return r;
 }
 
-SCORECRL_OP("transitiveClosure", opTransitiveClosure);
-SCORECRL_OP("transitiveReduction", opTransitiveReduction);
-SCORECRL_OP("isDag", opIsDag);
-SCORECRL_OP("topologicalOrder", opTopologicalOrder);
-SCORECRL_OP("closestDag", opClosestDag);
-SCORECRL_OP("compareGraphs", opCompareGraphs);
-SCORECRL_OP("linearSumAssignment", opLinearSumAssignment);
-SCORECRL_OP("meanCorrelationCoefficient", opMeanCorrelationCoefficient);
-SCORECRL_OP("effectiveMixingError", opEffectiveMixingError);
-SCORECRL_OP("allowedPattern", opAllowedPattern);
-SCORECRL_OP("relativeRmse", opRelativeRmse);
+const char* kGraph = "adjacency matrix: a[i][j] != 0 is an edge i -> j";
+
+SCORECRL_OP(OpSpec("transitiveClosure", "Transitive closure of a graph.")
+                .array("a", "n n", kGraph)
+                .returnsArray("graph", "n n", "0/1 closure"),
+            opTransitiveClosure);
+SCORECRL_OP(OpSpec("transitiveReduction", "Transitive reduction of a DAG.")
+                .array("a", "n n", kGraph)
+                .returnsArray("graph", "n n", "0/1 reduction"),
+            opTransitiveReduction);
+SCORECRL_OP(OpSpec("isDag", "Whether a graph has no directed cycle.")
+                .array("a", "n n", kGraph)
+                .returnsNumber("isDag", "1 for a DAG, else 0"),
+            opIsDag);
+SCORECRL_OP(OpSpec("topologicalOrder", "A topological order of a DAG.")
+                .array("dag", "n n", kGraph)
+                .returnsArray("order", "n", "node indices, parents first"),
+            opTopologicalOrder);
+SCORECRL_OP(OpSpec("closestDag", "The DAG nearest a graph (fewest edges removed) and its order.")
+                .array("a", "n n", kGraph)
+                .returnsArray("dag", "n n", "0/1 DAG")
+                .returnsArray("order", "n", "a topological order of it"),
+            opClosestDag);
+SCORECRL_OP(OpSpec("compareGraphs", "Structural Hamming distance and edge counts of an estimated graph.")
+                .array("truth", "n n", kGraph)
+                .array("estimate", "n n", kGraph)
+                .returnsNumber("shd", "structural Hamming distance (a reversal counts once)")
+                .returnsNumber("additions", "edges added")
+                .returnsNumber("deletions", "edges missing")
+                .returnsNumber("reversals", "edges reversed")
+                .returnsNumber("precision", "true positives / estimated edges")
+                .returnsNumber("recall", "true positives / true edges")
+                .returnsNumber("truePositives", "edges right")
+                .returnsNumber("falsePositives", "edges not in truth")
+                .returnsNumber("falseNegatives", "true edges not found"),
+            opCompareGraphs);
+SCORECRL_OP(OpSpec("linearSumAssignment", "Minimum (or maximum) cost assignment of rows to columns.")
+                .array("cost", "rows cols", "costs (rows <= cols)")
+                .flag("maximize", false, "maximise the total instead")
+                .returnsArray("assignment", "rows", "column of each row")
+                .returnsNumber("total", "total cost of the assignment"),
+            opLinearSumAssignment);
+SCORECRL_OP(OpSpec("meanCorrelationCoefficient",
+                   "Mean |Pearson correlation| of true and estimated latents, best matched.")
+                .array("zTrue", "N n", "true latents")
+                .array("zEstimate", "N n", "estimated latents")
+                .returnsNumber("mcc", "mean correlation of the matched pairs")
+                .returnsArray("matching", "n", "estimated latent matched to each true one")
+                .returnsArray("perLatent", "n", "|correlation| of each matched pair"),
+            opMeanCorrelationCoefficient);
+SCORECRL_OP(OpSpec("effectiveMixingError", "Size of the effective mixing encoder decoder outside an allowed pattern.")
+                .array("encoder", "n d", "estimated encoder")
+                .array("decoder", "d n", "true decoder")
+                .array("allowed", "n n", "allowed pattern (non-zero: allowed)")
+                .number("threshold", 0.05, "entries with |value| >= threshold count as incorrect", Range::atLeast(0))
+                .returnsNumber("incorrectCount", "entries outside the pattern at or above the threshold")
+                .returnsNumber("incorrectRatio", "their share of the entries outside the pattern")
+                .returnsNumber("offPatternSpectralNorm", "spectral norm of the part outside the pattern")
+                .returnsArray("effective", "n n", "the unit-row effective mixing"),
+            opEffectiveMixingError);
+SCORECRL_OP(OpSpec("allowedPattern", "Identity plus parents (or ancestors) of a graph: the mixing a stage may keep.")
+                .array("graph", "n n", kGraph)
+                .flag("includeAncestors", false, "allow ancestors, not only parents")
+                .returnsArray("allowed", "n n", "0/1 pattern"),
+            opAllowedPattern);
+SCORECRL_OP(OpSpec("relativeRmse", "Root-mean-square error relative to the truth's root mean square.")
+                .array("estimate", "*", "estimate (any shape)")
+                .array("truth", "*", "truth (the same shape)")
+                .returnsNumber("rmse", "relative RMSE"),
+            opRelativeRmse);
 
 }  // namespace
 }  // namespace scorecrl

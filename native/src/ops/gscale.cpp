@@ -14,10 +14,8 @@
 namespace scorecrl {
 namespace {
 
-const std::vector<std::string> kFamilies = {"glm", "mlp"};
-
 GscaleFamily familyOf(const OpArgs& args) {
-  return args.string("family", "glm", kFamilies) == "glm" ? GscaleFamily::Glm : GscaleFamily::Mlp;
+  return args.string("family") == "glm" ? GscaleFamily::Glm : GscaleFamily::Mlp;
 }
 
 // The data arrays shared by gscale and gscaleLoss.
@@ -32,7 +30,7 @@ struct DataArgs {
 
 DataArgs dataArgs(const OpArgs& args, bool withObs) {
   ConstMatrixMap x = args.matrix("x");
-  const ArrayView& pairs = args.array("dsxPairs", 3);
+  const ArrayView& pairs = args.array("dsxPairs");
   const Index N = x.rows(), d = x.cols();
   auto checkShape = [&](const std::string& name, const ArrayView& a) {
     if (a.shape[1] != N || a.shape[2] != d)
@@ -43,7 +41,7 @@ DataArgs dataArgs(const OpArgs& args, bool withObs) {
   checkShape("dsxPairs", pairs);
   DataArgs out{x, &pairs};
   if (withObs && args.hasArray("dsxObs")) {
-    const ArrayView& obs = args.array("dsxObs", 3);
+    const ArrayView& obs = args.array("dsxObs");
     checkShape("dsxObs", obs);
     if (obs.shape[0] != pairs.shape[0])
       args.fail("'dsxObs' must hold one block per node like 'dsxPairs' (" + std::to_string(pairs.shape[0]) + "), got " +
@@ -57,11 +55,15 @@ DataArgs dataArgs(const OpArgs& args, bool withObs) {
 GscaleModel modelArgs(const OpArgs& args) {
   GscaleModel model;
   model.family = familyOf(args);
-  model.n = static_cast<int>(args.integer("n", 1, 100000));
-  model.d = static_cast<int>(args.integer("d", 1, 100000000));
-  model.hidden = model.family == GscaleFamily::Mlp ? static_cast<int>(args.integer("hidden", 1, 4096)) : 0;
-  model.clampEpsilon = args.number("clampEpsilon", 1e-12);
-  const ArrayView& p = args.array("parameters", 1);
+  model.n = static_cast<int>(args.integer("n"));
+  model.d = static_cast<int>(args.integer("d"));
+  if (model.family == GscaleFamily::Mlp) {
+    model.hidden = static_cast<int>(args.integerOr("hidden", 0));
+    if (model.hidden < 1)
+      args.fail("'hidden' must be between 1 and 4096 for the mlp family, got " + std::to_string(model.hidden));
+  }
+  model.clampEpsilon = args.number("clampEpsilon");
+  const ArrayView& p = args.array("parameters");
   model.theta = ConstVectorMap(p.data, p.shape[0]);
   model.validate(args.op);
   return model;
@@ -83,26 +85,23 @@ OpResult opGscale(const OpArgs& args, const Context& context) {
   const DataArgs data = dataArgs(args, true);
   GscaleOptions o;
   o.family = familyOf(args);
-  o.hidden = static_cast<int>(args.integer("hidden", o.hidden, 1, 4096));
-  o.targetScale = args.number("targetScale", o.targetScale);
-  o.reconstructionWeight = args.number("reconstructionWeight", o.reconstructionWeight);
-  o.optimizer = args.string("optimizer", "adam", {"adam", "rmsprop"}) == "adam" ? GscaleOptimizer::Adam
-                                                                                : GscaleOptimizer::RmsProp;
-  o.learningRate = args.number("learningRate", o.learningRate);
-  o.maxIterations = static_cast<int>(args.integer("maxIterations", o.maxIterations, 0, 100000000));
-  o.tolerance = args.number("tolerance", o.tolerance);
-  o.patience = static_cast<int>(args.integer("patience", o.patience, 1, 100000000));
-  o.decays = static_cast<int>(args.integer("decays", o.decays, 0, 1000));
-  o.lossTolerance = args.number("lossTolerance", o.lossTolerance);
-  const std::string init = args.string("init", "auto", {"auto", "spectral", "random"});
+  o.hidden = static_cast<int>(args.integer("hidden"));
+  o.targetScale = args.number("targetScale");
+  o.reconstructionWeight = args.number("reconstructionWeight");
+  o.optimizer = args.string("optimizer") == "adam" ? GscaleOptimizer::Adam : GscaleOptimizer::RmsProp;
+  o.learningRate = args.number("learningRate");
+  o.maxIterations = static_cast<int>(args.integer("maxIterations"));
+  o.tolerance = args.number("tolerance");
+  o.patience = static_cast<int>(args.integer("patience"));
+  o.decays = static_cast<int>(args.integer("decays"));
+  o.lossTolerance = args.number("lossTolerance");
+  const std::string init = args.string("init");
   o.init = init == "spectral" ? GscaleInit::Spectral : (init == "random" ? GscaleInit::Random : GscaleInit::Auto);
-  o.seed = static_cast<uint64_t>(args.integer("seed", 0, 0, 9007199254740991LL));
-  o.clampEpsilon = args.number("clampEpsilon", o.clampEpsilon);
-  o.edgeRule = args.string("edgeRule", "threshold", {"threshold", "adaptive"}) == "threshold"
-                   ? GscaleEdgeRule::Threshold
-                   : GscaleEdgeRule::Adaptive;
-  o.edgeThreshold = args.number("edgeThreshold", o.edgeThreshold);
-  o.historyEvery = static_cast<int>(args.integer("historyEvery", o.historyEvery, 1, 100000000));
+  o.seed = static_cast<uint64_t>(args.integer("seed"));
+  o.clampEpsilon = args.number("clampEpsilon");
+  o.edgeRule = args.string("edgeRule") == "threshold" ? GscaleEdgeRule::Threshold : GscaleEdgeRule::Adaptive;
+  o.edgeThreshold = args.number("edgeThreshold");
+  o.historyEvery = static_cast<int>(args.integer("historyEvery"));
 
   const GscaleResult r = gscale(data.data(), o, &context);
   OpResult result;
@@ -157,7 +156,7 @@ OpResult opGscaleDecode(const OpArgs& args, const Context&) {
 OpResult opGscaleLatentScoreDifferences(const OpArgs& args, const Context&) {
   const GscaleModel model = modelArgs(args);
   ConstMatrixMap x = pointsArg(args, "x", model.d, "d");
-  const ArrayView& dsx = args.array("dsx", 3);
+  const ArrayView& dsx = args.array("dsx");
   if (dsx.shape[1] != x.rows() || dsx.shape[2] != x.cols())
     args.fail("'dsx' must be K x N x d with N = " + std::to_string(x.rows()) + ", d = " + std::to_string(x.cols()) +
               " (score differences at the rows of 'x')");
@@ -178,9 +177,9 @@ OpResult opGscaleLoss(const OpArgs& args, const Context&) {
               ") and 'x' (d = " + std::to_string(data.x.cols()) +
               ") must match the model (n = " + std::to_string(model.n) + ", d = " + std::to_string(model.d) + ")");
   Vector gradient;
-  const bool wantGradient = args.flag("gradient", true);
-  const GscaleLoss loss = gscaleLoss(model, data.data(), args.number("targetScale", 1.0),
-                                     args.number("reconstructionWeight", 1.0), wantGradient ? &gradient : nullptr);
+  const bool wantGradient = args.flag("gradient");
+  const GscaleLoss loss = gscaleLoss(model, data.data(), args.number("targetScale"),
+                                     args.number("reconstructionWeight"), wantGradient ? &gradient : nullptr);
   OpResult result;
   result.numbers["loss"] = loss.total;
   result.numbers["scoreTerm"] = loss.scoreTerm;
@@ -192,11 +191,97 @@ OpResult opGscaleLoss(const OpArgs& args, const Context&) {
   return result;
 }
 
-SCORECRL_OP("gscale", opGscale);
-SCORECRL_OP("gscaleEncode", opGscaleEncode);
-SCORECRL_OP("gscaleDecode", opGscaleDecode);
-SCORECRL_OP("gscaleLatentScoreDifferences", opGscaleLatentScoreDifferences);
-SCORECRL_OP("gscaleLoss", opGscaleLoss);
+const char* kPairs = "score differences of the two hard interventions per node, at the rows of x";
+
+// A trained model as inputs (see putModel).
+OpSpec modelSpec() {
+  return OpSpec("gscaleModel", "")
+      .choice("family", {"glm", "mlp"}, "glm", "autoencoder family")
+      .integer("n", std::nullopt, 1, 100000, "latent dimension")
+      .integer("d", std::nullopt, 1, 100000000, "observed dimension")
+      .integerDefaultedBy("hidden", "required for mlp", 0, 4096, "mlp family: hidden width (glm: ignored)")
+      .number("clampEpsilon", 1e-12, "glm family: clamp of atanh's argument")
+      .array("parameters", "P", "flat parameters");
+}
+
+OpSpec gscaleSpec() {
+  const GscaleOptions o;
+  return OpSpec("gscale", "GSCALE-I: trains the autoencoder on the score-difference loss; latents and graph.")
+      .array("x", "N d", "observational samples")
+      .array("dsxPairs", "n N d", kPairs)
+      .array("dsxObs", "n N d", "observational minus first interventional score differences (for the graph)",
+             Presence::Optional)
+      .choice("family", {"glm", "mlp"}, "glm", "autoencoder family")
+      .integer("hidden", o.hidden, 1, 4096, "mlp family: hidden width")
+      .number("targetScale", o.targetScale, "target c of the diagonal of D")
+      .number("reconstructionWeight", o.reconstructionWeight, "weight of the reconstruction term")
+      .choice("optimizer", {"adam", "rmsprop"}, "adam", "optimiser")
+      .number("learningRate", o.learningRate, "step size (< 0: the family's default)")
+      .integer("maxIterations", o.maxIterations, 0, 100000000, "iterations at most")
+      .number("tolerance", o.tolerance, "relative improvement that resets the patience")
+      .integer("patience", o.patience, 1, 100000000, "iterations without improvement before a decay")
+      .integer("decays", o.decays, 0, 1000, "learning-rate decays before stopping")
+      .number("lossTolerance", o.lossTolerance, "stop below this loss")
+      .choice("init", {"auto", "spectral", "random"}, "auto", "start")
+      .integer("seed", 0, 0, 9007199254740991.0, "seed of the random start")
+      .number("clampEpsilon", o.clampEpsilon, "glm family: clamp of atanh's argument")
+      .choice("edgeRule", {"threshold", "adaptive"}, "threshold", "how edges are decided")
+      .number("edgeThreshold", o.edgeThreshold, "'threshold' rule: the threshold")
+      .integer("historyEvery", o.historyEvery, 1, 100000000, "record the loss every this many iterations")
+      .returnsArray("parameters", "P", "flat parameters of the trained model")
+      .returnsNumber("n", "latent dimension")
+      .returnsNumber("d", "observed dimension")
+      .returnsNumber("hidden", "hidden width (0 for glm)")
+      .returnsNumber("clampEpsilon", "glm clamp")
+      .returnsString("family", "autoencoder family")
+      .returnsArray("latents", "N n", "estimated latents at the rows of x")
+      .returnsArray("D", "n n", "E|dsz| per pair, the loss's matrix")
+      .returnsArray("history", "T 5", "iteration, loss, score term, reconstruction, learning rate")
+      .returnsArray("Dobs", "n n", "with dsxObs: the observational statistic", Presence::Optional)
+      .returnsArray("statistic", "n n", "with dsxObs: the edge statistic", Presence::Optional)
+      .returnsArray("graph", "n n", "with dsxObs: 0/1 DAG", Presence::Optional)
+      .returnsArray("rawGraph", "n n", "with dsxObs: 0/1 graph before the DAG projection", Presence::Optional)
+      .returnsArray("order", "n", "with dsxObs: causal order", Presence::Optional)
+      .returnsNumber("threshold", "with dsxObs: threshold in force", Presence::Optional)
+      .returnsNumber("iterations", "iterations run")
+      .returnsNumber("converged", "1 if a stopping rule ended training")
+      .returnsNumber("loss", "final loss")
+      .returnsNumber("scoreTerm", "final score term")
+      .returnsNumber("reconstruction", "final reconstruction error")
+      .returnsNumber("learningRate", "step size used")
+      .returnsString("init", "start used: 'spectral' or 'random'");
+}
+
+SCORECRL_OP(gscaleSpec(), opGscale);
+SCORECRL_OP(OpSpec("gscaleEncode", "z_hat for x under a trained GSCALE-I model.")
+                .inputsOf(modelSpec())
+                .array("x", "N d", "observations")
+                .returnsArray("z", "N n", "latents"),
+            opGscaleEncode);
+SCORECRL_OP(OpSpec("gscaleDecode", "x_hat for z under a trained GSCALE-I model.")
+                .inputsOf(modelSpec())
+                .array("z", "N n", "latents")
+                .returnsArray("x", "N d", "observations"),
+            opGscaleDecode);
+SCORECRL_OP(OpSpec("gscaleLatentScoreDifferences", "J_dec(z_hat)^T dsx for each slice of dsx.")
+                .inputsOf(modelSpec())
+                .array("x", "N d", "observations")
+                .array("dsx", "K N d", "score differences at the rows of x")
+                .returnsArray("dsz", "K N n", "latent score differences"),
+            opGscaleLatentScoreDifferences);
+SCORECRL_OP(OpSpec("gscaleLoss", "GSCALE-I loss terms, D and the hand-derived gradient at a model's parameters.")
+                .inputsOf(modelSpec())
+                .array("x", "N d", "observational samples")
+                .array("dsxPairs", "n N d", kPairs)
+                .number("targetScale", 1.0, "target c of the diagonal of D")
+                .number("reconstructionWeight", 1.0, "weight of the reconstruction term")
+                .flag("gradient", true, "return the gradient")
+                .returnsNumber("loss", "total loss")
+                .returnsNumber("scoreTerm", "score term")
+                .returnsNumber("reconstruction", "reconstruction error")
+                .returnsArray("D", "n n", "E|dsz| per pair")
+                .returnsArray("gradient", "P", "gradient of the loss", Presence::Optional),
+            opGscaleLoss);
 
 }  // namespace
 }  // namespace scorecrl

@@ -59,35 +59,46 @@ std::string str(int64_t v) { return std::to_string(static_cast<long long>(v)); }
 
 LscaleOptions readLscaleOptions(const OpArgs& args) {
   LscaleOptions o;
-  o.hard = args.string("intervention", "soft", {"soft", "hard"}) == "hard";
-  o.fullRank = args.flag("fullRank", false);
-  const std::string rule = args.string("edgeRule", "adaptive", {"adaptive", "absolute", "null-level"});
+  o.hard = args.string("intervention") == "hard";
+  o.fullRank = args.flag("fullRank");
+  const std::string rule = args.string("edgeRule");
   o.edgeRule = rule == "absolute"     ? EdgeRule::Absolute
                : rule == "null-level" ? EdgeRule::NullLevel
                                       : EdgeRule::Adaptive;
-  o.unmixing = args.string("unmixing", "predecessors", {"predecessors", "soft-parents"}) == "soft-parents"
-                   ? Unmixing::SoftParents
-                   : Unmixing::Predecessors;
-  const std::string filter = args.string("hardGraphFilter", "auto", {"auto", "none", "soft-graph", "soft-closure"});
+  o.unmixing = args.string("unmixing") == "soft-parents" ? Unmixing::SoftParents : Unmixing::Predecessors;
+  const std::string filter = args.string("hardGraphFilter");
   o.hardGraphFilter = filter == "soft-graph"     ? HardGraphFilter::SoftGraph
                       : filter == "soft-closure" ? HardGraphFilter::SoftClosure
                       : filter == "none"         ? HardGraphFilter::None
                                                  : HardGraphFilter::Auto;
-  o.tolEdge = args.number("tolEdge", o.tolEdge);
-  o.nullMargin = args.number("nullMargin", o.nullMargin);
-  if (!(o.nullMargin >= 0) || !std::isfinite(o.nullMargin))
-    args.fail("'nullMargin' must be a finite number of decades >= 0");
-  o.tolEigv = args.number("tolEigv", o.tolEigv);
-  o.tolIntersection = args.number("tolIntersection", o.tolIntersection);
-  if (o.tolEdge < 0) args.fail("'tolEdge' must be >= 0");
-  if (o.tolEigv < 0) args.fail("'tolEigv' must be >= 0");
-  if (o.tolIntersection < 0) args.fail("'tolIntersection' must be >= 0");
+  o.tolEdge = args.number("tolEdge");
+  o.nullMargin = args.number("nullMargin");
+  o.tolEigv = args.number("tolEigv");
+  o.tolIntersection = args.number("tolIntersection");
   return o;
+}
+
+// The options of lscale and lscaleTrial.
+OpSpec lscaleOptionsSpec() {
+  const LscaleOptions o;
+  OpSpec s("lscaleOptions", "");
+  s.choice("intervention", {"soft", "hard"}, "soft", "'hard' adds the hard stage: latents up to scaling and the DAG")
+      .flag("fullRank", false, "run the full-rank variant")
+      .choice("edgeRule", {"adaptive", "absolute", "null-level"}, "adaptive", "how edges are decided")
+      .choice("unmixing", {"predecessors", "soft-parents"}, "predecessors", "hard stage: latents unmixed against")
+      .choice("hardGraphFilter", {"auto", "none", "soft-graph", "soft-closure"}, "auto",
+              "hard stage: candidate edges kept from the soft stage")
+      .number("tolEdge", o.tolEdge, "'absolute' rule: edge threshold", Range::atLeast(0))
+      .number("nullMargin", o.nullMargin, "'null-level' rule: decades above the non-edge level", Range::atLeast(0))
+      .number("tolEigv", o.tolEigv, "full-rank: eigenvalue threshold of the graph step", Range::atLeast(0))
+      .number("tolIntersection", o.tolIntersection, "full-rank: eigenvalue threshold of the encoder step",
+              Range::atLeast(0));
+  return s;
 }
 
 // Slices of a k x d x d array as symmetric matrices.
 std::vector<Matrix> symmetricSlices(const OpArgs& args, const std::string& name, int64_t count, int64_t d) {
-  const ArrayView& a = args.array(name, 3);
+  const ArrayView& a = args.array(name);
   if (a.shape[0] != count || a.shape[1] != d || a.shape[2] != d)
     args.fail("'" + name + "' must be " + str(count) + " x " + str(d) + " x " + str(d) + ", got [" + str(a.shape[0]) +
               ", " + str(a.shape[1]) + ", " + str(a.shape[2]) + "]");
@@ -103,16 +114,16 @@ std::vector<Matrix> symmetricSlices(const OpArgs& args, const std::string& name,
 }
 
 LscaleInput readLscaleInput(const OpArgs& args, const Context& context) {
-  const bool gaussian = args.string("scores", "given", {"given", "gaussian"}) == "gaussian";
-  const bool centred = args.flag("centred", true);
+  const bool gaussian = args.string("scores") == "gaussian";
+  const bool centred = args.flag("centred");
   if (args.hasArray("covariances")) {
-    const ArrayView& cov = args.array("covariances", 3);
+    const ArrayView& cov = args.array("covariances");
     const int64_t K1 = cov.shape[0], d = cov.shape[1];
     if (K1 < 2) args.fail("'covariances' needs the observational environment and at least one interventional one");
     const std::vector<Matrix> covariances = symmetricSlices(args, "covariances", K1, d);
     std::vector<Vector> means;
     if (args.hasArray("means")) {
-      const ArrayView& mean = args.array("means", 2);
+      const ArrayView& mean = args.array("means");
       if (mean.shape[0] != K1 || mean.shape[1] != d) args.fail("'means' must be " + str(K1) + " x " + str(d));
       for (int64_t k = 0; k < K1; ++k) means.push_back(Eigen::Map<const Vector>(mean.data + k * d, d));
     }
@@ -122,10 +133,11 @@ LscaleInput readLscaleInput(const OpArgs& args, const Context& context) {
         args.fail("pass 'scoreDiffCovariances' (n x d x d) with 'covariances', or scores: 'gaussian'");
       R = symmetricSlices(args, "scoreDiffCovariances", K1 - 1, d);
     }
-    const int64_t samples = args.integer("samples", 0, 0, int64_t(1) << 53);
+    const int64_t samples = args.integer("samples");
     return lscaleInputFromMoments(covariances, means, R, gaussian, centred, samples);
   }
-  const ArrayView& x = args.array("x", 3);
+  if (!args.hasArray("x")) args.fail("pass 'x' ((n+1) x N x d samples) or 'covariances' ((n+1) x d x d)");
+  const ArrayView& x = args.array("x");
   const int64_t K1 = x.shape[0], N = x.shape[1], d = x.shape[2];
   if (K1 < 2)
     args.fail("'x' needs the observational environment and at least one interventional one (shape [n+1, N, d])");
@@ -134,7 +146,7 @@ LscaleInput readLscaleInput(const OpArgs& args, const Context& context) {
     return lscaleInputGaussian(x.data, K1, N, d, centred, &context);
   }
   if (!args.hasArray("dsx")) args.fail("missing 'dsx' (n x N x d score differences); or pass scores: 'gaussian'");
-  const ArrayView& dsx = args.array("dsx", 3);
+  const ArrayView& dsx = args.array("dsx");
   if (dsx.shape[0] != K1 - 1)
     args.fail("'x' has " + str(K1) + " environments and 'dsx' " + str(dsx.shape[0]) +
               ": 'x' needs the observational environment first, then one per row of 'dsx'");
@@ -181,29 +193,26 @@ OpResult opLscale(const OpArgs& args, const Context& context) {
 
 OpResult opFiniteSample(const OpArgs& args, const Context& context) {
   FiniteSampleOptions options;
-  options.tolEigv = args.number("tolEigv", options.tolEigv);
-  options.tolOrth = args.number("tolOrth", options.tolOrth);
-  if (options.tolEigv < 0) args.fail("'tolEigv' must be >= 0");
-  if (options.tolOrth < 0) args.fail("'tolOrth' must be >= 0");
+  options.tolEigv = args.number("tolEigv");
+  options.tolOrth = args.number("tolOrth");
   std::vector<Matrix> R;
   const int given = (args.hasArray("rxs") ? 1 : 0) + (args.hasArray("dsx") ? 1 : 0) + (args.hasArray("x") ? 1 : 0);
   if (given != 1) args.fail("pass exactly one of 'rxs' (n x d x d), 'dsx' (n x N x d) or 'x' with scores: 'gaussian'");
   if (args.hasArray("rxs")) {
-    const ArrayView& rxs = args.array("rxs", 3);
+    const ArrayView& rxs = args.array("rxs");
     R = symmetricSlices(args, "rxs", rxs.shape[0], rxs.shape[1]);
   } else if (args.hasArray("dsx")) {
-    const ArrayView& dsx = args.array("dsx", 3);
+    const ArrayView& dsx = args.array("dsx");
     const int64_t K = dsx.shape[0], N = dsx.shape[1], d = dsx.shape[2];
     const Matrix stacked = scoreDiffCovariance(dsx.data, K, N, d, &context);
     for (int64_t m = 0; m < K; ++m) R.push_back(stacked.middleRows(m * d, d));
   } else {
-    if (args.string("scores", "given", {"given", "gaussian"}) != "gaussian")
-      args.fail("'x' needs scores: 'gaussian' (or pass 'dsx' / 'rxs')");
-    const ArrayView& x = args.array("x", 3);
+    if (args.string("scores") != "gaussian") args.fail("'x' needs scores: 'gaussian' (or pass 'dsx' / 'rxs')");
+    const ArrayView& x = args.array("x");
     const int64_t K1 = x.shape[0];
     if (K1 < 2) args.fail("'x' needs the observational environment and at least one interventional one");
     const ReducedMoments moments = reducedMoments(x.data, K1, x.shape[1], x.shape[2], K1 - 1, "finiteSample", &context);
-    const GaussianPlugIn model = fitGaussianPlugIn(moments, args.flag("centred", true), "finiteSample");
+    const GaussianPlugIn model = fitGaussianPlugIn(moments, args.flag("centred"), "finiteSample");
     for (const Matrix& r : gaussianScoreDiffCovariances(model, moments))
       R.push_back(moments.basis * r * moments.basis.transpose());
   }
@@ -216,17 +225,18 @@ OpResult opFiniteSample(const OpArgs& args, const Context& context) {
 }
 
 OpResult opGaussianScoreDifferences(const OpArgs& args, const Context& context) {
-  const ArrayView& x = args.array("x", 3);
+  const ArrayView& x = args.array("x");
   const int64_t K1 = x.shape[0], N = x.shape[1], d = x.shape[2];
   if (K1 < 2)
     args.fail("'x' needs the observational environment and at least one interventional one (shape [K+1, N, d])");
-  const int64_t n = args.integer("latents", K1 - 1, 1, d);
+  const int64_t n = args.integerOr("latents", K1 - 1);
+  if (n > d) args.fail("'latents' must be between 1 and " + str(d) + ", got " + str(n));
   const ReducedMoments moments = reducedMoments(x.data, K1, N, d, n, "gaussianScoreDifferences", &context);
-  const GaussianPlugIn model = fitGaussianPlugIn(moments, args.flag("centred", true), "gaussianScoreDifferences");
+  const GaussianPlugIn model = fitGaussianPlugIn(moments, args.flag("centred"), "gaussianScoreDifferences");
   int64_t M = N;
   const double* at = x.data;
   if (args.hasArray("at")) {
-    const ArrayView& points = args.array("at", 2);
+    const ArrayView& points = args.array("at");
     if (points.shape[1] != d) args.fail("'at' has " + str(points.shape[1]) + " columns, 'x' has d = " + str(d));
     M = points.shape[0];
     at = points.data;
@@ -266,23 +276,19 @@ double mccFromMoments(const Matrix& encoder, const Matrix& decoder, const Matrix
 OpResult opLscaleTrial(const OpArgs& args, const Context& context) {
   TrialSpec spec;
   SimulationConfig& c = spec.simulation;
-  readTrialShape(args, c, kClosestDagMaxNodes);
-  c.density = args.number("density", 0.5);
-  c.varianceFactors = {args.number("factor", 5.0)};
-  c.scaleDecoder = args.flag("scaleDecoder", true);
-  c.randomOrder = args.flag("randomOrder", false);
-  c.randomInterventionOrder = args.flag("randomInterventionOrder", false);
+  readTrialShape(args, c);
+  c.density = args.number("density");
+  c.varianceFactors = {args.number("factor")};
+  c.scaleDecoder = args.flag("scaleDecoder");
+  c.randomOrder = args.flag("randomOrder");
+  c.randomInterventionOrder = args.flag("randomInterventionOrder");
   c.outputs.z = c.outputs.x = c.outputs.dsx = false;
   LscaleOptions options = readLscaleOptions(args);
   c.hard = options.hard;
-  spec.estimator = args.string("estimator", "gaussian", {"gaussian", "exact"}) == "gaussian"
-                       ? TrialEstimator::GaussianPlugIn
-                       : TrialEstimator::Exact;
+  spec.estimator = args.string("estimator") == "gaussian" ? TrialEstimator::GaussianPlugIn : TrialEstimator::Exact;
   Generator rng(c.seed);
   const SimulationModel model = drawSimulationModel(c, rng);
-  const TrialSampling sampling = args.string("sampling", "samples", {"samples", "wishart"}) == "wishart"
-                                     ? TrialSampling::Wishart
-                                     : TrialSampling::Samples;
+  const TrialSampling sampling = args.string("sampling") == "wishart" ? TrialSampling::Wishart : TrialSampling::Samples;
   const std::vector<LatentMoments> latent = drawLatentMoments(model, rng, c.samples, &context, sampling);
   const Matrix& G = model.transform.decoder();
   const ObservedMoments observed = observedMoments(G, latent);
@@ -329,10 +335,98 @@ OpResult opLscaleTrial(const OpArgs& args, const Context& context) {
   return result;
 }
 
-SCORECRL_OP("lscale", opLscale);
-SCORECRL_OP("finiteSample", opFiniteSample);
-SCORECRL_OP("gaussianScoreDifferences", opGaussianScoreDifferences);
-SCORECRL_OP("lscaleTrial", opLscaleTrial);
+// The outputs of one stage of lscale; `statistics` for the soft and hard stages.
+void stageOutputs(OpSpec& s, const std::string& stage, Presence presence, bool statistics) {
+  s.returnsArray(stage + ".encoder", "n d", "encoder: z_hat = encoder x", presence)
+      .returnsArray(stage + ".decoder", "d n", "decoder", presence)
+      .returnsArray(stage + ".graph", "n n", "0/1 latent graph", presence)
+      .returnsArray(stage + ".rawGraph", "n n", "0/1 graph before the stage's filter", presence)
+      .returnsArray(stage + ".order", "n", "causal order of the latents", presence)
+      .returnsArray(stage + ".latentScoreDiffCov", "n n n", "latent score-difference moments", presence);
+  if (!statistics) return;
+  s.returnsArray(stage + ".edgeStatistic", "n n", "the statistic each edge decision compares", presence)
+      .returnsArray(stage + ".edgeMargin", "n n", "decades above (+) or below (-) the threshold; NaN if undefined",
+                    presence)
+      .returnsNumber(stage + ".edgeThreshold", "threshold of the edge rule", presence)
+      .returnsNumber(stage + ".nullLevel", "non-edge level of the 'null-level' rule", presence);
+}
+
+OpSpec lscaleSpec() {
+  OpSpec s("lscale",
+           "LSCALE-I on samples and score differences, on samples with Gaussian plug-in scores, or on moments.");
+  s.array("x", "K+1 N d", "samples, the observational environment first", Presence::Optional)
+      .array("dsx", "K Ns d", "score differences s_0 - s_k at observational samples", Presence::Optional)
+      .array("covariances", "K+1 d d", "centred covariances per environment (instead of samples)", Presence::Optional)
+      .array("means", "K+1 d", "means per environment (with covariances)", Presence::Optional)
+      .array("scoreDiffCovariances", "K d d", "E[dsx_k dsx_k^T] (with covariances)", Presence::Optional)
+      .choice("scores", {"given", "gaussian"}, "given", "'gaussian': Gaussian plug-in scores, dsx never formed")
+      .flag("centred", true, "Gaussian plug-in: subtract the means")
+      .integer("samples", 0, 0, 9007199254740991.0, "observational sample count (informational, moments only)")
+      .inputsOf(lscaleOptionsSpec())
+      .returnsArray("basis", "d n", "orthonormal basis of the reduced space");
+  stageOutputs(s, "soft", Presence::Required, true);
+  stageOutputs(s, "hard", Presence::Optional, true);
+  stageOutputs(s, "fullRank", Presence::Optional, false);
+  s.returnsArray("fullRank.intersectionDims", "n", "full-rank: dimensions of the intersections", Presence::Optional);
+  return s;
+}
+
+OpSpec finiteSampleSpec() {
+  const FiniteSampleOptions o;
+  return OpSpec("finiteSample", "The sample-complexity algorithm: causal order, transitive closure, encoder.")
+      .array("rxs", "K d d", "score-difference moments", Presence::Optional)
+      .array("dsx", "K N d", "score differences", Presence::Optional)
+      .array("x", "K+1 N d", "samples (with scores 'gaussian')", Presence::Optional)
+      .choice("scores", {"given", "gaussian"}, "given", "'gaussian': Gaussian plug-in scores from 'x'")
+      .flag("centred", true, "Gaussian plug-in: subtract the means")
+      .number("tolEigv", o.tolEigv, "eigenvalue threshold", Range::atLeast(0))
+      .number("tolOrth", o.tolOrth, "orthogonality threshold", Range::atLeast(0))
+      .returnsArray("order", "n", "causal order")
+      .returnsArray("graphClosure", "n n", "0/1 transitive closure")
+      .returnsArray("encoder", "n d", "encoder");
+}
+
+OpSpec gaussianScoreDifferencesSpec() {
+  return OpSpec("gaussianScoreDifferences", "Gaussian plug-in score differences s_0 - s_k.")
+      .array("x", "K+1 N d", "samples, the observational environment first")
+      .array("at", "M d", "points to evaluate at (default the observational samples)", Presence::Optional)
+      .integerDefaultedBy("latents", "K", 1, 1000000, "latent dimension n (<= d)")
+      .flag("centred", true, "subtract the means")
+      .returnsArray("dsx", "K M d", "score differences")
+      .returnsArray("basis", "d n", "basis of the reduced space")
+      .returnsArray("means", "K+1 n", "reduced means")
+      .returnsArray("precisions", "K+1 n n", "reduced precisions");
+}
+
+OpSpec lscaleTrialSpec() {
+  OpSpec s("lscaleTrial", "One simulated LSCALE-I trial on latent moments (linear SCM, linear decoder).");
+  s.inputsOf(trialShapeSpec(kClosestDagMaxNodes))
+      .number("density", 0.5, "Erdos-Renyi edge probability")
+      .number("factor", 5.0, "noise-variance factor of intervened nodes")
+      .flag("scaleDecoder", true, "scale decoder columns to max |entry| 1")
+      .flag("randomOrder", false, "relabel the nodes by a random permutation")
+      .flag("randomInterventionOrder", false, "environments in random order of their targets")
+      .inputsOf(lscaleOptionsSpec())
+      .choice("estimator", {"gaussian", "exact"}, "gaussian", "score differences: Gaussian plug-in or exact")
+      .choice("sampling", {"samples", "wishart"}, "samples", "moments from samples or from their exact law")
+      .returnsArray("graph", "n n", "true DAG in the environments' labelling")
+      .returnsNumber("trueEdges", "edges of the true DAG");
+  for (const std::string stage : {"soft", "hard", "fullRank"}) {
+    const Presence p = stage == "soft" ? Presence::Required : Presence::Optional;
+    s.returnsNumber(stage + ".mcc", "mean correlation of latents", p)
+        .returnsNumber(stage + ".shd", "SHD of the DAG", p)
+        .returnsNumber(stage + ".closureShd", "SHD of the transitive closures", p)
+        .returnsNumber(stage + ".edges", "estimated edges", p)
+        .returnsArray(stage + ".graph", "n n", "estimated graph", p)
+        .returnsArray(stage + ".order", "n", "estimated order", p);
+  }
+  return s;
+}
+
+SCORECRL_OP(lscaleSpec(), opLscale);
+SCORECRL_OP(finiteSampleSpec(), opFiniteSample);
+SCORECRL_OP(gaussianScoreDifferencesSpec(), opGaussianScoreDifferences);
+SCORECRL_OP(lscaleTrialSpec(), opLscaleTrial);
 
 }  // namespace
 }  // namespace scorecrl

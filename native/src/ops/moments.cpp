@@ -20,7 +20,7 @@ OpResult opCovariance(const OpArgs& args, const Context& context) {
 }
 
 OpResult scoreDiffMoments(const OpArgs& args, const Context& context, bool cross) {
-  const ArrayView& dsx = args.array("dsx", 3);
+  const ArrayView& dsx = args.array("dsx");
   const Index K = dsx.shape[0], N = dsx.shape[1], d = dsx.shape[2];
   OpResult result;
   if (cross) {
@@ -61,10 +61,24 @@ OpResult opSymmetricEigen(const OpArgs& args, const Context&) {
   return result;
 }
 
-SCORECRL_OP("covariance", opCovariance);
-SCORECRL_OP("scoreDiffCovariance", opScoreDiffCovariance);
-SCORECRL_OP("crossScoreDiffCovariance", opCrossScoreDiffCovariance);
-SCORECRL_OP("symmetricEigen", opSymmetricEigen);
+SCORECRL_OP(OpSpec("covariance", "Centred covariance (1/N) of the rows of x.")
+                .array("x", "N d", "samples, one per row (N >= 2)")
+                .returnsArray("covariance", "d d", "the covariance"),
+            opCovariance);
+SCORECRL_OP(OpSpec("scoreDiffCovariance", "Uncentred second moments E[dsx_k dsx_k^T], one per environment k.")
+                .array("dsx", "K N d", "score differences")
+                .returnsArray("covariance", "K d d", "the moments"),
+            opScoreDiffCovariance);
+SCORECRL_OP(OpSpec("crossScoreDiffCovariance",
+                   "All cross moments E[dsx_i dsx_j^T]; block (i, j) at rows i d.., columns j d...")
+                .array("dsx", "K N d", "score differences (K d <= 20000)")
+                .returnsArray("covariance", "K*d K*d", "the moments"),
+            opCrossScoreDiffCovariance);
+SCORECRL_OP(OpSpec("symmetricEigen", "Eigen-decomposition of a symmetric matrix.")
+                .array("a", "d d", "a symmetric matrix")
+                .returnsArray("values", "d", "eigenvalues, ascending")
+                .returnsArray("vectors", "d d", "eigenvectors as columns"),
+            opSymmetricEigen);
 
 }  // namespace
 }  // namespace scorecrl

@@ -31,13 +31,9 @@ int64_t parseInteger(const OpArgs& args, const std::string& step, const std::str
 constexpr int64_t kMaxDraws = 100'000'000;
 
 OpResult opRandomDraws(const OpArgs& args, const Context&) {
-  const double seedValue = args.number("seed");
-  if (seedValue < 0 || seedValue != static_cast<double>(static_cast<uint64_t>(seedValue)) ||
-      seedValue > 9007199254740991.0)
-    args.fail("'seed' must be a non-negative integer below 2^53");
-  Generator rng(static_cast<uint64_t>(seedValue));
+  Generator rng(static_cast<uint64_t>(args.integer("seed")));
   OpResult result;
-  const auto steps = split(args.string("plan", {}), ';');
+  const auto steps = split(args.string("plan"), ';');
   if (steps.empty()) args.fail("'plan' is empty");
   // Two passes: the first checks every step and the memory of all results
   // (each step's values, and a permutation's integers while it is made), so
@@ -99,7 +95,13 @@ OpResult opRandomDraws(const OpArgs& args, const Context&) {
   return result;
 }
 
-SCORECRL_OP("randomDraws", opRandomDraws);
+SCORECRL_OP(OpSpec("randomDraws", "Draws from numpy.random.default_rng(seed), step by step on one stream.")
+                .integer("seed", std::nullopt, 0, 9007199254740991.0, "the generator's seed")
+                .text("plan",
+                      "steps separated by ';': random:count, standardNormal:count, integers:low:high:count, "
+                      "permutation:count")
+                .returnsArray("draw*", "count", "the values of step *"),
+            opRandomDraws);
 
 }  // namespace
 }  // namespace scorecrl

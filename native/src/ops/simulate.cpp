@@ -13,51 +13,76 @@
 namespace scorecrl {
 namespace {
 
-SimulationConfig parseConfig(const OpArgs& args, bool needSamples) {
+// The configuration every simulation operation takes; `samplesRequired`
+// for simulate (the others draw no samples).
+OpSpec configSpec(bool samplesRequired) {
+  OpSpec s("simulationConfig", "");
+  s.integer("n", std::nullopt, 1, 100000, "latent dimension")
+      .integerDefaultedBy("d", "n", 1, 1000000, "observed dimension")
+      .integer("samples", samplesRequired ? std::nullopt : std::optional<double>(1), 1, 1099511627776.0,
+               "samples per environment")
+      .number("density", 0.5, "Erdos-Renyi edge probability of the latent DAG")
+      .integer("seed", 0, 0, 9007199254740991.0, "seed of every draw")
+      .flag("randomOrder", false, "relabel the nodes by a random permutation")
+      .choice("latent", {"linear", "quadratic", "mlp"}, "linear", "latent SCM")
+      .integer("mlpHidden", 32, 1, 100000, "hidden width of the mlp SCM's mechanisms")
+      .choice("intervention", {"hard", "soft"}, "hard", "intervention type")
+      .number("softScale", 0.5, "soft interventions: scale of the changed mechanism")
+      .choice("varianceChange", {"scale", "add"}, "scale", "how an intervention changes the noise variance")
+      .array("varianceFactors", "K", "noise-variance factor per interventional environment (cycled)",
+             Presence::Optional)
+      .choice("design", {"single-node", "two-hard-per-node", "multi-node"}, "single-node", "intervention design")
+      .flag("randomInterventionOrder", false, "environments in random order of their targets")
+      .choice("targetMatrix", {"upper-triangular", "identity"}, "upper-triangular", "multi-node design's target matrix")
+      .numberDefaultedBy("targetDensity", "density", "multi-node design: probability of an off-diagonal target",
+                         Range::between(0, 1))
+      .choice("transform", {"linear", "tanh", "tanh-mlp"}, "linear", "transform x = g(z)")
+      .flag("scaleDecoder", true, "scale decoder columns to max |entry| 1")
+      .number("conditionFloor", 0.1, "smallest singular value of the linear decoder relative to the largest")
+      .integer("transformLayers", 2, 1, 1000, "tanh-mlp transform: layers")
+      .flag("outputZ", true, "return the latents z")
+      .flag("outputX", true, "return the observations x")
+      .flag("outputDsx", true, "return the exact score differences dsx");
+  return s;
+}
+
+SimulationConfig parseConfig(const OpArgs& args) {
   SimulationConfig c;
-  c.n = static_cast<int>(args.integer("n", 1, 100000));
-  c.d = static_cast<int>(args.integer("d", c.n, 1, 1000000));
-  c.samples =
-      needSamples ? args.integer("samples", 1, int64_t(1) << 40) : args.integer("samples", 1, 1, int64_t(1) << 40);
-  c.density = args.number("density", 0.5);
-  c.seed = static_cast<uint64_t>(args.integer("seed", 0, 9007199254740991LL));
-  c.randomOrder = args.flag("randomOrder", false);
-  const std::string latent = args.string("latent", "linear", {"linear", "quadratic", "mlp"});
+  c.n = static_cast<int>(args.integer("n"));
+  c.d = static_cast<int>(args.integerOr("d", c.n));
+  c.samples = args.integer("samples");
+  c.density = args.number("density");
+  c.seed = static_cast<uint64_t>(args.integer("seed"));
+  c.randomOrder = args.flag("randomOrder");
+  const std::string latent = args.string("latent");
   c.latent = latent == "linear"      ? LatentModel::Linear
              : latent == "quadratic" ? LatentModel::Quadratic
                                      : LatentModel::Mlp;
-  c.mlpHidden = static_cast<int>(args.integer("mlpHidden", 32, 1, 100000));
-  c.hard = args.string("intervention", "hard", {"hard", "soft"}) == "hard";
-  c.softScale = args.number("softScale", 0.5);
-  c.varianceChange =
-      args.string("varianceChange", "scale", {"scale", "add"}) == "scale" ? VarianceChange::Scale : VarianceChange::Add;
+  c.mlpHidden = static_cast<int>(args.integer("mlpHidden"));
+  c.hard = args.string("intervention") == "hard";
+  c.softScale = args.number("softScale");
+  c.varianceChange = args.string("varianceChange") == "scale" ? VarianceChange::Scale : VarianceChange::Add;
   if (args.hasArray("varianceFactors")) {
-    const ArrayView& f = args.array("varianceFactors", 1);
+    const ArrayView& f = args.array("varianceFactors");
     c.varianceFactors.assign(f.data, f.data + f.size());
   }
-  const std::string design = args.string("design", "single-node", {"single-node", "two-hard-per-node", "multi-node"});
+  const std::string design = args.string("design");
   c.design = design == "single-node"         ? InterventionDesign::SingleNode
              : design == "two-hard-per-node" ? InterventionDesign::TwoHardPerNode
                                              : InterventionDesign::MultiNode;
-  c.randomInterventionOrder = args.flag("randomInterventionOrder", false);
-  c.targetMatrix = args.string("targetMatrix", "upper-triangular", {"upper-triangular", "identity"}) == "identity"
-                       ? TargetMatrix::Identity
-                       : TargetMatrix::UpperTriangular;
-  if (args.hasNumber("targetDensity")) {
-    c.targetDensity = args.number("targetDensity");
-    if (c.targetDensity < 0.0 || c.targetDensity > 1.0)
-      args.fail("'targetDensity' must be in [0, 1], got " + std::to_string(c.targetDensity));
-  }
-  const std::string transform = args.string("transform", "linear", {"linear", "tanh", "tanh-mlp"});
+  c.randomInterventionOrder = args.flag("randomInterventionOrder");
+  c.targetMatrix = args.string("targetMatrix") == "identity" ? TargetMatrix::Identity : TargetMatrix::UpperTriangular;
+  if (args.hasNumber("targetDensity")) c.targetDensity = args.numberOr("targetDensity", 0);
+  const std::string transform = args.string("transform");
   c.transform = transform == "linear" ? MixingKind::Linear
                 : transform == "tanh" ? MixingKind::Tanh
                                       : MixingKind::TanhMlp;
-  c.scaleDecoder = args.flag("scaleDecoder", true);
-  c.conditionFloor = args.number("conditionFloor", 0.1);
-  c.transformLayers = static_cast<int>(args.integer("transformLayers", 2, 1, 1000));
-  c.outputs.z = args.flag("outputZ", true);
-  c.outputs.x = args.flag("outputX", true);
-  c.outputs.dsx = args.flag("outputDsx", true);
+  c.scaleDecoder = args.flag("scaleDecoder");
+  c.conditionFloor = args.number("conditionFloor");
+  c.transformLayers = static_cast<int>(args.integer("transformLayers"));
+  c.outputs.z = args.flag("outputZ");
+  c.outputs.x = args.flag("outputX");
+  c.outputs.dsx = args.flag("outputDsx");
   return c;
 }
 
@@ -130,7 +155,7 @@ void putModel(OpResult& result, const SimulationModel& model) {
 }
 
 OpResult opSimulate(const OpArgs& args, const Context& context) {
-  Simulation sim = simulate(parseConfig(args, true), &context);
+  Simulation sim = simulate(parseConfig(args), &context);
   const SimulationModel& model = sim.model;
   const int64_t K = model.K(), N = model.config.samples, n = model.scm.n, d = model.transform.d;
   OpResult result;
@@ -164,11 +189,11 @@ Matrix latentPoints(const OpArgs& args, const SimulationModel& model) {
 }
 
 OpResult opSimulationScores(const OpArgs& args, const Context&) {
-  const SimulationModel model = drawSimulationModel(parseConfig(args, false));
-  const std::string quantity =
-      args.string("quantity", {"latentScore", "latentScoreDifference", "observedScore", "observedScoreDifference",
-                               "latentLogDensity", "observedLogDensity"});
-  const int env = static_cast<int>(args.integer("environment", 0, 0, model.K()));
+  const SimulationModel model = drawSimulationModel(parseConfig(args));
+  const std::string quantity = args.string("quantity");
+  const int env = static_cast<int>(args.integer("environment"));
+  if (env > model.K())
+    args.fail("'environment' must be between 0 and " + std::to_string(model.K()) + ", got " + std::to_string(env));
   const Matrix z = latentPoints(args, model);
   const Index N = z.rows(), n = model.scm.n, d = model.transform.d;
   OpResult result;
@@ -199,8 +224,8 @@ OpResult opSimulationScores(const OpArgs& args, const Context&) {
 }
 
 OpResult opSimulationTransform(const OpArgs& args, const Context&) {
-  const SimulationModel model = drawSimulationModel(parseConfig(args, false));
-  const std::string map = args.string("map", {"forward", "inverse", "jacobian"});
+  const SimulationModel model = drawSimulationModel(parseConfig(args));
+  const std::string map = args.string("map");
   const Index n = model.scm.n, d = model.transform.d;
   OpResult result;
   if (map == "inverse") {
@@ -228,9 +253,62 @@ OpResult opSimulationTransform(const OpArgs& args, const Context&) {
   return result;
 }
 
-SCORECRL_OP("simulate", opSimulate);
-SCORECRL_OP("simulationScores", opSimulationScores);
-SCORECRL_OP("simulationTransform", opSimulationTransform);
+// What simulate returns besides the samples: the drawn model.
+OpSpec modelOutputs() {
+  OpSpec s("simulationModel", "");
+  s.returnsArray("graph", "n n", "0/1 latent DAG")
+      .returnsArray("order", "n", "a topological order")
+      .returnsArray("variances", "n", "observational noise variances")
+      .returnsArray("weights", "n n", "linear SCM: edge weights", Presence::Optional)
+      .returnsArray("quadratic", "n n n", "quadratic SCM: block j holds A_j at (parents, parents)", Presence::Optional)
+      .returnsArray("mlp.w1", "n h n", "mlp SCM: first-layer weights", Presence::Optional)
+      .returnsArray("mlp.b1", "n h", "mlp SCM: first-layer biases", Presence::Optional)
+      .returnsArray("mlp.w2", "n h", "mlp SCM: output weights", Presence::Optional)
+      .returnsArray("mlp.b2", "n", "mlp SCM: output biases", Presence::Optional)
+      .returnsArray("decoder", "d n", "linear decoder (or the transform's last linear map)")
+      .returnsArray("encoder", "n d", "its pseudo-inverse")
+      .returnsArray("layer*.weight", "rows cols", "nonlinear transforms: weight of layer *", Presence::Optional)
+      .returnsArray("layer*.bias", "rows", "nonlinear transforms: bias of layer *", Presence::Optional)
+      .returnsArray("targets", "K n", "0/1 intervention targets of each interventional environment")
+      .returnsArray("varianceFactors", "K", "noise-variance factor of each interventional environment")
+      .returnsArray("mechanismScale", "K+1 n", "mechanism scale per environment and node")
+      .returnsArray("noiseVariance", "K+1 n", "noise variance per environment and node")
+      .returnsNumber("n", "latent dimension")
+      .returnsNumber("d", "observed dimension")
+      .returnsNumber("K", "interventional environments")
+      .returnsNumber("samples", "samples per environment")
+      .returnsNumber("targetDensity", "multi-node design's target density (in force)");
+  return s;
+}
+
+const char* kPoints = "give exactly one of 'z' and 'x'";
+
+SCORECRL_OP(OpSpec("simulate", "Simulated latents, observations and exact score differences (docs/simulation.md).")
+                .inputsOf(configSpec(true))
+                .outputsOf(modelOutputs())
+                .returnsArray("z", "K+1 N n", "latents per environment", Presence::Optional)
+                .returnsArray("x", "K+1 N d", "observations per environment", Presence::Optional)
+                .returnsArray("dsx", "K N d", "exact score differences s_0 - s_k at the observational samples",
+                              Presence::Optional),
+            opSimulate);
+SCORECRL_OP(OpSpec("simulationScores", "Exact scores or log-densities of one environment of a simulated model.")
+                .inputsOf(configSpec(false))
+                .choice("quantity",
+                        {"latentScore", "latentScoreDifference", "observedScore", "observedScoreDifference",
+                         "latentLogDensity", "observedLogDensity"},
+                        std::nullopt, "what to evaluate")
+                .integer("environment", 0, 0, 1000000, "environment (0: observational, up to K)")
+                .array("z", "N n", std::string("latent points; ") + kPoints, Presence::Optional)
+                .array("x", "N d", std::string("observed points; ") + kPoints, Presence::Optional)
+                .returnsArray("values", "N m", "N x n, N x d, or N (log-densities)"),
+            opSimulationScores);
+SCORECRL_OP(OpSpec("simulationTransform", "A simulated model's transform: forward g(z), inverse, or Jacobian.")
+                .inputsOf(configSpec(false))
+                .choice("map", {"forward", "inverse", "jacobian"}, std::nullopt, "which map")
+                .array("z", "N n", "latent points (forward, jacobian)", Presence::Optional)
+                .array("x", "N d", "observed points (inverse)", Presence::Optional)
+                .returnsArray("values", "N m", "N x d, N x n, or N x d x n (Jacobians)"),
+            opSimulationTransform);
 
 }  // namespace
 }  // namespace scorecrl

@@ -9,16 +9,21 @@
 
 namespace scorecrl {
 
-void readTrialShape(const OpArgs& args, SimulationConfig& config, int maxLatents) {
-  const double seed = args.number("seed");
-  if (!(seed >= 0) || seed > 9007199254740991.0 || seed != std::floor(seed))
-    args.fail("'seed' must be a whole number in [0, 2^53)");
-  config.seed = static_cast<uint64_t>(seed);
-  config.n = static_cast<int>(args.integer("n", 1, maxLatents));
-  config.d = static_cast<int>(args.integer("d", config.n, 1, 100000));
+OpSpec trialShapeSpec(int maxLatents) {
+  return OpSpec("trialShape", "")
+      .integer("seed", std::nullopt, 0, 9007199254740991.0, "seed of every draw")
+      .integer("n", std::nullopt, 1, maxLatents, "latent dimension")
+      .integerDefaultedBy("d", "n", 1, 100000, "observed dimension (>= n)")
+      .integer("samples", std::nullopt, 2, 100000000, "samples per environment");
+}
+
+void readTrialShape(const OpArgs& args, SimulationConfig& config) {
+  config.seed = static_cast<uint64_t>(args.integer("seed"));
+  config.n = static_cast<int>(args.integer("n"));
+  config.d = static_cast<int>(args.integerOr("d", config.n));
   if (config.d < config.n)
     args.fail("'d' (" + std::to_string(config.d) + ") must be >= 'n' (" + std::to_string(config.n) + ")");
-  config.samples = args.integer("samples", 2, 100000000);
+  config.samples = args.integer("samples");
 }
 
 namespace {
@@ -26,40 +31,57 @@ namespace {
 TrialSpec readSpec(const OpArgs& args) {
   TrialSpec spec;
   SimulationConfig& c = spec.simulation;
-  readTrialShape(args, c, 20);
-  c.density = args.number("density", 0.5);
-  c.randomOrder = args.flag("randomOrder", true);
-  c.randomInterventionOrder = args.flag("randomInterventionOrder", true);
-  c.scaleDecoder = args.flag("scaleDecoder", false);
-  c.conditionFloor = args.number("conditionFloor", 0.1);
-  c.varianceFactors = {args.number("factor", 0.25)};
+  readTrialShape(args, c);
+  c.density = args.number("density");
+  c.randomOrder = args.flag("randomOrder");
+  c.randomInterventionOrder = args.flag("randomInterventionOrder");
+  c.scaleDecoder = args.flag("scaleDecoder");
+  c.conditionFloor = args.number("conditionFloor");
+  c.varianceFactors = {args.number("factor")};
 
-  const std::string latent = args.string("latent", "linear", {"linear", "quadratic", "mlp"});
+  const std::string latent = args.string("latent");
   c.latent = latent == "linear"      ? LatentModel::Linear
              : latent == "quadratic" ? LatentModel::Quadratic
                                      : LatentModel::Mlp;
-  c.hard = args.string("intervention", "hard", {"hard", "soft"}) == "hard";
-  c.varianceChange =
-      args.string("varianceChange", "scale", {"scale", "add"}) == "scale" ? VarianceChange::Scale : VarianceChange::Add;
-  const std::string design = args.string("design", "single-node", {"single-node", "two-hard-per-node", "multi-node"});
+  c.hard = args.string("intervention") == "hard";
+  c.varianceChange = args.string("varianceChange") == "scale" ? VarianceChange::Scale : VarianceChange::Add;
+  const std::string design = args.string("design");
   c.design = design == "single-node"         ? InterventionDesign::SingleNode
              : design == "two-hard-per-node" ? InterventionDesign::TwoHardPerNode
                                              : InterventionDesign::MultiNode;
-  const std::string transform = args.string("transform", "linear", {"linear", "tanh", "tanh-mlp"});
+  const std::string transform = args.string("transform");
   c.transform = transform == "linear" ? MixingKind::Linear
                 : transform == "tanh" ? MixingKind::Tanh
                                       : MixingKind::TanhMlp;
   c.outputs.z = c.outputs.x = c.outputs.dsx = false;
-  spec.estimator = args.string("estimator", "gaussian", {"gaussian", "exact"}) == "gaussian"
-                       ? TrialEstimator::GaussianPlugIn
-                       : TrialEstimator::Exact;
-  spec.sampling = args.string("sampling", "samples", {"samples", "wishart"}) == "samples" ? TrialSampling::Samples
-                                                                                          : TrialSampling::Wishart;
-  args.string("algorithm", "finite-sample", {"finite-sample"});
+  spec.estimator = args.string("estimator") == "gaussian" ? TrialEstimator::GaussianPlugIn : TrialEstimator::Exact;
+  spec.sampling = args.string("sampling") == "samples" ? TrialSampling::Samples : TrialSampling::Wishart;
   spec.algorithm = TrialAlgorithm::FiniteSample;
-  spec.tolEigv = args.number("tolEigv", 1e-2);
-  spec.tolOrth = args.number("tolOrth", 1e-1);
+  spec.tolEigv = args.number("tolEigv");
+  spec.tolOrth = args.number("tolOrth");
   return spec;
+}
+
+// The inputs of trial and trialCovariances.
+OpSpec trialSpecInputs(const std::string& name, const std::string& doc) {
+  return OpSpec(name, doc)
+      .inputsOf(trialShapeSpec(20))
+      .number("density", 0.5, "Erdos-Renyi edge probability")
+      .flag("randomOrder", true, "relabel the nodes by a random permutation")
+      .flag("randomInterventionOrder", true, "environments in random order of their targets")
+      .flag("scaleDecoder", false, "scale decoder columns to max |entry| 1")
+      .number("conditionFloor", 0.1, "smallest singular value of the decoder relative to the largest")
+      .number("factor", 0.25, "noise-variance factor of intervened nodes")
+      .choice("latent", {"linear", "quadratic", "mlp"}, "linear", "latent SCM")
+      .choice("intervention", {"hard", "soft"}, "hard", "intervention type")
+      .choice("varianceChange", {"scale", "add"}, "scale", "how an intervention changes the noise variance")
+      .choice("design", {"single-node", "two-hard-per-node", "multi-node"}, "single-node", "intervention design")
+      .choice("transform", {"linear", "tanh", "tanh-mlp"}, "linear", "transform x = g(z)")
+      .choice("estimator", {"gaussian", "exact"}, "gaussian", "score differences: Gaussian plug-in or exact")
+      .choice("sampling", {"samples", "wishart"}, "samples", "moments from samples or from their exact law")
+      .choice("algorithm", {"finite-sample"}, "finite-sample", "the algorithm run")
+      .number("tolEigv", 1e-2, "eigenvalue threshold")
+      .number("tolOrth", 1e-1, "orthogonality threshold");
 }
 
 OpResult opTrial(const OpArgs& args, const Context& context) {
@@ -106,8 +128,8 @@ OpResult opTrialCovariances(const OpArgs& args, const Context& context) {
 // per-environment moments: covariances ((K+1) x d x d, centred) and means
 // ((K+1) x d), environment 0 observational.
 OpResult opFitFiniteSample(const OpArgs& args, const Context&) {
-  const ArrayView& cov = args.array("covariances", 3);
-  const ArrayView& mean = args.array("means", 2);
+  const ArrayView& cov = args.array("covariances");
+  const ArrayView& mean = args.array("means");
   const int64_t K1 = cov.shape[0], d = cov.shape[1];
   if (cov.shape[2] != d) args.fail("'covariances' must be (K+1) x d x d");
   if (mean.shape[0] != K1 || mean.shape[1] != d) args.fail("'means' must be (K+1) x d, matching 'covariances'");
@@ -120,9 +142,8 @@ OpResult opFitFiniteSample(const OpArgs& args, const Context&) {
     covariances.push_back(0.5 * (c + c.transpose()));
     means.push_back(Eigen::Map<const Vector>(mean.data + k * d, d));
   }
-  const int n = static_cast<int>(args.integer("n", 1, 20));
-  const FitResult fit =
-      fitFiniteSample(covariances, means, n, args.number("tolEigv", 1e-2), args.number("tolOrth", 1e-1));
+  const int n = static_cast<int>(args.integer("n"));
+  const FitResult fit = fitFiniteSample(covariances, means, n, args.number("tolEigv"), args.number("tolOrth"));
   OpResult result;
   std::vector<double> order(fit.order.begin(), fit.order.end());
   result.put("order", std::move(order), {n});
@@ -137,9 +158,36 @@ OpResult opFitFiniteSample(const OpArgs& args, const Context&) {
   return result;
 }
 
-SCORECRL_OP("trial", opTrial);
-SCORECRL_OP("fitFiniteSample", opFitFiniteSample);
-SCORECRL_OP("trialCovariances", opTrialCovariances);
+SCORECRL_OP(trialSpecInputs("trial", "One fused simulated trial (simulate, estimate, algorithm, metrics).")
+                .returnsNumber("shd", "SHD of the transitive closure")
+                .returnsNumber("precision", "edge precision")
+                .returnsNumber("recall", "edge recall")
+                .returnsNumber("encoderError", "error of the encoder")
+                .returnsNumber("correct", "1 if the order and closure are right")
+                .returnsNumber("trueEdges", "true edges")
+                .returnsNumber("estimatedEdges", "estimated edges")
+                .returnsNumber("incorrectMixing", "entries of the effective mixing outside the pattern"),
+            opTrial);
+SCORECRL_OP(OpSpec("fitFiniteSample",
+                   "The finite-sample algorithm with Gaussian plug-in scores on per-environment moments.")
+                .array("covariances", "K+1 d d", "centred covariances, the observational environment first")
+                .array("means", "K+1 d", "means")
+                .integer("n", std::nullopt, 1, 20, "latent dimension")
+                .number("tolEigv", 1e-2, "eigenvalue threshold")
+                .number("tolOrth", 1e-1, "orthogonality threshold")
+                .returnsArray("order", "n", "causal order")
+                .returnsArray("graph", "n n", "0/1 transitive closure")
+                .returnsArray("encoder", "n d", "encoder")
+                .returnsArray("covariances", "K d d", "score-difference moments")
+                .returnsArray("supportEigenvalues", "d", "eigenvalues of the observational covariance")
+                .returnsArray("scoreDiffEigenvalues", "K d", "eigenvalues of each score-difference moment, descending"),
+            opFitFiniteSample);
+SCORECRL_OP(trialSpecInputs("trialCovariances",
+                            "The score-difference moments a trial's algorithm sees, and their latent moments.")
+                .returnsArray("covariances", "K d d", "score-difference moments")
+                .returnsArray("latentSecondMoments", "K+1 n n", "uncentred latent second moments")
+                .returnsArray("latentMeans", "K+1 n", "latent means"),
+            opTrialCovariances);
 
 }  // namespace
 }  // namespace scorecrl

@@ -13,6 +13,7 @@
 
 #include "scorecrl/linalg/linalg.hpp"
 #include "scorecrl/runtime/error.hpp"
+#include "scorecrl/runtime/op_spec.hpp"
 
 namespace scorecrl {
 
@@ -45,37 +46,50 @@ class Context {
   }
 };
 
+// The arguments of one call. runOp checks them against the operation's spec
+// (op_spec.hpp) before the adapter runs: every name declared with its kind,
+// required ones present, arrays of the declared rank with no empty dimension
+// and (unless declared otherwise) only finite values, numbers finite and in
+// range, integers whole, strings among the allowed values. Accessors then read
+// values and defaults from the spec; reading an undeclared name is a bug in
+// the adapter (an 'internal' error).
 class OpArgs {
  public:
   std::string op;
   std::map<std::string, ArrayView> arrays;
   std::map<std::string, double> numbers;
   std::map<std::string, std::string> strings;
+  const OpSpec* spec = nullptr;  // set by runOp
 
   bool hasArray(const std::string& name) const { return arrays.count(name) != 0; }
   bool hasNumber(const std::string& name) const { return numbers.count(name) != 0; }
   bool hasString(const std::string& name) const { return strings.count(name) != 0; }
 
-  // The named array, checked to have `rank` dimensions (-1: any), each size
-  // >= 1, and only finite values (unless allowNonFinite).
-  const ArrayView& array(const std::string& name, int rank = -1, bool allowNonFinite = false) const;
+  // The named array (checked by runOp; fails if an optional one is absent).
+  const ArrayView& array(const std::string& name) const;
   // 2-d array as a row-major matrix map (no copy).
-  ConstMatrixMap matrix(const std::string& name, bool allowNonFinite = false) const;
+  ConstMatrixMap matrix(const std::string& name) const;
   // Slice `index` of a 3-d array as a matrix map (no copy).
   ConstMatrixMap slice(const std::string& name, int64_t index) const;
 
+  // A number, integer or flag: the value given, else the spec's default.
   double number(const std::string& name) const;
-  double number(const std::string& name, double fallback) const;
-  // Whole number in [min, max].
-  int64_t integer(const std::string& name, int64_t min, int64_t max) const;
-  int64_t integer(const std::string& name, int64_t fallback, int64_t min, int64_t max) const;
-  bool flag(const std::string& name, bool fallback) const;
-  std::string string(const std::string& name, const std::vector<std::string>& allowed) const;
-  std::string string(const std::string& name, const std::string& fallback,
-                     const std::vector<std::string>& allowed) const;
+  int64_t integer(const std::string& name) const;
+  bool flag(const std::string& name) const;
+  // For inputs whose default depends on other inputs (declared ...DefaultedBy).
+  double numberOr(const std::string& name, double fallback) const;
+  int64_t integerOr(const std::string& name, int64_t fallback) const;
+  // A string: the value given, else the spec's default.
+  std::string string(const std::string& name) const;
 
   [[noreturn]] void fail(const std::string& message) const { throw Error(op, message); }
+
+ private:
+  const InputSpec& declared(const std::string& name, ValueKind kind) const;
 };
+
+// Checks `args` against `spec` (see OpArgs); throws Error naming the argument.
+void checkOpArgs(const OpSpec& spec, const OpArgs& args);
 
 class OpResult {
  public:
@@ -98,17 +112,22 @@ class OpResult {
 
 using OpFunction = OpResult (*)(const OpArgs&, const Context&);
 
-// Registers an operation (called from static initialisers in native/src/ops/*.cpp).
-bool registerOp(const char* name, OpFunction function);
-// Runs an operation; throws Error for an unknown name.
+// Registers an operation with its spec (called from static initialisers in native/src/ops/*.cpp).
+bool registerOp(OpSpec spec, OpFunction function);
+// Checks `args` against the operation's spec, runs it, and checks that its
+// outputs are the declared ones; throws Error for an unknown name.
 OpResult runOp(const std::string& name, const OpArgs& args, const Context& context);
 std::vector<std::string> listOps();
+// The specs of every registered operation, by name.
+std::vector<const OpSpec*> listOpSpecs();
 
 // The arguments every fused trial operation takes (ops/trial.cpp): 'seed' (a
 // whole number below 2^53), 'n' (1..maxLatents), 'd' (>= n; default n) and
-// 'samples' (>= 2), into `config`.
+// 'samples' (>= 2): trialShapeSpec declares them, readTrialShape reads them
+// into `config`.
 struct SimulationConfig;
-void readTrialShape(const OpArgs& args, SimulationConfig& config, int maxLatents);
+OpSpec trialShapeSpec(int maxLatents);
+void readTrialShape(const OpArgs& args, SimulationConfig& config);
 
 // Facts about this build, for backendInfo().
 struct BuildInfo {
@@ -124,6 +143,6 @@ BuildInfo buildInfo();
 
 #define SCORECRL_CONCAT_INNER(a, b) a##b
 #define SCORECRL_CONCAT(a, b) SCORECRL_CONCAT_INNER(a, b)
-// SCORECRL_OP("name", function) registers `function` under "name".
-#define SCORECRL_OP(name, function) \
-  static const bool SCORECRL_CONCAT(scorecrl_registered_, __LINE__) = ::scorecrl::registerOp(name, function)
+// SCORECRL_OP(spec, function) registers `function` under spec.name().
+#define SCORECRL_OP(spec, function) \
+  static const bool SCORECRL_CONCAT(scorecrl_registered_, __LINE__) = ::scorecrl::registerOp(spec, function)
