@@ -60,6 +60,16 @@ export interface LscaleOptions {
    * reference); 'soft-closure': its closure. See docs/lscale.md.
    */
   hardGraphFilter?: 'auto' | 'none' | 'soft-graph' | 'soft-closure';
+  /**
+   * Bootstrap refits for per-edge evidence (data `{ x, dsx }` only): the rows of every environment
+   * are resampled (the observational rows together with the score differences at them) this many
+   * times and each resample refitted with the same options in the fitted basis; each stage then
+   * reports `edgeFrequency`. Default 0 (none). The frequencies show how stable an edge is under
+   * sampling noise, not whether the estimator's error put it there.
+   */
+  resamples?: number;
+  /** Seed of the resampling draws. Default 0. */
+  resampleSeed?: number;
 }
 
 /** The authors' reference behaviour (fixed threshold, soft-graph unmixing and filter), for comparisons. */
@@ -96,6 +106,8 @@ export interface LscaleStage {
   edgeMargin?: NDArray;
   /** The non-edge level: median over pairs of min(statistic j → m, m → j), a non-edge in any DAG (NaN when undefined). */
   nullLevel?: number;
+  /** With `resamples`: n×n, [j][m] = share of the completed bootstrap refits whose graph of this stage holds j → m (soft and hard stages). */
+  edgeFrequency?: NDArray;
 }
 
 export interface LscaleResult {
@@ -107,6 +119,8 @@ export interface LscaleResult {
   soft: LscaleStage;
   /** With intervention 'hard': latents up to scaling, the DAG itself. */
   hard?: LscaleStage;
+  /** With `resamples`: refits requested and completed (a resample on which the method finds no answer is left out). */
+  resamples?: { requested: number; completed: number; seed: number };
   /** With fullRank: the full-rank variant's graph and encoder (order = soft order). */
   fullRank?: LscaleStage & {
     /** Dimension of the subspace each encoder row was taken from (1: determined up to scale; k > 1: any vector of a k-dim subspace fits; 0: soft row kept). */
@@ -125,6 +139,13 @@ function numbersOf(options: LscaleOptions, fn: string): OpInputs {
     if (v === undefined) continue;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
       throw new RangeError(`${fn}: '${key}' must be a finite number >= 0, got ${String(v)}`);
+    numbers[key] = v;
+  }
+  for (const key of ['resamples', 'resampleSeed'] as const) {
+    const v = options[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > (key === 'resamples' ? 100_000 : Number.MAX_SAFE_INTEGER))
+      throw new RangeError(`${fn}: '${key}' must be an integer >= 0${key === 'resamples' ? ' and <= 100000' : ''}, got ${String(v)}`);
     numbers[key] = v;
   }
   if (options.fullRank !== undefined) numbers.fullRank = Boolean(options.fullRank);
@@ -198,7 +219,8 @@ function learnedScores(data: LscaleData, fn: string): boolean {
   return d.dsx !== undefined && isLearnedScoreDifference(d.dsx as NDArray);
 }
 
-const LSCALE_OPTIONS = optionNames<LscaleOptions>()([
+// The options of a fit (also taken by lscaleTrial), then the resampling ones (samples only).
+const LSCALE_FIT_OPTIONS = optionNames<Omit<LscaleOptions, 'resamples' | 'resampleSeed'>>()([
   'intervention',
   'fullRank',
   'edgeRule',
@@ -209,6 +231,7 @@ const LSCALE_OPTIONS = optionNames<LscaleOptions>()([
   'unmixing',
   'hardGraphFilter',
 ]);
+const LSCALE_OPTIONS = optionNames<LscaleOptions>()([...LSCALE_FIT_OPTIONS, 'resamples', 'resampleSeed']);
 
 function lscaleInputs(data: LscaleData, options: LscaleOptions): { inputs: OpInputs; edgeRule: LscaleResult['edgeRule'] } {
   const fn = 'lscale';
@@ -245,11 +268,18 @@ function stageOf(out: OpOutputs, prefix: string): LscaleStage {
     stage.edgeMargin = a[`${prefix}.edgeMargin`]!;
     stage.nullLevel = out.numbers[`${prefix}.nullLevel`]!;
   }
+  if (a[`${prefix}.edgeFrequency`]) stage.edgeFrequency = a[`${prefix}.edgeFrequency`]!;
   return stage;
 }
 
-function resultOf(out: OpOutputs, edgeRule: LscaleResult['edgeRule']): LscaleResult {
+function resultOf(out: OpOutputs, edgeRule: LscaleResult['edgeRule'], resampleSeed = 0): LscaleResult {
   const result: LscaleResult = { edgeRule, basis: out.arrays.basis!, soft: stageOf(out, 'soft') };
+  if (out.numbers['resamples.requested'] !== undefined)
+    result.resamples = {
+      requested: out.numbers['resamples.requested']!,
+      completed: out.numbers['resamples.completed']!,
+      seed: resampleSeed,
+    };
   if (out.arrays['hard.encoder']) result.hard = stageOf(out, 'hard');
   if (out.arrays['fullRank.encoder'])
     result.fullRank = { ...stageOf(out, 'fullRank'), intersectionDims: orderOf(out.arrays['fullRank.intersectionDims']) };
@@ -259,7 +289,7 @@ function resultOf(out: OpOutputs, edgeRule: LscaleResult['edgeRule']): LscaleRes
 /** LSCALE-I (see `LscaleData`, `LscaleOptions`, docs/lscale.md). */
 export function lscale(engine: Engine, data: LscaleData, options: LscaleOptions = {}): LscaleResult {
   const { inputs, edgeRule } = lscaleInputs(data, options);
-  return resultOf(engine.call('lscale', inputs), edgeRule);
+  return resultOf(engine.call('lscale', inputs), edgeRule, options.resampleSeed);
 }
 
 export async function lscaleAsync(
@@ -269,11 +299,11 @@ export async function lscaleAsync(
   async?: AsyncOptions,
 ): Promise<LscaleResult> {
   const { inputs, edgeRule } = lscaleInputs(data, options);
-  return resultOf(await engine.callAsync('lscale', inputs, async), edgeRule);
+  return resultOf(await engine.callAsync('lscale', inputs, async), edgeRule, options.resampleSeed);
 }
 
 /** One simulated LSCALE-I trial computed from latent moments (linear SCM, linear decoder; no N×d arrays). */
-export interface LscaleTrialSpec extends LscaleOptions {
+export interface LscaleTrialSpec extends Omit<LscaleOptions, 'resamples' | 'resampleSeed'> {
   seed: number;
   n: number;
   d?: number;
@@ -319,7 +349,7 @@ export interface LscaleTrialResult {
 }
 
 const LSCALE_TRIAL_SPEC = optionNames<LscaleTrialSpec>()([
-  ...LSCALE_OPTIONS,
+  ...LSCALE_FIT_OPTIONS,
   'seed',
   'n',
   'd',

@@ -18,6 +18,9 @@
 //   .edgeStatistic, .edgeMargin (soft, hard; NaN where undefined) and numbers <stage>.edgeThreshold,
 //   <stage>.nullLevel;
 //   fullRank.intersectionDims.
+//   numbers resamples (0), resampleSeed (0): with x and dsx, bootstrap refits of the rows
+//   (lscaleResampling); returns <stage>.edgeFrequency (soft, hard) and numbers
+//   resamples.requested, resamples.completed.
 //
 // finiteSample
 //   arrays rxs (n x d x d) | dsx (n x N x d) | x ((n+1) x N x d) with string scores 'gaussian'
@@ -175,6 +178,21 @@ OpResult opLscale(const OpArgs& args, const Context& context) {
   if (r.fullRank) {
     putStage(result, "fullRank", *r.fullRank, false);
     result.putVector("fullRank.intersectionDims", r.intersectionDims);
+  }
+  const int64_t resamples = args.integer("resamples", 0, 0, 100000);
+  const int64_t resampleSeed = args.integer("resampleSeed", 0, 0, int64_t(1) << 53);
+  if (resamples > 0) {
+    if (!args.hasArray("x") || !args.hasArray("dsx"))
+      args.fail("'resamples' needs the samples and their score differences ({ x, dsx })");
+    const ArrayView& x = args.array("x", 3);
+    const ArrayView& dsx = args.array("dsx", 3);
+    const LscaleResampling rs =
+        lscaleResampling(x.data, x.shape[0], x.shape[1], x.shape[2], dsx.data, dsx.shape[1], input.basis, options,
+                         static_cast<int>(resamples), static_cast<uint64_t>(resampleSeed), &context);
+    result.put("soft.edgeFrequency", rs.softFrequency);
+    if (r.hard) result.put("hard.edgeFrequency", rs.hardFrequency);
+    result.numbers["resamples.requested"] = rs.replicates;
+    result.numbers["resamples.completed"] = rs.completed;
   }
   return result;
 }
