@@ -151,7 +151,9 @@ describe.each(BACKENDS)('LSCALE-I edge rules (%s)', (name) => {
     expect(() => crl.lscale(data, { resamples: 1.5 })).toThrow(/'resamples'/);
     expect(() => crl.lscale(data, { resamples: 1e6 })).toThrow(/'resamples'/);
     expect(() => crl.lscale(data, { resampleSeed: -2 })).toThrow(/'resampleSeed'/);
-    expect(() => crl.lscale({ x: sim.x!, scores: 'gaussian' }, { resamples: 2 })).toThrow(/'resamples' needs the samples and their score differences/);
+    expect(() => crl.lscale({ x: sim.x!, scores: 'gaussian' }, { resamples: 2 })).toThrow(
+      /'resamples' needs the samples and their score differences/,
+    );
     expect(() => crl.lscaleTrial({ seed: 1, n: 3, samples: 500, resamples: 2 } as never)).toThrow(/resamples/);
     crl.release(sim);
   });
