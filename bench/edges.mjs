@@ -12,13 +12,18 @@
 // Environment: SCORECRL_BENCH_EDGES_METHODS (default 'logistic-quadratic,classifier-mlp'; 'exact'
 // uses the simulation's score differences, 'gaussian' the plug-in), SCORECRL_BENCH_EDGES_SEEDS (default '2000-2019' for
 // logistic-quadratic and exact, '2000-2009' for classifier-mlp and ssm; a range 'a-b' or a list
-// 'a,b,c'), SCORECRL_BENCH_EDGES_LATENT (default 'mlp'). Seeds 1000-1009 were used to choose the
-// rule; report on others. Prints one JSON object.
+// 'a,b,c'), SCORECRL_BENCH_EDGES_LATENT (default 'mlp'), SCORECRL_BENCH_EDGES_RANDOM_ORDER (1:
+// simulate with randomOrder, so that the nodes' labels are not a causal order; default 0),
+// SCORECRL_BENCH_EDGES_RESAMPLES (bootstrap refits per run for the edge frequencies; default 50,
+// 0 for none). Seeds 1000-1009 were used to choose the rule; report on others. Prints one JSON
+// object.
 import os from 'node:os';
 import { loadBackend } from '../dist/index.js';
 
 const methods = (process.env.SCORECRL_BENCH_EDGES_METHODS ?? 'logistic-quadratic,classifier-mlp').split(',');
 const latent = process.env.SCORECRL_BENCH_EDGES_LATENT ?? 'mlp';
+const randomOrder = process.env.SCORECRL_BENCH_EDGES_RANDOM_ORDER === '1';
+const resamples = Number(process.env.SCORECRL_BENCH_EDGES_RESAMPLES ?? 50);
 const n = 5;
 const d = 100;
 const N = 50_000;
@@ -41,6 +46,13 @@ const progress = (text) => process.stderr.write(`edges: ${text}\n`);
 
 const crl = await loadBackend({ backend: 'native' });
 
+/** Whether `order` (oldest first) puts every edge's tail before its head. */
+function isCausalOrder(order, graph) {
+  const position = new Map(order.map((v, i) => [v, i]));
+  for (let j = 0; j < n; j++) for (let m = 0; m < n; m++) if (graph[j * n + m] && position.get(j) > position.get(m)) return false;
+  return true;
+}
+
 /** ẑ = x0 · encoderᵀ (N×n) on the observational samples. */
 function encode(x, encoder) {
   const e = encoder.data;
@@ -56,7 +68,7 @@ function encode(x, encoder) {
 
 const results = {
   machine: { cores: os.cpus().length, model: os.cpus()[0]?.model, loadAverageAtStart: os.loadavg().map((l) => round(l, 3)) },
-  setting: { n, d, samples: N, latent, intervention: 'hard', factor: 5 },
+  setting: { n, d, samples: N, latent, intervention: 'hard', factor: 5, randomOrder, resamples },
   paper: { table: 'JMLR 2025, Table 6, estimated scores', mcc: 0.94, shd: 4.27 },
   tunedOnSeeds: '1000-1009',
   methods: {},
@@ -67,11 +79,11 @@ for (const method of methods) {
   const runs = [];
   for (const seed of seeds) {
     progress(`${method} seed ${seed}`);
-    const sim = crl.simulate({ n, d, samples: N, seed, latent, outputs: { dsx: method === 'exact' } });
+    const sim = crl.simulate({ n, d, samples: N, seed, latent, randomOrder, outputs: { dsx: method === 'exact' } });
     const start = process.hrtime.bigint();
     const dsx = method === 'exact' ? sim.dsx : crl.estimateScoreDifferences(sim.x, { method, seed }).dsx;
     const fitSeconds = Number(process.hrtime.bigint() - start) / 1e9;
-    const byDefault = crl.lscale({ x: sim.x, dsx }, { intervention: 'hard' });
+    const byDefault = crl.lscale({ x: sim.x, dsx }, { intervention: 'hard', resamples, resampleSeed: seed });
     const other = crl.lscale(
       { x: sim.x, dsx },
       { intervention: 'hard', edgeRule: byDefault.edgeRule === 'adaptive' ? 'null-level' : 'adaptive' },
@@ -84,6 +96,9 @@ for (const method of methods) {
     for (const v of sim.graph.data) trueEdges += v;
     // Margins (decades above the non-edge level) of the true edges and of the non-edges j → m with j before m.
     const margin = nullLevel.hard.edgeMargin.data;
+    const frequency = byDefault.hard.edgeFrequency?.data;
+    const edgeFrequencies = [];
+    const nonEdgeFrequencies = [];
     const order = nullLevel.hard.order;
     const position = new Map(order.map((v, i) => [v, i]));
     const edgeMargins = [];
@@ -91,8 +106,13 @@ for (const method of methods) {
     for (let j = 0; j < n; j++)
       for (let m = 0; m < n; m++) {
         if (j === m) continue;
-        if (sim.graph.data[j * n + m]) edgeMargins.push(round(margin[j * n + m], 2));
-        else if (position.get(j) < position.get(m)) nonEdgeMargins.push(round(margin[j * n + m], 2));
+        if (sim.graph.data[j * n + m]) {
+          edgeMargins.push(round(margin[j * n + m], 2));
+          if (frequency) edgeFrequencies.push(round(frequency[j * n + m], 2));
+        } else if (position.get(j) < position.get(m)) {
+          nonEdgeMargins.push(round(margin[j * n + m], 2));
+          if (frequency) nonEdgeFrequencies.push(round(frequency[j * n + m], 2));
+        }
       }
     runs.push({
       seed,
@@ -104,6 +124,14 @@ for (const method of methods) {
       fitSeconds: round(fitSeconds, 2),
       trueEdgeMargins: edgeMargins.sort((a, b) => a - b),
       nonEdgeMargins: nonEdgeMargins.sort((a, b) => a - b),
+      // Default rule's hard stage: share of the bootstrap refits holding each true edge / non-edge.
+      ...(frequency
+        ? { trueEdgeFrequencies: edgeFrequencies.sort((a, b) => a - b), nonEdgeFrequencies: nonEdgeFrequencies.sort((a, b) => a - b) }
+        : {}),
+      // The soft stage's graph (from which the hard stage takes its causal order) and whether that
+      // order is a causal order of the true DAG.
+      softEdges: Array.from(byDefault.soft.graph.data).reduce((a, b) => a + b, 0),
+      orderIsCausal: isCausalOrder(byDefault.soft.order, sim.graph.data),
     });
     crl.release(sim, ...(method === 'exact' ? [] : [dsx]));
   }
@@ -120,6 +148,16 @@ for (const method of methods) {
       nullLevel: runs.filter((r) => r.shdNullLevel === 0).length,
     },
     fitSeconds: round(mean(column('fitSeconds')), 2),
+    causalOrders: runs.filter((r) => r.orderIsCausal).length,
+    ...(resamples > 0
+      ? {
+          // Pooled over runs: mean refit share of the true edges and of the non-edges (pairs j before m).
+          frequency: {
+            trueEdges: round(mean(runs.flatMap((r) => r.trueEdgeFrequencies)), 3),
+            nonEdges: round(mean(runs.flatMap((r) => r.nonEdgeFrequencies)), 3),
+          },
+        }
+      : {}),
     target: { mccAtLeast: 0.99, shdAtMost: 1.0 },
     met: mean(column('mcc')) >= 0.99 && mean(column(runs[0]?.defaultRule === 'adaptive' ? 'shdAdaptive' : 'shdNullLevel')) <= 1.0,
     perRun: runs,

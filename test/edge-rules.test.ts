@@ -104,6 +104,38 @@ describe.each(BACKENDS)('LSCALE-I edge rules (%s)', (name) => {
     crl.release(sim);
   });
 
+  // Bootstrap refits: with exact scores every resample finds the same graphs, so the frequencies are
+  // the graphs themselves; with learned ones they are shares in [0, 1], reproducible from the seed.
+  it('resampling: edge frequencies of both stages', () => {
+    const exact = crl.simulate({ n: 5, d: 8, samples: 5000, seed: 11, latent: 'linear' });
+    const r = crl.lscale({ x: exact.x!, dsx: exact.dsx! }, { intervention: 'hard', resamples: 10 });
+    expect(r.resamples).toEqual({ requested: 10, completed: 10, seed: 0 });
+    for (const stage of ['soft', 'hard'] as const) {
+      expect(r[stage]!.edgeFrequency!.shape).toEqual([5, 5]);
+      expect(Array.from(r[stage]!.edgeFrequency!.data)).toEqual(Array.from(r[stage]!.graph.data));
+    }
+    expect(crl.lscale({ x: exact.x!, dsx: exact.dsx! }, { intervention: 'hard' }).resamples).toBeUndefined();
+    crl.release(exact);
+
+    const sim = crl.simulate({ n: 3, d: 6, samples: 4000, seed: 5, latent: 'mlp', outputs: { dsx: false } });
+    const { dsx } = crl.estimateScoreDifferences(sim.x!, { method: 'logistic-quadratic', seed: 1 });
+    const a = crl.lscale({ x: sim.x!, dsx }, { intervention: 'hard', resamples: 8, resampleSeed: 3 });
+    const b = crl.lscale({ x: sim.x!, dsx }, { intervention: 'hard', resamples: 8, resampleSeed: 3 });
+    expect(a.resamples).toEqual({ requested: 8, completed: 8, seed: 3 });
+    const f = Array.from(a.hard!.edgeFrequency!.data);
+    expect(Array.from(b.hard!.edgeFrequency!.data)).toEqual(f);
+    for (let i = 0; i < 9; i++) {
+      expect(f[i]! * 8).toBeCloseTo(Math.round(f[i]! * 8), 12);
+      if (i % 4 === 0) expect(f[i]).toBe(0);
+    }
+    // The soft stage alone resamples too; the fit itself does not change.
+    const soft = crl.lscale({ x: sim.x!, dsx }, { resamples: 4 });
+    expect(soft.hard).toBeUndefined();
+    expect(soft.soft.edgeFrequency!.shape).toEqual([3, 3]);
+    expect(Array.from(a.hard!.graph.data)).toEqual(Array.from(crl.lscale({ x: sim.x!, dsx }, { intervention: 'hard' }).hard!.graph.data));
+    crl.release(sim, dsx);
+  });
+
   it('bad options are errors naming the option', () => {
     const sim = crl.simulate({ n: 3, d: 5, samples: 500, seed: 4 });
     const data = { x: sim.x!, dsx: sim.dsx! };
@@ -117,6 +149,14 @@ describe.each(BACKENDS)('LSCALE-I edge rules (%s)', (name) => {
       /'learned' goes with given score differences/,
     );
     expect(() => crl.lscaleTrial({ seed: 1, n: 3, samples: 500, edgeRule: 'null-level', nullMargin: Infinity })).toThrow(/'nullMargin'/);
+    expect(() => crl.lscale(data, { resamples: -1 })).toThrow(/lscale: 'resamples' must be between 0 and 100000, got -1/);
+    expect(() => crl.lscale(data, { resamples: 1.5 })).toThrow(/'resamples'/);
+    expect(() => crl.lscale(data, { resamples: 1e6 })).toThrow(/'resamples'/);
+    expect(() => crl.lscale(data, { resampleSeed: -2 })).toThrow(/'resampleSeed'/);
+    expect(() => crl.lscale({ x: sim.x!, scores: 'gaussian' }, { resamples: 2 })).toThrow(
+      /'resamples' needs the samples and their score differences/,
+    );
+    expect(() => crl.lscaleTrial({ seed: 1, n: 3, samples: 500, resamples: 2 } as never)).toThrow(/resamples/);
     crl.release(sim);
   });
 });
@@ -171,7 +211,11 @@ describe('scorecrl fit: edge evidence', () => {
       for (const e of r.edgeEvidence) {
         expect(e.statistic).toBeGreaterThan(0);
         expect(e.margin).toBeGreaterThan(1.25);
+        expect(e.frequency).toBeGreaterThanOrEqual(0);
+        expect(e.frequency).toBeLessThanOrEqual(1);
       }
+      expect(r.diagnostics.resamples).toEqual({ requested: 100, completed: 100, seed: 0 });
+      expect(r.diagnostics.edgeFrequency).toHaveLength(4);
       const text = run([
         'fit',
         ...files,
@@ -184,7 +228,9 @@ describe('scorecrl fit: edge evidence', () => {
         '--no-progress',
       ]);
       expect(text.stdout).toMatch(/hard interventions, null-level edge rule/);
-      expect(text.stdout).toMatch(/edge evidence \(decades above the non-edge level; threshold \+1\.25\): z\d -> z\d \+\d\.\d\d/);
+      expect(text.stdout).toMatch(
+        /edge evidence \(decades above the non-edge level; threshold \+1\.25; in brackets the share of 100 bootstrap refits holding the edge\): z\d -> z\d \+\d\.\d\d \(\d+%\)/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

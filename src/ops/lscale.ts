@@ -61,6 +61,16 @@ export interface LscaleOptions {
    * reference); 'soft-closure': its closure. See docs/lscale.md.
    */
   hardGraphFilter?: 'auto' | 'none' | 'soft-graph' | 'soft-closure';
+  /**
+   * Bootstrap refits for per-edge evidence (data `{ x, dsx }` only): the rows of every environment
+   * are resampled (the observational rows together with the score differences at them) this many
+   * times and each resample refitted with the same options in the fitted basis; each stage then
+   * reports `edgeFrequency`. Default 0 (none). The frequencies show how stable an edge is under
+   * sampling noise, not whether the estimator's error put it there.
+   */
+  resamples?: number;
+  /** Seed of the resampling draws. Default 0. */
+  resampleSeed?: number;
 }
 
 /** The authors' reference behaviour (fixed threshold, soft-graph unmixing and filter), for comparisons. */
@@ -97,6 +107,8 @@ export interface LscaleStage {
   edgeMargin?: NDArray;
   /** The non-edge level: median over pairs of min(statistic j → m, m → j), a non-edge in any DAG (NaN when undefined). */
   nullLevel?: number;
+  /** With `resamples`: n×n, [j][m] = share of the completed bootstrap refits whose graph of this stage holds j → m (soft and hard stages). */
+  edgeFrequency?: NDArray;
 }
 
 export interface LscaleResult {
@@ -108,6 +120,8 @@ export interface LscaleResult {
   soft: LscaleStage;
   /** With intervention 'hard': latents up to scaling, the DAG itself. */
   hard?: LscaleStage;
+  /** With `resamples`: refits requested and completed (a resample on which the method finds no answer is left out). */
+  resamples?: { requested: number; completed: number; seed: number };
   /** With fullRank: the full-rank variant's graph and encoder (order = soft order). */
   fullRank?: LscaleStage & {
     /** Dimension of the subspace each encoder row was taken from (1: determined up to scale; k > 1: any vector of a k-dim subspace fits; 0: soft row kept). */
@@ -119,9 +133,12 @@ export interface LscaleResult {
 // that each option has the type its spec declares.
 function numbersOf(options: LscaleOptions, fn: string) {
   if (typeof options !== 'object' || options === null) throw new TypeError(`${fn}: 'options' must be an object`);
-  const numbers: Pick<OpNumbers<'lscale'>, 'tolEdge' | 'tolEigv' | 'tolIntersection' | 'nullMargin' | 'fullRank'> = {};
+  const numbers: Pick<
+    OpNumbers<'lscale'>,
+    'tolEdge' | 'tolEigv' | 'tolIntersection' | 'nullMargin' | 'fullRank' | 'resamples' | 'resampleSeed'
+  > = {};
   const strings: Pick<OpStrings<'lscale'>, 'intervention' | 'edgeRule' | 'unmixing' | 'hardGraphFilter'> = {};
-  for (const key of ['tolEdge', 'tolEigv', 'tolIntersection', 'nullMargin'] as const) {
+  for (const key of ['tolEdge', 'tolEigv', 'tolIntersection', 'nullMargin', 'resamples', 'resampleSeed'] as const) {
     const v = options[key];
     if (v === undefined) continue;
     if (typeof v !== 'number') throw new TypeError(`${fn}: '${key}' must be a number, got ${String(v)}`);
@@ -197,7 +214,8 @@ function learnedScores(data: LscaleData, fn: string): boolean {
   return d.dsx !== undefined && isLearnedScoreDifference(d.dsx as NDArray);
 }
 
-const LSCALE_OPTIONS = optionNames<LscaleOptions>()([
+// The options of a fit (also taken by lscaleTrial), then the resampling ones (samples only).
+const LSCALE_FIT_OPTIONS = optionNames<Omit<LscaleOptions, 'resamples' | 'resampleSeed'>>()([
   'intervention',
   'fullRank',
   'edgeRule',
@@ -208,6 +226,7 @@ const LSCALE_OPTIONS = optionNames<LscaleOptions>()([
   'unmixing',
   'hardGraphFilter',
 ]);
+const LSCALE_OPTIONS = optionNames<LscaleOptions>()([...LSCALE_FIT_OPTIONS, 'resamples', 'resampleSeed']);
 
 function lscaleInputs(data: LscaleData, options: LscaleOptions): { inputs: OpIn<'lscale'>; edgeRule: LscaleResult['edgeRule'] } {
   const fn = 'lscale';
@@ -248,11 +267,20 @@ function stageOf(out: OpOut<'lscale'>, prefix: 'soft' | 'hard' | 'fullRank'): Ls
     stage.edgeMargin = margin;
     stage.nullLevel = need('nullLevel', out.numbers[`${prefix}.nullLevel`]);
   }
+  const frequency = a[`${prefix}.edgeFrequency`];
+  if (frequency) stage.edgeFrequency = frequency;
   return stage;
 }
 
-function resultOf(out: OpOut<'lscale'>, edgeRule: LscaleResult['edgeRule']): LscaleResult {
+function resultOf(out: OpOut<'lscale'>, edgeRule: LscaleResult['edgeRule'], resampleSeed = 0): LscaleResult {
   const result: LscaleResult = { edgeRule, basis: out.arrays.basis, soft: stageOf(out, 'soft') };
+  const requested = out.numbers['resamples.requested'];
+  if (requested !== undefined)
+    result.resamples = {
+      requested,
+      completed: present(out.numbers['resamples.completed'], 'lscale', 'resamples.completed'),
+      seed: resampleSeed,
+    };
   if (out.arrays['hard.encoder']) result.hard = stageOf(out, 'hard');
   if (out.arrays['fullRank.encoder'])
     result.fullRank = { ...stageOf(out, 'fullRank'), intersectionDims: orderOf(out.arrays['fullRank.intersectionDims']) };
@@ -262,7 +290,7 @@ function resultOf(out: OpOut<'lscale'>, edgeRule: LscaleResult['edgeRule']): Lsc
 /** LSCALE-I (see `LscaleData`, `LscaleOptions`, docs/lscale.md). */
 export function lscale(engine: Engine, data: LscaleData, options: LscaleOptions = {}): LscaleResult {
   const { inputs, edgeRule } = lscaleInputs(data, options);
-  return resultOf(call(engine, 'lscale', inputs), edgeRule);
+  return resultOf(call(engine, 'lscale', inputs), edgeRule, options.resampleSeed);
 }
 
 export async function lscaleAsync(
@@ -272,11 +300,11 @@ export async function lscaleAsync(
   async?: AsyncOptions,
 ): Promise<LscaleResult> {
   const { inputs, edgeRule } = lscaleInputs(data, options);
-  return resultOf(await callAsync(engine, 'lscale', inputs, async), edgeRule);
+  return resultOf(await callAsync(engine, 'lscale', inputs, async), edgeRule, options.resampleSeed);
 }
 
 /** One simulated LSCALE-I trial computed from latent moments (linear SCM, linear decoder; no N×d arrays). */
-export interface LscaleTrialSpec extends LscaleOptions {
+export interface LscaleTrialSpec extends Omit<LscaleOptions, 'resamples' | 'resampleSeed'> {
   seed: number;
   n: number;
   d?: number;
@@ -322,7 +350,7 @@ export interface LscaleTrialResult {
 }
 
 const LSCALE_TRIAL_SPEC = optionNames<LscaleTrialSpec>()([
-  ...LSCALE_OPTIONS,
+  ...LSCALE_FIT_OPTIONS,
   'seed',
   'n',
   'd',

@@ -8,6 +8,7 @@
 
 #include "scorecrl/linalg/moments.hpp"
 #include "scorecrl/runtime/ops.hpp"
+#include "scorecrl/simulation/rng.hpp"
 
 namespace scorecrl {
 
@@ -448,6 +449,79 @@ LscaleResult lscale(const LscaleInput& input, const LscaleOptions& options, cons
   if (options.fullRank)
     result.fullRank = fullRankStage(input, options, result.soft, encSoft, result.intersectionDims, context);
   return result;
+}
+
+LscaleResampling lscaleResampling(const double* x, Index environments, Index N, Index d, const double* dsx, Index Ns,
+                                  const Matrix& basis, const LscaleOptions& options, int replicates, uint64_t seed,
+                                  const Context* context) {
+  const Index n = environments - 1;
+  if (n < 1) throw Error(kFunction, "'x' needs the observational environment and at least one interventional one");
+  if (basis.rows() != d || basis.cols() != n)
+    throw Error(kFunction, "the basis must be " + str(d) + " x " + str(n) + " for resampling");
+  if (replicates < 0) throw Error(kFunction, "'resamples' must be >= 0");
+  LscaleResampling out;
+  out.replicates = replicates;
+  out.softFrequency = Matrix::Zero(n, n);
+  if (options.hard) out.hardFrequency = Matrix::Zero(n, n);
+  if (replicates == 0) return out;
+  // Rows projected onto the support once: y_k = x_k B (N x n), v_m = dsx_m B (Ns x n).
+  std::vector<Matrix> y, v;
+  for (Index k = 0; k < environments; ++k) {
+    checkCancelled(context);
+    y.push_back(ConstMatrixMap(x + k * N * d, N, d) * basis);
+  }
+  for (Index m = 0; m < n; ++m) {
+    checkCancelled(context);
+    v.push_back(ConstMatrixMap(dsx + m * Ns * d, Ns, d) * basis);
+  }
+  // dsx rows are the score differences at the observational rows when the counts agree:
+  // those are resampled together.
+  const bool paired = Ns == N;
+  LscaleOptions refit = options;
+  refit.fullRank = false;  // its graph is not resampled
+  Generator rng(seed);
+  auto drawCounts = [&rng](Index rows) {
+    Vector c = Vector::Zero(rows);
+    for (Index i = 0; i < rows; ++i) c(static_cast<Index>(rng.integers(0, rows))) += 1.0;
+    return c;
+  };
+  for (int r = 0; r < replicates; ++r) {
+    checkCancelled(context);
+    if (context) context->progress(static_cast<double>(r) / static_cast<double>(replicates));
+    LscaleInput in;
+    in.basis = basis;
+    in.samples = N;
+    Vector observational;
+    for (Index k = 0; k < environments; ++k) {
+      const Vector c = drawCounts(N);
+      if (k == 0) observational = c;
+      const Vector mean = y[static_cast<size_t>(k)].transpose() * c / static_cast<double>(N);
+      Matrix second = y[static_cast<size_t>(k)].transpose() * c.asDiagonal() * y[static_cast<size_t>(k)];
+      second /= static_cast<double>(N);
+      const Matrix cov = second - mean * mean.transpose();
+      in.covariance.push_back(0.5 * (cov + cov.transpose()));
+    }
+    const Vector scoreCounts = paired ? observational : drawCounts(Ns);
+    for (Index m = 0; m < n; ++m) {
+      Matrix second = v[static_cast<size_t>(m)].transpose() * scoreCounts.asDiagonal() * v[static_cast<size_t>(m)];
+      second /= static_cast<double>(Ns);
+      in.R.push_back(0.5 * (second + second.transpose()));
+    }
+    try {
+      const LscaleResult fit = lscale(in, refit, context);
+      out.softFrequency += fit.soft.graph.cast<double>();
+      if (fit.hard) out.hardFrequency += fit.hard->graph.cast<double>();
+      ++out.completed;
+    } catch (const Error& e) {
+      // A resample on which the method finds no answer counts as not completed; anything else is real.
+      if (e.code() != ErrorCode::InvalidArgument && e.code() != ErrorCode::NoSolution) throw;
+    }
+  }
+  const double scale =
+      out.completed > 0 ? 1.0 / static_cast<double>(out.completed) : std::numeric_limits<double>::quiet_NaN();
+  out.softFrequency *= scale;
+  if (options.hard) out.hardFrequency *= scale;
+  return out;
 }
 
 LscaleInput lscaleInputFromSamples(const double* x, Index environments, Index N, Index d, const double* dsx, Index Ns,

@@ -18,6 +18,9 @@
 //   .edgeStatistic, .edgeMargin (soft, hard; NaN where undefined) and numbers <stage>.edgeThreshold,
 //   <stage>.nullLevel;
 //   fullRank.intersectionDims.
+//   numbers resamples (0), resampleSeed (0): with x and dsx, bootstrap refits of the rows
+//   (lscaleResampling); returns <stage>.edgeFrequency (soft, hard) and numbers
+//   resamples.requested, resamples.completed.
 //
 // finiteSample
 //   arrays rxs (n x d x d) | dsx (n x N x d) | x ((n+1) x N x d) with string scores 'gaussian'
@@ -187,6 +190,21 @@ OpResult opLscale(const OpArgs& args, const Context& context) {
   if (r.fullRank) {
     putStage(result, "fullRank", *r.fullRank, false);
     result.putVector("fullRank.intersectionDims", r.intersectionDims);
+  }
+  const int64_t resamples = args.integer("resamples");
+  const int64_t resampleSeed = args.integer("resampleSeed");
+  if (resamples > 0) {
+    if (!args.hasArray("x") || !args.hasArray("dsx"))
+      args.fail("'resamples' needs the samples and their score differences ({ x, dsx })");
+    const ArrayView& x = args.array("x");
+    const ArrayView& dsx = args.array("dsx");
+    const LscaleResampling rs =
+        lscaleResampling(x.data, x.shape[0], x.shape[1], x.shape[2], dsx.data, dsx.shape[1], input.basis, options,
+                         static_cast<int>(resamples), static_cast<uint64_t>(resampleSeed), &context);
+    result.put("soft.edgeFrequency", rs.softFrequency);
+    if (r.hard) result.put("hard.edgeFrequency", rs.hardFrequency);
+    result.numbers["resamples.requested"] = rs.replicates;
+    result.numbers["resamples.completed"] = rs.completed;
   }
   return result;
 }
@@ -363,9 +381,16 @@ OpSpec lscaleSpec() {
       .flag("centred", true, "Gaussian plug-in: subtract the means")
       .integer("samples", 0, 0, 9007199254740991.0, "observational sample count (informational, moments only)")
       .inputsOf(lscaleOptionsSpec())
-      .returnsArray("basis", "d n", "orthonormal basis of the reduced space");
+      .integer("resamples", 0, 0, 100000, "with x and dsx: bootstrap refits of the rows for per-edge evidence")
+      .integer("resampleSeed", 0, 0, 9007199254740991.0, "seed of the bootstrap draws")
+      .returnsArray("basis", "d n", "orthonormal basis of the reduced space")
+      .returnsNumber("resamples.requested", "with resamples: refits asked for", Presence::Optional)
+      .returnsNumber("resamples.completed", "with resamples: refits that ran to the end", Presence::Optional);
   stageOutputs(s, "soft", Presence::Required, true);
   stageOutputs(s, "hard", Presence::Optional, true);
+  for (const std::string stage : {"soft", "hard"})
+    s.returnsArray(stage + ".edgeFrequency", "n n", "with resamples: share of refits holding each edge",
+                   Presence::Optional);
   stageOutputs(s, "fullRank", Presence::Optional, false);
   s.returnsArray("fullRank.intersectionDims", "n", "full-rank: dimensions of the intersections", Presence::Optional);
   return s;

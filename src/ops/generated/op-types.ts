@@ -739,6 +739,10 @@ export interface LscaleInputs {
     tolEigv?: number;
     /** full-rank: eigenvalue threshold of the encoder step. >= 0. Default 0.000001. */
     tolIntersection?: number;
+    /** with x and dsx: bootstrap refits of the rows for per-edge evidence. In [0, 100000]. Default 0. */
+    resamples?: number;
+    /** seed of the bootstrap draws. In [0, 9007199254740991]. Default 0. */
+    resampleSeed?: number;
   };
   strings?: {
     /** 'gaussian': Gaussian plug-in scores, dsx never formed. One of 'given', 'gaussian'. Default "given". */
@@ -791,6 +795,10 @@ export interface LscaleOutputs {
     'hard.edgeStatistic'?: NDArray;
     /** n × n: decades above (+) or below (-) the threshold; NaN if undefined */
     'hard.edgeMargin'?: NDArray;
+    /** n × n: with resamples: share of refits holding each edge */
+    'soft.edgeFrequency'?: NDArray;
+    /** n × n: with resamples: share of refits holding each edge */
+    'hard.edgeFrequency'?: NDArray;
     /** n × d: encoder: z_hat = encoder x */
     'fullRank.encoder'?: NDArray;
     /** d × n: decoder */
@@ -807,6 +815,10 @@ export interface LscaleOutputs {
     'fullRank.intersectionDims'?: NDArray;
   };
   numbers: {
+    /** with resamples: refits asked for */
+    'resamples.requested'?: number;
+    /** with resamples: refits that ran to the end */
+    'resamples.completed'?: number;
     /** threshold of the edge rule */
     'soft.edgeThreshold': number;
     /** non-edge level of the 'null-level' rule */

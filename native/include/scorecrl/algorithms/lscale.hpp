@@ -64,6 +64,7 @@
 // statistic minus log10 of the median pair minimum (decades above the
 // non-edge level), the evidence a user can judge an edge by.
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -152,6 +153,23 @@ struct LscaleResult {
 };
 
 LscaleResult lscale(const LscaleInput& input, const LscaleOptions& options, const Context* context = nullptr);
+
+// Resampling evidence for the edges (learned score differences, whose statistics carry
+// estimation error the rules cannot see): `replicates` bootstrap resamples of the rows of
+// every environment (the observational rows and the score differences at them drawn
+// together when dsx has as many rows as each environment), each refitted by lscale() with
+// `options` in the fitted `basis` (the support is not re-estimated). Each stage reports,
+// for every pair, the share of the completed refits whose graph holds j -> m. Samples are
+// projected onto the basis once (O(N d n)); a refit costs O(N n^2) per environment.
+struct LscaleResampling {
+  int replicates = 0;    // requested
+  int completed = 0;     // refits that succeeded (a resample can make a covariance singular)
+  Matrix softFrequency;  // n x n, [j][m]: share of completed refits with j -> m in the soft graph
+  Matrix hardFrequency;  // the same for the hard graph (empty without the hard stage)
+};
+LscaleResampling lscaleResampling(const double* x, Index environments, Index N, Index d, const double* dsx, Index Ns,
+                                  const Matrix& basis, const LscaleOptions& options, int replicates, uint64_t seed,
+                                  const Context* context = nullptr);
 
 // The edge rule alone: adjacency (j -> m at (j, m), no self loops), the
 // statistic it compared and the threshold. decoderReduced: n x n decoder in
