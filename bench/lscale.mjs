@@ -21,7 +21,10 @@ import { backends, round, time } from './common.mjs';
 
 /** @typedef {import('../dist/index.js').NDArray} NDArray */
 /** @typedef {Record<string, Record<string, number>>} Table per backend name, its timings */
-/** @typedef {{ secondsPerTrial: number, minSecondsPerTrial: number, speedupVsReference: number, hardShd: number, hardMcc: number, simd: string, threads: number }} FusedRow */
+/**
+ * @typedef {{ secondsPerTrial: number, minSecondsPerTrial: number, speedupVsReference: number, hardShd: number, hardMcc: number,
+ *   simd: string, threads: number }} FusedRow
+ */
 
 const config = { n: 5, d: 100, samples: 50_000, seed: 11, intervention: /** @type {const} */ ('hard'), varianceFactors: 5, density: 0.5 };
 const referenceSeconds = 1.4;

@@ -27,8 +27,9 @@ const config = { n: 10, d: 15, samples: 100_000, seed: 2024 };
 const referenceSeconds = { draws: 1.17, scores: 1.25 };
 const engines = await backends();
 /** @typedef {{ seconds: number, samples: number[], cpuUser: number, cpuSystem: number }} Loop one timed loop */
+/** @typedef {Loop & { firstCallSeconds: number, speedupVsReference: number, threads: number, simd: string }} Full */
 /**
- * @type {{ machine: object, config: object, reference: { seconds: number }, full: Record<string, Loop & { firstCallSeconds: number, speedupVsReference: number, threads: number, simd: string }>, kept: Record<string, Loop>,
+ * @type {{ machine: object, config: object, reference: { seconds: number }, full: Record<string, Full>, kept: Record<string, Loop>,
  *   drawsOnly: Record<string, { seconds: number }>, scoresOnly: Record<string, { seconds: number }>, freshMemoryFloor?: object,
  *   wasmOverNative?: number, keptWasmOverNative?: number, targets?: object }}
  */

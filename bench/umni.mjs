@@ -23,9 +23,19 @@ const SETTING = { d: 10, samples: 2000, kappa: 2, intervention: 'soft', design: 
 
 const engines = await backends();
 const maker = /** @type {import('../dist/index.js').Backend} */ (engines.native ?? engines.wasm); // backends() always loads wasm
-/** @typedef {{ seconds: number, medianSeconds: number, cpuSeconds: number, candidates: number, fullTests: number }} Timing one data set on one backend */
-/** @typedef {{ medianSeconds: number, maxSeconds: number, microsecondsPerCandidate: number, speedupVsReference: { median: number, worstCase: number } }} Summary over the seeds */
-/** @typedef {{ reference: { seconds: number[] }, seeds: Array<{ seed: number } & Record<string, Timing>>, native?: Summary, wasm?: Summary }} Row */
+/**
+ * One data set on one backend.
+ * @typedef {{ seconds: number, medianSeconds: number, cpuSeconds: number, candidates: number, fullTests: number }} Timing
+ */
+/**
+ * One backend over the seeds.
+ * @typedef {{ medianSeconds: number, maxSeconds: number, microsecondsPerCandidate: number,
+ *   speedupVsReference: { median: number, worstCase: number } }} Summary
+ */
+/**
+ * @typedef {{ reference: { seconds: number[] }, seeds: Array<{ seed: number } & Record<string, Timing>>, native?: Summary,
+ *   wasm?: Summary }} Row
+ */
 /** @type {{ machine: object, setting: object, backends: object, perN: Record<number, Row>, targets?: object }} */
 const out = {
   machine: { cores: os.cpus().length, model: os.cpus()[0]?.model },

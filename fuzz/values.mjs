@@ -7,8 +7,9 @@
  */
 
 /**
- * A case's input as stored: JSON, where an object with a "$" key (see below) encodes any value,
- * valid or not, that the fuzzer passes to the library; decoded values are as free.
+ * A case's input as stored: JSON, where an object with a "$" key (see below) stands for any value,
+ * valid or not, that the fuzzer passes to the library. Left untyped on purpose, as are the values
+ * `decode` builds from it: both are whatever a case says.
  * @typedef {any} Encoded
  */
 
