@@ -2,6 +2,9 @@
 // object on stdout; `npm run bench` runs them all.
 import { loadBackend } from '../dist/index.js';
 
+/** @typedef {import('../dist/index.js').Backend} Backend */
+
+/** @param {Iterable<number>} values */
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -14,12 +17,15 @@ export const turn = () => new Promise((resolve) => setImmediate(resolve));
 /**
  * Runs fn `repeats` times after `warmup` calls, turning the event loop between
  * calls (untimed) as an application does; returns the median in seconds and all samples.
+ * @param {() => unknown} fn
+ * @param {{ repeats?: number, warmup?: number }} [options]
  */
 export async function time(fn, { repeats = 5, warmup = 1 } = {}) {
   for (let i = 0; i < warmup; i++) {
     await fn();
     await turn();
   }
+  /** @type {number[]} */
   const samples = [];
   for (let i = 0; i < repeats; i++) {
     const start = process.hrtime.bigint();
@@ -32,21 +38,26 @@ export async function time(fn, { repeats = 5, warmup = 1 } = {}) {
 
 /** Both backends (WASM only when native is unavailable). */
 export async function backends() {
+  /** @type {{ native?: Backend, wasm?: Backend }} */
   const out = {};
   try {
     out.native = await loadBackend({ backend: 'native' });
   } catch (error) {
-    console.error(`native backend unavailable: ${error.message.split('\n')[0]}`);
+    console.error(`native backend unavailable: ${/** @type {Error} */ (error).message.split('\n')[0]}`);
   }
   out.wasm = await loadBackend({ backend: 'wasm' });
   return out;
 }
 
+/** @param {number} x */
 export function round(x, digits = 4) {
   return Number(x.toPrecision(digits));
 }
 
-/** Uniform(-1, 1) samples from a seeded generator (mulberry32), so runs are comparable. */
+/**
+ * Uniform(-1, 1) samples from a seeded generator (mulberry32), so runs are comparable.
+ * @param {number} size
+ */
 export function randomData(size, seed = 1) {
   let a = seed >>> 0;
   const data = new Float64Array(size);

@@ -24,20 +24,30 @@ import os from 'node:os';
 import { loadBackend } from '../dist/index.js';
 import { median, round } from './common.mjs';
 
+/** @typedef {import('../dist/index.js').NDArray} NDArray */
+/** @typedef {import('../dist/index.js').Backend} Backend */
+/** @typedef {import('../dist/index.js').LatentModelName} LatentModelName */
+/** @typedef {{ latent: string, samples: number, method: string, relativeRmse: number, perSeed: number[], seconds: number }} AccuracyRow */
+
 const wanted = new Set(process.argv.slice(2));
-const run = (part) => wanted.size === 0 || wanted.has(part);
+const run = (/** @type {string} */ part) => wanted.size === 0 || wanted.has(part);
 const seeds = Number(process.env.SCORECRL_BENCH_SEEDS ?? 2);
 const runs = Number(process.env.SCORECRL_BENCH_RUNS ?? 20);
 const lscaleMethods = (process.env.SCORECRL_BENCH_LSCALE_METHODS ?? 'ssm').split(',');
 
 const native = await loadBackend({ backend: 'native' });
+/** @type {{ machine: object, backend: object, speed?: object, accuracy?: object, lscale?: object }} */
 const results = {
   machine: { cores: os.cpus().length, model: os.cpus()[0]?.model, loadAverageAtStart: os.loadavg().map((l) => round(l, 3)) },
   backend: native.info(),
 };
-const progress = (text) => process.stderr.write(`estimators: ${text}\n`);
+const progress = (/** @type {string} */ text) => process.stderr.write(`estimators: ${text}\n`);
 
-/** Wall seconds and CPU seconds (user + system, all threads of this process) of fn(). */
+/**
+ * Wall seconds and CPU seconds (user + system, all threads of this process) of fn().
+ * @template T
+ * @param {() => T} fn
+ */
 function seconds(fn) {
   const cpu0 = process.cpuUsage();
   const start = process.hrtime.bigint();
@@ -47,6 +57,10 @@ function seconds(fn) {
   return { value, seconds: wall, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
+/**
+ * @param {Float64Array} estimate
+ * @param {Float64Array} truth
+ */
 function relRmse(estimate, truth) {
   let num = 0;
   let den = 0;
@@ -57,13 +71,15 @@ function relRmse(estimate, truth) {
   return Math.sqrt(num / den);
 }
 
-const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
+const mean = (/** @type {number[]} */ values) => values.reduce((a, b) => a + b, 0) / values.length;
 
 if (run('speed')) {
+  /** @type {{ ssm?: object, logisticQuadratic?: object, small?: Record<string, number | Record<string, number>> }} */
   const speed = {};
   // ssm: two environments of N = 50 000 five-dimensional samples.
   const five = native.simulate({ n: 5, d: 5, samples: 50_000, seed: 11, outputs: { z: false, dsx: false } });
-  const twoEnvironments = { data: five.x.data.subarray(0, 2 * 50_000 * 5), shape: [2, 50_000, 5] };
+  const twoEnvironments = { data: /** @type {NDArray} */ (five.x).data.subarray(0, 2 * 50_000 * 5), shape: [2, 50_000, 5] };
+  /** @type {Record<string, number | boolean | Record<string, number>>} */
   const ssm = { networks: 2, samples: 50_000, dimension: 5, epochs: 20, targetSecondsPerNetwork: 15 };
   for (const threads of [1, 2]) {
     const previous = native.setThreads(threads);
@@ -77,21 +93,22 @@ if (run('speed')) {
       cpuSecondsPerNetwork: round(t.cpuSeconds / 2),
     };
   }
-  ssm.met = ssm.threads1.secondsPerNetwork <= 15;
+  ssm.met = /** @type {Record<string, number>} */ (ssm.threads1).secondsPerNetwork <= 15;
   speed.ssm = ssm;
 
   // logistic-quadratic on an n = 5, d = 100, N = 50 000 problem (K = 5).
   const big = native.simulate({ n: 5, d: 100, samples: 50_000, seed: 12, outputs: { z: false, dsx: false } });
+  const bigX = /** @type {NDArray} */ (big.x);
   progress('logistic-quadratic speed');
   const samples = [];
   const cpu = [];
   for (let i = 0; i < 5; i++) {
-    const t = seconds(() => native.estimateScoreDifferences(big.x, { method: 'logistic-quadratic' }));
+    const t = seconds(() => native.estimateScoreDifferences(bigX, { method: 'logistic-quadratic' }));
     samples.push(t.seconds);
     cpu.push(t.cpuSeconds);
   }
   const gaussian = [];
-  for (let i = 0; i < 3; i++) gaussian.push(seconds(() => native.estimateScoreDifferences(big.x, { method: 'gaussian' })).seconds);
+  for (let i = 0; i < 3; i++) gaussian.push(seconds(() => native.estimateScoreDifferences(bigX, { method: 'gaussian' })).seconds);
   speed.logisticQuadratic = {
     n: 5,
     d: 100,
@@ -108,15 +125,18 @@ if (run('speed')) {
   // WASM on a small problem, for the ratio.
   const wasm = await loadBackend({ backend: 'wasm' });
   const small = native.simulate({ n: 3, d: 10, samples: 5_000, seed: 13, outputs: { z: false, dsx: false } });
+  const smallX = /** @type {NDArray} */ (small.x);
   speed.small = { n: 3, d: 10, samples: 5_000, epochs: 10 };
-  for (const [name, crl] of [
+  for (const [name, crl] of /** @type {Array<[string, Backend]>} */ ([
     ['native', native],
     ['wasm', wasm],
-  ]) {
-    speed.small[name] = {};
+  ])) {
+    /** @type {Record<string, number>} seconds per method */
+    const perMethod = {};
+    speed.small[name] = perMethod;
     for (const method of ['logistic-quadratic', 'classifier-mlp', 'ssm']) {
       progress(`small ${method} on ${name}`);
-      speed.small[name][method] = round(seconds(() => crl.estimateScoreDifferences(small.x, { method, epochs: 10, seed: 1 })).seconds);
+      perMethod[method] = round(seconds(() => crl.estimateScoreDifferences(smallX, { method, epochs: 10, seed: 1 })).seconds);
     }
   }
   await wasm.close();
@@ -124,7 +144,9 @@ if (run('speed')) {
 }
 
 if (run('accuracy')) {
+  /** @type {AccuracyRow[]} */
   const table = [];
+  /** @type {Array<[LatentModelName, string[]]>} */
   const cells = [
     ['linear', ['gaussian', 'logistic-quadratic', 'classifier-mlp', 'ssm']],
     ['quadratic', ['gaussian', 'classifier-mlp', 'ssm']],
@@ -132,14 +154,18 @@ if (run('accuracy')) {
   ];
   for (const [latent, methods] of cells) {
     for (const samples of [5_000, 50_000]) {
+      /** @type {Record<string, number[]>} */
       const errors = Object.fromEntries(methods.map((m) => [m, []]));
+      /** @type {Record<string, number[]>} */
       const times = Object.fromEntries(methods.map((m) => [m, []]));
       for (let s = 0; s < seeds; s++) {
         const sim = native.simulate({ n: 5, d: 100, samples, seed: 100 + s, latent, outputs: { z: false } });
+        const simX = /** @type {NDArray} */ (sim.x);
+        const simDsx = /** @type {NDArray} */ (sim.dsx);
         for (const method of methods) {
           progress(`accuracy ${latent} N=${samples} seed ${s} ${method}`);
-          const t = seconds(() => native.estimateScoreDifferences(sim.x, { method, seed: s }));
-          errors[method].push(relRmse(t.value.dsx.data, sim.dsx.data));
+          const t = seconds(() => native.estimateScoreDifferences(simX, { method, seed: s }));
+          errors[method].push(relRmse(t.value.dsx.data, simDsx.data));
           times[method].push(t.seconds);
         }
       }
@@ -155,9 +181,12 @@ if (run('accuracy')) {
       }
     }
   }
+  /** @type {Record<number, number>} */
   const ratio = {};
   for (const samples of [5_000, 50_000]) {
-    const cell = (m) => table.find((r) => r.latent === 'linear' && r.samples === samples && r.method === m);
+    // Both methods are in the linear cells above.
+    const cell = (/** @type {string} */ m) =>
+      /** @type {AccuracyRow} */ (table.find((r) => r.latent === 'linear' && r.samples === samples && r.method === m));
     ratio[samples] = round(cell('logistic-quadratic').relativeRmse / cell('gaussian').relativeRmse, 3);
   }
   results.accuracy = {
@@ -169,32 +198,36 @@ if (run('accuracy')) {
 }
 
 if (run('lscale')) {
+  /** @type {Record<string, object>} */
   const out = {};
   for (const method of lscaleMethods) {
+    /** @type {number[]} */
     const mccs = [];
     const shds = [];
     const fitSeconds = [];
     for (let r = 0; r < runs; r++) {
       progress(`lscale ${method} run ${r + 1}/${runs}`);
       const sim = native.simulate({ n: 5, d: 100, samples: 50_000, seed: 1000 + r, latent: 'mlp', outputs: { dsx: false } });
-      const t = seconds(() => native.estimateScoreDifferences(sim.x, { method, seed: r }));
+      const simX = /** @type {NDArray} */ (sim.x);
+      const t = seconds(() => native.estimateScoreDifferences(simX, { method, seed: r }));
       fitSeconds.push(t.seconds);
-      const result = native.lscale({ x: sim.x, dsx: t.value.dsx }, { intervention: 'hard' });
+      const result = native.lscale({ x: simX, dsx: t.value.dsx }, { intervention: 'hard' });
+      const hard = /** @type {NonNullable<typeof result.hard>} */ (result.hard); // intervention 'hard'
       // Estimated latents on the observational samples: ẑ = encoder · x.
       const N = 50_000;
       const d = 100;
       const n = 5;
-      const enc = result.hard.encoder.data;
+      const enc = hard.encoder.data;
       const zHat = new Float64Array(N * n);
       for (let i = 0; i < N; i++)
         for (let k = 0; k < n; k++) {
           let sum = 0;
-          for (let j = 0; j < d; j++) sum += enc[k * d + j] * sim.x.data[i * d + j];
+          for (let j = 0; j < d; j++) sum += enc[k * d + j] * simX.data[i * d + j];
           zHat[i * n + k] = sum;
         }
-      const z0 = { data: sim.z.data.subarray(0, N * n), shape: [N, n] };
+      const z0 = { data: /** @type {NDArray} */ (sim.z).data.subarray(0, N * n), shape: [N, n] };
       mccs.push(native.meanCorrelationCoefficient(z0, { data: zHat, shape: [N, n] }).mcc);
-      shds.push(native.compareGraphs(sim.graph, result.hard.graph).shd);
+      shds.push(native.compareGraphs(sim.graph, hard.graph).shd);
     }
     out[method] = {
       runs,

@@ -19,10 +19,21 @@
 // simulated x to the result.
 import { backends, round, time } from './common.mjs';
 
-const config = { n: 5, d: 100, samples: 50_000, seed: 11, intervention: 'hard', varianceFactors: 5, density: 0.5 };
+/** @typedef {import('../dist/index.js').NDArray} NDArray */
+/** @typedef {Record<string, Record<string, number>>} Table per backend name, its timings */
+/**
+ * @typedef {{ secondsPerTrial: number, minSecondsPerTrial: number, speedupVsReference: number, hardShd: number, hardMcc: number,
+ *   simd: string, threads: number }} FusedRow
+ */
+
+const config = { n: 5, d: 100, samples: 50_000, seed: 11, intervention: /** @type {const} */ ('hard'), varianceFactors: 5, density: 0.5 };
 const referenceSeconds = 1.4;
 const engines = await backends();
 const os = await import('node:os');
+/**
+ * @type {{ machine: object, config: object, reference: object, fused: Record<string, FusedRow>, fusedWishart: Table,
+ *   materialised: Table, lscaleOnX: Table, lscaleOnMoments: Table, wasmOverNative?: Table[string] }}
+ */
 const results = {
   // Timings share the machine with whatever else runs: loadAverage says how busy it was.
   machine: { cores: os.cpus().length, loadAverage: os.loadavg().map((v) => round(v, 3)) },
@@ -37,42 +48,52 @@ const results = {
 
 for (const [name, crl] of Object.entries(engines)) {
   const info = crl.info();
-  const spec = { seed: config.seed, n: config.n, d: config.d, samples: config.samples, intervention: 'hard', density: 0.5, factor: 5 };
+  const spec = {
+    seed: config.seed,
+    n: config.n,
+    d: config.d,
+    samples: config.samples,
+    intervention: /** @type {const} */ ('hard'),
+    density: 0.5,
+    factor: 5,
+  };
   const fused = await time(() => crl.lscaleTrial(spec), { repeats: 9, warmup: 2 });
-  const wishart = await time(() => crl.lscaleTrial({ ...spec, sampling: 'wishart' }), { repeats: 21, warmup: 3 });
+  const wishart = await time(() => crl.lscaleTrial({ ...spec, sampling: /** @type {const} */ ('wishart') }), { repeats: 21, warmup: 3 });
   const materialised = await time(
     async () => {
       const sim = crl.simulate({ ...config, outputs: { z: false, dsx: false } });
-      crl.lscale({ x: sim.x, scores: 'gaussian' }, { intervention: 'hard' });
+      crl.lscale({ x: /** @type {NDArray} */ (sim.x), scores: 'gaussian' }, { intervention: 'hard' });
       // Native results live outside the JS heap until their finalizers run on the event loop.
       await new Promise((resolve) => setImmediate(resolve));
     },
     { repeats: 5, warmup: 1 },
   );
   const sim = crl.simulate({ ...config, outputs: { z: false, dsx: false } });
-  const onX = await time(() => crl.lscale({ x: sim.x, scores: 'gaussian' }, { intervention: 'hard' }), { repeats: 7, warmup: 1 });
+  const x = /** @type {NDArray} */ (sim.x);
+  const onX = await time(() => crl.lscale({ x, scores: 'gaussian' }, { intervention: 'hard' }), { repeats: 7, warmup: 1 });
   // d x d moments of the same data.
   const { n, d, samples: N } = config;
   const covariances = new Float64Array((n + 1) * d * d);
   const means = new Float64Array((n + 1) * d);
   for (let k = 0; k <= n; k++) {
-    const env = { data: sim.x.data.subarray(k * N * d, (k + 1) * N * d), shape: [N, d] };
+    const env = { data: x.data.subarray(k * N * d, (k + 1) * N * d), shape: [N, d] };
     covariances.set(crl.covariance(env).data, k * d * d);
     for (let t = 0; t < N; t++) for (let i = 0; i < d; i++) means[k * d + i] += env.data[t * d + i] / N;
   }
   const momentsData = {
     covariances: { data: covariances, shape: [n + 1, d, d] },
     means: { data: means, shape: [n + 1, d] },
-    scores: 'gaussian',
+    scores: /** @type {const} */ ('gaussian'),
   };
   const onMoments = await time(() => crl.lscale(momentsData, { intervention: 'hard' }), { repeats: 21, warmup: 3 });
   const check = crl.lscaleTrial(spec);
+  const hard = /** @type {NonNullable<typeof check.hard>} */ (check.hard); // intervention 'hard'
   results.fused[name] = {
     secondsPerTrial: round(fused.median),
     minSecondsPerTrial: round(Math.min(...fused.samples)),
     speedupVsReference: round(referenceSeconds / fused.median, 3),
-    hardShd: check.hard.shd,
-    hardMcc: round(check.hard.mcc, 6),
+    hardShd: hard.shd,
+    hardMcc: round(hard.mcc, 6),
     simd: info.simd,
     threads: info.threads,
   };

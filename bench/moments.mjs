@@ -8,6 +8,11 @@ const N = 50_000;
 const d = 100;
 const K = 10;
 
+/**
+ * @param {Float64Array} x
+ * @param {number} n
+ * @param {number} dim
+ */
 function plainCovariance(x, n, dim) {
   const mean = new Float64Array(dim);
   for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) mean[j] += x[i * dim + j] / n;
@@ -23,6 +28,12 @@ function plainCovariance(x, n, dim) {
   return out;
 }
 
+/**
+ * @param {Float64Array} dsx
+ * @param {number} k
+ * @param {number} n
+ * @param {number} dim
+ */
 function plainSecondMoments(dsx, k, n, dim) {
   const out = new Float64Array(k * dim * dim);
   for (let e = 0; e < k; e++) {
@@ -42,7 +53,14 @@ const dsx = { data: randomData(K * N * d, 2), shape: [K, N, d] };
 const covFlops = N * d * d;
 const sdcFlops = K * N * d * d;
 const engines = await backends();
-const results = { machine: { cores: (await import('node:os')).cpus().length }, covariance: {}, scoreDiffCovariance: {} };
+/** @typedef {{ seconds: number, gflops: number, simd?: string, threads?: number, note?: string }} Row */
+/** @typedef {Record<string, Row> & { ratios: Record<string, number> }} Kernel rows keyed by backend (and plainTs); ratios set below */
+/** @type {{ machine: object, covariance: Kernel, scoreDiffCovariance: Kernel, targets?: object }} */
+const results = {
+  machine: { cores: (await import('node:os')).cpus().length },
+  covariance: /** @type {Kernel} */ ({}),
+  scoreDiffCovariance: /** @type {Kernel} */ ({}),
+};
 
 for (const [name, crl] of Object.entries(engines)) {
   const info = crl.info();
@@ -72,7 +90,7 @@ results.scoreDiffCovariance.plainTs = {
   note: 'timed on K=1 and scaled by K',
 };
 
-for (const kernel of ['covariance', 'scoreDiffCovariance']) {
+for (const kernel of /** @type {const} */ (['covariance', 'scoreDiffCovariance'])) {
   const r = results[kernel];
   r.ratios = {};
   if (r.native) {

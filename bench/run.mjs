@@ -13,6 +13,7 @@ const scripts = readdirSync(dir)
   .filter((f) => wanted.length === 0 || wanted.includes(f.replace(/\.mjs$/, '')))
   .sort();
 
+/** @type {Record<string, unknown>} */
 const out = {};
 for (const script of scripts) {
   const name = script.replace(/\.mjs$/, '');

@@ -26,6 +26,13 @@ import { backends, median, round, time, turn } from './common.mjs';
 const config = { n: 10, d: 15, samples: 100_000, seed: 2024 };
 const referenceSeconds = { draws: 1.17, scores: 1.25 };
 const engines = await backends();
+/** @typedef {{ seconds: number, samples: number[], cpuUser: number, cpuSystem: number }} Loop one timed loop */
+/** @typedef {Loop & { firstCallSeconds: number, speedupVsReference: number, threads: number, simd: string }} Full */
+/**
+ * @type {{ machine: object, config: object, reference: { seconds: number }, full: Record<string, Full>, kept: Record<string, Loop>,
+ *   drawsOnly: Record<string, { seconds: number }>, scoresOnly: Record<string, { seconds: number }>, freshMemoryFloor?: object,
+ *   wasmOverNative?: number, keptWasmOverNative?: number, targets?: object }}
+ */
 const results = {
   machine: { cores: (await import('node:os')).cpus().length },
   config: { ...config, environments: config.n + 1, resultMegabytes: round(((11 * 10 + 11 * 15 + 10 * 15) * config.samples * 8) / 1e6) },
@@ -55,7 +62,12 @@ for (const [name, crl] of Object.entries(engines)) {
   const firstCall = Number(process.hrtime.bigint() - firstStart) / 1e9;
   await turn();
   // One timed loop: `keep` false releases each result after the call.
+  /**
+   * @param {Partial<import('../dist/index.js').SimulationConfig>} overrides
+   * @param {{ keep?: boolean, repeats?: number }} [options]
+   */
   const loop = async (overrides, { keep = false, repeats = 7 } = {}) => {
+    /** @type {NodeJS.CpuUsage[]} */
     const cpu = [];
     const timed = await time(
       () => {

@@ -13,7 +13,20 @@ import { fileURLToPath } from 'node:url';
 import { loadBackend } from '../dist/index.js';
 import { round } from './common.mjs';
 
+/** @typedef {import('../dist/index.js').UmniTrialResult} UmniTrialResult */
+/** @typedef {import('../dist/index.js').UmniStageMetrics} UmniStageMetrics */
+/** @typedef {{ mean: number, se: number }} Summary */
+/** @typedef {{ shd: Summary, correct: number, mcc: Summary, incorrectMixingRatio: Summary }} Stage */
+/**
+ * @typedef {{ order: string, intervention: string, scores: string, n: number, runs: number, ok: number,
+ *   failures: Record<string, number>, soft: Stage, hard?: Stage, msPerRun: number }} Cell
+ */
+
 const args = process.argv.slice(2);
+/**
+ * @param {string} name
+ * @param {string | number} fallback
+ */
 const flag = (name, fallback) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : fallback;
@@ -23,28 +36,32 @@ const OUT = flag('--out', fileURLToPath(new URL('../docs/umni-accuracy.md', impo
 const SETTING = { d: 10, samples: 10_000, kappa: 2, tolEigv: 0.05, tolCi: 0.05 };
 
 const crl = await loadBackend();
-const mean = (v) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN);
-const se = (v) => {
+const mean = (/** @type {number[]} */ v) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN);
+const se = (/** @type {number[]} */ v) => {
   if (v.length < 2) return 0;
   const m = mean(v);
   return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1) / v.length);
 };
-const summary = (v) => ({ mean: round(mean(v), 4), se: round(se(v), 3) });
+const summary = (/** @type {number[]} */ v) => ({ mean: round(mean(v), 4), se: round(se(v), 3) });
 
+/** @type {Cell[]} */
 const cells = [];
 const started = Date.now();
-for (const order of ['lexicographic', 'l1']) {
-  for (const intervention of ['soft', 'hard']) {
-    for (const scores of ['exact', 'gaussian']) {
+for (const order of /** @type {const} */ (['lexicographic', 'l1'])) {
+  for (const intervention of /** @type {const} */ (['soft', 'hard'])) {
+    for (const scores of /** @type {const} */ (['exact', 'gaussian'])) {
       for (const n of [4, 5, 6]) {
+        /** @type {UmniTrialResult[]} */
         const ok = [];
+        /** @type {Record<string, number>} */
         const failures = {};
         let ms = 0;
         for (let seed = 0; seed < RUNS; seed++) {
           const t0 = performance.now();
           try {
             ok.push(crl.umniTrial({ n, ...SETTING, intervention, scores, order }, seed));
-          } catch (error) {
+          } catch (caught) {
+            const error = /** @type {Error} */ (caught);
             const reason = /no weight vector/.test(error.message)
               ? 'no candidate accepted'
               : error.message.split(':').slice(1).join(':').trim();
@@ -52,8 +69,9 @@ for (const order of ['lexicographic', 'l1']) {
           }
           ms += performance.now() - t0;
         }
-        const stage = (key) => {
-          const rows = ok.map((r) => r[key]);
+        const stage = (/** @type {'soft' | 'hard'} */ key) => {
+          // Every run of a hard cell has a hard stage.
+          const rows = /** @type {UmniStageMetrics[]} */ (ok.map((r) => r[key]));
           return {
             shd: summary(rows.map((m) => m.shd)),
             correct: round(mean(rows.map((m) => (m.shd === 0 ? 1 : 0))), 3),
@@ -61,6 +79,7 @@ for (const order of ['lexicographic', 'l1']) {
             incorrectMixingRatio: summary(rows.map((m) => m.incorrectMixingRatio)),
           };
         };
+        /** @type {Cell} */
         const cell = {
           order,
           intervention,
@@ -81,8 +100,8 @@ for (const order of ['lexicographic', 'l1']) {
 }
 await crl.close();
 
-const fmt = (s) => `${s.mean.toFixed(3)} ± ${s.se.toFixed(3)}`;
-const failed = (c) => {
+const fmt = (/** @type {Summary} */ s) => `${s.mean.toFixed(3)} ± ${s.se.toFixed(3)}`;
+const failed = (/** @type {Cell} */ c) => {
   const total = c.runs - c.ok;
   return total === 0
     ? '0'
@@ -133,8 +152,9 @@ for (const order of ['lexicographic', 'l1']) {
     '|---|---|---|---|---|---|---|---|',
   );
   for (const c of cells.filter((x) => x.order === order && x.intervention === 'hard')) {
+    const hard = /** @type {Stage} */ (c.hard); // set for every hard cell
     lines.push(
-      `| ${c.scores} | ${c.n} | ${fmt(c.hard.shd)} | ${c.hard.correct.toFixed(2)} | ${fmt(c.hard.mcc)} | ${fmt(c.hard.incorrectMixingRatio)} | ${fmt(c.soft.shd)} | ${failed(c)} |`,
+      `| ${c.scores} | ${c.n} | ${fmt(hard.shd)} | ${hard.correct.toFixed(2)} | ${fmt(hard.mcc)} | ${fmt(hard.incorrectMixingRatio)} | ${fmt(c.soft.shd)} | ${failed(c)} |`,
     );
   }
   lines.push('');

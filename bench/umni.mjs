@@ -14,12 +14,29 @@
 import os from 'node:os';
 import { backends, median, round } from './common.mjs';
 
+/** @typedef {import('../dist/index.js').NDArray} NDArray */
+
+/** @type {Record<number, number[]>} */
 const REFERENCE_SECONDS = { 5: [0.11], 6: [2.0], 7: [1.1], 8: [106, 231, 134] };
 const SEEDS = [1, 2, 3, 4, 5];
 const SETTING = { d: 10, samples: 2000, kappa: 2, intervention: 'soft', design: 'multi-node', scores: 'exact' };
 
 const engines = await backends();
-const maker = engines.native ?? engines.wasm;
+const maker = /** @type {import('../dist/index.js').Backend} */ (engines.native ?? engines.wasm); // backends() always loads wasm
+/**
+ * One data set on one backend.
+ * @typedef {{ seconds: number, medianSeconds: number, cpuSeconds: number, candidates: number, fullTests: number }} Timing
+ */
+/**
+ * One backend over the seeds.
+ * @typedef {{ medianSeconds: number, maxSeconds: number, microsecondsPerCandidate: number,
+ *   speedupVsReference: { median: number, worstCase: number } }} Summary
+ */
+/**
+ * @typedef {{ reference: { seconds: number[] }, seeds: Array<{ seed: number } & Record<string, Timing>>, native?: Summary,
+ *   wasm?: Summary }} Row
+ */
+/** @type {{ machine: object, setting: object, backends: object, perN: Record<number, Row>, targets?: object }} */
 const out = {
   machine: { cores: os.cpus().length, model: os.cpus()[0]?.model },
   setting: { ...SETTING, seeds: SEEDS, repeats: 5, order: 'lexicographic' },
@@ -28,6 +45,7 @@ const out = {
 };
 
 for (const n of [5, 6, 7, 8]) {
+  /** @type {Row} */
   const row = { reference: { seconds: REFERENCE_SECONDS[n] }, seeds: [] };
   for (const seed of SEEDS) {
     const sim = maker.simulate({
@@ -40,11 +58,13 @@ for (const n of [5, 6, 7, 8]) {
       scaleDecoder: false,
       outputs: { z: false },
     });
-    const data = { x: sim.x, dsx: sim.dsx };
-    const entry = { seed };
+    // outputs x and dsx are on (only z is off).
+    const data = { x: /** @type {NDArray} */ (sim.x), dsx: /** @type {NDArray} */ (sim.dsx) };
+    const entry = /** @type {{ seed: number } & Record<string, Timing>} */ ({ seed });
+    /** @type {string | undefined} */
     let weights;
     for (const [name, crl] of Object.entries(engines)) {
-      const options = { kappa: SETTING.kappa, order: 'lexicographic' };
+      const options = { kappa: SETTING.kappa, order: /** @type {const} */ ('lexicographic') };
       let result = crl.umni(data, options);
       const wall = [];
       const cpu = [];
@@ -69,32 +89,31 @@ for (const n of [5, 6, 7, 8]) {
     }
     row.seeds.push(entry);
   }
-  for (const name of Object.keys(engines)) {
+  for (const name of /** @type {Array<'native' | 'wasm'>} */ (Object.keys(engines))) {
     const secs = row.seeds.map((s) => s[name].seconds);
     const cands = row.seeds.map((s) => s[name].candidates);
+    const refMin = Math.min(...REFERENCE_SECONDS[n]);
+    const refMedian = median(REFERENCE_SECONDS[n]);
     row[name] = {
       medianSeconds: round(median(secs)),
       maxSeconds: round(Math.max(...secs)),
       microsecondsPerCandidate: round((median(secs) / median(cands)) * 1e6, 3),
-    };
-    const refMin = Math.min(...REFERENCE_SECONDS[n]);
-    const refMedian = median(REFERENCE_SECONDS[n]);
-    row[name].speedupVsReference = {
-      median: round(refMedian / median(secs), 3),
-      worstCase: round(refMin / Math.max(...secs), 3),
+      speedupVsReference: {
+        median: round(refMedian / median(secs), 3),
+        worstCase: round(refMin / Math.max(...secs), 3),
+      },
     };
   }
   out.perN[n] = row;
 }
 
 const native = out.perN[5].native ? 'native' : null;
+// When native is set, every row has a native summary.
+const nativeRow = (/** @type {number} */ n) => /** @type {Summary} */ (out.perN[n].native);
 out.targets = {
   speedupAtLeast: 50,
   nativeN8UnderSeconds: 1,
-  met:
-    native !== null &&
-    [5, 6, 7, 8].every((n) => out.perN[n].native.speedupVsReference.worstCase >= 50) &&
-    out.perN[8].native.maxSeconds < 1,
+  met: native !== null && [5, 6, 7, 8].every((n) => nativeRow(n).speedupVsReference.worstCase >= 50) && nativeRow(8).maxSeconds < 1,
 };
 for (const crl of Object.values(engines)) await crl.close();
 console.log(JSON.stringify(out, null, 2));

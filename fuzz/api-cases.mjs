@@ -7,6 +7,17 @@
  */
 import { hash, nd, NaN_, Inf, NegInf, NegZero, patch, rng, sim, Undef } from './values.mjs';
 
+/** @typedef {import('./values.mjs').Encoded} Encoded */
+/** @typedef {Array<string | number>} Path a path into a call's arguments */
+/** @typedef {{ path: Path, kind: string, shape?: number[], values?: Encoded[] }} Slot */
+/** @typedef {{ options?: Path[], extra?: Encoded[][], asyncExtra?: Encoded[][], async?: boolean }} More */
+/** @typedef {{ call: string, args: Encoded[], slots: Slot[], options: Path[], extra: Encoded[][] }} Op */
+/**
+ * One call: `during` interferes with a running async call whose { onProgress, signal } is argument `asyncArg`.
+ * @typedef {{ call: string, args: Encoded[], expect?: 'error', note?: string, during?: string, asyncArg?: number }} ApiCaseSpec
+ */
+/** @typedef {ApiCaseSpec & { target: 'api', backend: string }} ApiCase */
+
 // --- small valid data ------------------------------------------------------------------------
 
 const S = { n: 2, d: 3, samples: 40, seed: 1 };
@@ -51,7 +62,7 @@ const BAD_INT = [
 const HUGE = [2 ** 30, 2 ** 31, 2 ** 32, 1e9, 1e12, 2 ** 53 - 1, 1e15];
 const BAD_REAL = [NaN_, Inf, NegInf, -1, 0, 1e308, -1e308, 5e-324, '0.5', null, true, {}, Undef, NegZero, 2, 1e-300];
 const BAD_BOOL = [0, 1, 'true', null, NaN_, {}, 'false', Undef];
-const badEnum = (valid) => [
+const badEnum = (/** @type {string} */ valid) => [
   '',
   valid.toUpperCase(),
   'foo',
@@ -67,7 +78,10 @@ const badEnum = (valid) => [
 ];
 const UNKNOWN_KEYS = ['epoch', 'foo', 'Seed', 'constructor', '__proto__', 'toString'];
 
-/** Bad NDArrays for an argument whose valid shape is `shape`. */
+/**
+ * Bad NDArrays for an argument whose valid shape is `shape`.
+ * @param {number[]} shape
+ */
 function badArrays(shape) {
   const rank = shape.length;
   const out = [
@@ -163,6 +177,7 @@ function badArrays(shape) {
   return out;
 }
 
+/** @type {Record<string, () => Encoded[]>} */
 const CATALOGUE = {
   int: () => BAD_INT,
   count: () => [...BAD_INT, ...HUGE],
@@ -174,10 +189,11 @@ const CATALOGUE = {
   signal: () => [3, 'x', {}, null, true, { $: 'abortedSignal' }],
 };
 
+/** @param {Slot} slot */
 function valuesFor(slot) {
   if (slot.kind.startsWith('enum:')) return badEnum(slot.kind.slice(5));
-  if (slot.kind === 'nd') return badArrays(slot.shape);
-  if (slot.kind === 'extra') return slot.values;
+  if (slot.kind === 'nd') return badArrays(/** @type {number[]} */ (slot.shape));
+  if (slot.kind === 'extra') return /** @type {Encoded[]} */ (slot.values);
   return CATALOGUE[slot.kind]();
 }
 
@@ -188,12 +204,32 @@ function valuesFor(slot) {
  * `options` (paths of option objects that get unknown names), `extra` (hand-written cases:
  * sizes past every limit, known-dangerous combinations).
  */
+/**
+ * @param {Path} path
+ * @param {string} kind
+ * @param {number[]} [shape]
+ * @returns {Slot}
+ */
 const slot = (path, kind, shape) => ({ path, kind, shape });
 
 function ops() {
+  /** @type {Op[]} */
   const list = [];
+  /**
+   * @param {string} call
+   * @param {Encoded[]} args
+   * @param {Slot[]} [slots]
+   * @param {More} [more]
+   */
   const add = (call, args, slots = [], more = {}) => list.push({ call, args, slots, options: more.options ?? [], extra: more.extra ?? [] });
 
+  /**
+   * The call and its Async twin.
+   * @param {string} name
+   * @param {Encoded[]} args
+   * @param {Slot[]} slots
+   * @param {More} [more]
+   */
   const both = (name, args, slots, more) => {
     add(name, args, slots, more);
     const [base, tag] = name.split(':');
@@ -366,7 +402,17 @@ function ops() {
     slot([0, 'transformLayers'], 'count'),
     slot([0, 'outputs'], 'object'),
   ];
-  simSlots.find((s) => s.kind === 'extra').values = [[], [0], [-1], [NaN_], [1, 2, 3, 4, 5], Inf, 'x', [null], { length: 2 }];
+  /** @type {Slot} */ (simSlots.find((s) => s.kind === 'extra')).values = [
+    [],
+    [0],
+    [-1],
+    [NaN_],
+    [1, 2, 3, 4, 5],
+    Inf,
+    'x',
+    [null],
+    { length: 2 },
+  ];
   const simExtra = [
     [{ n: 2, d: 3, samples: 2 ** 30, seed: 0 }],
     [{ n: 2, d: 3, samples: 2 ** 31, seed: 0 }],
@@ -534,6 +580,7 @@ function ops() {
     },
   );
 
+  /** @param {string} _method @param {Slot[]} extra */
   const estimatorSlots = (_method, extra) => [
     slot([0], 'nd', [3, 40, 3]),
     slot([1], 'object'),
@@ -731,7 +778,7 @@ function ops() {
     slot([0, 'parameters'], 'extra'),
   ];
   const params = [{ $: 'f64', len: 0 }, { $: 'f64', len: 5 }, { $: 'f64', len: 6, fill: 'nan' }, nd([6]), null, [1, 2, 3, 4, 5, 6]];
-  const modelOf = (set) => patch(MODEL, set);
+  const modelOf = (/** @type {Record<string, Encoded>} */ set) => patch(MODEL, set);
   add('gscaleEncode', [MODEL, nd([5, 3], 'randn')], [...modelSlot.map((s) => ({ ...s, values: params })), slot([1], 'nd', [5, 3])], {
     extra: [
       [modelOf({ n: 1e9 }), nd([5, 3])],
@@ -768,7 +815,9 @@ function ops() {
       slot([2, 'gradient'], 'bool'),
     ],
   );
-  for (const o of list) for (const s of o.slots) if (s.kind === 'extra' && !s.values) s.values = o.extra.map((e) => e[s.path[0]]);
+  for (const o of list)
+    for (const s of o.slots)
+      if (s.kind === 'extra' && !s.values) s.values = o.extra.map((e) => e[/** @type {number} an argument index */ (s.path[0])]);
 
   // Module helpers.
   add('module.ndarray', [{ $: 'f64', len: 6 }, [2, 3]], [slot([0], 'object'), slot([1], 'extra')], { async: false });
@@ -855,12 +904,21 @@ const RAW_STRINGS = {
   latent: ['linear', 'x'],
 };
 
+/**
+ * @param {ReturnType<typeof rng>} r
+ * @param {string[]} opNames
+ * @param {number} count
+ */
 function rawCases(r, opNames, count) {
+  /** @type {ApiCaseSpec[]} */
   const out = [];
   for (const op of opNames) {
     for (let k = 0; k < count; k++) {
+      /** @type {Record<string, Encoded>} */
       const arrays = {};
+      /** @type {Record<string, Encoded>} */
       const numbers = {};
+      /** @type {Record<string, string>} */
       const strings = {};
       const na = r.int(4);
       for (let i = 0; i < na; i++) {
@@ -871,7 +929,7 @@ function rawCases(r, opNames, count) {
       const nn = r.int(4);
       for (let i = 0; i < nn; i++) numbers[r.pick(RAW_NUMBERS)] = r.pick([-1, 0, 1, 2, 3, 1.5, NaN_, Inf, 2 ** 31, 1e15, true]);
       if (r.next() < 0.5) {
-        const key = r.pick(Object.keys(RAW_STRINGS));
+        const key = r.pick(/** @type {Array<keyof typeof RAW_STRINGS>} */ (Object.keys(RAW_STRINGS)));
         strings[key] = r.pick(RAW_STRINGS[key]);
       }
       out.push({ call: 'engine.call', args: [op, { arrays, numbers, strings }] });
@@ -887,11 +945,13 @@ function rawCases(r, opNames, count) {
 }
 
 /** Async interference: aborts, a throwing or non-function progress callback, close() and freed inputs during the call. */
+/** @param {Op[]} list */
 function interferenceCases(list) {
+  /** @type {ApiCaseSpec[]} */
   const out = [];
   for (const o of list.filter((o) => isAsync(o.call) && !o.call.startsWith('module.'))) {
     const asyncArg = asyncIndexOf(o.call);
-    const withAsync = (opts) => {
+    const withAsync = (/** @type {Record<string, Encoded>} */ opts) => {
       const args = JSON.parse(JSON.stringify(o.args));
       args[asyncArg] = { ...(args[asyncArg] ?? {}), ...opts };
       return args;
@@ -904,7 +964,7 @@ function interferenceCases(list) {
     for (const during of ['abort', 'close', 'detach', 'release']) out.push({ call: o.call, args: withAsync({}), during, asyncArg });
   }
   // Long calls aborted early: the call must settle with an AbortError.
-  for (const [call, args] of [
+  for (const [call, args] of /** @type {Array<[string, Encoded[]]>} */ ([
     ['simulateAsync', [{ n: 5, d: 10, samples: 300000, seed: 0 }]],
     ['covarianceAsync', [nd([400000, 20])]],
     [
@@ -913,7 +973,7 @@ function interferenceCases(list) {
     ],
     ['gscaleAsync', [GS_INPUT, { maxIterations: 200000 }]],
     ['estimateScoreDifferencesAsync:ssm', [X, { method: 'ssm', epochs: 100000 }]],
-  ]) {
+  ])) {
     const asyncArg = asyncIndexOf(call);
     out.push({ call, args, during: 'abort', asyncArg, note: 'long call aborted after 20 ms' });
     out.push({ call, args, during: 'close', asyncArg, note: 'close() during a long call' });
@@ -928,11 +988,13 @@ function interferenceCases(list) {
 }
 
 /** Whether a call name is an async method ('covarianceAsync', 'estimateScoreDifferencesAsync:ssm'). */
+/** @param {string} call */
 export function isAsync(call) {
   return call.split(':')[0].endsWith('Async');
 }
 
 /** Index of the argument that holds { onProgress, signal } for an async call. */
+/** @param {string} call */
 export function asyncIndexOf(call) {
   const base = call.split(':')[0];
   if (base === 'gscaleAsync' || base === 'model.evaluateAsync') return 2;
@@ -942,8 +1004,11 @@ export function asyncIndexOf(call) {
 /**
  * All API cases for one backend. `perSlot`: bad values tried per slot (all when Infinity);
  * `raw`: random raw engine calls per op.
+ * @param {{ seed: number, backend: string, perSlot: number, raw: number, opNames: string[] }} options
+ * @returns {ApiCase[]}
  */
 export function apiCases({ seed, backend, perSlot, raw, opNames }) {
+  /** @type {ApiCaseSpec[]} */
   const cases = [];
   const list = ops();
   for (const o of list) {
@@ -970,6 +1035,13 @@ export function apiCases({ seed, backend, perSlot, raw, opNames }) {
   return cases.map((c) => ({ target: 'api', backend, ...c }));
 }
 
+/**
+ * A deep copy of args with the value at path set.
+ * @param {Encoded[]} args
+ * @param {Path} path
+ * @param {Encoded} value
+ * @returns {Encoded[]}
+ */
 function setAt(args, path, value) {
   const copy = JSON.parse(JSON.stringify(args));
   let o = copy;

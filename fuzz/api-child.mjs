@@ -10,18 +10,24 @@ import { isAsync } from './api-cases.mjs';
 import { decoder } from './values.mjs';
 import { classifyError, checkResult, sameResult } from './classify.mjs';
 
+/** @typedef {import('./api-cases.mjs').ApiCase} ApiCase */
+/** @typedef {import('./classify.mjs').Outcome} Outcome */
+/** @typedef {(...args: any[]) => unknown} Callable a function the fuzzer calls with whatever arguments a case holds */
+
+/** @type {typeof import('../dist/index.js')} */
 const api = await import(new URL('../dist/index.js', import.meta.url).href);
-const backendName = process.argv[2];
+const backendName = /** @type {'native' | 'wasm'} */ (process.argv[2]);
 const timeoutMs = Number(process.argv[3] ?? 20000);
+/** @type {ApiCase[]} */
 const cases = JSON.parse(readFileSync(0, 'utf8'));
 
 let current = -1;
-const report = (record) => writeSync(3, `${JSON.stringify(record)}\n`);
+const report = (/** @type {object} */ record) => writeSync(3, `${JSON.stringify(record)}\n`);
 
 // An exception escaping to the event loop (e.g. from a callback the library calls) ends a real
 // program: count it as a crash of the case that was running.
 for (const event of ['uncaughtException', 'unhandledRejection']) {
-  process.on(event, (error) => {
+  process.on(event, (/** @type {any} whatever was thrown */ error) => {
     report({
       i: current,
       class: 'crash',
@@ -37,18 +43,27 @@ const HEALTH = { data: Float64Array.of(1, 2, 3, 5, 4, 4), shape: [3, 2] };
 const healthy = Array.from(crl.covariance(HEALTH).data);
 const shared = decoder(crl, api);
 
+/**
+ * The function a call name stands for.
+ * @param {string} call
+ * @returns {Callable}
+ */
 function target(call) {
   const base = call.split(':')[0];
-  if (base === 'engine.call') return (...a) => crl.engine.call(...a);
-  if (base.startsWith('module.')) return api[base.slice(7)];
+  if (base === 'engine.call') return (...a) => /** @type {Callable} */ (crl.engine.call)(...a);
+  if (base.startsWith('module.')) return /** @type {Record<string, any>} */ (api)[base.slice(7)];
   if (base === 'model.evaluate') return (params, x) => crl.learnedScoreModel(params).evaluate(x);
   if (base === 'model.evaluateAsync') return (params, x, o) => crl.learnedScoreModel(params).evaluateAsync(x, o);
-  const fn = crl[base];
+  const fn = /** @type {Record<string, any>} */ (crl)[base];
   if (typeof fn !== 'function') throw new Error(`fuzz: no method ${base}`);
   return fn.bind(crl);
 }
 
-/** Float64Arrays reachable from a value (inputs to detach or release during a call). */
+/**
+ * Float64Arrays reachable from a value (inputs to detach or release during a call).
+ * @param {unknown} value
+ * @param {Set<Float64Array>} [out]
+ */
 function arraysIn(value, out = new Set(), depth = 0) {
   if (value instanceof Float64Array) out.add(value);
   else if (value && typeof value === 'object' && depth < 4 && !(value instanceof AbortSignal))
@@ -56,14 +71,21 @@ function arraysIn(value, out = new Set(), depth = 0) {
   return out;
 }
 
+/** @param {number} ms */
 function timeout(ms) {
+  /** @type {NodeJS.Timeout | undefined} */
   let timer;
+  /** @type {Promise<{ timedOut: true }>} */
   const promise = new Promise((resolve) => {
     timer = setTimeout(() => resolve({ timedOut: true }), ms);
   });
   return { promise, cancel: () => clearTimeout(timer) };
 }
 
+/**
+ * @param {ApiCase} c
+ * @returns {Promise<Outcome>}
+ */
 async function runCase(c) {
   // Cases that release or detach their inputs must not share memoised data with later cases.
   const decode = c.during === 'release' || c.during === 'detach' || c.call === 'release' ? decoder(crl, api) : shared;
@@ -79,6 +101,7 @@ async function runCase(c) {
     }
   }
   // Async: the expected result (for interference that must not change it) comes from the sync op.
+  /** @type {unknown} */
   let expected;
   if (c.during === 'detach' || c.during === 'release') {
     const syncArgs = decode(c.args);
@@ -90,8 +113,9 @@ async function runCase(c) {
   }
   const controller = new AbortController();
   if (c.during) {
-    args[c.asyncArg] = { ...(args[c.asyncArg] ?? {}) };
-    if (c.during === 'abort') args[c.asyncArg].signal = controller.signal;
+    const at = /** @type {number} set with every `during` */ (c.asyncArg);
+    args[at] = { ...(args[at] ?? {}) };
+    if (c.during === 'abort') args[at].signal = controller.signal;
   }
   let promise;
   try {
@@ -121,6 +145,7 @@ async function runCase(c) {
     (value) => ({ value }),
     (error) => ({ error }),
   );
+  /** @type {{ timedOut?: true, value?: unknown, error?: unknown }} */
   const outcome = await Promise.race([settled, t.promise]);
   t.cancel();
   if (outcome.timedOut)
@@ -149,13 +174,15 @@ async function runCase(c) {
 for (const [i, c] of cases.entries()) {
   current = i;
   report({ i, start: 1 });
+  /** @type {Outcome} */
   let record;
   const t0 = performance.now();
   try {
     record = await runCase(c);
     record.ms = Math.round(performance.now() - t0);
-  } catch (error) {
+  } catch (caught) {
     // The harness itself failed to build the case (e.g. a simulation for its data failed).
+    const error = /** @type {any} whatever was thrown */ (caught);
     record = { class: 'skipped', detail: `could not build the case: ${error?.message}` };
   }
   // The backend must still work after any input.
@@ -163,7 +190,8 @@ for (const [i, c] of cases.entries()) {
     const h = Array.from(crl.covariance(HEALTH).data);
     if (h.some((v, k) => v !== healthy[k]))
       record = { class: 'crash', detail: `backend gives wrong results after this input (covariance ${h})`, before: record };
-  } catch (error) {
+  } catch (caught) {
+    const error = /** @type {any} whatever was thrown */ (caught);
     record = {
       class: 'crash',
       detail: `backend unusable after this input: ${String(error?.message ?? error).split('\n')[0]}`,

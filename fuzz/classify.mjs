@@ -14,8 +14,24 @@
  * output is a crash.
  */
 
+/**
+ * A classified outcome, with what the child and the runner add to the records they keep: the CLI's exit and
+ * stderr, whether the child attributed a crash or hang itself, the abort latency, the case's time, the
+ * outcome it replaced (`before`) and the cases that ran before it in one process (`sequence`).
+ * @typedef {{ class: string, detail?: string, note?: string, exit?: number | string | null, stderr?: string,
+ *   attributed?: boolean, abortLatencyMs?: number, ms?: number, before?: Outcome, sequence?: string[] }} Outcome
+ */
+/** @typedef {{ expect?: string, note?: string }} Expectation what a case says of its input */
+/** @typedef {import('./lib.mjs').RunResult} RunResult */
+
 const NAMED = new Set(['ScorecrlError', 'TypeError', 'RangeError', 'AbortError']);
 
+/**
+ * @param {any} error whatever the call threw
+ * @param {string[]} names
+ * @param {unknown} [_case]
+ * @returns {Outcome}
+ */
 export function classifyError(error, names, _case) {
   const name = error?.name ?? typeof error;
   const message = String(error?.message ?? error);
@@ -30,16 +46,25 @@ export function classifyError(error, names, _case) {
   return { class: 'unnamed-error', detail: `${name}: ${first}` };
 }
 
-/** Problems with the arrays of a result (shape vs data, detached buffers), searched through it. */
+/**
+ * Problems with the arrays of a result (shape vs data, detached buffers), searched through it.
+ * @param {unknown} value
+ */
 export function resultProblems(value) {
+  /** @type {string[]} */
   const problems = [];
   const seen = new Set();
+  /**
+   * @param {any} v any part of the result
+   * @param {string} path
+   * @param {number} depth
+   */
   const visit = (v, path, depth) => {
     if (v === null || typeof v !== 'object' || seen.has(v) || depth > 6 || problems.length > 3) return;
     seen.add(v);
     if (ArrayBuffer.isView(v)) {
       try {
-        v[Symbol.iterator]().next();
+        /** @type {NodeJS.TypedArray} */ (v)[Symbol.iterator]().next();
       } catch {
         problems.push(`${path}: detached array`);
       }
@@ -47,9 +72,10 @@ export function resultProblems(value) {
     }
     if ('data' in v && 'shape' in v && ArrayBuffer.isView(v.data)) {
       const shape = v.shape;
-      if (!Array.isArray(shape) || shape.some((s) => !Number.isSafeInteger(s) || s < 0)) problems.push(`${path}.shape is [${shape}]`);
+      if (!Array.isArray(shape) || shape.some((/** @type {number} */ s) => !Number.isSafeInteger(s) || s < 0))
+        problems.push(`${path}.shape is [${shape}]`);
       else {
-        const size = shape.reduce((a, b) => a * b, 1);
+        const size = shape.reduce((/** @type {number} */ a, /** @type {number} */ b) => a * b, 1);
         if (size !== v.data.length) problems.push(`${path}: shape [${shape.join(', ')}] (${size} values) but ${v.data.length} values`);
       }
     }
@@ -60,24 +86,43 @@ export function resultProblems(value) {
   return problems;
 }
 
+/**
+ * @param {unknown} value
+ * @param {Expectation} [c]
+ * @returns {Outcome}
+ */
 export function checkResult(value, c) {
   const problems = resultProblems(value);
   if (problems.length) return { class: 'invalid-result', detail: problems.join('; ') };
+  /** @type {Outcome} */
   const r = { class: 'result' };
   if (c?.expect === 'error') r.note = `accepted: ${c.note ?? 'input expected to fail'}`;
   return r;
 }
 
-/** Whether two results hold the same numbers (relative 1e-12), arrays compared element by element. */
+/**
+ * Whether two results hold the same numbers (relative 1e-12), arrays compared element by element.
+ * @param {unknown} a
+ * @param {unknown} b
+ */
 export function sameResult(a, b) {
   const seen = new Set();
+  /**
+   * @param {any} x any part of a result
+   * @param {any} y
+   * @param {number} depth
+   * @returns {boolean}
+   */
   const eq = (x, y, depth) => {
     if (depth > 6) return true;
     if (ArrayBuffer.isView(x) || ArrayBuffer.isView(y)) {
-      if (!ArrayBuffer.isView(x) || !ArrayBuffer.isView(y) || x.length !== y.length) return false;
-      for (let i = 0; i < x.length; i++) {
-        const u = x[i];
-        const v = y[i];
+      // Compared as numbers (the results' arrays are Float64Array or Int32Array).
+      const xs = /** @type {Float64Array} */ (x);
+      const ys = /** @type {Float64Array} */ (y);
+      if (!ArrayBuffer.isView(x) || !ArrayBuffer.isView(y) || xs.length !== ys.length) return false;
+      for (let i = 0; i < xs.length; i++) {
+        const u = xs[i];
+        const v = ys[i];
         if (!(u === v || (Number.isNaN(u) && Number.isNaN(v)) || Math.abs(u - v) <= 1e-12 * Math.max(1, Math.abs(v)))) return false;
       }
       return true;
@@ -94,9 +139,15 @@ export function sameResult(a, b) {
 }
 
 const STACK = /^\s+at .+(:\d+:\d+\)?|\(native\)|\(<anonymous>\))$/m;
+/** @type {Set<number | null>} exit codes the CLI documents (null: killed by a signal) */
 const DOCUMENTED = new Set([0, 1, 2, 130, 143]);
 
-/** A finished CLI process: exit code / signal and its output. */
+/**
+ * A finished CLI process: exit code / signal and its output.
+ * @param {RunResult} run
+ * @param {Expectation} [c]
+ * @returns {Outcome}
+ */
 export function classifyCli({ code, signal, stdout, stderr, timedOut, rssKilled }, c) {
   const text = `${stdout}\n${stderr}`;
   const firstError = stderr.split('\n').find((l) => l.trim() && !/^warning: /.test(l)) ?? '';
@@ -107,6 +158,7 @@ export function classifyCli({ code, signal, stdout, stderr, timedOut, rssKilled 
     return { class: 'crash', detail: `exit ${code} with a stack trace: ${firstError.slice(0, 200)}` };
   if (!DOCUMENTED.has(code)) return { class: 'crash', detail: `exit ${code} (not a documented code): ${firstError.slice(0, 200)}` };
   if (code === 0) {
+    /** @type {Outcome} */
     const r = { class: 'result' };
     if (c?.expect === 'error') r.note = `accepted: ${c.note ?? 'input expected to fail'}`;
     return r;

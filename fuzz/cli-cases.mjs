@@ -10,6 +10,19 @@
  * refused (a result is then listed as "accepted").
  */
 
+/**
+ * How a copied fixture is damaged (fuzz/lib.mjs applies it).
+ * @typedef {{ truncate?: number, replace?: [string, string], overwrite?: [number, string], insert?: [number, string],
+ *   prefix?: string, append?: string }} Damage
+ */
+/**
+ * One file or folder of a case: text, a (damaged) copy of a fixture, a folder, a symlink, a device or random bytes.
+ * @typedef {Damage & { text?: string, copy?: string, dir?: boolean, symlink?: string, device?: string, bytes?: number,
+ *   seed?: number, copyDir?: string, damage?: Record<string, Damage> }} FileSpec
+ */
+/** @typedef {{ argv: string[], files: Record<string, FileSpec>, expect?: 'error', note?: string }} CliCaseSpec */
+/** @typedef {CliCaseSpec & { target: 'cli', id?: string }} CliCase */
+
 /** Fixtures: valid data and results the cases damage. Commands run once, in order. */
 export const FIXTURE_COMMANDS = [
   ['simulate', '-o', 'csv', '--n', '2', '--d', '3', '--samples', '200', '--seed', '1'],
@@ -129,20 +142,32 @@ const TINY_SWEEP = [
 ];
 
 /** File makers: text, a damaged copy of a fixture, a folder, a symlink. */
+/** @returns {FileSpec} @param {string} content */
 const text = (content) => ({ text: content });
+/** @returns {FileSpec} @param {string} from @param {Damage} [damage] */
 const copy = (from, damage = {}) => ({ copy: from, ...damage });
+/** @returns {FileSpec} */
 const dir = () => ({ dir: true });
+/** @returns {FileSpec} @param {string} to */
 const link = (to) => ({ symlink: to });
 /** A private "disk full" device (mknod c 1 7) in the case folder: renaming over it harms nothing. */
 const FULL = { full: { device: 'full' } };
 
 const HEADER = 'x0,x1,x2\n';
+/**
+ * k CSV rows of three cells.
+ * @param {number} k
+ * @param {(i: number, j: number) => string} [cell]
+ */
 const rows = (k, cell = () => '0.1') =>
   `${Array.from({ length: k }, (_, i) => [cell(i, 0), cell(i, 1), cell(i, 2)].join(',')).join('\n')}\n`;
 
 function cases() {
+  /** @type {CliCaseSpec[]} */
   const out = [];
+  /** @param {string[]} argv @param {Record<string, FileSpec>} [files] @param {string} [note] */
   const bad = (argv, files = {}, note) => out.push({ argv, files, expect: 'error', note });
+  /** @param {string[]} argv @param {Record<string, FileSpec>} [files] @param {string} [note] */
   const odd = (argv, files = {}, note) => out.push({ argv, files, note });
 
   // --- top level and info
@@ -160,6 +185,7 @@ function cases() {
 
   // --- simulate
   const simBase = ['simulate', '-o', '$F/o', '--n', '2', '--d', '3', '--samples', '50'];
+  /** @param {string[]} base @param {string} flag @param {string} value */
   const withFlag = (base, flag, value) => {
     const i = base.indexOf(flag);
     if (i >= 0) return [...base.slice(0, i + 1), value, ...base.slice(i + 2)];
@@ -249,6 +275,7 @@ function cases() {
   bad(['fit', '$D/csv/env0.csv'], {}, 'one environment');
   bad(['fit', '$F/missing.csv', '$D/csv/env1.csv', '$D/csv/env2.csv']);
   // Damaged environment files: the first file is replaced.
+  /** @param {string} name @param {FileSpec} file @param {string} note */
   const fitWith = (name, file, note, expect = true) =>
     (expect ? bad : odd)(['fit', `$F/${name}`, '$D/csv/env1.csv', '$D/csv/env2.csv'], { [name]: file }, note);
   fitWith('dir.csv', dir(), 'a folder as a data file');
@@ -275,6 +302,7 @@ function cases() {
   fitWith('longline.csv', text(`${HEADER + '1,'.repeat(200000)}1\n`), 'one very long row');
   fitWith('const.csv', text(HEADER + rows(50, () => '1')), 'a constant environment', false);
   // .npy damage.
+  /** @param {string} name @param {FileSpec} file @param {string} note */
   const npyWith = (name, file, note, expect = true) =>
     (expect ? bad : odd)(['fit', `$F/${name}`, '$D/npy/env1.npy', '$D/npy/env2.npy'], { [name]: file }, note);
   npyWith('trunc.npy', copy('npy/env0.npy', { truncate: 0.5 }), 'truncated .npy');
@@ -405,6 +433,7 @@ function cases() {
   odd(['sweep', '--dry-run', '--nd', '20x20', '--samples', '10^9', '-o', '$F/out']);
 
   // --- report
+  /** @param {string} input @param {Record<string, FileSpec>} files @param {string} note */
   const reportWith = (input, files, note, expect = true) => (expect ? bad : odd)(['report', input, '--reference', 'none'], files, note);
   reportWith('$F/s', { s: { copyDir: 'sweep' } }, 'a finished sweep', false);
   odd(['report', '$F/s', '--json', '--no-write'], { s: { copyDir: 'sweep' } });
@@ -459,6 +488,7 @@ function cases() {
   return out;
 }
 
+/** @returns {CliCase[]} */
 export function cliCases() {
   return cases().map((c) => ({ target: 'cli', ...c }));
 }

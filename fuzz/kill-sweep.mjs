@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { ROOT } from './lib.mjs';
 
 const argv = process.argv.slice(2);
+/** @param {string} name @param {string} fallback */
 const opt = (name, fallback) => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : fallback;
@@ -29,6 +30,14 @@ const sweepArgs = opt('--args', '--quick --workers 2 --progress none --reference
 const CLI = join(ROOT, 'bin', 'scorecrl.js');
 const work = mkdtempSync(join(tmpdir(), 'scorecrl-kill-'));
 
+/**
+ * A sweep into `out`, sent each [seconds, signal] of `signals`.
+ * @typedef {{ code: number | null, signal: NodeJS.Signals | null, stderr: string, seconds: number, allDoneAt?: number,
+ *   linesAt: Record<number, number> }} SweepRun
+ * @param {string} out
+ * @param {{ signals?: Array<[number, NodeJS.Signals]>, env?: Record<string, string> }} [options]
+ * @returns {Promise<SweepRun>}
+ */
 function sweep(out, { signals = [], env = {} } = {}) {
   return new Promise((resolve) => {
     const started = performance.now();
@@ -39,8 +48,10 @@ function sweep(out, { signals = [], env = {} } = {}) {
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.stdout.on('data', () => {});
+    /** @type {Record<number, number>} */
     const linesAt = {};
     // When the last trial line appears (the reference run's moments are fractions of it).
+    /** @type {number | undefined} */
     let allDoneAt;
     const poll = setInterval(() => {
       if (allDoneAt === undefined && readLines(join(out, 'trials.jsonl')).trials.size >= 360)
@@ -59,7 +70,12 @@ function sweep(out, { signals = [], env = {} } = {}) {
   });
 }
 
-/** Trials in a results file: id -> metrics JSON; plus lines that do not parse. */
+/**
+ * Trials in a results file: id -> metrics JSON; plus lines that do not parse.
+ * @typedef {{ trials: Map<string, string>, bad: number, duplicates: number, truncatedTail?: boolean }} Lines
+ * @param {string} file
+ * @returns {Lines}
+ */
 function readLines(file) {
   const trials = new Map();
   let bad = 0;
@@ -80,6 +96,11 @@ function readLines(file) {
   return { trials, bad, duplicates, truncatedTail: text.length > 0 && !text.endsWith('\n') };
 }
 
+/**
+ * @param {string} file
+ * @param {Lines} reference
+ * @param {Lines} before
+ */
 function compare(file, reference, before) {
   const now = readLines(file);
   let lost = 0;
@@ -101,8 +122,10 @@ function compare(file, reference, before) {
   };
 }
 
+/** @typedef {{ experiment: string, ok?: boolean, [field: string]: unknown }} Experiment one printed line */
+/** @type {Experiment[]} */
 const results = [];
-const log = (r) => {
+const log = (/** @type {Experiment} */ r) => {
   results.push(r);
   console.log(JSON.stringify(r));
 };
@@ -120,6 +143,12 @@ try {
     trialsDoneAt: ref.allDoneAt,
   });
   const moments = fractions.map((f) => Math.round(f * (ref.allDoneAt ?? ref.seconds) * 100) / 100);
+  /**
+   * @param {string} name
+   * @param {Array<[number, NodeJS.Signals]>} signals
+   * @param {Array<number | string | null>} expectCodes the exit codes or signals that are right
+   * @param {string} [dirFor]
+   */
   const experiment = async (name, signals, expectCodes, dirFor) => {
     const dir = dirFor ?? join(work, name);
     const stop = await sweep(dir, { signals });
@@ -195,7 +224,7 @@ try {
           !full.signal,
       });
     } catch (error) {
-      log({ experiment: 'full-disk-64k', skipped: String(error.message).slice(0, 200) });
+      log({ experiment: 'full-disk-64k', skipped: String(/** @type {Error} */ (error).message).slice(0, 200) });
     } finally {
       try {
         execFileSync('umount', [mnt]);

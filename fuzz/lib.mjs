@@ -16,6 +16,17 @@ import { rng } from './values.mjs';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'bin', 'scorecrl.js');
 
+/**
+ * A finished child: exit code or signal (null for our own kills), its output, and the limit it hit.
+ * @typedef {{ code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string, timedOut: number,
+ *   rssKilled: number, peakMb: number }} RunResult
+ */
+/** @typedef {import('./classify.mjs').Outcome} Outcome */
+/** @typedef {import('./cli-cases.mjs').CliCase} CliCase */
+/** @typedef {import('./cli-cases.mjs').FileSpec} FileSpec */
+/** @typedef {import('./cli-cases.mjs').Damage} Damage */
+
+/** @param {number | undefined} pid */
 function rssMb(pid) {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -29,6 +40,10 @@ function rssMb(pid) {
  * Spawns `node args` with the limits; `onData(fd3Text)` receives the report
  * channel; `idleMs()` returns how long the child may stay silent now.
  * Resolves with { code, signal, stdout, stderr, timedOut, rssKilled, peakMb }.
+ * @param {string[]} args
+ * @param {{ input?: string, cwd: string, rssCapMb: number, idleMs: () => number, onData?: (text: string) => void,
+ *   env?: Record<string, string> }} options
+ * @returns {Promise<RunResult>}
  */
 export function runLimited(args, { input, cwd, rssCapMb, idleMs, onData, env }) {
   return new Promise((resolve) => {
@@ -53,7 +68,7 @@ export function runLimited(args, { input, cwd, rssCapMb, idleMs, onData, env }) 
     child.stderr.on('data', (d) => {
       if (stderr.length < 200_000) stderr += d;
     });
-    child.stdio[3].on('data', (d) => {
+    /** @type {import('node:stream').Readable} fd 3, opened as a pipe above */ (child.stdio[3]).on('data', (d) => {
       lastActivity = performance.now();
       onData?.(String(d));
     });
@@ -84,8 +99,11 @@ export function runLimited(args, { input, cwd, rssCapMb, idleMs, onData, env }) 
 /**
  * Runs API cases (one backend) in one child. Returns a record per case that
  * started: the ones after a crash or hang are left for the caller to rerun.
+ * @param {object[]} cases
+ * @param {{ backend: string, caseTimeoutMs: number, rssCapMb: number }} options
  */
 export async function runApiBatch(cases, { backend, caseTimeoutMs, rssCapMb }) {
+  /** @type {Map<number, Outcome & { i: number }>} */
   const records = new Map();
   let started = -1;
   let buffer = '';
@@ -111,6 +129,7 @@ export async function runApiBatch(cases, { backend, caseTimeoutMs, rssCapMb }) {
   const dead = result.signal || result.timedOut || result.rssKilled || result.code !== 0;
   if (dead && started >= 0 && !records.has(started)) {
     const tail = result.stderr.trim().split('\n').filter(Boolean).slice(-3).join(' | ').slice(0, 300);
+    /** @type {string} */
     let detail;
     let cls = 'crash';
     if (result.timedOut) {
@@ -129,7 +148,12 @@ export async function runApiBatch(cases, { backend, caseTimeoutMs, rssCapMb }) {
 
 // --- CLI -------------------------------------------------------------------------------------
 
-/** Makes the fixtures the CLI cases damage (valid data and results), once per run. */
+/**
+ * Makes the fixtures the CLI cases damage (valid data and results), once per run.
+ * @param {string} dir
+ * @param {string[][]} commands
+ * @param {(line: string) => void} [log]
+ */
 export async function makeFixtures(dir, commands, log) {
   mkdirSync(dir, { recursive: true });
   for (const argv of commands) {
@@ -142,6 +166,10 @@ export async function makeFixtures(dir, commands, log) {
   }
 }
 
+/**
+ * @param {Buffer} bytes
+ * @param {Damage} d
+ */
 function damage(bytes, d) {
   let b = Buffer.from(bytes);
   if (d.truncate !== undefined) b = b.subarray(0, d.truncate < 1 ? Math.floor(b.length * d.truncate) : d.truncate);
@@ -153,9 +181,15 @@ function damage(bytes, d) {
   return b;
 }
 
+/** @param {string} s @param {string} F @param {string} D */
 const subst = (s, F, D) => s.replaceAll('$F', F).replaceAll('$D', D);
 
-/** Creates a case's files in its folder F from the fixtures in D. */
+/**
+ * Creates a case's files in its folder F from the fixtures in D.
+ * @param {Record<string, FileSpec> | undefined} files
+ * @param {string} F
+ * @param {string} D
+ */
 export function makeFiles(files, F, D) {
   mkdirSync(F, { recursive: true });
   for (const [name, spec] of Object.entries(files ?? {})) {
@@ -176,14 +210,19 @@ export function makeFiles(files, F, D) {
   }
 }
 
-/** Runs one CLI case in its own folder; returns its classification and output. */
+/**
+ * Runs one CLI case in its own folder; returns its classification and output.
+ * @param {CliCase & { id: string }} c
+ * @param {{ fixtures: string, work: string, caseTimeoutMs: number, rssCapMb: number, backend?: string }} options
+ * @returns {Promise<Outcome>}
+ */
 export async function runCliCase(c, { fixtures, work, caseTimeoutMs, rssCapMb, backend }) {
   const F = join(work, `case-${c.id.replace(/\W+/g, '_')}`);
   rmSync(F, { recursive: true, force: true });
   try {
     makeFiles(c.files, F, fixtures);
   } catch (error) {
-    return { class: 'skipped', detail: `could not make the case's files: ${String(error.message).split('\n')[0]}` };
+    return { class: 'skipped', detail: `could not make the case's files: ${String(/** @type {Error} */ (error).message).split('\n')[0]}` };
   }
   const argv = c.argv.map((a) => subst(a, F, fixtures));
   const r = await runLimited([CLI, ...argv], {
@@ -199,6 +238,7 @@ export async function runCliCase(c, { fixtures, work, caseTimeoutMs, rssCapMb, b
   return record;
 }
 
+/** @param {string} dir */
 export function fixturesReady(dir) {
   return existsSync(join(dir, 'other', 'trials.jsonl'));
 }

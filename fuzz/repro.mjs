@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { FIXTURE_COMMANDS } from './cli-cases.mjs';
 import { makeFixtures, runApiBatch, runCliCase } from './lib.mjs';
 
+/** @type {((import('./api-cases.mjs').ApiCase | import('./cli-cases.mjs').CliCase) & { id?: string }) | null} */
 const c = JSON.parse(process.argv[2] ?? 'null');
 if (!c?.target) {
   console.error("usage: node fuzz/repro.mjs '<case JSON printed by npm run fuzz>'");
@@ -27,7 +28,11 @@ if (c.target === 'api') {
   try {
     if (c.argv.some((a) => a.includes('$D')) || JSON.stringify(c.files ?? {}).includes('copy'))
       await makeFixtures(join(work, 'fixtures'), FIXTURE_COMMANDS);
-    const r = await runCliCase(c, { fixtures: join(work, 'fixtures'), work, ...limits });
+    const r = await runCliCase(/** @type {typeof c & { id: string }} id set above */ (c), {
+      fixtures: join(work, 'fixtures'),
+      work,
+      ...limits,
+    });
     console.log(JSON.stringify(r, null, 2));
   } finally {
     rmSync(work, { recursive: true, force: true });

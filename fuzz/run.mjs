@@ -25,9 +25,20 @@ import { cliCases, FIXTURE_COMMANDS } from './cli-cases.mjs';
 import { makeFixtures, ROOT, runApiBatch, runCliCase } from './lib.mjs';
 import { hash, render, rng } from './values.mjs';
 
+/** @typedef {import('./classify.mjs').Outcome} Outcome */
+/** @typedef {import('./cli-cases.mjs').CliCase & { id: string }} CliCase */
+/** @typedef {(import('./api-cases.mjs').ApiCase & { id: string }) | CliCase} Case a case with its id */
+/** @typedef {Outcome & { id: string }} Result */
+/**
+ * @typedef {{ seed: number, quick: boolean, jobs: number, only?: string, backend?: string, json?: string, strict: boolean,
+ *   rssCapMb: number, batch: number, case?: string, verbose: boolean }} Options
+ */
+
 const CLASSES = ['named-error', 'result', 'unnamed-error', 'invalid-result', 'failed', 'crash', 'hang', 'skipped'];
 
+/** @param {string[]} argv */
 function parseArgs(argv) {
+  /** @type {Options} */
   const o = {
     seed: 1,
     quick: false,
@@ -72,6 +83,7 @@ function parseArgs(argv) {
 
 /** dist/ must be built from the current src/ (the suite runs the built library and CLI). */
 function ensureBuilt() {
+  /** @param {string} dir @returns {number} */
   const newest = (dir) => {
     let t = 0;
     for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -93,14 +105,22 @@ function ensureBuilt() {
   }
 }
 
-/** Picks `fraction` of a list, reproducibly for a seed (always keeping the first, valid, cases). */
+/**
+ * Picks `fraction` of a list, reproducibly for a seed (always keeping the first, valid, cases).
+ * @template T
+ * @param {T[]} list
+ * @param {number} fraction
+ * @param {number} seed
+ */
 function subset(list, fraction, seed) {
   if (fraction >= 1) return list;
   const r = rng(seed);
   return list.filter((_, i) => i < 3 || r.next() < fraction);
 }
 
+/** @param {Options} o */
 function buildCases(o) {
+  /** @type {Case[]} */
   const cases = [];
   if (o.only !== 'cli') {
     for (const backend of o.backend ? [o.backend] : ['native', 'wasm']) {
@@ -116,7 +136,10 @@ function buildCases(o) {
   return cases;
 }
 
-/** A few lines that replay a case. */
+/**
+ * A few lines that replay a case.
+ * @param {Case} c
+ */
 export function reproOf(c) {
   const json = JSON.stringify(c);
   const lines = [];
@@ -141,13 +164,15 @@ async function main() {
   const caseTimeoutMs = o.quick ? 10_000 : 20_000;
   const work = mkdtempSync(join(tmpdir(), 'scorecrl-fuzz-'));
   const fixtures = join(work, 'fixtures');
-  const log = (m) => process.stderr.write(`${m}\n`);
+  const log = (/** @type {string} */ m) => process.stderr.write(`${m}\n`);
+  /** @type {Map<string, Result>} */
   const results = new Map();
 
   try {
     if (cases.some((c) => c.target === 'cli')) await makeFixtures(fixtures, FIXTURE_COMMANDS, o.verbose ? log : undefined);
 
     // Work items: API batches (one backend each) and single CLI cases.
+    /** @type {Array<{ kind: 'batch', backend: string, cases: Case[] } | { kind: 'cli', case: CliCase }>} */
     const queue = [];
     for (const backend of ['native', 'wasm']) {
       const api = cases.filter((c) => c.target === 'api' && c.backend === backend);
@@ -163,6 +188,7 @@ async function main() {
       lastPrint = performance.now();
       log(`fuzz: ${done}/${total} cases (${((performance.now() - started) / 1000).toFixed(0)} s)`);
     };
+    /** @param {Case} c @param {Outcome} r */
     const record = (c, r) => {
       results.set(c.id, { ...r, id: c.id });
       done++;
@@ -170,6 +196,7 @@ async function main() {
       progress();
     };
 
+    /** @param {{ backend: string, cases: Case[] }} item */
     const runBatch = async (item) => {
       let pending = item.cases;
       while (pending.length) {
@@ -224,12 +251,15 @@ async function main() {
 
   // --- summary
   const elapsed = (performance.now() - started) / 1000;
+  /** @type {Record<string, (c: Case) => boolean>} */
   const groups = {
     'api native': (c) => c.target === 'api' && c.backend === 'native',
     'api wasm': (c) => c.target === 'api' && c.backend === 'wasm',
     cli: (c) => c.target === 'cli',
   };
+  /** @param {(c: Case) => boolean} filter */
   const count = (filter) => {
+    /** @type {Record<string, number>} cases per class */
     const row = { inputs: 0 };
     for (const k of CLASSES) row[k] = 0;
     row.accepted = 0;
@@ -242,11 +272,15 @@ async function main() {
     }
     return row;
   };
+  /** @type {Record<string, Record<string, number>>} */
   const table = {};
   for (const [name, f] of Object.entries(groups)) table[name] = count(f);
   table.total = count(() => true);
   const byId = new Map(cases.map((c) => [c.id, c]));
-  const listed = (cls) => [...results.values()].filter((r) => r.class === cls).map((r) => ({ ...r, case: byId.get(r.id) }));
+  // Every result has its case.
+  const caseOf = (/** @type {string} */ id) => /** @type {Case} */ (byId.get(id));
+  const listed = (/** @type {string} */ cls) =>
+    [...results.values()].filter((r) => r.class === cls).map((r) => ({ ...r, case: caseOf(r.id) }));
   const failures = [...listed('crash'), ...listed('hang')];
   const summary = {
     seed: o.seed,
@@ -269,13 +303,20 @@ async function main() {
     failedRuns: listed('failed').map((f) => ({ id: f.id, detail: f.detail, case: f.case })),
     accepted: [...results.values()]
       .filter((r) => r.note?.startsWith('accepted'))
-      .map((r) => ({ id: r.id, note: r.note, case: byId.get(r.id) })),
+      .map((r) => ({ id: r.id, note: r.note, case: caseOf(r.id) })),
     slowAborts: [...results.values()]
-      .filter((r) => r.abortLatencyMs > 1000 || (r.note?.startsWith('abort ignored') && byId.get(r.id)?.note?.startsWith('long call')))
+      .filter(
+        (r) => (r.abortLatencyMs ?? 0) > 1000 || (r.note?.startsWith('abort ignored') && byId.get(r.id)?.note?.startsWith('long call')),
+      )
       .map((r) => ({ id: r.id, class: r.class, abortLatencyMs: r.abortLatencyMs, note: r.note, case: byId.get(r.id) })),
   };
   if (o.json) writeFileSync(o.json, `${JSON.stringify(summary, null, 2)}\n`);
 
+  /**
+   * @param {string} title
+   * @param {Array<{ id: string, class?: string, detail?: string, note?: string, case: Case }>} list
+   * @param {boolean} withRepro
+   */
   const show = (title, list, withRepro) => {
     if (!list.length) return;
     console.log(`\n${title} (${list.length})`);
@@ -292,12 +333,12 @@ async function main() {
     show('Bad input accepted', summary.accepted, true);
     show('Skipped', listed('skipped'), false);
   } else {
-    for (const [title, list] of [
+    for (const [title, list] of /** @type {Array<[string, Array<{ id: string }>]>} */ ([
       ['Unnamed errors', summary.unnamedErrors],
       ['Invalid results', summary.invalidResults],
       ['Failed runs (exit 1)', summary.failedRuns],
       ['Bad input accepted', summary.accepted],
-    ]) {
+    ])) {
       if (list.length)
         console.log(
           `\n${title}: ${list.length} (${list

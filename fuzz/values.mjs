@@ -6,7 +6,17 @@
  * writes it as JavaScript for the reproduction printed with a failure.
  */
 
-/** Seeded generator (mulberry32): same seed, same cases on every machine. */
+/**
+ * A case's input as stored: JSON, where an object with a "$" key (see below) stands for any value,
+ * valid or not, that the fuzzer passes to the library. Left untyped on purpose, as are the values
+ * `decode` builds from it: both are whatever a case says.
+ * @typedef {any} Encoded
+ */
+
+/**
+ * Seeded generator (mulberry32): same seed, same cases on every machine.
+ * @param {number} seed
+ */
 export function rng(seed) {
   let a = seed >>> 0;
   const next = () => {
@@ -18,7 +28,12 @@ export function rng(seed) {
   };
   return {
     next,
-    int: (n) => Math.floor(next() * n),
+    int: (/** @type {number} */ n) => Math.floor(next() * n),
+    /**
+     * @template T
+     * @param {readonly T[]} list
+     * @returns {T}
+     */
     pick: (list) => list[Math.floor(next() * list.length)],
     normal: () => {
       const u = Math.max(next(), 1e-12);
@@ -27,7 +42,10 @@ export function rng(seed) {
   };
 }
 
-/** A stable 32-bit hash of a string, to derive one stream per op from the run's seed. */
+/**
+ * A stable 32-bit hash of a string, to derive one stream per op from the run's seed.
+ * @param {string} text
+ */
 export function hash(text) {
   let h = 2166136261;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
@@ -42,23 +60,41 @@ export const NegInf = { $: '-Inf' };
 export const Undef = { $: 'undefined' };
 export const NegZero = { $: '-0' };
 
-/** An NDArray of `shape` filled by `fill`; `len` overrides the data length, `type` the data's class. */
+/**
+ * An NDArray of `shape` filled by `fill`; `len` overrides the data length, `type` the data's class.
+ * @param {Encoded} shape
+ * @param {string} [fill]
+ * @param {Record<string, Encoded>} [extra]
+ */
 export function nd(shape, fill = 'randn', extra = {}) {
   return { $: 'nd', shape, fill, ...extra };
 }
 
-/** A field of `crl.simulate(config)`: x, dsx, z, graph, x0 (environment 0), pairs/obs (gscalePairs of dsx). */
+/**
+ * A field of `crl.simulate(config)`: x, dsx, z, graph, x0 (environment 0), pairs/obs (gscalePairs of dsx).
+ * @param {Encoded} config
+ * @param {string} path
+ */
 export function sim(config, path) {
   return { $: 'sim', config, path };
 }
 
-/** A copy of `base` with fields set (dotted paths; the value Undef deletes). */
+/**
+ * A copy of `base` with fields set (dotted paths; the value Undef deletes).
+ * @param {Encoded} base
+ * @param {Record<string, Encoded>} set
+ */
 export function patch(base, set) {
   return { $: 'patch', base, set };
 }
 
 // --- building values in the child ------------------------------------------------------------
 
+/**
+ * @param {number} n
+ * @param {string} fill
+ * @param {number} [seed]
+ */
 function fillArray(n, fill, seed) {
   const r = rng(seed ?? 7);
   const a = new Float64Array(n);
@@ -101,6 +137,7 @@ function fillArray(n, fill, seed) {
   return a;
 }
 
+/** @param {number[]} shape */
 function sizeOf(shape) {
   return shape.reduce((x, y) => x * y, 1);
 }
@@ -108,20 +145,34 @@ function sizeOf(shape) {
 /**
  * Context of one child process: the loaded backend and memoised simulations,
  * so that many cases share the (small) data sets they are built from.
+ * @param {import('../dist/index.js').Backend} crl
+ * @param {typeof import('../dist/index.js')} api
  */
 export function decoder(crl, api) {
+  /** @typedef {import('../dist/index.js').NDArray} NDArray */
+  /** @type {Map<string, import('../dist/index.js').Simulation>} */
   const sims = new Map();
+  /** @param {import('../dist/index.js').SimulationConfig} config */
   const simulate = (config) => {
     const key = JSON.stringify(config);
     if (!sims.has(key)) sims.set(key, crl.simulate(config));
-    return sims.get(key);
+    return /** @type {import('../dist/index.js').Simulation} */ (sims.get(key));
   };
+  /** @type {Map<string, unknown>} */
   const fitted = new Map();
+  /**
+   * @param {string} key
+   * @param {() => unknown} make
+   */
   const memo = (key, make) => {
     if (!fitted.has(key)) fitted.set(key, make());
     return fitted.get(key);
   };
 
+  /**
+   * @param {Encoded} v
+   * @returns {Encoded}
+   */
   function decode(v) {
     if (Array.isArray(v)) return v.map(decode);
     if (v === null || typeof v !== 'object') return v;
@@ -159,6 +210,7 @@ export function decoder(crl, api) {
           },
         });
       case 'cyclic': {
+        /** @type {{ n: number, samples: number, seed: number, self?: object }} */
         const o = { n: 2, samples: 10, seed: 0 };
         o.self = o;
         return o;
@@ -168,6 +220,7 @@ export function decoder(crl, api) {
       case 'nd': {
         const shape = decode(v.shape);
         const n = v.len ?? (Array.isArray(shape) && shape.every((s) => Number.isSafeInteger(s) && s >= 0) ? sizeOf(shape) : 4);
+        /** @type {Float64Array | Float32Array | Int32Array | number[]} */
         let data = fillArray(n, v.fill, v.seed);
         if (v.fill === 'eye' && Array.isArray(shape) && shape.length === 2)
           for (let i = 0; i < Math.min(...shape); i++) data[i * shape[1] + i] = 1;
@@ -189,7 +242,8 @@ export function decoder(crl, api) {
         return v.noShape ? { data } : v.noData ? { shape } : { data, shape };
       }
       case 'sim': {
-        const s = simulate(v.config);
+        // The field the case names, present in the simulation or not: the library sees what it gets.
+        const s = /** @type {Encoded} */ (simulate(v.config));
         const p = v.path;
         if (p === 'x0') return api.sliceFirst(s.x, 0);
         if (p === 'pairs' || p === 'obs') {
@@ -201,11 +255,14 @@ export function decoder(crl, api) {
       }
       case 'gscaleModel':
         return memo(`gscale:${v.family ?? 'glm'}`, () => {
+          /** @type {import('../dist/index.js').SimulationConfig} */
           const c = { n: 2, d: 3, samples: 40, seed: 5, design: 'two-hard-per-node', transform: 'tanh' };
           const s = simulate(c);
-          const g = api.gscalePairs(s.dsx);
+          // Default outputs: x and dsx are present.
+          const x = /** @type {NDArray} */ (s.x);
+          const g = api.gscalePairs(/** @type {NDArray} */ (s.dsx));
           const r = crl.gscale(
-            { x: api.sliceFirst(s.x, 0), dsxPairs: g.dsxPairs, dsxObs: g.dsxObs },
+            { x: api.sliceFirst(x, 0), dsxPairs: g.dsxPairs, dsxObs: g.dsxObs },
             { family: v.family ?? 'glm', maxIterations: 5, hidden: 4 },
           );
           return { ...r.model, parameters: Float64Array.from(r.model.parameters) };
@@ -213,11 +270,17 @@ export function decoder(crl, api) {
       case 'learnedParams':
         return memo(`learned:${v.method}`, () => {
           const s = simulate({ n: 2, d: 3, samples: 60, seed: 6 });
-          const r = crl.estimateScoreDifferences(s.x, { method: v.method ?? 'logistic-quadratic', epochs: 2, width: 4 });
-          return Float64Array.from(r.model.params.data);
+          const r = crl.estimateScoreDifferences(/** @type {NDArray} */ (s.x), {
+            method: v.method ?? 'logistic-quadratic',
+            epochs: 2,
+            width: 4,
+          });
+          // A learned method's model holds its flat parameters.
+          return Float64Array.from(/** @type {Record<string, NDArray>} */ (r.model).params.data);
         });
       case 'patch': {
         const base = decode(v.base);
+        /** @type {Encoded} */
         const copy = Array.isArray(base) ? [...base] : { ...base };
         for (const [path, value] of Object.entries(v.set)) {
           const keys = path.split('.');
@@ -242,7 +305,11 @@ export function decoder(crl, api) {
 
 // --- JavaScript for a reproduction ---------------------------------------------------------------
 
-/** The value as a JavaScript expression (helpers nd/sim are defined in the printed preamble). */
+/**
+ * The value as a JavaScript expression (helpers nd/sim are defined in the printed preamble).
+ * @param {Encoded} v
+ * @returns {string}
+ */
 export function render(v) {
   if (v === null) return 'null';
   if (Array.isArray(v)) return `[${v.map(render).join(', ')}]`;

@@ -72,6 +72,7 @@ const flagsKey = JSON.stringify(compileFlags);
 const flagsFile = join(objDir, 'flags.json');
 const flagsChanged = !existsSync(flagsFile) || readFileSync(flagsFile, 'utf8') !== flagsKey;
 
+/** @param {string} path */
 function mtime(path) {
   try {
     return statSync(path).mtimeMs;
@@ -82,6 +83,11 @@ function mtime(path) {
 
 // True when the object is missing or older than its source or any header it
 // included last time (from the -MMD dependency file).
+/**
+ * @param {string} source
+ * @param {string} object
+ * @param {string} depfile
+ */
 function stale(source, object, depfile) {
   if (flagsChanged || !existsSync(object) || !existsSync(depfile)) return true;
   const built = mtime(object);
@@ -95,6 +101,7 @@ const todo = sources
   .map((source, i) => ({ source, object: objects[i], depfile: objects[i].replace(/\.o$/, '.d') }))
   .filter(({ source, object, depfile }) => stale(source, object, depfile));
 
+/** @param {{ source: string, object: string, depfile: string }} job */
 async function compile({ source, object, depfile }) {
   console.log(`em++ -c ${source}`);
   const started = new Date();
@@ -109,13 +116,15 @@ try {
   const queue = [...todo];
   await Promise.all(
     Array.from({ length: jobs }, async () => {
-      while (queue.length) await compile(queue.shift());
+      while (queue.length) await compile(/** @type {(typeof queue)[number]} */ (queue.shift()));
     }),
   );
   writeFileSync(flagsFile, flagsKey);
   console.log(`em++ link (${objects.length} objects)`);
   execFileSync('em++', [...objects, ...linkFlags, '-o', join(outDir, 'scorecrl.mjs')], { cwd: root, stdio: 'inherit', env });
-} catch (error) {
+} catch (caught) {
+  // A spawn failure (code) or em++'s own failure (stderr, from execFile).
+  const error = /** @type {NodeJS.ErrnoException & { stderr?: string }} */ (caught);
   if (error.code === 'ENOENT') console.error('em++ not found: apt-get install -y emscripten');
   else console.error(error.stderr || error.message);
   process.exit(1);

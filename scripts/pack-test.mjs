@@ -16,6 +16,7 @@ if (!existsSync(prebuildDir) || readdirSync(prebuildDir).length === 0) {
 
 const work = mkdtempSync(join(tmpdir(), 'scorecrl-pack-'));
 try {
+  /** @type {Array<{ filename: string, size: number, files: Array<{ path: string }> }>} */
   const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8' }));
   const tarball = join(work, packed[0].filename);
   const files = packed[0].files.map((f) => f.path);
@@ -42,6 +43,7 @@ try {
     const cov = crl.covariance({ data: Float64Array.from([1, 2, 3, 4, 5, 7]), shape: [3, 2] });
     console.log(JSON.stringify({ info: crl.info(), addon: path, cov: Array.from(cov.data) }));
   `;
+  /** @type {{ info: object, addon: string, cov: number[] }} */
   const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', check], { cwd: app, encoding: 'utf8' }));
   if (!out.addon.includes(`${join('prebuilds', `${process.platform}-${process.arch}`)}`)) {
     throw new Error(`the addon was not loaded from the prebuild: ${out.addon}`);

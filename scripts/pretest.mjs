@@ -15,9 +15,13 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
 
-/** Newest modification time (ms) under the given files/folders; 0 when none exists. */
+/**
+ * Newest modification time (ms) under the given files/folders; 0 when none exists.
+ * @param {string[]} paths
+ */
 function newest(paths) {
   let latest = 0;
+  /** @param {string} path */
   const visit = (path) => {
     if (!existsSync(path)) return;
     const stat = statSync(path);
@@ -31,11 +35,17 @@ function newest(paths) {
   return latest;
 }
 
+/** @param {string} path */
 function mtime(path) {
   const full = join(root, path);
   return existsSync(full) ? statSync(full).mtimeMs : 0;
 }
 
+/**
+ * @param {string} what
+ * @param {string} command
+ * @param {string[]} args
+ */
 function run(what, command, args) {
   const started = Date.now();
   process.stdout.write(`pretest: ${what} ... `);
