@@ -94,8 +94,11 @@ OpResult opGscale(const OpArgs& args, const Context& context) {
   o.patience = static_cast<int>(args.integer("patience", o.patience, 1, 100000000));
   o.decays = static_cast<int>(args.integer("decays", o.decays, 0, 1000));
   o.lossTolerance = args.number("lossTolerance", o.lossTolerance);
-  const std::string init = args.string("init", "auto", {"auto", "spectral", "random"});
-  o.init = init == "spectral" ? GscaleInit::Spectral : (init == "random" ? GscaleInit::Random : GscaleInit::Auto);
+  const std::string init = args.string("init", "auto", {"auto", "spectral", "random", "linear"});
+  o.init = init == "spectral" ? GscaleInit::Spectral
+           : init == "random" ? GscaleInit::Random
+           : init == "linear" ? GscaleInit::Linear
+                              : GscaleInit::Auto;
   o.seed = static_cast<uint64_t>(args.integer("seed", 0, 0, 9007199254740991LL));
   o.clampEpsilon = args.number("clampEpsilon", o.clampEpsilon);
   o.edgeRule = args.string("edgeRule", "threshold", {"threshold", "adaptive"}) == "threshold"
@@ -103,6 +106,11 @@ OpResult opGscale(const OpArgs& args, const Context& context) {
                    : GscaleEdgeRule::Adaptive;
   o.edgeThreshold = args.number("edgeThreshold", o.edgeThreshold);
   o.historyEvery = static_cast<int>(args.integer("historyEvery", o.historyEvery, 1, 100000000));
+  o.restarts = static_cast<int>(args.integer("restarts", o.restarts, 0, 1000));
+  o.restartIterations = static_cast<int>(args.integer("restartIterations", o.restartIterations, 1, 100000000));
+  o.warmupIterations = static_cast<int>(args.integer("warmupIterations", o.warmupIterations, -1, 100000000));
+  o.realign = static_cast<int>(args.integer("realign", o.realign, -1, 1));
+  o.warmupLearningRate = args.number("warmupLearningRate", o.warmupLearningRate);
 
   const GscaleResult r = gscale(data.data(), o, &context);
   OpResult result;
@@ -124,7 +132,9 @@ OpResult opGscale(const OpArgs& args, const Context& context) {
   result.numbers["scoreTerm"] = r.finalLoss.scoreTerm;
   result.numbers["reconstruction"] = r.finalLoss.reconstruction;
   result.numbers["learningRate"] = r.learningRate;
-  result.strings["init"] = r.init == GscaleInit::Spectral ? "spectral" : "random";
+  result.strings["init"] = r.init == GscaleInit::Spectral ? "spectral"
+                           : r.init == GscaleInit::Linear ? "linear"
+                                                          : "random";
   return result;
 }
 
