@@ -38,7 +38,7 @@ export interface GscaleOptions {
   reconstructionWeight?: number;
   /** Default 'adam'. */
   optimizer?: 'adam' | 'rmsprop';
-  /** Initial step size. Default: glm 1e-3 (spectral start) or 2e-2 (random start); mlp 5e-3. */
+  /** Initial step size. Default: glm 1e-3 (spectral start, or after realignment) or 2e-2; mlp 5e-3. */
   learningRate?: number;
   /** Default 20000. */
   maxIterations?: number;
@@ -51,7 +51,7 @@ export interface GscaleOptions {
   /** Training stops once loss ≤ lossTolerance · n · targetScale. Default 1e-6. */
   lossTolerance?: number;
   /**
-   * 'auto' (default): 'spectral' for glm, 'linear' for mlp. 'spectral' is a closed-form start
+   * 'auto' (default): 'spectral' for glm, 'random' for mlp. 'spectral' is a closed-form start
    * specific to the glm model x = tanh(U z); 'linear' is transform-agnostic (the data's linear
    * structure: principal subspace of x and LSCALE-I's pair rule on it); 'random' a seeded draw.
    */
@@ -79,12 +79,14 @@ export interface GscaleOptions {
   restartIterations?: number;
   /**
    * Transform-agnostic path: iterations of reconstruction-only training (score term off, same
-   * plateau schedule) before the full loss. Default: 0 with the spectral start, 1000 otherwise.
+   * plateau schedule, ends early on a plateau) before the full loss. Default: glm with the
+   * 'random' or 'linear' start 4000; otherwise 0.
    */
   warmupIterations?: number;
   /**
    * After the warm-up, re-mix the latents linearly by LSCALE-I's pair rule applied to the
-   * model's own latent score differences. Default: false with the spectral start, true otherwise.
+   * model's own latent score differences. Default: true for glm with the 'random' or 'linear'
+   * start; otherwise false.
    */
   realign?: boolean;
   /** Step size of the warm-up. Default: glm 2e-2, mlp 5e-3. */

@@ -372,8 +372,7 @@ class Objective {
   Objective(const GscaleData& data, const GscaleModel& shape) : data_(data) {
     if (shape.family == GscaleFamily::Glm) glmIn_ = glmInput(data.x, shape.clampEpsilon);
   }
-  GscaleLoss operator()(const GscaleModel& model, double c, double lambda, Vector* gradient,
-                        double kappa = 1.0) const {
+  GscaleLoss operator()(const GscaleModel& model, double c, double lambda, Vector* gradient, double kappa = 1.0) const {
     return model.family == GscaleFamily::Glm ? glmLoss(model, glmIn_, data_, c, lambda, gradient, glm_, kappa)
                                              : mlpLoss(model, data_, c, lambda, gradient, kappa);
   }
@@ -459,11 +458,14 @@ GscaleOptions resolveGscaleOptions(GscaleOptions o) {
     o.reconstructionWeight = o.family == GscaleFamily::Glm ? 1.0 : 100.0;
   if (!(o.reconstructionWeight >= 0) || !std::isfinite(o.reconstructionWeight))
     throw Error(f, "'reconstructionWeight' must be >= 0, got " + std::to_string(o.reconstructionWeight));
-  if (o.init == GscaleInit::Auto) o.init = o.family == GscaleFamily::Glm ? GscaleInit::Spectral : GscaleInit::Linear;
+  if (o.init == GscaleInit::Auto) o.init = o.family == GscaleFamily::Glm ? GscaleInit::Spectral : GscaleInit::Random;
   if (o.init == GscaleInit::Spectral && o.family != GscaleFamily::Glm)
     throw Error(f, "'init' = 'spectral' needs the glm family; use 'random' (or 'auto') for mlp");
-  if (o.warmupIterations < 0) o.warmupIterations = o.init == GscaleInit::Spectral ? 0 : 4000;
-  if (o.realign < 0) o.realign = o.init == GscaleInit::Spectral ? 0 : 1;
+  // The warm-up and realignment are the glm family's default away from the
+  // spectral start; for the mlp they are options (they did not help it).
+  const bool agnostic = o.family == GscaleFamily::Glm && o.init != GscaleInit::Spectral;
+  if (o.warmupIterations < 0) o.warmupIterations = agnostic ? 4000 : 0;
+  if (o.realign < 0) o.realign = agnostic ? 1 : 0;
   if (o.learningRate < 0) {
     // After a realigned start training only refines (as after the spectral start).
     if (o.family == GscaleFamily::Glm)
@@ -624,8 +626,8 @@ Matrix orthonormalColumns(Index h, Index n, Generator& rng) {
 
 }  // namespace
 
-GscaleModel gscaleLinearInit(const GscaleData& data, GscaleFamily family, int hidden, double targetScale,
-                             uint64_t seed, double clampEpsilon) {
+GscaleModel gscaleLinearInit(const GscaleData& data, GscaleFamily family, int hidden, double targetScale, uint64_t seed,
+                             double clampEpsilon) {
   const Index N = data.x.rows(), d = data.x.cols(), n = data.n;
   const RowVector mean = data.x.colwise().mean();
   const Matrix centred = data.x.rowwise() - mean;
@@ -649,7 +651,7 @@ GscaleModel gscaleLinearInit(const GscaleData& data, GscaleFamily family, int hi
   }
   // Linear latents z = pinv(A) (x - mean).
   const Matrix encoderMap = A.completeOrthogonalDecomposition().pseudoInverse();  // n x d
-  const Matrix Z = centred * encoderMap.transpose();                               // N x n
+  const Matrix Z = centred * encoderMap.transpose();                              // N x n
   const MlpLayout L(model.n, model.d, hidden);
   Vector& th = model.theta;
   Generator rng(seed);
@@ -791,7 +793,8 @@ GscaleResult gscale(const GscaleData& data, const GscaleOptions& rawOptions, con
            {6, hidden > 0 ? hidden * (d + n + 2) : int64_t(d) * n})
       .add("the hidden activations", {4, N, hidden})
       .add("the loss history",
-           {(o.maxIterations + (int64_t(o.restarts > 0 ? o.restartIterations : 0) + o.warmupIterations) * (o.restarts + 1)) /
+           {(o.maxIterations +
+             (int64_t(o.restarts > 0 ? o.restartIterations : 0) + o.warmupIterations) * (o.restarts + 1)) /
                     o.historyEvery +
                 1,
             5})

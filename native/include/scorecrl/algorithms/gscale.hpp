@@ -59,7 +59,7 @@ enum class GscaleFamily { Glm, Mlp };
 enum class GscaleOptimizer { Adam, RmsProp };
 enum class GscaleEdgeRule { Threshold, Adaptive };
 enum class GscaleInit {
-  Auto,      // Spectral for Glm, Linear for Mlp
+  Auto,      // Spectral for Glm, Random for Mlp
   Spectral,  // Glm only: closed-form start (see gscaleSpectralInit)
   Random,    // seeded uniform draws (Glm: U ~ U[-0.5, 0.5); Mlp: Glorot uniform)
   Linear,    // any family: from the data's linear structure (see gscaleLinearInit)
@@ -121,12 +121,13 @@ struct GscaleOptions {
   // (same schedule); the lowest loss then trains for maxIterations.
   int restarts = 0;
   int restartIterations = 500;
-  // Transform-agnostic path (defaults for every start but Spectral): train
-  // the reconstruction alone for warmupIterations (same schedule, score term
-  // off), then re-mix the latents linearly by the pair rule on the model's
-  // own latent score differences (realign), then train the full loss.
-  int warmupIterations = -1;      // < 0: 0 for the Spectral start, 4000 otherwise
-  int realign = -1;               // < 0: 0 for the Spectral start, 1 otherwise
+  // Transform-agnostic path (the Glm default for the Random and Linear
+  // starts): train the reconstruction alone for warmupIterations (same
+  // schedule, score term off), then re-mix the latents linearly by the pair
+  // rule on the model's own latent score differences (realign), then train
+  // the full loss.
+  int warmupIterations = -1;       // < 0: Glm 4000 (Random/Linear start), otherwise 0
+  int realign = -1;                // < 0: Glm 1 (Random/Linear start), otherwise 0
   double warmupLearningRate = -1;  // < 0: Glm 2e-2, Mlp 5e-3
 };
 
@@ -177,8 +178,8 @@ GscaleModel gscaleSpectralInit(const GscaleData& data, double targetScale, doubl
 // keeping the hidden pre-activations in tanh's near-linear range, and the
 // read-out layers E3, e3 and D3, f3 fitted by least squares to the linear
 // latents and to x. Latents are then rescaled so that D(j, j) = c.
-GscaleModel gscaleLinearInit(const GscaleData& data, GscaleFamily family, int hidden, double targetScale,
-                             uint64_t seed, double clampEpsilon);
+GscaleModel gscaleLinearInit(const GscaleData& data, GscaleFamily family, int hidden, double targetScale, uint64_t seed,
+                             double clampEpsilon);
 
 // Seeded random start.
 GscaleModel gscaleRandomInit(GscaleFamily family, int n, int d, int hidden, uint64_t seed, double clampEpsilon);
