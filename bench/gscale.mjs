@@ -2,7 +2,7 @@
 //
 //   npx tsc -p tsconfig.build.json
 //   node bench/gscale.mjs [exact] [random] [linear] [estimated] [mlp] [speed] [--runs 20]
-//                         [--estimated-runs 20] [--random-runs 10] [--linear-runs-n8 5] [--mlp-runs 5]
+//                         [--estimated-runs 20] [--random-runs 10] [--linear-runs-n8 10] [--mlp-runs 5]
 //                         [--mlp-samples 200]
 //
 // Parts (all when none is named):
@@ -16,7 +16,7 @@
 //              seeds 0..random-runs-1 (10 by default) at n = 5 and n = 8. The path was tuned on
 //              data seeds 100..102 only, so seeds 0..9 are held out.
 //   linear     the same as random with init 'linear' (the data's linear structure), seeds
-//              0..random-runs-1 at n = 5 and 0..linear-runs-n8-1 (5 by default) at n = 8.
+//              0..random-runs-1 at n = 5 and 0..linear-runs-n8-1 (10 by default) at n = 8.
 //   estimated  the same setting with learned score differences (estimateScoreDifferences with
 //              latents = n): on atanh(x) mapped back by the chain rule (what `fit` and the sweep
 //              do for the glm family) and, for comparison, on x.
@@ -50,7 +50,7 @@ const PARTS = named.length ? named : ['exact', 'random', 'linear', 'estimated', 
 const RUNS = flag('--runs', 20);
 const EST_RUNS = flag('--estimated-runs', 20);
 const RANDOM_RUNS = flag('--random-runs', 10);
-const LINEAR_RUNS_N8 = flag('--linear-runs-n8', 5);
+const LINEAR_RUNS_N8 = flag('--linear-runs-n8', 10);
 const MLP_RUNS = flag('--mlp-runs', 5);
 const MLP_SAMPLES = flag('--mlp-samples', 200);
 // Thresholds of the threshold rule compared (learned scores leave non-edges at a higher level).

@@ -40,7 +40,7 @@ export interface GscaleOptions {
   optimizer?: 'adam' | 'rmsprop';
   /** Initial step size. Default: glm 1e-3 (spectral start, or after realignment) or 2e-2; mlp 5e-3. */
   learningRate?: number;
-  /** Default 20000. */
+  /** Iterations of the full loss at most (after any warm-up and restart probes). Default 20000. */
   maxIterations?: number;
   /** Relative improvement of the best loss that resets the plateau counter. Default 1e-4. */
   tolerance?: number;
@@ -140,6 +140,7 @@ export interface GscaleResult {
   /** A topological order of `graph`. */
   order?: number[];
   history: GscaleHistory;
+  /** Iterations over every phase (warm-up, restart probes, full loss). */
   iterations: number;
   converged: boolean;
   /** Final loss terms (at the returned, best, parameters). */
@@ -385,7 +386,7 @@ export function gscale(engine: Engine, input: GscaleInput, options: GscaleOption
   return toResult(engine, engine.call('gscale', gscaleInputs('gscale', input, options)));
 }
 
-/** `gscale` off the event loop, with progress (fraction of maxIterations) and cancellation. */
+/** `gscale` off the event loop, with progress (fraction of the iteration budget: warm-up, restart probes, maxIterations) and cancellation. */
 export async function gscaleAsync(
   engine: Engine,
   input: GscaleInput,
