@@ -170,6 +170,32 @@ describe.each(BACKENDS)('gscale on %s', (name) => {
     expect(r.loss).toBeCloseTo(r.scoreTerm + r.reconstruction, 12);
   });
 
+  it('transform-agnostic path: warm-up, realignment and restarts reach the DAG from random and linear starts', async () => {
+    const crl = await get();
+    const sim = crl.simulate({ ...SIM, seed: 4 });
+    const data = gscaleData(sim);
+    for (const options of [
+      { init: 'random', seed: 3 },
+      { init: 'linear' },
+      { init: 'random', seed: 5, restarts: 2, restartIterations: 100 },
+    ] as const) {
+      const r = crl.gscale(data, { ...options, maxIterations: 3000, historyEvery: 100 });
+      expect(r.init).toBe(options.init);
+      expect(r.learningRate).toBe(1e-3);
+      expect(labelledMcc(sim, r.latents)).toBeGreaterThan(0.999);
+      expect(Array.from(r.graph!.data)).toEqual(relabelledGraph(sim));
+      expect(r.scoreTerm).toBeLessThan(0.05);
+      // The history starts with the warm-up: reconstruction only, score term off.
+      expect(r.history.loss[0]).toBeCloseTo(r.history.reconstruction[0]!, 12);
+    }
+    // Without warm-up and realignment a random start trains the full loss from the draw.
+    const plain = crl.gscale(data, { init: 'random', seed: 3, warmupIterations: 0, realign: false, maxIterations: 50 });
+    expect(plain.learningRate).toBe(2e-2);
+    expect(plain.history.loss[0]).toBeGreaterThan(plain.history.reconstruction[0]! + 1e-6);
+    expect(() => crl.gscale(data, { realign: 1 as never })).toThrow(/'realign' must be true or false/);
+    expect(() => crl.gscale(data, { restarts: -1 })).toThrow(/'restarts' must be an integer >= 0/);
+  });
+
   it('encode / decode: the trained glm inverts the data and maps latents back', async () => {
     const crl = await get();
     const sim = crl.simulate({ ...SIM, seed: 1 });
@@ -226,8 +252,16 @@ describe.each(BACKENDS)('gscale on %s', (name) => {
     const sim = crl.simulate({ ...SIM, seed: 1 });
     const data = gscaleData(sim);
     const fractions: number[] = [];
-    const done = await crl.gscaleAsync(data, { init: 'random', maxIterations: 300, patience: 1000, onProgress: (f) => fractions.push(f) });
-    expect(done.iterations).toBe(300);
+    const done = await crl.gscaleAsync(data, {
+      init: 'random',
+      maxIterations: 300,
+      warmupIterations: 100,
+      patience: 1000,
+      onProgress: (f) => fractions.push(f),
+    });
+    // Progress covers the warm-up and the main phase: 400 iterations in all.
+    expect(done.iterations).toBe(400);
+    for (let k = 1; k < fractions.length; k++) expect(fractions[k]!).toBeGreaterThanOrEqual(fractions[k - 1]!);
     expect(fractions.length).toBeGreaterThan(5);
     expect(fractions[fractions.length - 1]).toBe(1);
     const controller = new AbortController();

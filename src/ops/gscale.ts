@@ -39,9 +39,9 @@ export interface GscaleOptions {
   reconstructionWeight?: number;
   /** Default 'adam'. */
   optimizer?: 'adam' | 'rmsprop';
-  /** Initial step size. Default: glm 1e-3 (spectral start) or 2e-2 (random start); mlp 5e-3. */
+  /** Initial step size. Default: glm 1e-3 (spectral start, or after realignment) or 2e-2; mlp 5e-3. */
   learningRate?: number;
-  /** Default 20000. */
+  /** Iterations of the full loss at most (after any warm-up and restart probes). Default 20000. */
   maxIterations?: number;
   /** Relative improvement of the best loss that resets the plateau counter. Default 1e-4. */
   tolerance?: number;
@@ -51,8 +51,12 @@ export interface GscaleOptions {
   decays?: number;
   /** Training stops once loss ≤ lossTolerance · n · targetScale. Default 1e-6. */
   lossTolerance?: number;
-  /** 'auto' (default): 'spectral' for glm, 'random' for mlp. 'spectral' is a closed-form glm start. */
-  init?: 'auto' | 'spectral' | 'random';
+  /**
+   * 'auto' (default): 'spectral' for glm, 'random' for mlp. 'spectral' is a closed-form start
+   * specific to the glm model x = tanh(U z); 'linear' is transform-agnostic (the data's linear
+   * structure: principal subspace of x and LSCALE-I's pair rule on it); 'random' a seeded draw.
+   */
+  init?: 'auto' | 'spectral' | 'random' | 'linear';
   /** Seed of the random start (integer in [0, 2^53)). Default 0. */
   seed?: number;
   /** glm: coordinates with |x| ≥ 1 − clampEpsilon count as saturated. Default 1e-12. */
@@ -66,6 +70,28 @@ export interface GscaleOptions {
   edgeThreshold?: number;
   /** A history row every this many iterations (plus the last). Default 50. */
   historyEvery?: number;
+  /**
+   * Restarts chosen by the training loss: the start and `restarts` seeded random starts
+   * (seeds seed+1, …) each train for `restartIterations`; the lowest loss then trains for
+   * `maxIterations`. Default 0 (no restarts).
+   */
+  restarts?: number;
+  /** Iterations of each restart's probe. Default 500. */
+  restartIterations?: number;
+  /**
+   * Transform-agnostic path: iterations of reconstruction-only training (score term off, same
+   * plateau schedule, ends early on a plateau) before the full loss. Default: glm with the
+   * 'random' or 'linear' start 4000; otherwise 0.
+   */
+  warmupIterations?: number;
+  /**
+   * After the warm-up, re-mix the latents linearly by LSCALE-I's pair rule applied to the
+   * model's own latent score differences. Default: true for glm with the 'random' or 'linear'
+   * start; otherwise false.
+   */
+  realign?: boolean;
+  /** Step size of the warm-up. Default: glm 2e-2, mlp 5e-3. */
+  warmupLearningRate?: number;
 }
 
 /** A trained autoencoder: plain data (JSON-able apart from the Float64Array), usable with `gscaleEncode`/`gscaleDecode`. */
@@ -115,6 +141,7 @@ export interface GscaleResult {
   /** A topological order of `graph`. */
   order?: number[];
   history: GscaleHistory;
+  /** Iterations over every phase (warm-up, restart probes, full loss). */
   iterations: number;
   converged: boolean;
   /** Final loss terms (at the returned, best, parameters). */
@@ -122,7 +149,7 @@ export interface GscaleResult {
   scoreTerm: number;
   reconstruction: number;
   /** The start used and its step size. */
-  init: 'spectral' | 'random';
+  init: 'spectral' | 'random' | 'linear';
   learningRate: number;
 }
 
@@ -145,6 +172,11 @@ const OPTION_KEYS = optionNames<GscaleOptions>()([
   'edgeRule',
   'edgeThreshold',
   'historyEvery',
+  'restarts',
+  'restartIterations',
+  'warmupIterations',
+  'realign',
+  'warmupLearningRate',
 ]);
 
 function checkInput(fn: string, input: GscaleInput): OpArrays<'gscale'> {
@@ -202,7 +234,7 @@ function optionInputs(fn: string, options: GscaleOptions): { numbers: OpNumbers<
   };
   choice('family', FAMILIES);
   choice('optimizer', ['adam', 'rmsprop']);
-  choice('init', ['auto', 'spectral', 'random']);
+  choice('init', ['auto', 'spectral', 'random', 'linear']);
   choice('edgeRule', ['threshold', 'adaptive']);
   if (options.init === 'spectral' && options.family === 'mlp') {
     throw new RangeError(`${fn}: 'init' = 'spectral' needs the glm family; use 'random' (or 'auto') for mlp`);
@@ -213,9 +245,17 @@ function optionInputs(fn: string, options: GscaleOptions): { numbers: OpNumbers<
   integer('decays', 0);
   integer('seed', 0);
   integer('historyEvery', 1);
+  integer('restarts', 0);
+  integer('restartIterations', 1);
+  integer('warmupIterations', 0);
+  if (o.realign !== undefined) {
+    if (typeof o.realign !== 'boolean') throw new RangeError(`${fn}: 'realign' must be true or false, got ${String(o.realign)}`);
+    numbers.realign = o.realign ? 1 : 0;
+  }
   real('targetScale', (v) => v > 0, 'a positive number');
   real('reconstructionWeight', (v) => v >= 0, 'a number >= 0');
   real('learningRate', (v) => v > 0, 'a positive number');
+  real('warmupLearningRate', (v) => v > 0, 'a positive number');
   real('tolerance', (v) => v >= 0 && v < 1, 'in [0, 1)');
   real('lossTolerance', (v) => v >= 0, 'a number >= 0');
   real('clampEpsilon', (v) => v > 0 && v < 0.5, 'in (0, 0.5)');
@@ -316,7 +356,7 @@ function toResult(engine: Engine, out: OpOut<'gscale'>): GscaleResult {
     loss: out.numbers.loss,
     scoreTerm: out.numbers.scoreTerm,
     reconstruction: out.numbers.reconstruction,
-    init: out.strings.init as 'spectral' | 'random',
+    init: out.strings.init as GscaleResult['init'],
     learningRate: out.numbers.learningRate,
   };
   if (a.graph) {
@@ -348,7 +388,7 @@ export function gscale(engine: Engine, input: GscaleInput, options: GscaleOption
   return toResult(engine, call(engine, 'gscale', gscaleInputs('gscale', input, options)));
 }
 
-/** `gscale` off the event loop, with progress (fraction of maxIterations) and cancellation. */
+/** `gscale` off the event loop, with progress (fraction of the iteration budget: warm-up, restart probes, maxIterations) and cancellation. */
 export async function gscaleAsync(
   engine: Engine,
   input: GscaleInput,

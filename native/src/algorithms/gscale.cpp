@@ -242,8 +242,9 @@ struct GlmWorkspace {
   Matrix Z, Y, Xh, W, Gw, S, Sg, T, dW, dY;
 };
 
+// kappa weighs the score term (0 during the reconstruction-only warm-up).
 GscaleLoss glmLoss(const GscaleModel& model, const GlmInput& in, const GscaleData& data, double c, double lambda,
-                   Vector* gradient, GlmWorkspace& ws) {
+                   Vector* gradient, GlmWorkspace& ws, double kappa) {
   const Index N = data.x.rows(), d = model.d, n = model.n, K = data.n;
   ConstMatrixMap U(model.theta.data(), d, n);
   const Matrix& A = in.a;
@@ -264,10 +265,11 @@ GscaleLoss glmLoss(const GscaleModel& model, const GlmInput& in, const GscaleDat
   out.D = blockMeanAbs(ws.S, K);
   out.scoreTerm = scoreTermValue(out.D, c);
   out.reconstruction = (ws.Xh - data.x).squaredNorm() / static_cast<double>(N);
-  out.total = out.scoreTerm + lambda * out.reconstruction;
+  out.total = (kappa == 1.0 ? out.scoreTerm : kappa * out.scoreTerm) + lambda * out.reconstruction;
   if (!gradient) return out;
 
   ws.Sg = scoreTermGradient(ws.S, out.D, c);  // (KN) x n
+  if (kappa != 1.0) ws.Sg *= kappa;
   Matrix dU;
   dU.noalias() = ws.Gw.transpose() * ws.Sg;  // d x n (direct)
   ws.dW.setZero(N, d);
@@ -305,7 +307,8 @@ GscaleLoss glmLoss(const GscaleModel& model, const GlmInput& in, const GscaleDat
   return out;
 }
 
-GscaleLoss mlpLoss(const GscaleModel& model, const GscaleData& data, double c, double lambda, Vector* gradient) {
+GscaleLoss mlpLoss(const GscaleModel& model, const GscaleData& data, double c, double lambda, Vector* gradient,
+                   double kappa) {
   const Index N = data.x.rows(), K = data.n;
   const MlpLayout L(model.n, model.d, model.hidden);
   const Vector& th = model.theta;
@@ -318,13 +321,14 @@ GscaleLoss mlpLoss(const GscaleModel& model, const GscaleData& data, double c, d
   out.scoreTerm = scoreTermValue(out.D, c);
   const Matrix residual = dec.out - data.x;
   out.reconstruction = residual.squaredNorm() / static_cast<double>(N);
-  out.total = out.scoreTerm + lambda * out.reconstruction;
+  out.total = (kappa == 1.0 ? out.scoreTerm : kappa * out.scoreTerm) + lambda * out.reconstruction;
   if (!gradient) return out;
 
   using B = MlpLayout;
   gradient->setZero(th.size());
   Vector& g = *gradient;
-  const Matrix Sg = scoreTermGradient(rev.S, out.D, c);
+  Matrix Sg = scoreTermGradient(rev.S, out.D, c);
+  if (kappa != 1.0) Sg *= kappa;
   // Through the reverse pass S = P1 D1, P1 = Q1 ⊙ R1, Q1 = P2 D2, P2 = Q2 ⊙ R2, Q2 = G D3.
   L.mat(g, B::D1).noalias() += rev.P1.transpose() * Sg;
   Matrix dP1 = Sg * L.mat(th, B::D1).transpose();
@@ -368,9 +372,9 @@ class Objective {
   Objective(const GscaleData& data, const GscaleModel& shape) : data_(data) {
     if (shape.family == GscaleFamily::Glm) glmIn_ = glmInput(data.x, shape.clampEpsilon);
   }
-  GscaleLoss operator()(const GscaleModel& model, double c, double lambda, Vector* gradient) const {
-    return model.family == GscaleFamily::Glm ? glmLoss(model, glmIn_, data_, c, lambda, gradient, glm_)
-                                             : mlpLoss(model, data_, c, lambda, gradient);
+  GscaleLoss operator()(const GscaleModel& model, double c, double lambda, Vector* gradient, double kappa = 1.0) const {
+    return model.family == GscaleFamily::Glm ? glmLoss(model, glmIn_, data_, c, lambda, gradient, glm_, kappa)
+                                             : mlpLoss(model, data_, c, lambda, gradient, kappa);
   }
 
  private:
@@ -457,12 +461,21 @@ GscaleOptions resolveGscaleOptions(GscaleOptions o) {
   if (o.init == GscaleInit::Auto) o.init = o.family == GscaleFamily::Glm ? GscaleInit::Spectral : GscaleInit::Random;
   if (o.init == GscaleInit::Spectral && o.family != GscaleFamily::Glm)
     throw Error(f, "'init' = 'spectral' needs the glm family; use 'random' (or 'auto') for mlp");
+  // The warm-up and realignment are the glm family's default away from the
+  // spectral start; for the mlp they are options (they did not help it).
+  const bool agnostic = o.family == GscaleFamily::Glm && o.init != GscaleInit::Spectral;
+  if (o.warmupIterations < 0) o.warmupIterations = agnostic ? 4000 : 0;
+  if (o.realign < 0) o.realign = agnostic ? 1 : 0;
   if (o.learningRate < 0) {
+    // After a realigned start training only refines (as after the spectral start).
     if (o.family == GscaleFamily::Glm)
-      o.learningRate = o.init == GscaleInit::Spectral ? 1e-3 : 2e-2;
+      o.learningRate = o.init == GscaleInit::Spectral || o.realign ? 1e-3 : 2e-2;
     else
       o.learningRate = 5e-3;
   }
+  if (o.warmupLearningRate < 0) o.warmupLearningRate = o.family == GscaleFamily::Glm ? 2e-2 : 5e-3;
+  if (!(o.warmupLearningRate > 0) || !std::isfinite(o.warmupLearningRate))
+    throw Error(f, "'warmupLearningRate' must be a positive number, got " + std::to_string(o.warmupLearningRate));
   if (!(o.learningRate > 0) || !std::isfinite(o.learningRate))
     throw Error(f, "'learningRate' must be a positive number, got " + std::to_string(o.learningRate));
   if (o.maxIterations < 0) throw Error(f, "'maxIterations' must be >= 0, got " + std::to_string(o.maxIterations));
@@ -477,6 +490,10 @@ GscaleOptions resolveGscaleOptions(GscaleOptions o) {
   if (!(o.edgeThreshold >= 0) || !std::isfinite(o.edgeThreshold))
     throw Error(f, "'edgeThreshold' must be a number >= 0, got " + std::to_string(o.edgeThreshold));
   if (o.historyEvery < 1) throw Error(f, "'historyEvery' must be at least 1, got " + std::to_string(o.historyEvery));
+  if (o.restarts < 0 || o.restarts > 1000)
+    throw Error(f, "'restarts' must be between 0 and 1000, got " + std::to_string(o.restarts));
+  if (o.restartIterations < 1)
+    throw Error(f, "'restartIterations' must be at least 1, got " + std::to_string(o.restartIterations));
   return o;
 }
 
@@ -507,6 +524,156 @@ GscaleLoss gscaleLoss(const GscaleModel& model, const GscaleData& data, double t
   return Objective(data, model)(model, targetScale, reconstructionWeight, gradient);
 }
 
+namespace {
+
+// LSCALE-I's rule for the pairs in n projected coordinates: `projected`
+// ((n·N) x n) holds the pair differences in those coordinates, block i for
+// pair i. Column j of the returned M is the direction orthogonal (in the
+// least-squares sense) to every pair but j: the eigenvector of the smallest
+// eigenvalue of sum_{i != j} C_i / tr C_i.
+Matrix pairRule(const Matrix& projected, Index N, Index n) {
+  std::vector<Matrix> C(static_cast<size_t>(n));
+  for (Index i = 0; i < n; ++i) {
+    const auto block = projected.middleRows(i * N, N);
+    C[i] = block.transpose() * block;
+    const double trace = C[i].trace();
+    if (trace > 0) C[i] /= trace;
+  }
+  Matrix M(n, n);
+  for (Index j = 0; j < n; ++j) {
+    Matrix sum = Matrix::Zero(n, n);
+    for (Index i = 0; i < n; ++i)
+      if (i != j) sum += C[i];
+    if (n == 1) {
+      M(0, 0) = 1.0;
+      continue;
+    }
+    Eigen::SelfAdjointEigenSolver<Matrix> eig(sum);
+    M.col(j) = eig.eigenvectors().col(0);
+  }
+  return M;
+}
+
+// Rescales each latent so that D(j, j) = c: ẑ_j -> s_j ẑ_j with
+// s_j = D(j, j) / c (D scales as 1/s_j), which leaves the autoencoder's
+// reconstruction unchanged.
+void rescaleLatents(GscaleModel& model, const GscaleData& data, double c) {
+  const Index N = data.x.rows(), n = model.n;
+  const Matrix z = model.encode(data.x);
+  const Matrix D = blockMeanAbs(model.pullBack(ConstMatrixMap(z.data(), N, n), data.pairs, n), n);
+  if (model.family == GscaleFamily::Glm) {
+    MatrixMap U(model.theta.data(), model.d, n);
+    for (Index j = 0; j < n; ++j)
+      if (D(j, j) > 0) U.col(j) *= c / D(j, j);
+    return;
+  }
+  const MlpLayout L(model.n, model.d, model.hidden);
+  for (Index j = 0; j < n; ++j) {
+    if (!(D(j, j) > 0)) continue;
+    const double s = D(j, j) / c;
+    L.mat(model.theta, MlpLayout::E3).row(j) *= s;
+    L.row(model.theta, MlpLayout::e3)(j) *= s;
+    L.mat(model.theta, MlpLayout::D1).col(j) /= s;
+  }
+}
+
+// Re-mixes the latents linearly, ẑ -> M^{-1} ẑ, with M from the pair rule
+// applied to the model's own latent score differences J_dec(ẑ)^T dsx_i: after
+// it, pair i's differences are (in the least-squares sense) confined to
+// latent i. Exact when the model already spans the right latent space up to
+// a linear map (the decoder's weights w_t do not change). Then rescales.
+void realignLatents(GscaleModel& model, const GscaleData& data, double c) {
+  const Index N = data.x.rows(), n = model.n;
+  if (n > 1) {
+    const Matrix z = model.encode(data.x);
+    const Matrix M = pairRule(model.pullBack(ConstMatrixMap(z.data(), N, n), data.pairs, n), N, n);
+    const Matrix Minv = M.completeOrthogonalDecomposition().pseudoInverse();
+    if (model.family == GscaleFamily::Glm) {
+      MatrixMap U(model.theta.data(), model.d, n);
+      U = Matrix(U * M);
+    } else {
+      const MlpLayout L(model.n, model.d, model.hidden);
+      L.mat(model.theta, MlpLayout::E3) = Matrix(Minv * L.mat(model.theta, MlpLayout::E3));
+      L.row(model.theta, MlpLayout::e3) = RowVector(L.row(model.theta, MlpLayout::e3) * Minv.transpose());
+      L.mat(model.theta, MlpLayout::D1) = Matrix(L.mat(model.theta, MlpLayout::D1) * M);
+    }
+  }
+  rescaleLatents(model, data, c);
+}
+
+// Least-squares read-out [W b] minimising ||H W^T + 1 b^T - Y||^2 with a tiny
+// ridge (H may be rank-deficient); W is written to `weights`, b to `bias`.
+void fitReadout(const Matrix& H, const Matrix& Y, MatrixMap weights, Eigen::Map<RowVector> bias) {
+  const Index N = H.rows(), h = H.cols();
+  Matrix Ha(N, h + 1);
+  Ha.leftCols(h) = H;
+  Ha.col(h).setOnes();
+  Matrix gram = Ha.transpose() * Ha;
+  const double ridge = 1e-4 * std::max(gram.trace() / static_cast<double>(h + 1), 1e-300);
+  gram.diagonal().array() += ridge;
+  const Matrix coef = gram.ldlt().solve(Ha.transpose() * Y);  // (h+1) x k
+  weights = coef.topRows(h).transpose();
+  bias = coef.row(h);
+}
+
+// A random h x n matrix with orthonormal columns (orthonormal rows when h < n).
+Matrix orthonormalColumns(Index h, Index n, Generator& rng) {
+  Matrix r(std::max(h, n), std::min(h, n));
+  rng.fillUniform(r.data(), static_cast<size_t>(r.size()), -1.0, 1.0);
+  const Matrix q = Eigen::HouseholderQR<Matrix>(r).householderQ() * Matrix::Identity(r.rows(), r.cols());
+  return h >= n ? q : Matrix(q.transpose());
+}
+
+}  // namespace
+
+GscaleModel gscaleLinearInit(const GscaleData& data, GscaleFamily family, int hidden, double targetScale, uint64_t seed,
+                             double clampEpsilon) {
+  const Index N = data.x.rows(), d = data.x.cols(), n = data.n;
+  const RowVector mean = data.x.colwise().mean();
+  const Matrix centred = data.x.rowwise() - mean;
+  Eigen::BDCSVD<Matrix> svd(centred, Eigen::ComputeThinV);
+  const Matrix V = svd.matrixV().leftCols(n);
+  ConstMatrixMap G(data.pairs, n * N, d);
+  const Matrix M = pairRule(G * V, N, n);
+  const Matrix A = V * M;  // linear decoder x ≈ mean + A z
+
+  GscaleModel model;
+  model.family = family;
+  model.n = static_cast<int>(n);
+  model.d = static_cast<int>(d);
+  model.hidden = family == GscaleFamily::Mlp ? hidden : 0;
+  model.clampEpsilon = clampEpsilon;
+  model.theta.setZero(GscaleModel::parameterCount(family, model.n, model.d, model.hidden));
+  if (family == GscaleFamily::Glm) {
+    MatrixMap(model.theta.data(), d, n) = A;
+    rescaleLatents(model, data, targetScale);
+    return model;
+  }
+  // Linear latents z = pinv(A) (x - mean).
+  const Matrix encoderMap = A.completeOrthogonalDecomposition().pseudoInverse();  // n x d
+  const Matrix Z = centred * encoderMap.transpose();                              // N x n
+  const MlpLayout L(model.n, model.d, hidden);
+  Vector& th = model.theta;
+  Generator rng(seed);
+  const Matrix Be = orthonormalColumns(hidden, n, rng), Bd = orthonormalColumns(hidden, n, rng);
+  // Hidden pre-activations with RMS 0.5: tanh is close to linear there.
+  const double rms = std::sqrt((Z * Be.transpose()).squaredNorm() / static_cast<double>(N * hidden));
+  const double s = rms > 0 ? 0.5 / rms : 1.0;
+  using B = MlpLayout;
+  L.mat(th, B::E1) = s * Be * encoderMap;
+  L.row(th, B::e1) = -(L.mat(th, B::E1) * mean.transpose()).transpose();
+  L.mat(th, B::E2).setIdentity();
+  const EncoderPass enc = mlpEncode(L, th, data.x);
+  fitReadout(enc.K2, Z, L.mat(th, B::E3), L.row(th, B::e3));
+  L.mat(th, B::D1) = s * Bd;
+  L.mat(th, B::D2).setIdentity();
+  const Matrix zHat = mlpEncode(L, th, data.x).z;
+  const DecoderPass dec = mlpDecode(L, th, zHat);
+  fitReadout(dec.H2, Matrix(data.x), L.mat(th, B::D3), L.row(th, B::f3));
+  rescaleLatents(model, data, targetScale);
+  return model;
+}
+
 GscaleModel gscaleSpectralInit(const GscaleData& data, double targetScale, double clampEpsilon) {
   const Index N = data.x.rows(), d = data.x.cols(), n = data.n;
   const GlmInput in = glmInput(data.x, clampEpsilon);
@@ -532,26 +699,7 @@ GscaleModel gscaleSpectralInit(const GscaleData& data, double targetScale, doubl
       glmEncode(ConstMatrixMap(V.data(), d, n), in, glmPinv(ConstMatrixMap(V.data(), d, n), "gscale"), nullptr);
   const Matrix W = (1.0 - (latentsV * V.transpose()).array().tanh().square()).matrix();
   ConstMatrixMap G(data.pairs, n * N, d);
-  const Matrix projected = tiledProduct(G, W, n) * V;  // (nN) x n
-  std::vector<Matrix> C(static_cast<size_t>(n));
-  for (Index i = 0; i < n; ++i) {
-    const auto block = projected.middleRows(i * N, N);
-    C[i] = block.transpose() * block;
-    const double trace = C[i].trace();
-    if (trace > 0) C[i] /= trace;
-  }
-  Matrix M(n, n);
-  for (Index j = 0; j < n; ++j) {
-    Matrix sum = Matrix::Zero(n, n);
-    for (Index i = 0; i < n; ++i)
-      if (i != j) sum += C[i];
-    if (n == 1) {
-      M(0, 0) = 1.0;
-      continue;
-    }
-    Eigen::SelfAdjointEigenSolver<Matrix> eig(sum);
-    M.col(j) = eig.eigenvectors().col(0);
-  }
+  const Matrix M = pairRule(tiledProduct(G, W, n) * V, N, n);
   GscaleModel model;
   model.family = GscaleFamily::Glm;
   model.n = static_cast<int>(n);
@@ -644,78 +792,133 @@ GscaleResult gscale(const GscaleData& data, const GscaleOptions& rawOptions, con
       .add("the parameters, their gradient and the optimiser state",
            {6, hidden > 0 ? hidden * (d + n + 2) : int64_t(d) * n})
       .add("the hidden activations", {4, N, hidden})
-      .add("the loss history", {o.maxIterations / o.historyEvery + 1, 5})
+      .add("the loss history",
+           {(o.maxIterations +
+             (int64_t(o.restarts > 0 ? o.restartIterations : 0) + o.warmupIterations) * (o.restarts + 1)) /
+                    o.historyEvery +
+                1,
+            5})
       .check();
 
   GscaleResult result;
   result.init = o.init;
   result.learningRate = o.learningRate;
-  GscaleModel model = o.init == GscaleInit::Spectral
-                          ? gscaleSpectralInit(data, o.targetScale, o.clampEpsilon)
-                          : gscaleRandomInit(o.family, static_cast<int>(n), d, o.hidden, o.seed, o.clampEpsilon);
+  const auto start = [&](GscaleInit init, uint64_t seed) {
+    return init == GscaleInit::Spectral ? gscaleSpectralInit(data, o.targetScale, o.clampEpsilon)
+           : init == GscaleInit::Linear
+               ? gscaleLinearInit(data, o.family, o.hidden, o.targetScale, seed, o.clampEpsilon)
+               : gscaleRandomInit(o.family, static_cast<int>(n), d, o.hidden, seed, o.clampEpsilon);
+  };
+  GscaleModel model = start(o.init, o.seed);
   const Objective objective(data, model);
 
-  const Index P = model.theta.size();
-  Vector grad(P), m1 = Vector::Zero(P), m2 = Vector::Zero(P);
-  const double beta1 = 0.9, beta2 = 0.999, alpha = 0.99, eps = 1e-8;
-  double lr = o.learningRate;
-  double best = std::numeric_limits<double>::infinity();
-  Vector bestTheta = model.theta;
-  int sinceBest = 0, decaysDone = 0;
-  const double stopLoss = o.lossTolerance * static_cast<double>(n) * o.targetScale;
+  // Restarts: the start and `restarts` seeded random starts (seeds seed + 1,
+  // ...) each train for restartIterations; the one with the lowest training
+  // loss goes on with the full schedule. Only the loss decides.
+  const int64_t probe = o.restarts > 0 ? o.restartIterations : 0;
+  const int64_t budget = o.maxIterations + (probe + o.warmupIterations) * (o.restarts + 1);
   std::vector<std::array<double, 5>> history;
-  GscaleLoss loss;
-  int it = 0;
-  const int progressEvery = std::clamp(o.maxIterations / 200, 1, 100);
-  for (; it < o.maxIterations; ++it) {
-    if (context && it % 16 == 0) context->checkCancelled("gscale");
-    loss = objective(model, o.targetScale, o.reconstructionWeight, &grad);
-    if (!std::isfinite(loss.total) || !grad.allFinite())
-      throw Error("gscale",
-                  "the loss became non-finite at iteration " + std::to_string(it) +
-                      "; use a smaller learningRate or rescale the score differences",
-                  ErrorCode::NoSolution);
-    if (it % o.historyEvery == 0) history.push_back({double(it), loss.total, loss.scoreTerm, loss.reconstruction, lr});
-    if (context && it % progressEvery == 0)
-      context->progress(static_cast<double>(it) / o.maxIterations,
-                        "gscale: iteration " + std::to_string(it) + ", loss " + std::to_string(loss.total));
-    if (loss.total < best) {
-      if (loss.total < best * (1.0 - o.tolerance))
-        sinceBest = 0;
-      else
+  int total = 0;  // iterations over all phases (history and progress count these)
+  const int progressEvery = std::clamp(static_cast<int>(budget / 200), 1, 100);
+  const double stopLoss = o.lossTolerance * static_cast<double>(n) * o.targetScale;
+  struct Phase {
+    int iterations = 0;
+    bool converged = false;
+    double lr = 0;
+  };
+  // Trains `model` for at most `limit` iterations under the plateau
+  // schedule and leaves the best parameters seen in it.
+  const auto train = [&](GscaleModel& m, int limit, double kappa, double rate) {  // kappa: weight of the score term
+    const Index P = m.theta.size();
+    Vector grad(P), m1 = Vector::Zero(P), m2 = Vector::Zero(P);
+    const double beta1 = 0.9, beta2 = 0.999, alpha = 0.99, eps = 1e-8;
+    Phase phase;
+    double lr = rate;
+    double best = std::numeric_limits<double>::infinity();
+    Vector bestTheta = m.theta;
+    int sinceBest = 0, decaysDone = 0, it = 0;
+    GscaleLoss loss;
+    for (; it < limit; ++it, ++total) {
+      if (context && total % 16 == 0) context->checkCancelled("gscale");
+      loss = objective(m, o.targetScale, o.reconstructionWeight, &grad, kappa);
+      if (!std::isfinite(loss.total) || !grad.allFinite())
+        throw Error("gscale",
+                    "the loss became non-finite at iteration " + std::to_string(total) +
+                        "; use a smaller learningRate or rescale the score differences",
+                    ErrorCode::NoSolution);
+      if (total % o.historyEvery == 0)
+        history.push_back({double(total), loss.total, loss.scoreTerm, loss.reconstruction, lr});
+      if (context && total % progressEvery == 0)
+        context->progress(static_cast<double>(total) / static_cast<double>(budget),
+                          "gscale: iteration " + std::to_string(total) + ", loss " + std::to_string(loss.total));
+      if (loss.total < best) {
+        if (loss.total < best * (1.0 - o.tolerance))
+          sinceBest = 0;
+        else
+          ++sinceBest;
+        best = loss.total;
+        bestTheta = m.theta;
+      } else {
         ++sinceBest;
-      best = loss.total;
-      bestTheta = model.theta;
-    } else {
-      ++sinceBest;
-    }
-    if (loss.total <= stopLoss) {
-      result.converged = true;
-      break;
-    }
-    if (sinceBest >= o.patience) {
-      sinceBest = 0;
-      if (++decaysDone > o.decays) {
-        result.converged = true;
+      }
+      if (loss.total <= stopLoss) {
+        phase.converged = true;
         break;
       }
-      lr *= 0.5;
-      model.theta = bestTheta;  // restart the halved rate from the best point
-      m1.setZero();
-      m2.setZero();
+      if (sinceBest >= o.patience) {
+        sinceBest = 0;
+        if (++decaysDone > o.decays) {
+          phase.converged = true;
+          break;
+        }
+        lr *= 0.5;
+        m.theta = bestTheta;  // restart the halved rate from the best point
+        m1.setZero();
+        m2.setZero();
+      }
+      if (o.optimizer == GscaleOptimizer::Adam) {
+        m1 = beta1 * m1 + (1 - beta1) * grad;
+        m2 = beta2 * m2 + (1 - beta2) * grad.cwiseAbs2();
+        const double t = static_cast<double>(it + 1);
+        const double c1 = 1 - std::pow(beta1, t), c2 = 1 - std::pow(beta2, t);
+        m.theta.array() -= lr * (m1.array() / c1) / ((m2.array() / c2).sqrt() + eps);
+      } else {
+        m2 = alpha * m2 + (1 - alpha) * grad.cwiseAbs2();
+        m.theta.array() -= lr * grad.array() / (m2.array().sqrt() + eps);
+      }
     }
-    if (o.optimizer == GscaleOptimizer::Adam) {
-      m1 = beta1 * m1 + (1 - beta1) * grad;
-      m2 = beta2 * m2 + (1 - beta2) * grad.cwiseAbs2();
-      const double t = static_cast<double>(it + 1);
-      const double c1 = 1 - std::pow(beta1, t), c2 = 1 - std::pow(beta2, t);
-      model.theta.array() -= lr * (m1.array() / c1) / ((m2.array() / c2).sqrt() + eps);
-    } else {
-      m2 = alpha * m2 + (1 - alpha) * grad.cwiseAbs2();
-      model.theta.array() -= lr * grad.array() / (m2.array().sqrt() + eps);
+    m.theta = bestTheta;
+    phase.iterations = it;
+    phase.lr = lr;
+    return phase;
+  };
+
+  // Transform-agnostic path: learn to reconstruct first (score term off),
+  // then re-mix the latents by the pair rule, then train the full loss.
+  const auto prepare = [&](GscaleModel& m) {
+    if (o.warmupIterations > 0) train(m, o.warmupIterations, 0.0, o.warmupLearningRate);
+    if (o.realign) realignLatents(m, data, o.targetScale);
+  };
+  if (o.restarts == 0) prepare(model);
+  if (o.restarts > 0) {
+    double bestLoss = std::numeric_limits<double>::infinity();
+    GscaleModel winner = model;
+    for (int k = 0; k <= o.restarts; ++k) {
+      GscaleModel candidate = k == 0 ? model : start(GscaleInit::Random, o.seed + static_cast<uint64_t>(k));
+      prepare(candidate);
+      train(candidate, o.restartIterations, 1.0, o.learningRate);
+      const double value = objective(candidate, o.targetScale, o.reconstructionWeight, nullptr).total;
+      if (value < bestLoss) {
+        bestLoss = value;
+        winner = std::move(candidate);
+      }
     }
+    model = std::move(winner);
   }
-  model.theta = bestTheta;
+  const Phase main = train(model, o.maxIterations, 1.0, o.learningRate);
+  result.converged = main.converged;
+  const int it = total;
+  const double lr = main.lr;
   result.iterations = it;
   result.finalLoss = objective(model, o.targetScale, o.reconstructionWeight, nullptr);
   history.push_back(

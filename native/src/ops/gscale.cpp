@@ -96,12 +96,20 @@ OpResult opGscale(const OpArgs& args, const Context& context) {
   o.decays = static_cast<int>(args.integer("decays"));
   o.lossTolerance = args.number("lossTolerance");
   const std::string init = args.string("init");
-  o.init = init == "spectral" ? GscaleInit::Spectral : (init == "random" ? GscaleInit::Random : GscaleInit::Auto);
+  o.init = init == "spectral" ? GscaleInit::Spectral
+           : init == "random" ? GscaleInit::Random
+           : init == "linear" ? GscaleInit::Linear
+                              : GscaleInit::Auto;
   o.seed = static_cast<uint64_t>(args.integer("seed"));
   o.clampEpsilon = args.number("clampEpsilon");
   o.edgeRule = args.string("edgeRule") == "threshold" ? GscaleEdgeRule::Threshold : GscaleEdgeRule::Adaptive;
   o.edgeThreshold = args.number("edgeThreshold");
   o.historyEvery = static_cast<int>(args.integer("historyEvery"));
+  o.restarts = static_cast<int>(args.integer("restarts"));
+  o.restartIterations = static_cast<int>(args.integer("restartIterations"));
+  o.warmupIterations = static_cast<int>(args.integer("warmupIterations"));
+  o.realign = static_cast<int>(args.integer("realign"));
+  o.warmupLearningRate = args.number("warmupLearningRate");
 
   const GscaleResult r = gscale(data.data(), o, &context);
   OpResult result;
@@ -123,7 +131,9 @@ OpResult opGscale(const OpArgs& args, const Context& context) {
   result.numbers["scoreTerm"] = r.finalLoss.scoreTerm;
   result.numbers["reconstruction"] = r.finalLoss.reconstruction;
   result.numbers["learningRate"] = r.learningRate;
-  result.strings["init"] = r.init == GscaleInit::Spectral ? "spectral" : "random";
+  result.strings["init"] = r.init == GscaleInit::Spectral ? "spectral"
+                           : r.init == GscaleInit::Linear ? "linear"
+                                                          : "random";
   return result;
 }
 
@@ -222,12 +232,19 @@ OpSpec gscaleSpec() {
       .integer("patience", o.patience, 1, 100000000, "iterations without improvement before a decay")
       .integer("decays", o.decays, 0, 1000, "learning-rate decays before stopping")
       .number("lossTolerance", o.lossTolerance, "stop below this loss")
-      .choice("init", {"auto", "spectral", "random"}, "auto", "start")
+      .choice("init", {"auto", "spectral", "random", "linear"}, "auto",
+              "start: 'spectral' (glm, specific to x = tanh(Uz)), 'random', 'linear' (from the data's linear structure)")
       .integer("seed", 0, 0, 9007199254740991.0, "seed of the random start")
       .number("clampEpsilon", o.clampEpsilon, "glm family: clamp of atanh's argument")
       .choice("edgeRule", {"threshold", "adaptive"}, "threshold", "how edges are decided")
       .number("edgeThreshold", o.edgeThreshold, "'threshold' rule: the threshold")
       .integer("historyEvery", o.historyEvery, 1, 100000000, "record the loss every this many iterations")
+      .integer("restarts", o.restarts, 0, 1000, "extra random starts probed; the lowest training loss is kept")
+      .integer("restartIterations", o.restartIterations, 1, 100000000, "iterations of each restart probe")
+      .integer("warmupIterations", o.warmupIterations, -1, 100000000,
+               "reconstruction-only warm-up iterations (-1: the family's default)")
+      .integer("realign", o.realign, -1, 1, "realign the latents by the pair rule after the warm-up (-1: family default)")
+      .number("warmupLearningRate", o.warmupLearningRate, "warm-up step size (< 0: the family's default)")
       .returnsArray("parameters", "P", "flat parameters of the trained model")
       .returnsNumber("n", "latent dimension")
       .returnsNumber("d", "observed dimension")
@@ -249,7 +266,7 @@ OpSpec gscaleSpec() {
       .returnsNumber("scoreTerm", "final score term")
       .returnsNumber("reconstruction", "final reconstruction error")
       .returnsNumber("learningRate", "step size used")
-      .returnsString("init", "start used: 'spectral' or 'random'");
+      .returnsString("init", "start used: 'spectral', 'random' or 'linear'");
 }
 
 SCORECRL_OP(gscaleSpec(), opGscale);

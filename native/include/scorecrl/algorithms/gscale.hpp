@@ -62,6 +62,7 @@ enum class GscaleInit {
   Auto,      // Spectral for Glm, Random for Mlp
   Spectral,  // Glm only: closed-form start (see gscaleSpectralInit)
   Random,    // seeded uniform draws (Glm: U ~ U[-0.5, 0.5); Mlp: Glorot uniform)
+  Linear,    // any family: from the data's linear structure (see gscaleLinearInit)
 };
 
 // Trainable parameters, flattened into one vector (the optimiser's view).
@@ -98,7 +99,7 @@ struct GscaleOptions {
   double reconstructionWeight =
       -1.0;  // λ; < 0: family default (Glm 1, Mlp 100: the mlp decoder must learn to reconstruct first)
   GscaleOptimizer optimizer = GscaleOptimizer::Adam;
-  double learningRate = -1.0;  // < 0: family default (Glm 1e-3 spectral / 2e-2 random, Mlp 5e-3)
+  double learningRate = -1.0;  // < 0: family default (Glm 1e-3 spectral or realigned / 2e-2 otherwise, Mlp 5e-3)
   int maxIterations = 20000;
   // Plateau schedule: when the best loss has not improved by a relative
   // `tolerance` for `patience` iterations, the learning rate is halved and
@@ -115,6 +116,19 @@ struct GscaleOptions {
   GscaleEdgeRule edgeRule = GscaleEdgeRule::Threshold;
   double edgeThreshold = 0.02;
   int historyEvery = 50;  // record a history row every this many iterations (and the last)
+  // Restarts chosen by the training loss: the start and `restarts` seeded
+  // random starts (seeds seed + 1, ...) each train for restartIterations
+  // (same schedule); the lowest loss then trains for maxIterations.
+  int restarts = 0;
+  int restartIterations = 500;
+  // Transform-agnostic path (the Glm default for the Random and Linear
+  // starts): train the reconstruction alone for warmupIterations (same
+  // schedule, score term off), then re-mix the latents linearly by the pair
+  // rule on the model's own latent score differences (realign), then train
+  // the full loss.
+  int warmupIterations = -1;       // < 0: Glm 4000 (Random/Linear start), otherwise 0
+  int realign = -1;                // < 0: Glm 1 (Random/Linear start), otherwise 0
+  double warmupLearningRate = -1;  // < 0: Glm 2e-2, Mlp 5e-3
 };
 
 // Sets family-dependent defaults and checks ranges; throws Error("gscale", ...).
@@ -152,6 +166,20 @@ GscaleLoss gscaleLoss(const GscaleModel& model, const GscaleData& data, double t
 // the smallest eigenvalue of sum_{i != j} C_i / tr C_i,
 // C_i = E[(V^T (w ⊙ dsx_i)) (.)^T]. Columns are then scaled so D(j, j) = c.
 GscaleModel gscaleSpectralInit(const GscaleData& data, double targetScale, double clampEpsilon);
+
+// Transform-agnostic start from the data's linear structure: LSCALE-I's
+// pair rule on the linearisation x ≈ mean + A z. V = top-n right singular
+// vectors of the centred x; with A = V M, dsz_i = M^T V^T dsx_i, so column m_j
+// of M is the eigenvector of the smallest eigenvalue of
+// sum_{i != j} C_i / tr C_i, C_i = E[(V^T dsx_i)(.)^T] (nothing about tanh is
+// used). Glm: U = V M. Mlp: a network that is this linear autoencoder to
+// first order: encoder layers E1 = s B pinv(A) (B h x n with orthonormal
+// columns drawn from `seed`), E2 = I, decoder D1 = s B', D2 = I, with s
+// keeping the hidden pre-activations in tanh's near-linear range, and the
+// read-out layers E3, e3 and D3, f3 fitted by least squares to the linear
+// latents and to x. Latents are then rescaled so that D(j, j) = c.
+GscaleModel gscaleLinearInit(const GscaleData& data, GscaleFamily family, int hidden, double targetScale, uint64_t seed,
+                             double clampEpsilon);
 
 // Seeded random start.
 GscaleModel gscaleRandomInit(GscaleFamily family, int n, int d, int hidden, uint64_t seed, double clampEpsilon);
