@@ -20,40 +20,66 @@
 import os from 'node:os';
 import { loadBackend } from '../dist/index.js';
 
+/** @typedef {import('../dist/index.js').NDArray} NDArray */
+/** @typedef {import('../dist/index.js').LscaleResult} LscaleResult */
+/** @typedef {import('../dist/index.js').LscaleStage} LscaleStage */
+/**
+ * One seed's row of `perRun`.
+ * @typedef {{ seed: number, defaultRule: LscaleResult['edgeRule'], mcc: number, shdAdaptive: number, shdNullLevel: number,
+ *   emptyGraphShd: number, fitSeconds: number, trueEdgeMargins: number[], nonEdgeMargins: number[],
+ *   trueEdgeFrequencies?: number[], nonEdgeFrequencies?: number[], softEdges: number, orderIsCausal: boolean }} Run
+ */
+/** @typedef {'mcc' | 'shdAdaptive' | 'shdNullLevel' | 'emptyGraphShd' | 'fitSeconds'} RunNumber a numeric column of Run */
+
 const methods = (process.env.SCORECRL_BENCH_EDGES_METHODS ?? 'logistic-quadratic,classifier-mlp').split(',');
-const latent = process.env.SCORECRL_BENCH_EDGES_LATENT ?? 'mlp';
+// simulate checks the name.
+const latent = /** @type {import('../dist/index.js').LatentModelName} */ (process.env.SCORECRL_BENCH_EDGES_LATENT ?? 'mlp');
 const randomOrder = process.env.SCORECRL_BENCH_EDGES_RANDOM_ORDER === '1';
 const resamples = Number(process.env.SCORECRL_BENCH_EDGES_RESAMPLES ?? 50);
 const n = 5;
 const d = 100;
 const N = 50_000;
 
+/** @param {string} text */
 function parseSeeds(text) {
   const range = /^(\d+)-(\d+)$/.exec(text);
   if (range) return Array.from({ length: Number(range[2]) - Number(range[1]) + 1 }, (_, i) => Number(range[1]) + i);
   return text.split(',').map(Number);
 }
-const seedsFor = (method) =>
+const seedsFor = (/** @type {string} */ method) =>
   parseSeeds(process.env.SCORECRL_BENCH_EDGES_SEEDS ?? (method === 'classifier-mlp' || method === 'ssm' ? '2000-2009' : '2000-2019'));
 
-const round = (v, digits = 4) => Math.round(v * 10 ** digits) / 10 ** digits;
-const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
-const stderr = (values) => {
+const round = (/** @type {number} */ v, digits = 4) => Math.round(v * 10 ** digits) / 10 ** digits;
+const mean = (/** @type {number[]} */ values) => values.reduce((a, b) => a + b, 0) / values.length;
+const stderr = (/** @type {number[]} */ values) => {
   const m = mean(values);
   return values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - m) ** 2, 0) / (values.length - 1) / values.length) : 0;
 };
-const progress = (text) => process.stderr.write(`edges: ${text}\n`);
+const progress = (/** @type {string} */ text) => process.stderr.write(`edges: ${text}\n`);
 
 const crl = await loadBackend({ backend: 'native' });
+// Every lscale call here has intervention 'hard', so its result has a hard stage.
+const hardOf = (/** @type {LscaleResult} */ result) => /** @type {LscaleStage} */ (result.hard);
 
-/** Whether `order` (oldest first) puts every edge's tail before its head. */
+/**
+ * Whether `order` (oldest first) puts every edge's tail before its head.
+ * @param {number[]} order every node once
+ * @param {Float64Array} graph
+ */
 function isCausalOrder(order, graph) {
+  /** @type {Map<number, number>} */
   const position = new Map(order.map((v, i) => [v, i]));
-  for (let j = 0; j < n; j++) for (let m = 0; m < n; m++) if (graph[j * n + m] && position.get(j) > position.get(m)) return false;
+  /** @param {number} v */
+  const at = (v) => /** @type {number} */ (position.get(v)); // order holds every node
+  for (let j = 0; j < n; j++) for (let m = 0; m < n; m++) if (graph[j * n + m] && at(j) > at(m)) return false;
   return true;
 }
 
-/** ẑ = x0 · encoderᵀ (N×n) on the observational samples. */
+/**
+ * ẑ = x0 · encoderᵀ (N×n) on the observational samples.
+ * @param {NDArray} x
+ * @param {NDArray} encoder
+ */
 function encode(x, encoder) {
   const e = encoder.data;
   const out = new Float64Array(N * n);
@@ -71,37 +97,46 @@ const results = {
   setting: { n, d, samples: N, latent, intervention: 'hard', factor: 5, randomOrder, resamples },
   paper: { table: 'JMLR 2025, Table 6, estimated scores', mcc: 0.94, shd: 4.27 },
   tunedOnSeeds: '1000-1009',
-  methods: {},
+  methods: /** @type {Record<string, object>} */ ({}),
 };
 
 for (const method of methods) {
   const seeds = seedsFor(method);
+  /** @type {Run[]} */
   const runs = [];
   for (const seed of seeds) {
     progress(`${method} seed ${seed}`);
     const sim = crl.simulate({ n, d, samples: N, seed, latent, randomOrder, outputs: { dsx: method === 'exact' } });
+    // z and x are simulated by default, dsx when asked for.
+    const x = /** @type {NDArray} */ (sim.x);
+    const z = /** @type {NDArray} */ (sim.z);
     const start = process.hrtime.bigint();
-    const dsx = method === 'exact' ? sim.dsx : crl.estimateScoreDifferences(sim.x, { method, seed }).dsx;
+    const dsx = method === 'exact' ? /** @type {NDArray} */ (sim.dsx) : crl.estimateScoreDifferences(x, { method, seed }).dsx;
     const fitSeconds = Number(process.hrtime.bigint() - start) / 1e9;
-    const byDefault = crl.lscale({ x: sim.x, dsx }, { intervention: 'hard', resamples, resampleSeed: seed });
-    const other = crl.lscale(
-      { x: sim.x, dsx },
-      { intervention: 'hard', edgeRule: byDefault.edgeRule === 'adaptive' ? 'null-level' : 'adaptive' },
-    );
-    const adaptive = byDefault.edgeRule === 'adaptive' ? byDefault : other;
-    const nullLevel = byDefault.edgeRule === 'adaptive' ? other : byDefault;
-    const z0 = { data: sim.z.data.subarray(0, N * n), shape: [N, n] };
-    const mcc = crl.meanCorrelationCoefficient(z0, encode(sim.x, byDefault.hard.encoder)).mcc;
+    const byDefault = crl.lscale({ x, dsx }, { intervention: 'hard', resamples, resampleSeed: seed });
+    const other = crl.lscale({ x, dsx }, { intervention: 'hard', edgeRule: byDefault.edgeRule === 'adaptive' ? 'null-level' : 'adaptive' });
+    const adaptive = hardOf(byDefault.edgeRule === 'adaptive' ? byDefault : other);
+    const nullLevel = hardOf(byDefault.edgeRule === 'adaptive' ? other : byDefault);
+    const defaultHard = hardOf(byDefault);
+    const z0 = { data: z.data.subarray(0, N * n), shape: [N, n] };
+    const mcc = crl.meanCorrelationCoefficient(z0, encode(x, defaultHard.encoder)).mcc;
     let trueEdges = 0;
     for (const v of sim.graph.data) trueEdges += v;
     // Margins (decades above the non-edge level) of the true edges and of the non-edges j → m with j before m.
-    const margin = nullLevel.hard.edgeMargin.data;
-    const frequency = byDefault.hard.edgeFrequency?.data;
+    const margin = /** @type {NDArray} */ (nullLevel.edgeMargin).data; // reported by every rule but 'absolute'
+    const frequency = defaultHard.edgeFrequency?.data;
+    /** @type {number[]} */
     const edgeFrequencies = [];
+    /** @type {number[]} */
     const nonEdgeFrequencies = [];
-    const order = nullLevel.hard.order;
+    const order = nullLevel.order;
+    /** @type {Map<number, number>} */
     const position = new Map(order.map((v, i) => [v, i]));
+    /** @param {number} v */
+    const at = (v) => /** @type {number} */ (position.get(v)); // order holds every node
+    /** @type {number[]} */
     const edgeMargins = [];
+    /** @type {number[]} */
     const nonEdgeMargins = [];
     for (let j = 0; j < n; j++)
       for (let m = 0; m < n; m++) {
@@ -109,7 +144,7 @@ for (const method of methods) {
         if (sim.graph.data[j * n + m]) {
           edgeMargins.push(round(margin[j * n + m], 2));
           if (frequency) edgeFrequencies.push(round(frequency[j * n + m], 2));
-        } else if (position.get(j) < position.get(m)) {
+        } else if (at(j) < at(m)) {
           nonEdgeMargins.push(round(margin[j * n + m], 2));
           if (frequency) nonEdgeFrequencies.push(round(frequency[j * n + m], 2));
         }
@@ -118,8 +153,8 @@ for (const method of methods) {
       seed,
       defaultRule: byDefault.edgeRule,
       mcc: round(mcc),
-      shdAdaptive: crl.compareGraphs(sim.graph, adaptive.hard.graph).shd,
-      shdNullLevel: crl.compareGraphs(sim.graph, nullLevel.hard.graph).shd,
+      shdAdaptive: crl.compareGraphs(sim.graph, adaptive.graph).shd,
+      shdNullLevel: crl.compareGraphs(sim.graph, nullLevel.graph).shd,
       emptyGraphShd: trueEdges,
       fitSeconds: round(fitSeconds, 2),
       trueEdgeMargins: edgeMargins.sort((a, b) => a - b),
@@ -135,8 +170,8 @@ for (const method of methods) {
     });
     crl.release(sim, ...(method === 'exact' ? [] : [dsx]));
   }
-  const column = (key) => runs.map((r) => r[key]);
-  const summary = (key) => ({ mean: round(mean(column(key)), 3), stderr: round(stderr(column(key)), 3) });
+  const column = (/** @type {RunNumber} */ key) => runs.map((r) => r[key]);
+  const summary = (/** @type {RunNumber} */ key) => ({ mean: round(mean(column(key)), 3), stderr: round(stderr(column(key)), 3) });
   results.methods[method] = {
     seeds: `${seeds[0]}-${seeds[seeds.length - 1]}`,
     runs: runs.length,
@@ -153,8 +188,9 @@ for (const method of methods) {
       ? {
           // Pooled over runs: mean refit share of the true edges and of the non-edges (pairs j before m).
           frequency: {
-            trueEdges: round(mean(runs.flatMap((r) => r.trueEdgeFrequencies)), 3),
-            nonEdges: round(mean(runs.flatMap((r) => r.nonEdgeFrequencies)), 3),
+            // resamples > 0: every run has its frequencies.
+            trueEdges: round(mean(runs.flatMap((r) => /** @type {number[]} */ (r.trueEdgeFrequencies))), 3),
+            nonEdges: round(mean(runs.flatMap((r) => /** @type {number[]} */ (r.nonEdgeFrequencies))), 3),
           },
         }
       : {}),

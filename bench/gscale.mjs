@@ -39,8 +39,26 @@ import { gscalePairs, loadBackend, sliceFirst } from '../dist/index.js';
 import { atanhData, atanhToX } from '../dist/sweep/gscale.js';
 import { round } from './common.mjs';
 
+/** @typedef {import('../dist/index.js').Backend} Backend */
+/** @typedef {import('../dist/index.js').NDArray} NDArray */
+/** @typedef {import('../dist/index.js').Simulation} Simulation */
+/** @typedef {import('../dist/index.js').GscaleOptions} GscaleOptions */
+/**
+ * The data of a cell: size, the transform (default 'tanh') and, for learned scores, the estimator
+ * and the space it works in (default 'atanh').
+ * @typedef {{ n: number, d: number, samples: number, transform?: import('../dist/index.js').TransformName,
+ *   estimator?: string, space?: 'atanh' | 'x' }} Setting
+ */
+/** @typedef {ReturnType<typeof run>} Run */
+/** @typedef {ReturnType<typeof cell>} Cell */
+/** @typedef {{ iterationsPerSecond: number, iterationsPerCpuSecond: number, wallSeconds: number[], cpuSeconds: number[] }} Throughput */
+/**
+ * The speed part's iterations per second per backend and their ratios.
+ * @typedef {{ native: Throughput, wasm: Throughput, nativeOverWasm?: number, nativeOverWasmPerCpuSecond?: number }} Throughputs
+ */
+
 const argv = process.argv.slice(2);
-const flag = (name, fallback) => {
+const flag = (/** @type {string} */ name, /** @type {number} */ fallback) => {
   const i = argv.indexOf(name);
   return i >= 0 ? Number(argv[i + 1]) : fallback;
 };
@@ -58,15 +76,20 @@ const THRESHOLDS = [0.02, 0.05, 0.1, 0.2];
 const THRESHOLDS_ESTIMATED = [0.02, 0.1, 0.3, 0.5];
 
 const native = await loadBackend({ backend: 'native' });
-const mean = (v) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN);
-const se = (v) => {
+const mean = (/** @type {number[]} */ v) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN);
+const se = (/** @type {number[]} */ v) => {
   if (v.length < 2) return 0;
   const m = mean(v);
   return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1) / v.length);
 };
-const summary = (v, digits = 4) => ({ mean: round(mean(v), digits), se: round(se(v), 3) });
+const summary = (/** @type {number[]} */ v, digits = 4) => ({ mean: round(mean(v), digits), se: round(se(v), 3) });
 const load = () => os.loadavg().map((v) => round(v, 3));
 
+/**
+ * @param {Backend} crl
+ * @param {{ n: number, d: number, samples: number, seed: number, transform?: import('../dist/index.js').TransformName,
+ *   exact?: boolean }} setting exact: simulate the exact score differences
+ */
 function simulate(crl, { n, d, samples, seed, transform = 'tanh', exact = true }) {
   return crl.simulate({
     n,
@@ -85,6 +108,7 @@ function simulate(crl, { n, d, samples, seed, transform = 'tanh', exact = true }
   });
 }
 
+/** @param {Simulation} sim */
 function truthInPairLabels(sim) {
   const [n, K] = sim.targets.shape;
   const nodes = Array.from({ length: n }, (_, i) => {
@@ -96,7 +120,13 @@ function truthInPairLabels(sim) {
   return { data, shape: [n, n] };
 }
 
-/** SHD of the closest DAG of {j -> i : statistic[i][j] > t}. */
+/**
+ * SHD of the closest DAG of {j -> i : statistic[i][j] > t}.
+ * @param {Backend} crl
+ * @param {NDArray} statistic
+ * @param {NDArray} truth
+ * @param {number} t
+ */
 function thresholdShd(crl, statistic, truth, t) {
   const n = truth.shape[0];
   const raw = new Float64Array(n * n);
@@ -104,18 +134,26 @@ function thresholdShd(crl, statistic, truth, t) {
   return crl.compareGraphs(truth, crl.closestDag({ data: raw, shape: [n, n] }).dag).shd;
 }
 
-/** One run: data, optional estimation, training with timing, metrics under every graph rule. */
+/**
+ * One run: data, optional estimation, training with timing, metrics under every graph rule.
+ * @param {Backend} crl
+ * @param {Setting} setting
+ * @param {number} seed
+ * @param {GscaleOptions} [options]
+ */
 function run(crl, setting, seed, options = {}, adaptiveRule = true) {
   const { n, estimator, space = 'atanh', transform = 'tanh' } = setting;
   const thresholds = estimator ? THRESHOLDS_ESTIMATED : THRESHOLDS;
   const sim = simulate(crl, { ...setting, seed, transform, exact: !estimator });
-  const x0 = sliceFirst(sim.x, 0);
-  let dsx = sim.dsx;
+  // simulate asks for z and x, and for dsx unless an estimator is given (which sets dsx below).
+  const x = /** @type {NDArray} */ (sim.x);
+  const x0 = sliceFirst(x, 0);
+  let dsx = /** @type {NDArray} */ (sim.dsx);
   let estimateSeconds = 0;
   if (estimator) {
     const t0 = performance.now();
-    if (space === 'atanh') dsx = atanhToX(crl.estimateScoreDifferences(atanhData(sim.x), { method: estimator, seed, latents: n }).dsx, x0);
-    else dsx = crl.estimateScoreDifferences(sim.x, { method: estimator, seed, latents: n }).dsx;
+    if (space === 'atanh') dsx = atanhToX(crl.estimateScoreDifferences(atanhData(x), { method: estimator, seed, latents: n }).dsx, x0);
+    else dsx = crl.estimateScoreDifferences(x, { method: estimator, seed, latents: n }).dsx;
     estimateSeconds = (performance.now() - t0) / 1000;
   }
   const data = { x: x0, ...gscalePairs(dsx) };
@@ -125,13 +163,16 @@ function run(crl, setting, seed, options = {}, adaptiveRule = true) {
   const seconds = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   const truth = truthInPairLabels(sim);
-  const shd = Object.fromEntries(thresholds.map((t) => [`threshold ${t}`, thresholdShd(crl, r.statistic, truth, t)]));
-  if (adaptiveRule) shd.adaptive = crl.compareGraphs(truth, crl.gscale(data, { ...options, edgeRule: 'adaptive' }).graph).shd;
-  const defaultShd = crl.compareGraphs(truth, r.graph).shd;
+  // Given dsxObs (from gscalePairs), gscale returns the graph and its statistic.
+  const statistic = /** @type {NDArray} */ (r.statistic);
+  const shd = Object.fromEntries(thresholds.map((t) => [`threshold ${t}`, thresholdShd(crl, statistic, truth, t)]));
+  if (adaptiveRule)
+    shd.adaptive = crl.compareGraphs(truth, /** @type {NDArray} */ (crl.gscale(data, { ...options, edgeRule: 'adaptive' }).graph)).shd;
+  const defaultShd = crl.compareGraphs(truth, /** @type {NDArray} */ (r.graph)).shd;
   if (options.edgeRule === undefined && defaultShd !== shd['threshold 0.02']) throw new Error('threshold rule mismatch');
   return {
     seed,
-    mcc: crl.meanCorrelationCoefficient(sliceFirst(sim.z, 0), r.latents).mcc,
+    mcc: crl.meanCorrelationCoefficient(sliceFirst(/** @type {NDArray} */ (sim.z), 0), r.latents).mcc,
     shd,
     edges: truth.data.reduce((a, b) => a + b, 0),
     iterations: r.iterations,
@@ -143,14 +184,21 @@ function run(crl, setting, seed, options = {}, adaptiveRule = true) {
   };
 }
 
+/**
+ * @param {string} name
+ * @param {Backend} crl
+ * @param {Setting} setting
+ * @param {number} runs
+ * @param {GscaleOptions} [options]
+ */
 function cell(name, crl, setting, runs, options = {}, adaptiveRule = true) {
+  /** @type {Run[]} */
   const rows = [];
   const loadStart = load();
   for (let seed = 0; seed < runs; seed++) {
-    rows.push(run(crl, setting, seed, options, adaptiveRule));
-    process.stderr.write(
-      `${name} seed ${seed}: mcc ${rows.at(-1).mcc.toFixed(4)} shd ${JSON.stringify(rows.at(-1).shd)} ${rows.at(-1).seconds.toFixed(2)} s\n`,
-    );
+    const row = run(crl, setting, seed, options, adaptiveRule);
+    rows.push(row);
+    process.stderr.write(`${name} seed ${seed}: mcc ${row.mcc.toFixed(4)} shd ${JSON.stringify(row.shd)} ${row.seconds.toFixed(2)} s\n`);
   }
   const rules = Object.keys(rows[0].shd);
   return {
@@ -196,6 +244,11 @@ function cell(name, crl, setting, runs, options = {}, adaptiveRule = true) {
   };
 }
 
+/**
+ * @type {{ machine: { cores: number, model: string | undefined, loadAverageAtStart: number[], loadAverageAtEnd?: number[] },
+ *   backend: import('../dist/index.js').EngineInfo, parts: string[], paper: object, exact?: Cell[], random?: Cell[],
+ *   linear?: Cell[], estimated?: Cell[], mlp?: Cell[], speed?: object }}
+ */
 const out = {
   machine: { cores: os.cpus().length, model: os.cpus()[0]?.model, loadAverageAtStart: load() },
   backend: native.info(),
@@ -238,6 +291,7 @@ if (PARTS.includes('estimated')) {
   ];
 }
 if (PARTS.includes('mlp')) {
+  /** @type {Setting} */
   const setting = { n: 5, d: 10, samples: MLP_SAMPLES, transform: 'tanh-mlp' };
   out.mlp = [
     cell(
@@ -273,8 +327,9 @@ if (PARTS.includes('mlp')) {
 if (PARTS.includes('speed')) {
   const wasm = await loadBackend({ backend: 'wasm' });
   const sim = simulate(native, { ...N5, seed: 0 });
-  const data = { x: sliceFirst(sim.x, 0), ...gscalePairs(sim.dsx) };
-  const timed = (crl, options) => {
+  // simulate asks for z, x and (by default) dsx.
+  const data = { x: sliceFirst(/** @type {NDArray} */ (sim.x), 0), ...gscalePairs(/** @type {NDArray} */ (sim.dsx)) };
+  const timed = (/** @type {Backend} */ crl, /** @type {GscaleOptions} */ options) => {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     const r = crl.gscale(data, options);
@@ -282,27 +337,34 @@ if (PARTS.includes('speed')) {
     const c = process.cpuUsage(c0);
     return { r, wall, cpu: (c.user + c.system) / 1e6 };
   };
+  /**
+   * Per start (by name): one timed run; then the throughputs.
+   * @type {{ setting: object, loadAverageStart: number[], iterationsPerSecond?: Throughputs, loadAverageEnd?: number[],
+   *   [start: string]: unknown }}
+   */
   const speed = { setting: { ...N5, seed: 0 }, loadAverageStart: load() };
-  for (const [name, options] of [
+  for (const [name, options] of /** @type {[string, GscaleOptions][]} */ ([
     ['spectral start (default)', {}],
     ['random start', { init: 'random', seed: 1 }],
-  ]) {
+  ])) {
     const t = timed(native, options);
     speed[name] = {
       seconds: round(t.wall, 4),
       cpuSeconds: round(t.cpu, 4),
       iterations: t.r.iterations,
       converged: t.r.converged,
-      mcc: round(native.meanCorrelationCoefficient(sliceFirst(sim.z, 0), t.r.latents).mcc, 5),
+      mcc: round(native.meanCorrelationCoefficient(sliceFirst(/** @type {NDArray} */ (sim.z), 0), t.r.latents).mcc, 5),
     };
   }
+  /** @type {GscaleOptions} */
   const fixed = { init: 'random', seed: 1, maxIterations: 300, patience: 1_000_000, warmupIterations: 0, realign: false };
-  speed.iterationsPerSecond = {};
-  for (const [name, crl] of [
+  speed.iterationsPerSecond = /** @type {Throughputs} */ ({}); // the loop below sets native and wasm
+  for (const [name, crl] of /** @type {['native' | 'wasm', Backend][]} */ ([
     ['native', native],
     ['wasm', wasm],
-  ]) {
+  ])) {
     timed(crl, { ...fixed, maxIterations: 20 });
+    /** @type {ReturnType<typeof timed>[]} */
     const repeats = [];
     for (let k = 0; k < 5; k++) repeats.push(timed(crl, fixed));
     const wall = Math.min(...repeats.map((t) => t.wall));

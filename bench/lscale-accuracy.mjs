@@ -24,32 +24,55 @@ import { fileURLToPath } from 'node:url';
 import { loadBackend, LSCALE_REFERENCE_OPTIONS } from '../dist/index.js';
 import { BUILTIN_REFERENCE_CSV } from '../dist/sweep/reference-table.js';
 
+/** @typedef {import('../dist/index.js').NDArray} NDArray */
+/** @typedef {import('../dist/index.js').LscaleStage} LscaleStage */
+/** @typedef {Omit<import('../dist/index.js').LscaleTrialSpec, 'seed'>} TrialSpec the seed is set per run */
+/** @typedef {{ mcc: number[], shd: number[], closureShd: number[], edges: number[] }} Rows per run, one entry */
+/** @typedef {{ mean: number, se: number }} Summary */
+/**
+ * One cell of the finite-sample grid.
+ * @typedef {{ samples: number, n: number, d: number, referenceFiniteSampleRate: number, adaptiveRate: number,
+ *   absoluteRate: number, adaptiveClosureShd: Summary, absoluteClosureShd: Summary, referenceFiniteSampleShd: number }} GridRow
+ */
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name, fallback) => {
+const arg = (/** @type {string} */ name, /** @type {string | number} */ fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : fallback;
 };
 const runs = Number(arg('runs', 50));
 const gridRuns = Number(arg('grid-runs', 100));
-const sampling = arg('sampling', 'samples');
+// lscaleTrial checks the name.
+const sampling = /** @type {'samples' | 'wishart'} */ (arg('sampling', 'samples'));
 const skipGrid = process.argv.includes('--skip-grid');
 
 const crl = await loadBackend({ backend: 'native' });
 const started = Date.now();
 
+/**
+ * @param {number[]} values
+ * @returns {Summary}
+ */
 function summary(values) {
   const n = values.length;
   const mean = values.reduce((s, v) => s + v, 0) / n;
   const se = n > 1 ? Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1) / n) : 0;
   return { mean, se };
 }
-const fmt = ({ mean, se }, digits = 3) => `${mean.toFixed(digits)} ± ${se.toFixed(digits)}`;
+const fmt = (/** @type {Summary} */ { mean, se }, digits = 3) => `${mean.toFixed(digits)} ± ${se.toFixed(digits)}`;
 
+/**
+ * @param {TrialSpec} spec
+ * @param {'soft' | 'hard'} stage 'hard' only for hard interventions
+ * @param {number} count
+ * @param {number} seed0
+ */
 function trialRows(spec, stage, count, seed0) {
+  /** @type {Rows} */
   const out = { mcc: [], shd: [], closureShd: [], edges: [] };
   for (let r = 0; r < count; r++) {
     const t = crl.lscaleTrial({ ...spec, seed: seed0 + r, sampling });
-    const s = t[stage];
+    const s = /** @type {import('../dist/index.js').LscaleTrialStage} */ (t[stage]); // hard interventions have a hard stage
     out.mcc.push(s.mcc);
     out.shd.push(s.shd);
     out.closureShd.push(s.closureShd);
@@ -58,34 +81,42 @@ function trialRows(spec, stage, count, seed0) {
   return out;
 }
 
-// MLP SCM: materialise samples and exact score differences.
+/**
+ * MLP SCM: materialise samples and exact score differences.
+ * @param {number} count
+ * @param {number} seed0
+ */
 async function mlpRows(count, seed0) {
+  /** @type {Rows} */
   const out = { mcc: [], shd: [], closureShd: [], edges: [] };
   const n = 5;
   const d = 100;
   const N = 50_000;
   for (let r = 0; r < count; r++) {
     const sim = crl.simulate({ n, d, samples: N, seed: seed0 + r, latent: 'mlp', intervention: 'hard', varianceFactors: 5 });
-    const res = crl.lscale({ x: sim.x, dsx: sim.dsx }, { intervention: 'hard' });
-    const enc = res.hard.encoder.data;
+    // simulate materialises z, x and dsx by default; intervention 'hard' gives a hard stage.
+    const simX = /** @type {NDArray} */ (sim.x);
+    const res = crl.lscale({ x: simX, dsx: /** @type {NDArray} */ (sim.dsx) }, { intervention: 'hard' });
+    const hard = /** @type {LscaleStage} */ (res.hard);
+    const enc = hard.encoder.data;
     const zHat = new Float64Array(N * n);
-    const x = sim.x.data;
+    const x = simX.data;
     for (let t = 0; t < N; t++)
       for (let i = 0; i < n; i++) {
         let s = 0;
         for (let k = 0; k < d; k++) s += enc[i * d + k] * x[t * d + k];
         zHat[t * n + i] = s;
       }
-    const z0 = { data: sim.z.data.subarray(0, N * n), shape: [N, n] };
+    const z0 = { data: /** @type {NDArray} */ (sim.z).data.subarray(0, N * n), shape: [N, n] };
     out.mcc.push(crl.meanCorrelationCoefficient(z0, { data: zHat, shape: [N, n] }).mcc);
     // Environment m+1 intervenes node interventions[m][0]: the truth in the estimate's labelling.
     const node = sim.interventions.slice(1).map((targets) => targets[0]);
     const truth = new Float64Array(n * n);
     for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) truth[a * n + b] = sim.graph.data[node[a] * n + node[b]];
     const truthGraph = { data: truth, shape: [n, n] };
-    out.shd.push(crl.compareGraphs(truthGraph, res.hard.graph).shd);
-    out.closureShd.push(crl.compareGraphs(crl.transitiveClosure(truthGraph), crl.transitiveClosure(res.hard.graph)).shd);
-    out.edges.push(res.hard.graph.data.reduce((s, v) => s + (v !== 0), 0));
+    out.shd.push(crl.compareGraphs(truthGraph, hard.graph).shd);
+    out.closureShd.push(crl.compareGraphs(crl.transitiveClosure(truthGraph), crl.transitiveClosure(hard.graph)).shd);
+    out.edges.push(hard.graph.data.reduce((s, v) => s + Number(v !== 0), 0));
     // Each run allocates ~0.5 GB outside the JS heap, released by finalizers
     // that run when the event loop turns: collect and yield before the next.
     globalThis.gc?.();
@@ -94,10 +125,17 @@ async function mlpRows(count, seed0) {
   return out;
 }
 
+/**
+ * exact and gaussian: per row, its spec and per-run values (summarised when printed).
+ * @type {{ runs: number, gridRuns: number, sampling: string, exact: Record<string, Rows & { spec: object }>,
+ *   gaussian: Record<string, Rows & { spec: object }>, grid: GridRow[], seconds?: number }}
+ */
 const results = { runs, gridRuns, sampling, exact: {}, gaussian: {}, grid: [] };
 
 // 1. Exact scores.
+/** @type {TrialSpec} */
 const linearHard = { n: 5, d: 100, samples: 50_000, intervention: 'hard', estimator: 'exact', factor: 5 };
+/** @type {TrialSpec} */
 const softN8 = { n: 8, d: 100, samples: 5_000, intervention: 'soft', estimator: 'exact', factor: 0.25 };
 results.exact.linearHard = { spec: linearHard, ...trialRows(linearHard, 'hard', runs, 1000) };
 results.exact.mlpHard = {
@@ -107,6 +145,7 @@ results.exact.mlpHard = {
 results.exact.linearSoft = { spec: softN8, ...trialRows(softN8, 'soft', runs, 3000) };
 
 // 2. Gaussian plug-in, adaptive vs the reference's rule.
+/** @type {TrialSpec} */
 const gaussianHard = { n: 5, d: 100, samples: 50_000, intervention: 'hard', estimator: 'gaussian', factor: 5 };
 results.gaussian.adaptive = { spec: gaussianHard, ...trialRows(gaussianHard, 'hard', runs, 4000) };
 results.gaussian.reference = { spec: gaussianHard, ...trialRows({ ...gaussianHard, ...LSCALE_REFERENCE_OPTIONS }, 'hard', runs, 4000) };
@@ -119,6 +158,7 @@ const anchors = BUILTIN_REFERENCE_CSV.trim()
   .map(([samples, n, d, , rate, shd]) => ({ samples: +samples, n: +n, d: +d, rate: +rate, shd: +shd }));
 if (!skipGrid) {
   for (const a of anchors) {
+    /** @type {TrialSpec} */
     const spec = {
       n: a.n,
       d: a.d,
@@ -133,7 +173,7 @@ if (!skipGrid) {
     const seed0 = 10_000 + 1000 * a.n + 10 * a.d + Math.round(Math.log10(a.samples) * 2);
     const adaptive = trialRows(spec, 'soft', gridRuns, seed0 * 1000);
     const reference = trialRows({ ...spec, ...LSCALE_REFERENCE_OPTIONS }, 'soft', gridRuns, seed0 * 1000);
-    const rate = (v) => v.closureShd.filter((s) => s === 0).length / v.closureShd.length;
+    const rate = (/** @type {Rows} */ v) => v.closureShd.filter((s) => s === 0).length / v.closureShd.length;
     results.grid.push({
       samples: a.samples,
       n: a.n,
@@ -150,7 +190,7 @@ if (!skipGrid) {
 results.seconds = (Date.now() - started) / 1000;
 
 // Report.
-const row = (label, r, shdKey = 'shd') =>
+const row = (/** @type {string} */ label, /** @type {Rows} */ r, /** @type {'shd' | 'closureShd'} */ shdKey = 'shd') =>
   `| ${label} | ${fmt(summary(r.mcc), 4)} | ${fmt(summary(r[shdKey]), 2)} | ${(r[shdKey].filter((s) => s === 0).length / r[shdKey].length).toFixed(2)} | ${fmt(summary(r.edges), 1)} |`;
 const lines = [
   '# LSCALE-I accuracy on simulated data',
