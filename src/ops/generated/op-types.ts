@@ -332,14 +332,24 @@ export interface GscaleInputs {
     edgeThreshold?: number;
     /** record the loss every this many iterations. In [1, 100000000]. Default 50. */
     historyEvery?: number;
+    /** extra random starts probed; the lowest training loss is kept. In [0, 1000]. Default 0. */
+    restarts?: number;
+    /** iterations of each restart probe. In [1, 100000000]. Default 500. */
+    restartIterations?: number;
+    /** reconstruction-only warm-up iterations (-1: the family's default) In [-1, 100000000]. Default -1. */
+    warmupIterations?: number;
+    /** realign the latents by the pair rule after the warm-up (-1: family default) In [-1, 1]. Default -1. */
+    realign?: number;
+    /** warm-up step size (< 0: the family's default) Default -1. */
+    warmupLearningRate?: number;
   };
   strings?: {
     /** autoencoder family. One of 'glm', 'mlp'. Default "glm". */
     family?: 'glm' | 'mlp';
     /** optimiser. One of 'adam', 'rmsprop'. Default "adam". */
     optimizer?: 'adam' | 'rmsprop';
-    /** start. One of 'auto', 'spectral', 'random'. Default "auto". */
-    init?: 'auto' | 'spectral' | 'random';
+    /** start: 'spectral' (glm, specific to x = tanh(Uz)), 'random', 'linear' (from the data's linear structure) One of 'auto', 'spectral', 'random', 'linear'. Default "auto". */
+    init?: 'auto' | 'spectral' | 'random' | 'linear';
     /** how edges are decided. One of 'threshold', 'adaptive'. Default "threshold". */
     edgeRule?: 'threshold' | 'adaptive';
   };
@@ -394,7 +404,7 @@ export interface GscaleOutputs {
   strings: {
     /** autoencoder family */
     family: string;
-    /** start used: 'spectral' or 'random' */
+    /** start used: 'spectral', 'random' or 'linear' */
     init: string;
   };
 }
