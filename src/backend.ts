@@ -110,11 +110,11 @@ export class Backend {
    * `intervention: 'hard'` latents up to scaling + the exact DAG. See docs/umni.md.
    */
   umni(data: umni.UmniData, options?: umni.UmniOptions): umni.UmniResult {
-    return umni.umni(this.engine, data, options);
+    return umni.umni.run(this.engine, [data], options);
   }
   /** `umni` off the event loop, with progress and cancellation. */
   umniAsync(data: umni.UmniData, options?: umni.UmniOptions & AsyncOptions): Promise<umni.UmniResult> {
-    return umni.umniAsync(this.engine, data, ...splitAsyncOptions(options));
+    return umni.umni.runAsync(this.engine, [data], options);
   }
   /** UMNI-CRL with Gaussian plug-in scores from per-environment covariances and means (no samples needed). */
   umniGaussian(moments: umni.UmniMoments, options?: umni.UmniOptions & { centred?: boolean }): umni.UmniResult {
@@ -131,7 +131,7 @@ export class Backend {
     return simulation.simulate(this.engine, config);
   }
   simulateAsync(config: simulation.SimulationConfig, options?: AsyncOptions): Promise<simulation.Simulation> {
-    return simulation.simulateAsync(this.engine, config, options);
+    return simulation.simulation.runAsync(this.engine, [config], options);
   }
   /** Exact scores / log-densities of environment `environment` of the model `config` draws, at given points. */
   simulationScores(
@@ -160,10 +160,10 @@ export class Backend {
    * 'hard'` adds latents up to scaling and the DAG; `fullRank` the full-rank variant. docs/lscale.md.
    */
   lscale(data: lscaleOps.LscaleData, options?: lscaleOps.LscaleOptions): lscaleOps.LscaleResult {
-    return lscaleOps.lscale(this.engine, data, options);
+    return lscaleOps.lscale.run(this.engine, [data], options);
   }
   lscaleAsync(data: lscaleOps.LscaleData, options?: lscaleOps.LscaleOptions & AsyncOptions): Promise<lscaleOps.LscaleResult> {
-    return lscaleOps.lscaleAsync(this.engine, data, ...splitAsyncOptions(options));
+    return lscaleOps.lscale.runAsync(this.engine, [data], options);
   }
   /** One simulated LSCALE-I trial from latent moments (linear SCM); metrics in the environments' labelling. */
   lscaleTrial(spec: lscaleOps.LscaleTrialSpec): lscaleOps.LscaleTrialResult {
@@ -171,13 +171,13 @@ export class Backend {
   }
   /** The sample-complexity algorithm (NeurIPS 2024; src/ops/finite-sample.ts): causal order, transitive closure, encoder. */
   finiteSample(data: finiteSampleOps.FiniteSampleData, options?: finiteSampleOps.FiniteSampleOptions): finiteSampleOps.FiniteSampleResult {
-    return finiteSampleOps.finiteSample(this.engine, data, options);
+    return finiteSampleOps.finiteSample.run(this.engine, [data], options);
   }
   finiteSampleAsync(
     data: finiteSampleOps.FiniteSampleData,
     options?: finiteSampleOps.FiniteSampleOptions & AsyncOptions,
   ): Promise<finiteSampleOps.FiniteSampleResult> {
-    return finiteSampleOps.finiteSampleAsync(this.engine, data, ...splitAsyncOptions(options));
+    return finiteSampleOps.finiteSample.runAsync(this.engine, [data], options);
   }
   /** Score differences s_0 − s_m at the observational samples (K×N×d) by a named estimator ('gaussian', ...). */
   estimateScoreDifferences(x: NDArray, options: estimators.GaussianOptions): estimators.GaussianResult;

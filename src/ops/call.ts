@@ -29,7 +29,8 @@ export function operation<K extends OpName, A extends unknown[], O extends objec
 ) {
   return {
     run(engine: Engine, args: A, options?: O): R {
-      const own = (options ?? {}) as O;
+      // Only an absent object defaults: anything else reaches prepare, which names what is wrong.
+      const own = (options === undefined ? {} : options) as O;
       return shape(call(engine, op, prepare(args, own)), args, own);
     },
     async runAsync(engine: Engine, args: A, options?: O & AsyncOptions): Promise<R> {
@@ -42,7 +43,9 @@ export function operation<K extends OpName, A extends unknown[], O extends objec
 
 /** Separates the AsyncOptions (onProgress, signal) from an operation's own options. */
 export function splitAsyncOptions<O extends object>(options: (O & AsyncOptions) | undefined | null): [O, AsyncOptions] {
-  if (options === undefined || options === null || typeof options !== 'object') return [(options ?? {}) as O, {}];
+  if (options === undefined) return [{} as O, {}];
+  // Not an object: left to the operation's own check, which names the argument.
+  if (options === null || typeof options !== 'object') return [options as unknown as O, {}];
   const { onProgress, signal, ...own } = options;
   const async: AsyncOptions = {};
   if (onProgress !== undefined) async.onProgress = onProgress;

@@ -5,9 +5,9 @@
  * runs it on score differences or their moments; `fitFiniteSample` on per-environment data moments
  * with Gaussian plug-in scores (what `scorecrl fit` runs).
  */
-import { call, callAsync } from './call.js';
+import { call, type OpOut, operation } from './call.js';
 import { FINITE_SAMPLE_TOLERANCES } from '../algorithms.js';
-import type { AsyncOptions, Engine, OpInputs, OpOutputs } from '../backend/engine.js';
+import type { Engine, OpInputs } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
 import { checkArray, checkOptionNames, optionNames } from '../validate.js';
 
@@ -58,7 +58,7 @@ function finiteSampleInputs(data: FiniteSampleData, options: FiniteSampleOptions
   return { arrays: { [key]: d[key] as NDArray }, numbers, strings };
 }
 
-function finiteResultOf(out: OpOutputs): FiniteSampleResult {
+function finiteResultOf(out: OpOut<'finiteSample'>): FiniteSampleResult {
   return {
     order: out.arrays.order ? Array.from(out.arrays.order.data) : [],
     graphClosure: out.arrays.graphClosure,
@@ -67,18 +67,11 @@ function finiteResultOf(out: OpOutputs): FiniteSampleResult {
 }
 
 /** The NeurIPS 2024 sample-complexity algorithm: causal order, transitive closure, encoder. */
-export function finiteSample(engine: Engine, data: FiniteSampleData, options: FiniteSampleOptions = {}): FiniteSampleResult {
-  return finiteResultOf(call(engine, 'finiteSample', finiteSampleInputs(data, options)));
-}
-
-export async function finiteSampleAsync(
-  engine: Engine,
-  data: FiniteSampleData,
-  options: FiniteSampleOptions = {},
-  async?: AsyncOptions,
-): Promise<FiniteSampleResult> {
-  return finiteResultOf(await callAsync(engine, 'finiteSample', finiteSampleInputs(data, options), async));
-}
+export const finiteSample = operation(
+  'finiteSample',
+  ([data]: [FiniteSampleData], options: FiniteSampleOptions) => finiteSampleInputs(data, options),
+  (out) => finiteResultOf(out),
+);
 
 /** Result of `fitFiniteSample` (latent t belongs to environment t+1). */
 export interface FiniteSampleFit {

@@ -1,5 +1,5 @@
-import { call, callAsync, type OpArrays, type OpIn, type OpNumbers, type OpOut, type OpStrings, present } from './call.js';
-import type { AsyncOptions, Engine } from '../backend/engine.js';
+import { call, type OpArrays, type OpIn, type OpNumbers, type OpOut, type OpStrings, operation, present } from './call.js';
+import type { Engine } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
 import { checkArray, checkOptionNames, optionNames } from '../validate.js';
 import { isLearnedScoreDifference } from './estimators.js';
@@ -288,20 +288,11 @@ function resultOf(out: OpOut<'lscale'>, edgeRule: LscaleResult['edgeRule'], resa
 }
 
 /** LSCALE-I (see `LscaleData`, `LscaleOptions`, docs/lscale.md). */
-export function lscale(engine: Engine, data: LscaleData, options: LscaleOptions = {}): LscaleResult {
-  const { inputs, edgeRule } = lscaleInputs(data, options);
-  return resultOf(call(engine, 'lscale', inputs), edgeRule, options.resampleSeed);
-}
-
-export async function lscaleAsync(
-  engine: Engine,
-  data: LscaleData,
-  options: LscaleOptions = {},
-  async?: AsyncOptions,
-): Promise<LscaleResult> {
-  const { inputs, edgeRule } = lscaleInputs(data, options);
-  return resultOf(await callAsync(engine, 'lscale', inputs, async), edgeRule, options.resampleSeed);
-}
+export const lscale = operation(
+  'lscale',
+  ([data]: [LscaleData], options: LscaleOptions) => lscaleInputs(data, options).inputs,
+  (out, [data], options) => resultOf(out, lscaleInputs(data, options).edgeRule, options.resampleSeed),
+);
 
 /** One simulated LSCALE-I trial computed from latent moments (linear SCM, linear decoder; no N×d arrays). */
 export interface LscaleTrialSpec extends Omit<LscaleOptions, 'resamples' | 'resampleSeed'> {

@@ -1,5 +1,5 @@
-import { call, callAsync, type OpArrays, type OpNumbers, type OpOut, type OpStrings, present } from './call.js';
-import type { AsyncOptions, Engine } from '../backend/engine.js';
+import { call, type OpArrays, type OpNumbers, type OpOut, type OpStrings, operation, present } from './call.js';
+import type { Engine } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
 import { checkArray } from '../validate.js';
 
@@ -336,14 +336,15 @@ function toSimulation(config: SimulationConfig, out: OpOut<'simulate'>): Simulat
  * quadratic models with a linear transform the draws equal the reference
  * experiments'). See docs/simulation.md.
  */
-export function simulate(engine: Engine, config: SimulationConfig): Simulation {
-  return toSimulation(config, call(engine, 'simulate', configInputs('simulate', config, true)));
-}
+export const simulation = operation(
+  'simulate',
+  ([config]: [SimulationConfig]) => configInputs('simulate', config, true),
+  (out, [config]) => toSimulation(config, out),
+);
 
-/** `simulate` off the event loop, with progress and cancellation. */
-export async function simulateAsync(engine: Engine, config: SimulationConfig, options?: AsyncOptions): Promise<Simulation> {
-  const inputs = configInputs('simulate', config, true);
-  return toSimulation(config, await callAsync(engine, 'simulate', inputs, options));
+/** `simulation.run` with the engine first (the CLI's form). */
+export function simulate(engine: Engine, config: SimulationConfig): Simulation {
+  return simulation.run(engine, [config]);
 }
 
 function pointsInput(fn: string, points: ScorePoints): { z: NDArray } | { x: NDArray } {

@@ -1,5 +1,5 @@
-import { call, callAsync, type OpArrays, type OpNumbers, type OpOut, type OpStrings, present } from './call.js';
-import type { AsyncOptions, Engine } from '../backend/engine.js';
+import { call, type OpArrays, type OpNumbers, type OpOut, type OpStrings, operation, present } from './call.js';
+import type { Engine } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
 import { checkArray, checkOptionNames, checkSameSize, optionNames } from '../validate.js';
 
@@ -163,14 +163,11 @@ function result(out: OpOut<'umni'>): UmniResult {
  * (soft interventions); with hard interventions also unmixes the latents up to scaling and returns
  * the exact DAG. Needs K = n interventional environments whose targets form an invertible matrix.
  */
-export function umni(engine: Engine, data: UmniData, options: UmniOptions = {}): UmniResult {
-  return result(call(engine, 'umni', inputs(data, options)));
-}
-
-/** `umni` off the event loop, with progress and cancellation. */
-export async function umniAsync(engine: Engine, data: UmniData, options: UmniOptions = {}, async?: AsyncOptions): Promise<UmniResult> {
-  return result(await callAsync(engine, 'umni', inputs(data, options), async));
-}
+export const umni = operation(
+  'umni',
+  ([data]: [UmniData], options: UmniOptions) => inputs(data, options),
+  (out) => result(out),
+);
 
 /** Per-environment moments of the observations, for UMNI-CRL with Gaussian plug-in scores. */
 export interface UmniMoments {
