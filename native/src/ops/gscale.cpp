@@ -232,8 +232,9 @@ OpSpec gscaleSpec() {
       .integer("patience", o.patience, 1, 100000000, "iterations without improvement before a decay")
       .integer("decays", o.decays, 0, 1000, "learning-rate decays before stopping")
       .number("lossTolerance", o.lossTolerance, "stop below this loss")
-      .choice("init", {"auto", "spectral", "random", "linear"}, "auto",
-              "start: 'spectral' (glm, specific to x = tanh(Uz)), 'random', 'linear' (from the data's linear structure)")
+      .choice(
+          "init", {"auto", "spectral", "random", "linear"}, "auto",
+          "start: 'spectral' (glm, specific to x = tanh(Uz)), 'random', 'linear' (from the data's linear structure)")
       .integer("seed", 0, 0, 9007199254740991.0, "seed of the random start")
       .number("clampEpsilon", o.clampEpsilon, "glm family: clamp of atanh's argument")
       .choice("edgeRule", {"threshold", "adaptive"}, "threshold", "how edges are decided")
@@ -243,7 +244,8 @@ OpSpec gscaleSpec() {
       .integer("restartIterations", o.restartIterations, 1, 100000000, "iterations of each restart probe")
       .integer("warmupIterations", o.warmupIterations, -1, 100000000,
                "reconstruction-only warm-up iterations (-1: the family's default)")
-      .integer("realign", o.realign, -1, 1, "realign the latents by the pair rule after the warm-up (-1: family default)")
+      .integer("realign", o.realign, -1, 1,
+               "realign the latents by the pair rule after the warm-up (-1: family default)")
       .number("warmupLearningRate", o.warmupLearningRate, "warm-up step size (< 0: the family's default)")
       .returnsArray("parameters", "P", "flat parameters of the trained model")
       .returnsNumber("n", "latent dimension")
