@@ -228,17 +228,18 @@ const LSCALE_FIT_OPTIONS = optionNames<Omit<LscaleOptions, 'resamples' | 'resamp
 ]);
 const LSCALE_OPTIONS = optionNames<LscaleOptions>()([...LSCALE_FIT_OPTIONS, 'resamples', 'resampleSeed']);
 
-function lscaleInputs(data: LscaleData, options: LscaleOptions): { inputs: OpIn<'lscale'>; edgeRule: LscaleResult['edgeRule'] } {
+/** The edge rule in force: the one asked for, else 'null-level' for learned score differences. */
+function edgeRuleOf(data: LscaleData, options: LscaleOptions): LscaleResult['edgeRule'] {
+  return options.edgeRule ?? (learnedScores(data, 'lscale') ? 'null-level' : 'adaptive');
+}
+
+function lscaleInputs(data: LscaleData, options: LscaleOptions): OpIn<'lscale'> {
   const fn = 'lscale';
   checkOptionNames(fn, options, LSCALE_OPTIONS);
   const a = dataInputs(data, fn);
   const o = numbersOf(options, fn);
-  const isLearned = learnedScores(data, fn);
-  const edgeRule = options.edgeRule ?? (isLearned ? 'null-level' : 'adaptive');
-  return {
-    inputs: { arrays: a.arrays, numbers: { ...a.numbers, ...o.numbers }, strings: { ...a.strings, ...o.strings, edgeRule } },
-    edgeRule,
-  };
+  const edgeRule = edgeRuleOf(data, options);
+  return { arrays: a.arrays, numbers: { ...a.numbers, ...o.numbers }, strings: { ...a.strings, ...o.strings, edgeRule } };
 }
 
 function orderOf(a: NDArray | undefined): number[] {
@@ -290,8 +291,9 @@ function resultOf(out: OpOut<'lscale'>, edgeRule: LscaleResult['edgeRule'], resa
 /** LSCALE-I (see `LscaleData`, `LscaleOptions`, docs/lscale.md). */
 export const lscale = operation(
   'lscale',
-  ([data]: [LscaleData], options: LscaleOptions) => lscaleInputs(data, options).inputs,
-  (out, [data], options) => resultOf(out, lscaleInputs(data, options).edgeRule, options.resampleSeed),
+  ([data]: [LscaleData], options: LscaleOptions) => lscaleInputs(data, options),
+  // The data and options were checked by lscaleInputs before the call.
+  (out, [data], options) => resultOf(out, edgeRuleOf(data, options), options.resampleSeed),
 );
 
 /** One simulated LSCALE-I trial computed from latent moments (linear SCM, linear decoder; no N×d arrays). */

@@ -899,8 +899,9 @@ GscaleResult gscale(const GscaleData& data, const GscaleOptions& rawOptions, con
     if (o.warmupIterations > 0) train(m, o.warmupIterations, 0.0, o.warmupLearningRate);
     if (o.realign) realignLatents(m, data, o.targetScale);
   };
-  if (o.restarts == 0) prepare(model);
-  if (o.restarts > 0) {
+  if (o.restarts == 0) {
+    prepare(model);
+  } else {
     double bestLoss = std::numeric_limits<double>::infinity();
     GscaleModel winner = model;
     for (int k = 0; k <= o.restarts; ++k) {

@@ -72,7 +72,7 @@ SimulationConfig parseConfig(const OpArgs& args) {
                                              : InterventionDesign::MultiNode;
   c.randomInterventionOrder = args.flag("randomInterventionOrder");
   c.targetMatrix = args.string("targetMatrix") == "identity" ? TargetMatrix::Identity : TargetMatrix::UpperTriangular;
-  if (args.hasNumber("targetDensity")) c.targetDensity = args.numberOr("targetDensity", 0);
+  c.targetDensity = args.numberOr("targetDensity", c.targetDensity);
   const std::string transform = args.string("transform");
   c.transform = transform == "linear" ? MixingKind::Linear
                 : transform == "tanh" ? MixingKind::Tanh

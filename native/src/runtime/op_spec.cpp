@@ -60,9 +60,6 @@ std::string jsonStrings(const std::vector<std::string>& values) {
   return out + "]";
 }
 
-// JSON has no Infinity: unbounded ends are left out.
-std::string jsonNumber(double v) { return formatNumber(v); }
-
 }  // namespace
 
 const char* valueKindName(ValueKind kind) {
@@ -248,19 +245,19 @@ std::string specJson(const OpSpec& spec) {
       out += in.anyRank ? ",\"dims\":null" : ",\"dims\":" + jsonStrings(in.dims);
       if (in.allowNonFinite) out += ",\"allowNonFinite\":true";
     }
-    if (in.numberDefault) out += ",\"default\":" + jsonNumber(*in.numberDefault);
+    if (in.numberDefault) out += ",\"default\":" + formatNumber(*in.numberDefault);
     if (in.stringDefault) out += ",\"default\":" + jsonString(*in.stringDefault);
     if (!in.defaultText.empty()) out += ",\"defaultText\":" + jsonString(in.defaultText);
     if (!in.allowed.empty()) out += ",\"allowed\":" + jsonStrings(in.allowed);
-    if (in.range.bounded()) {
+    if (in.range.bounded()) {  // JSON has no Infinity: an unbounded end is left out
       out += ",\"range\":{";
       std::string sep;
       if (std::isfinite(in.range.min)) {
-        out += "\"min\":" + jsonNumber(in.range.min) + (in.range.minOpen ? ",\"minOpen\":true" : "");
+        out += "\"min\":" + formatNumber(in.range.min) + (in.range.minOpen ? ",\"minOpen\":true" : "");
         sep = ",";
       }
       if (std::isfinite(in.range.max))
-        out += sep + "\"max\":" + jsonNumber(in.range.max) + (in.range.maxOpen ? ",\"maxOpen\":true" : "");
+        out += sep + "\"max\":" + formatNumber(in.range.max) + (in.range.maxOpen ? ",\"maxOpen\":true" : "");
       out += "}";
     }
     out += "}";
