@@ -374,8 +374,10 @@ describe.each(BACKENDS)('UMNI-CRL on %s', (name) => {
 
     it('kappa below 1', async () => {
       const crl = await get();
-      expect(() => crl.umni({ x, dsx }, { kappa: 0 })).toThrow(/umni: 'kappa' must be >= 1/);
-      expect(() => crl.engine.call('umni', { arrays: { x, dsx }, numbers: { kappa: 0 } })).toThrow(/umni: 'kappa' must be >= 1/);
+      expect(() => crl.umni({ x, dsx }, { kappa: 0 })).toThrow(/umni: 'kappa' must be >= 1 \(weights range over -kappa..kappa\), got 0/);
+      expect(() => crl.engine.call('umni', { arrays: { x, dsx }, numbers: { kappa: 0 } })).toThrow(
+        /umni: 'kappa' must be >= 1 \(weights range over -kappa..kappa\), got 0/,
+      );
     });
 
     it('more environments than latents', async () => {
@@ -426,7 +428,7 @@ describe.each(BACKENDS)('UMNI-CRL on %s', (name) => {
       );
       expect(() => crl.umni({ x, dsx }, { kappa: 2, maxCandidates: 600 })).toThrow(/= 625 candidates, more than 'maxCandidates' \(600\)/);
       expect(crl.umni({ x, dsx }, { kappa: 2, maxCandidates: 625 }).n).toBe(4);
-      expect(() => crl.umni({ x, dsx }, { maxCandidates: 0 })).toThrow(/umni: 'maxCandidates' must be in \[1, 1e12\]/);
+      expect(() => crl.umni({ x, dsx }, { maxCandidates: 0 })).toThrow(/umni: 'maxCandidates' must be in \[1, 1e12\], got 0/);
       expect(() => crl.umni({ x, dsx }, { maxCandidates: 2e12 })).toThrow(/'maxCandidates' must be in \[1, 1e12\]/);
       // The fused trial refuses before it simulates anything: n = 40 at κ = 1 is 1.2e19 candidates.
       const started = performance.now();
