@@ -61,6 +61,12 @@ function thresholdMargin(stage: LscaleStage | undefined): string {
   return `${m >= 0 ? '+' : ''}${m.toFixed(2)}`;
 }
 
+/** A p-value in two significant digits (below 1e-300 as '<1e-300'). */
+function formatP(p: number): string {
+  if (!Number.isFinite(p)) return 'n/a';
+  return p < 1e-300 ? '<1e-300' : p.toPrecision(2);
+}
+
 function descending(values: Float64Array): number[] {
   return Array.from(values).sort((a, b) => b - a);
 }
@@ -128,8 +134,10 @@ export async function fitLinear(crl: Backend, env: Environments, files: string[]
   const edges = graphEdges(e.graph);
   // LSCALE-I: each reported edge's statistic, its margin above the non-edge level (decades) and,
   // with learned scores, the share of bootstrap refits that hold it.
-  const evidence: { from: string; to: string; statistic: number; margin: number; frequency?: number }[] = [];
+  // The 'regression' rule's evidence is each edge test's p-value.
+  const evidence: { from: string; to: string; statistic: number; margin: number; pValue?: number; frequency?: number }[] = [];
   const frequency = e.stage?.edgeFrequency;
+  const pValues = e.stage?.edgePValue;
   if (lscale && e.stage?.edgeStatistic && e.stage.edgeMargin)
     for (let i = 0; i < n; i++)
       for (let j = 0; j < n; j++)
@@ -139,6 +147,7 @@ export async function fitLinear(crl: Backend, env: Environments, files: string[]
             to: name(j),
             statistic: e.stage.edgeStatistic.data[i * n + j]!,
             margin: e.stage.edgeMargin.data[i * n + j]!,
+            ...(pValues ? { pValue: pValues.data[i * n + j]! } : {}),
             ...(frequency ? { frequency: frequency.data[i * n + j]! } : {}),
           });
   const rule = e.lscale?.edgeRule ?? 'adaptive';
@@ -181,6 +190,7 @@ export async function fitLinear(crl: Backend, env: Environments, files: string[]
       ...(e.scoreDiffEigenvalues ? { scoreDiffEigenvalues: e.scoreDiffEigenvalues } : {}),
       ...(e.stage?.edgeStatistic ? { edgeStatistic: toRows(e.stage.edgeStatistic), edgeThreshold: e.stage.edgeThreshold } : {}),
       ...(e.stage?.edgeMargin ? { edgeMargin: toRows(e.stage.edgeMargin), nullLevel: e.stage.nullLevel } : {}),
+      ...(pValues ? { edgePValue: toRows(pValues), edgeLevel: e.stage?.edgeThreshold } : {}),
       ...(frequency && e.lscale?.resamples ? { edgeFrequency: toRows(frequency), resamples: e.lscale.resamples } : {}),
       ...(e.lscale && hard ? { softGraph: toRows(e.lscale.soft.graph), softOrder: e.lscale.soft.order.map(name) } : {}),
       seconds,
@@ -209,12 +219,18 @@ export async function fitLinear(crl: Backend, env: Environments, files: string[]
     const refits = e.lscale?.resamples;
     const share = (v: (typeof evidence)[number]) =>
       v.frequency === undefined || !Number.isFinite(v.frequency) ? '' : ` (${Math.round(100 * v.frequency)}%)`;
-    console.log(
-      `edge evidence (decades above the non-edge level; threshold ${thresholdMargin(e.stage)}` +
-        (refits ? `; in brackets the share of ${refits.completed} bootstrap refits holding the edge` : '') +
-        '): ' +
-        evidence.map((v) => `${v.from} -> ${v.to} ${v.margin >= 0 ? '+' : ''}${v.margin.toFixed(2)}${share(v)}`).join(', '),
-    );
+    const refitsNote = refits ? `; in brackets the share of ${refits.completed} bootstrap refits holding the edge` : '';
+    if (pValues)
+      console.log(
+        `edge evidence (p-value of the test of nonlinear dependence; an edge below ${formatP(e.stage?.edgeThreshold ?? Number.NaN)} per pair` +
+          `${refitsNote}): ` +
+          evidence.map((v) => `${v.from} -> ${v.to} p=${formatP(v.pValue ?? Number.NaN)}${share(v)}`).join(', '),
+      );
+    else
+      console.log(
+        `edge evidence (decades above the non-edge level; threshold ${thresholdMargin(e.stage)}${refitsNote}): ` +
+          evidence.map((v) => `${v.from} -> ${v.to} ${v.margin >= 0 ? '+' : ''}${v.margin.toFixed(2)}${share(v)}`).join(', '),
+      );
   }
   console.log('');
   printLatentTable(latents);

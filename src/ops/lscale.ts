@@ -35,15 +35,24 @@ export interface LscaleOptions {
    * 'null-level': as 'adaptive' in the soft stage; the hard stage's threshold is `nullMargin`
    * decades above the non-edge level (median pair minimum), without a two-group split — for
    * learned score differences, whose hard-stage non-edges spread above that level;
-   * 'absolute': edge j → m iff Rz_m[j][j] ≥ tolEdge (the reference's rule).
-   * Default: 'null-level' when the score differences are learned (see `LscaleData`), else 'adaptive'.
+   * 'absolute': edge j → m iff Rz_m[j][j] ≥ tolEdge (the reference's rule);
+   * 'regression' (hard stage, samples `{ x, dsx }` only; the soft stage as 'null-level'): the
+   * causal order from how each environment shifts the soft latents, then an F-test per pair j
+   * before m, on the observational samples of the hard latents, of the nonlinear part of j's
+   * influence on m given all latents before m; an edge when its p-value is below
+   * `edgeLevel` / (n(n−1)/2). A mechanism exactly linear in a parent is not seen by it (see
+   * docs/lscale.md#the-regression-rule).
+   * Default: 'regression' for learned score differences (see `LscaleData`) with samples and
+   * intervention 'hard'; 'null-level' for other learned ones; else 'adaptive'.
    * With exact scores (statistics with exact zeros) 'null-level' decides as 'adaptive'.
    */
-  edgeRule?: 'adaptive' | 'absolute' | 'null-level';
+  edgeRule?: 'adaptive' | 'absolute' | 'null-level' | 'regression';
   /** Threshold of the 'absolute' rule. Default 1e-3. */
   tolEdge?: number;
   /** 'null-level' rule: hard-stage threshold in decades above the non-edge level. Default 1.25. */
   nullMargin?: number;
+  /** 'regression' rule: family-wise level of the hard stage's edge tests, in (0, 1). Default 0.01. */
+  edgeLevel?: number;
   /** Full-rank stage: eigenvalue threshold of the column spaces and sine threshold of their intersections. Default 1e-2. */
   tolEigv?: number;
   /** Full-rank stage: the same for the encoder's subspace intersections. Default 1e-6. */
@@ -107,13 +116,20 @@ export interface LscaleStage {
   edgeMargin?: NDArray;
   /** The non-edge level: median over pairs of min(statistic j → m, m → j), a non-edge in any DAG (NaN when undefined). */
   nullLevel?: number;
+  /**
+   * 'regression' rule, hard stage: n×n, [j][m] = p-value of the test of j → m (NaN where not
+   * tested: j not before m in `order`). `edgeStatistic` then holds the share of m's variance that
+   * j's nonlinear terms explain, `edgeThreshold` the per-pair level, `edgeMargin` the decades by
+   * which the p-value lies below that level (an edge when positive).
+   */
+  edgePValue?: NDArray;
   /** With `resamples`: n×n, [j][m] = share of the completed bootstrap refits whose graph of this stage holds j → m (soft and hard stages). */
   edgeFrequency?: NDArray;
 }
 
 export interface LscaleResult {
   /** The edge rule applied (the option, or its default for these score differences). */
-  edgeRule: 'adaptive' | 'absolute' | 'null-level';
+  edgeRule: 'adaptive' | 'absolute' | 'null-level' | 'regression';
   /** d×n orthonormal basis of the observations' support (top-n eigenvectors of the observational covariance). */
   basis: NDArray;
   /** Encoder up to mixing with ancestors; graph up to transitive closure. */
@@ -135,10 +151,10 @@ function numbersOf(options: LscaleOptions, fn: string) {
   if (typeof options !== 'object' || options === null) throw new TypeError(`${fn}: 'options' must be an object`);
   const numbers: Pick<
     OpNumbers<'lscale'>,
-    'tolEdge' | 'tolEigv' | 'tolIntersection' | 'nullMargin' | 'fullRank' | 'resamples' | 'resampleSeed'
+    'tolEdge' | 'tolEigv' | 'tolIntersection' | 'nullMargin' | 'edgeLevel' | 'fullRank' | 'resamples' | 'resampleSeed'
   > = {};
   const strings: Pick<OpStrings<'lscale'>, 'intervention' | 'edgeRule' | 'unmixing' | 'hardGraphFilter'> = {};
-  for (const key of ['tolEdge', 'tolEigv', 'tolIntersection', 'nullMargin', 'resamples', 'resampleSeed'] as const) {
+  for (const key of ['tolEdge', 'tolEigv', 'tolIntersection', 'nullMargin', 'edgeLevel', 'resamples', 'resampleSeed'] as const) {
     const v = options[key];
     if (v === undefined) continue;
     if (typeof v !== 'number') throw new TypeError(`${fn}: '${key}' must be a number, got ${String(v)}`);
@@ -221,6 +237,7 @@ const LSCALE_FIT_OPTIONS = optionNames<Omit<LscaleOptions, 'resamples' | 'resamp
   'edgeRule',
   'tolEdge',
   'nullMargin',
+  'edgeLevel',
   'tolEigv',
   'tolIntersection',
   'unmixing',
@@ -228,9 +245,14 @@ const LSCALE_FIT_OPTIONS = optionNames<Omit<LscaleOptions, 'resamples' | 'resamp
 ]);
 const LSCALE_OPTIONS = optionNames<LscaleOptions>()([...LSCALE_FIT_OPTIONS, 'resamples', 'resampleSeed']);
 
-/** The edge rule in force: the one asked for, else 'null-level' for learned score differences. */
+/**
+ * The edge rule in force: the one asked for; else, for learned score differences, 'regression'
+ * when the hard stage runs on samples and 'null-level' otherwise; else 'adaptive'.
+ */
 function edgeRuleOf(data: LscaleData, options: LscaleOptions): LscaleResult['edgeRule'] {
-  return options.edgeRule ?? (learnedScores(data, 'lscale') ? 'null-level' : 'adaptive');
+  if (options.edgeRule !== undefined) return options.edgeRule;
+  if (!learnedScores(data, 'lscale')) return 'adaptive';
+  return options?.intervention === 'hard' && (data as { x?: unknown }).x !== undefined ? 'regression' : 'null-level';
 }
 
 function lscaleInputs(data: LscaleData, options: LscaleOptions): OpIn<'lscale'> {
@@ -268,6 +290,8 @@ function stageOf(out: OpOut<'lscale'>, prefix: 'soft' | 'hard' | 'fullRank'): Ls
     stage.edgeMargin = margin;
     stage.nullLevel = need('nullLevel', out.numbers[`${prefix}.nullLevel`]);
   }
+  const pValue = prefix === 'hard' ? a['hard.edgePValue'] : undefined;
+  if (pValue) stage.edgePValue = pValue;
   const frequency = a[`${prefix}.edgeFrequency`];
   if (frequency) stage.edgeFrequency = frequency;
   return stage;

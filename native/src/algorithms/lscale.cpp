@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "scorecrl/algorithms/edge_tests.hpp"
 #include "scorecrl/linalg/moments.hpp"
 #include "scorecrl/runtime/ops.hpp"
 #include "scorecrl/simulation/rng.hpp"
@@ -260,8 +261,10 @@ LscaleStage stageWithEdges(const LscaleInput& in, const LscaleOptions& options, 
                            const Adjacency* certain = nullptr) {
   LscaleStage stage;
   stage.latentScoreDiffCov = latentCovariances(in.R, dec);
-  const EdgeDecision e = decideEdges(stage.latentScoreDiffCov, dec, in.covariance[0], options.edgeRule, options.tolEdge,
-                                     fallback, candidates, certain, options.nullMargin);
+  // The regression rule decides the soft stage's edges as the null-level rule does.
+  const EdgeRule rule = options.edgeRule == EdgeRule::Regression ? EdgeRule::NullLevel : options.edgeRule;
+  const EdgeDecision e = decideEdges(stage.latentScoreDiffCov, dec, in.covariance[0], rule, options.tolEdge, fallback,
+                                     candidates, certain, options.nullMargin);
   stage.rawGraph = e.graph;
   stage.edgeStatistic = e.statistic;
   stage.edgeThreshold = e.threshold;
@@ -301,19 +304,22 @@ LscaleStage softStage(const LscaleInput& in, const LscaleOptions& options) {
   return s;
 }
 
-LscaleStage hardStage(const LscaleInput& in, const LscaleOptions& options, const LscaleStage& soft,
-                      const Matrix& encSoft, const Context* context) {
+// The hard stage's unmixing: in `order`, encoder row m minus its linear regression, in the
+// covariance of environment m+1, on the soft rows of the latents before it (or of m's parents
+// in `softParents`, when given).
+Matrix unmixInOrder(const LscaleInput& in, const Matrix& encSoft, const std::vector<int>& order,
+                    const Adjacency* softParents, const Context* context) {
   const Index n = static_cast<Index>(in.R.size());
   Matrix enc = encSoft;
   for (Index t = 1; t < n; ++t) {
     checkCancelled(context);
-    const int m = soft.order[static_cast<size_t>(t)];
+    const int m = order[static_cast<size_t>(t)];
     std::vector<Index> an;
-    if (options.unmixing == Unmixing::Predecessors) {
-      for (Index p = 0; p < t; ++p) an.push_back(soft.order[static_cast<size_t>(p)]);
+    if (!softParents) {
+      for (Index p = 0; p < t; ++p) an.push_back(order[static_cast<size_t>(p)]);
     } else {
       for (Index p = 0; p < n; ++p)
-        if (soft.graph(p, m)) an.push_back(p);
+        if ((*softParents)(p, m)) an.push_back(p);
     }
     if (an.empty()) continue;
     const Matrix s = encSoft * in.covariance[static_cast<size_t>(m) + 1] * encSoft.transpose();
@@ -331,6 +337,50 @@ LscaleStage hardStage(const LscaleInput& in, const LscaleOptions& options, const
     const Vector u = ldlt.solve(b);
     for (Index i = 0; i < k; ++i) enc.row(m) -= u(i) * encSoft.row(an[static_cast<size_t>(i)]);
   }
+  return enc;
+}
+
+// The regression rule's hard stage (lscale.hpp): order from the interventional shifts of the
+// soft latents, unmixing in it, edges from the regression tests on the observational samples.
+LscaleStage regressionHardStage(const LscaleInput& in, const LscaleOptions& options, const Matrix& encSoft,
+                                const Context* context) {
+  const Index n = static_cast<Index>(in.R.size());
+  const std::vector<int> order = interventionalOrder(interventionalShifts(encSoft, in.covariance, in.mean));
+  const Matrix enc = unmixInOrder(in, encSoft, order, nullptr, context);
+  const Matrix dec = pseudoInverse(enc);
+  const EdgeTests tests =
+      regressionEdgeTests(in.observational * enc.transpose(), in.observationalWeights, order, context);
+  const double pairs = static_cast<double>(n * (n - 1) / 2);
+  const double level = pairs > 0 ? options.edgeLevel / pairs : options.edgeLevel;
+  LscaleStage h;
+  h.latentScoreDiffCov = latentCovariances(in.R, dec);
+  h.edgeStatistic = tests.share;
+  h.edgePValue = tests.pValue;
+  h.edgeThreshold = level;
+  h.nullLevel = std::numeric_limits<double>::quiet_NaN();
+  h.edgeMargin = Matrix::Constant(n, n, std::numeric_limits<double>::quiet_NaN());
+  h.graph = Adjacency::Constant(n, n, false);
+  for (Index j = 0; j < n; ++j)
+    for (Index m = 0; m < n; ++m) {
+      const double p = tests.pValue(j, m);
+      if (std::isnan(p)) continue;
+      h.graph(j, m) = p < level;
+      // Decades of the p-value below the per-pair level (an edge when > 0).
+      h.edgeMargin(j, m) = std::log10(level) - std::log10(std::max(p, 1e-300));
+    }
+  h.rawGraph = h.graph;
+  h.order = order;
+  h.encoder = enc * in.basis.transpose();
+  h.decoder = in.basis * dec;
+  canonicalSigns(h.encoder, h.decoder);
+  return h;
+}
+
+LscaleStage hardStage(const LscaleInput& in, const LscaleOptions& options, const LscaleStage& soft,
+                      const Matrix& encSoft, const Context* context) {
+  if (options.edgeRule == EdgeRule::Regression) return regressionHardStage(in, options, encSoft, context);
+  const Matrix enc =
+      unmixInOrder(in, encSoft, soft.order, options.unmixing == Unmixing::SoftParents ? &soft.graph : nullptr, context);
   const Matrix dec = pseudoInverse(enc);
   // The hard stage's statistics carry the error of its unmixing regressions
   // even with exact scores; where the soft stage's are exact, its closure is
@@ -432,6 +482,16 @@ void checkInput(const LscaleInput& in, const LscaleOptions& options) {
   if (!(options.nullMargin >= 0.0) || !std::isfinite(options.nullMargin))
     throw Error(kFunction, "'nullMargin' must be a finite number of decades >= 0");
   if (!(options.tolEigv >= 0.0) || !std::isfinite(options.tolEigv)) throw Error(kFunction, "'tolEigv' must be >= 0");
+  if (!(options.edgeLevel > 0.0 && options.edgeLevel < 1.0))
+    throw Error(kFunction, "'edgeLevel' must be a level between 0 and 1 (exclusive)");
+  if (options.hard && options.edgeRule == EdgeRule::Regression) {
+    if (in.observational.rows() == 0 || in.observational.cols() != n)
+      throw Error(kFunction,
+                  "edgeRule 'regression' tests edges on the observational samples: pass the samples 'x' (not "
+                  "moments), or choose another edgeRule");
+    if (!in.mean.empty() && static_cast<Index>(in.mean.size()) != static_cast<Index>(in.covariance.size()))
+      throw Error(kFunction, "one mean per environment is needed");
+  }
   if (!(options.tolIntersection >= 0.0) || !std::isfinite(options.tolIntersection))
     throw Error(kFunction, "'tolIntersection' must be >= 0");
 }
@@ -496,11 +556,14 @@ LscaleResampling lscaleResampling(const double* x, Index environments, Index N, 
       const Vector c = drawCounts(N);
       if (k == 0) observational = c;
       const Vector mean = y[static_cast<size_t>(k)].transpose() * c / static_cast<double>(N);
+      in.mean.push_back(mean);
       Matrix second = y[static_cast<size_t>(k)].transpose() * c.asDiagonal() * y[static_cast<size_t>(k)];
       second /= static_cast<double>(N);
       const Matrix cov = second - mean * mean.transpose();
       in.covariance.push_back(0.5 * (cov + cov.transpose()));
     }
+    in.observational = y[0];
+    in.observationalWeights = observational;
     const Vector scoreCounts = paired ? observational : drawCounts(Ns);
     for (Index m = 0; m < n; ++m) {
       Matrix second = v[static_cast<size_t>(m)].transpose() * scoreCounts.asDiagonal() * v[static_cast<size_t>(m)];
@@ -532,8 +595,10 @@ LscaleInput lscaleInputFromSamples(const double* x, Index environments, Index N,
   LscaleInput in;
   in.basis = moments.basis;
   in.covariance = moments.covariance;
+  in.mean = moments.mean;
   in.samples = N;
   in.R = reduceScoreDifferences(dsx, n, Ns, d, moments.basis, context);
+  in.observational = ConstMatrixMap(x, N, d) * moments.basis;
   return in;
 }
 
@@ -542,6 +607,7 @@ LscaleInput lscaleInputGaussian(const ReducedMoments& moments, bool centred, con
   LscaleInput in;
   in.basis = moments.basis;
   in.covariance = moments.covariance;
+  in.mean = moments.mean;
   in.samples = moments.samples;
   in.R = gaussianScoreDiffCovariances(model, moments);
   return in;
@@ -551,7 +617,10 @@ LscaleInput lscaleInputGaussian(const double* x, Index environments, Index N, In
                                 const Context* context) {
   const Index n = environments - 1;
   if (n < 1) throw Error(kFunction, "'x' needs the observational environment and at least one interventional one");
-  return lscaleInputGaussian(reducedMoments(x, environments, N, d, n, kFunction, context), centred, kFunction);
+  const ReducedMoments moments = reducedMoments(x, environments, N, d, n, kFunction, context);
+  LscaleInput in = lscaleInputGaussian(moments, centred, kFunction);
+  in.observational = ConstMatrixMap(x, N, d) * moments.basis;
+  return in;
 }
 
 LscaleInput lscaleInputFromMoments(const std::vector<Matrix>& covariance, const std::vector<Vector>& mean,
@@ -567,6 +636,7 @@ LscaleInput lscaleInputFromMoments(const std::vector<Matrix>& covariance, const 
   LscaleInput in;
   in.basis = moments.basis;
   in.covariance = moments.covariance;
+  in.mean = moments.mean;
   in.samples = samples;
   for (const Matrix& r : scoreDiffCovariance) {
     Matrix reduced = moments.basis.transpose() * r * moments.basis;

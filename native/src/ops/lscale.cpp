@@ -8,14 +8,15 @@
 //     arrays covariances ((n+1) x d x d, centred),
 //            scoreDiffCovariances (n x d x d)               moments
 //     arrays covariances, means ((n+1) x d, optional), string scores 'gaussian'
-//   strings intervention ('soft' | 'hard'), edgeRule ('adaptive' | 'absolute' | 'null-level'),
+//   strings intervention ('soft' | 'hard'), edgeRule ('adaptive' | 'absolute' | 'null-level' | 'regression'),
 //           unmixing ('predecessors' | 'soft-parents'),
 //           hardGraphFilter ('auto' | 'none' | 'soft-graph' | 'soft-closure')
-//   numbers fullRank (0), tolEdge (1e-3), nullMargin (1.25), tolEigv (1e-2), tolIntersection (1e-6),
+//   numbers fullRank (0), tolEdge (1e-3), nullMargin (1.25), edgeLevel (0.01), tolEigv (1e-2), tolIntersection (1e-6),
 //           centred (1), samples (informational, moments only)
 //   returns basis (d x n) and per stage ('soft', 'hard', 'fullRank'): <stage>.encoder,
 //   .decoder, .graph (0/1), .rawGraph, .order, .latentScoreDiffCov (n x n x n),
-//   .edgeStatistic, .edgeMargin (soft, hard; NaN where undefined) and numbers <stage>.edgeThreshold,
+//   .edgeStatistic, .edgeMargin (soft, hard; NaN where undefined), hard.edgePValue ('regression')
+//   and numbers <stage>.edgeThreshold,
 //   <stage>.nullLevel;
 //   fullRank.intersectionDims.
 //   numbers resamples (0), resampleSeed (0): with x and dsx, bootstrap refits of the rows
@@ -67,6 +68,7 @@ LscaleOptions readLscaleOptions(const OpArgs& args) {
   const std::string rule = args.string("edgeRule");
   o.edgeRule = rule == "absolute"     ? EdgeRule::Absolute
                : rule == "null-level" ? EdgeRule::NullLevel
+               : rule == "regression" ? EdgeRule::Regression
                                       : EdgeRule::Adaptive;
   o.unmixing = args.string("unmixing") == "soft-parents" ? Unmixing::SoftParents : Unmixing::Predecessors;
   const std::string filter = args.string("hardGraphFilter");
@@ -76,6 +78,7 @@ LscaleOptions readLscaleOptions(const OpArgs& args) {
                                                  : HardGraphFilter::Auto;
   o.tolEdge = args.number("tolEdge");
   o.nullMargin = args.number("nullMargin");
+  o.edgeLevel = args.number("edgeLevel");
   o.tolEigv = args.number("tolEigv");
   o.tolIntersection = args.number("tolIntersection");
   return o;
@@ -87,12 +90,14 @@ OpSpec lscaleOptionsSpec() {
   OpSpec s("lscaleOptions", "");
   s.choice("intervention", {"soft", "hard"}, "soft", "'hard' adds the hard stage: latents up to scaling and the DAG")
       .flag("fullRank", false, "run the full-rank variant")
-      .choice("edgeRule", {"adaptive", "absolute", "null-level"}, "adaptive", "how edges are decided")
+      .choice("edgeRule", {"adaptive", "absolute", "null-level", "regression"}, "adaptive", "how edges are decided")
       .choice("unmixing", {"predecessors", "soft-parents"}, "predecessors", "hard stage: latents unmixed against")
       .choice("hardGraphFilter", {"auto", "none", "soft-graph", "soft-closure"}, "auto",
               "hard stage: candidate edges kept from the soft stage")
       .number("tolEdge", o.tolEdge, "'absolute' rule: edge threshold", Range::atLeast(0))
       .number("nullMargin", o.nullMargin, "'null-level' rule: decades above the non-edge level", Range::atLeast(0))
+      .number("edgeLevel", o.edgeLevel, "'regression' rule: family-wise level of the hard stage's edge tests",
+              Range::open(0, 1))
       .number("tolEigv", o.tolEigv, "full-rank: eigenvalue threshold of the graph step", Range::atLeast(0))
       .number("tolIntersection", o.tolIntersection, "full-rank: eigenvalue threshold of the encoder step",
               Range::atLeast(0));
@@ -176,6 +181,7 @@ void putStage(OpResult& result, const std::string& prefix, const LscaleStage& s,
     result.numbers[prefix + ".edgeThreshold"] = s.edgeThreshold;
     result.put(prefix + ".edgeMargin", s.edgeMargin);
     result.numbers[prefix + ".nullLevel"] = s.nullLevel;
+    if (s.edgePValue.size() > 0) result.put(prefix + ".edgePValue", s.edgePValue);
   }
 }
 
@@ -388,6 +394,8 @@ OpSpec lscaleSpec() {
       .returnsNumber("resamples.completed", "with resamples: refits that ran to the end", Presence::Optional);
   stageOutputs(s, "soft", Presence::Required, true);
   stageOutputs(s, "hard", Presence::Optional, true);
+  s.returnsArray("hard.edgePValue", "n n", "'regression' rule: p-value of each edge test j -> m (NaN: not tested)",
+                 Presence::Optional);
   for (const std::string stage : {"soft", "hard"})
     s.returnsArray(stage + ".edgeFrequency", "n n", "with resamples: share of refits holding each edge",
                    Presence::Optional);

@@ -745,6 +745,8 @@ export interface LscaleInputs {
     tolEdge?: number;
     /** 'null-level' rule: decades above the non-edge level. >= 0. Default 1.25. */
     nullMargin?: number;
+    /** 'regression' rule: family-wise level of the hard stage's edge tests. In (0, 1). Default 0.01. */
+    edgeLevel?: number;
     /** full-rank: eigenvalue threshold of the graph step. >= 0. Default 0.01. */
     tolEigv?: number;
     /** full-rank: eigenvalue threshold of the encoder step. >= 0. Default 0.000001. */
@@ -759,8 +761,8 @@ export interface LscaleInputs {
     scores?: 'given' | 'gaussian';
     /** 'hard' adds the hard stage: latents up to scaling and the DAG. One of 'soft', 'hard'. Default "soft". */
     intervention?: 'soft' | 'hard';
-    /** how edges are decided. One of 'adaptive', 'absolute', 'null-level'. Default "adaptive". */
-    edgeRule?: 'adaptive' | 'absolute' | 'null-level';
+    /** how edges are decided. One of 'adaptive', 'absolute', 'null-level', 'regression'. Default "adaptive". */
+    edgeRule?: 'adaptive' | 'absolute' | 'null-level' | 'regression';
     /** hard stage: latents unmixed against. One of 'predecessors', 'soft-parents'. Default "predecessors". */
     unmixing?: 'predecessors' | 'soft-parents';
     /** hard stage: candidate edges kept from the soft stage. One of 'auto', 'none', 'soft-graph', 'soft-closure'. Default "auto". */
@@ -805,6 +807,8 @@ export interface LscaleOutputs {
     'hard.edgeStatistic'?: NDArray;
     /** n × n: decades above (+) or below (-) the threshold; NaN if undefined */
     'hard.edgeMargin'?: NDArray;
+    /** n × n: 'regression' rule: p-value of each edge test j -> m (NaN: not tested) */
+    'hard.edgePValue'?: NDArray;
     /** n × n: with resamples: share of refits holding each edge */
     'soft.edgeFrequency'?: NDArray;
     /** n × n: with resamples: share of refits holding each edge */
@@ -868,6 +872,8 @@ export interface LscaleTrialInputs {
     tolEdge?: number;
     /** 'null-level' rule: decades above the non-edge level. >= 0. Default 1.25. */
     nullMargin?: number;
+    /** 'regression' rule: family-wise level of the hard stage's edge tests. In (0, 1). Default 0.01. */
+    edgeLevel?: number;
     /** full-rank: eigenvalue threshold of the graph step. >= 0. Default 0.01. */
     tolEigv?: number;
     /** full-rank: eigenvalue threshold of the encoder step. >= 0. Default 0.000001. */
@@ -876,8 +882,8 @@ export interface LscaleTrialInputs {
   strings?: {
     /** 'hard' adds the hard stage: latents up to scaling and the DAG. One of 'soft', 'hard'. Default "soft". */
     intervention?: 'soft' | 'hard';
-    /** how edges are decided. One of 'adaptive', 'absolute', 'null-level'. Default "adaptive". */
-    edgeRule?: 'adaptive' | 'absolute' | 'null-level';
+    /** how edges are decided. One of 'adaptive', 'absolute', 'null-level', 'regression'. Default "adaptive". */
+    edgeRule?: 'adaptive' | 'absolute' | 'null-level' | 'regression';
     /** hard stage: latents unmixed against. One of 'predecessors', 'soft-parents'. Default "predecessors". */
     unmixing?: 'predecessors' | 'soft-parents';
     /** hard stage: candidate edges kept from the soft stage. One of 'auto', 'none', 'soft-graph', 'soft-closure'. Default "auto". */

@@ -60,6 +60,18 @@
 //              soft rows lean slightly on later latents; their statistics
 //              then spread over a decade above the pair minima, and a split
 //              of the values falls inside that spread.
+//   Regression for learned score differences with samples (docs/lscale.md): the
+//              soft stage as NullLevel. The hard stage takes its causal order
+//              from how each environment shifts the soft latents
+//              (interventionalOrder in edge_tests.hpp) instead of the soft
+//              graph, unmixes in that order, and decides j -> m for j before m
+//              by an F-test, on the observational samples of its latents, of
+//              the nonlinear part of j's influence on m given all latents before
+//              m (regressionEdgeTests): an edge when the p-value is below
+//              edgeLevel / (n(n-1)/2) (Bonferroni over the pairs). A mechanism
+//              linear in a parent is not seen by it (the unmixing's leakage is
+//              linear too); the Gaussian plug-in with the Adaptive rule is the
+//              choice for linear models.
 // Every adaptive-statistic rule also reports each pair's margin: log10 of its
 // statistic minus log10 of the median pair minimum (decades above the
 // non-edge level), the evidence a user can judge an edge by.
@@ -77,7 +89,7 @@ namespace scorecrl {
 
 class Context;
 
-enum class EdgeRule { Adaptive, Absolute, NullLevel };
+enum class EdgeRule { Adaptive, Absolute, NullLevel, Regression };
 // Latents regressed out of latent m in the hard stage: every latent before m
 // in the soft order, or m's parents in the soft graph (the reference).
 enum class Unmixing { Predecessors, SoftParents };
@@ -96,6 +108,7 @@ struct LscaleOptions {
   EdgeRule edgeRule = EdgeRule::Adaptive;
   double tolEdge = 1e-3;          // Absolute rule threshold
   double nullMargin = 1.25;       // NullLevel rule: hard-stage threshold in decades above the median pair minimum
+  double edgeLevel = 0.01;        // Regression rule: family-wise level of the hard stage's edge tests
   double tolEigv = 1e-2;          // full-rank: eigenvalues of R above it span its column space (graph step)
   double tolIntersection = 1e-6;  // full-rank: the same for the encoder step
   Unmixing unmixing = Unmixing::Predecessors;
@@ -108,6 +121,9 @@ struct LscaleInput {
   std::vector<Matrix> R;           // n score-difference second moments (n x n) in the basis
   std::vector<Matrix> covariance;  // n+1 centred covariances (n x n) of B^T x; [0] observational
   Index samples = 0;               // N (informational)
+  std::vector<Vector> mean;        // n+1 means of B^T x (zeros when built from covariances alone)
+  Matrix observational;            // N x n: the observational samples B^T x (empty from moments)
+  Vector observationalWeights;     // N row weights of `observational` (bootstrap counts), or empty
 };
 
 // From samples x ((n+1) x N x d) and score differences dsx (n x Ns x d).
@@ -140,6 +156,8 @@ struct LscaleStage {
   // non-edge level (NaN on the diagonal, for exact zeros, and for the Absolute rule).
   Matrix edgeMargin;
   double nullLevel = 0.0;  // median pair minimum of the statistic (NaN when undefined)
+  // Regression rule, hard stage: [j][m] the edge test's p-value (NaN where not tested); else empty.
+  Matrix edgePValue;
 };
 
 struct LscaleResult {

@@ -1,0 +1,208 @@
+#include "scorecrl/algorithms/edge_tests.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "scorecrl/runtime/ops.hpp"
+
+namespace scorecrl {
+
+namespace {
+
+constexpr const char* kFunction = "lscale";
+constexpr int kMaxOrderNodes = 20;
+// Per-latent features: the linear one first (kept in both fits), then the nonlinear ones.
+constexpr Index kPerLatent = 6;
+
+// log of the complete beta function.
+double logBeta(double a, double b) { return std::lgamma(a) + std::lgamma(b) - std::lgamma(a + b); }
+
+// Continued fraction of the incomplete beta function (modified Lentz), valid for x < (a+1)/(a+b+2).
+double betaContinuedFraction(double a, double b, double x) {
+  constexpr double tiny = 1e-300;
+  constexpr double eps = 1e-15;
+  double c = 1.0, d = 1.0 - (a + b) * x / (a + 1.0);
+  if (std::abs(d) < tiny) d = tiny;
+  d = 1.0 / d;
+  double h = d;
+  for (int m = 1; m <= 10000; ++m) {
+    const double m2 = 2.0 * m;
+    double coefficient = m * (b - m) * x / ((a + m2 - 1.0) * (a + m2));
+    for (int pass = 0; pass < 2; ++pass) {
+      d = 1.0 + coefficient * d;
+      if (std::abs(d) < tiny) d = tiny;
+      c = 1.0 + coefficient / c;
+      if (std::abs(c) < tiny) c = tiny;
+      d = 1.0 / d;
+      const double delta = c * d;
+      h *= delta;
+      if (pass == 1 && std::abs(delta - 1.0) < eps) return h;
+      coefficient = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1.0));
+    }
+  }
+  return h;
+}
+
+// Regularised incomplete beta I_x(a, b).
+double regularisedBeta(double x, double a, double b) {
+  if (x <= 0.0) return 0.0;
+  if (x >= 1.0) return 1.0;
+  const double front = std::exp(a * std::log(x) + b * std::log1p(-x) - logBeta(a, b));
+  if (x < (a + 1.0) / (a + b + 2.0)) return front * betaContinuedFraction(a, b, x) / a;
+  return 1.0 - front * betaContinuedFraction(b, a, 1.0 - x) / b;
+}
+
+}  // namespace
+
+double fDistributionSurvival(double f, double d1, double d2) {
+  if (!(f > 0.0)) return 1.0;
+  if (!std::isfinite(f)) return 0.0;
+  return regularisedBeta(d2 / (d2 + d1 * f), 0.5 * d2, 0.5 * d1);
+}
+
+Matrix interventionalShifts(const Matrix& encoder, const std::vector<Matrix>& covariance,
+                            const std::vector<Vector>& mean) {
+  const Index n = encoder.rows();
+  Matrix shift(n, n);
+  for (Index m = 0; m < n; ++m)
+    for (Index k = 0; k < n; ++k) {
+      const Vector w = encoder.row(k).transpose();
+      const double v0 = w.dot(covariance[0] * w);
+      const double v1 = w.dot(covariance[static_cast<size_t>(m) + 1] * w);
+      const double mu = mean.empty() ? 0.0 : w.dot(mean[static_cast<size_t>(m) + 1] - mean[0]);
+      if (!(v0 > 0.0) || !(v1 > 0.0))
+        throw Error(kFunction, "latent " + std::to_string(k) + " has no variance in environment " +
+                                   std::to_string(v0 > 0.0 ? m + 1 : 0) + " (rank-deficient environment)");
+      const double r = v1 / v0;
+      shift(m, k) = 0.5 * (r - 1.0 - std::log(r) + mu * mu / v0);
+    }
+  return shift;
+}
+
+std::vector<int> interventionalOrder(const Matrix& shift) {
+  const int n = static_cast<int>(shift.rows());
+  if (n > kMaxOrderNodes)
+    throw Error(kFunction, "the interventional order supports at most " + std::to_string(kMaxOrderNodes) + " latents");
+  const size_t states = size_t{1} << n;
+  std::vector<double> cost(states, std::numeric_limits<double>::infinity());
+  std::vector<int> last(states, -1);
+  cost[0] = 0.0;
+  for (size_t placed = 0; placed < states; ++placed) {
+    if (!std::isfinite(cost[placed])) continue;
+    for (int v = 0; v < n; ++v) {
+      if (placed >> v & 1U) continue;
+      // v after every latent in `placed`: intervening on v would shift those, against the order.
+      double c = cost[placed];
+      for (int s = 0; s < n; ++s)
+        if (placed >> s & 1U) c += shift(v, s);
+      const size_t next = placed | (size_t{1} << v);
+      if (c < cost[next]) {
+        cost[next] = c;
+        last[next] = v;
+      }
+    }
+  }
+  std::vector<int> order(static_cast<size_t>(n));
+  size_t state = states - 1;
+  for (int t = n - 1; t >= 0; --t) {
+    const int v = last[state];
+    order[static_cast<size_t>(t)] = v;
+    state &= ~(size_t{1} << v);
+  }
+  return order;
+}
+
+EdgeTests regressionEdgeTests(const Matrix& latents, const Vector& weights, const std::vector<int>& order,
+                              const Context* context) {
+  const Index N = latents.rows(), n = latents.cols();
+  const bool weighted = weights.size() > 0;
+  const Vector w = weighted ? weights : Vector::Ones(N);
+  const double total = w.sum();
+  EdgeTests out;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  out.pValue = Matrix::Constant(n, n, nan);
+  out.share = Matrix::Constant(n, n, nan);
+  // Standardised latents (weighted moments).
+  Matrix a(N, n);
+  for (Index k = 0; k < n; ++k) {
+    const double mu = w.dot(latents.col(k)) / total;
+    const Vector centred = latents.col(k).array() - mu;
+    const double var = w.dot(centred.cwiseProduct(centred)) / total;
+    if (!(var > 0.0))
+      throw Error(kFunction, "latent " + std::to_string(k) + " has no variance in the observational samples");
+    a.col(k) = centred / std::sqrt(var);
+  }
+  for (size_t t = 1; t < order.size(); ++t) {
+    if (context) context->checkCancelled(kFunction);
+    const int m = order[t];
+    const Index k = static_cast<Index>(t);  // latents before m
+    // Columns: intercept, per earlier latent its kPerLatent features, then the pair products.
+    const Index p = 1 + kPerLatent * k + k * (k - 1) / 2;
+    if (static_cast<double>(p) + 1.0 >= total)
+      throw Error(kFunction, "the 'regression' edge rule needs more observational samples than its " +
+                                 std::to_string(p) + " regression terms (latent " + std::to_string(m) + ")");
+    Matrix features(N, p);
+    std::vector<std::vector<Index>> nonlinear(static_cast<size_t>(k));
+    features.col(0).setOnes();
+    Index col = 1;
+    for (Index i = 0; i < k; ++i) {
+      const Vector z = a.col(order[static_cast<size_t>(i)]);
+      features.col(col++) = z;
+      for (Index f = 1; f < kPerLatent; ++f) nonlinear[static_cast<size_t>(i)].push_back(col + f - 1);
+      features.col(col++) = z.cwiseProduct(z);
+      features.col(col++) = z.cwiseProduct(z).cwiseProduct(z);
+      features.col(col++) = (z.array() - 1.0).max(0.0).matrix();
+      features.col(col++) = (-z.array() - 1.0).max(0.0).matrix();
+      features.col(col++) = z.array().max(0.0).matrix();
+    }
+    for (Index i = 0; i < k; ++i)
+      for (Index j = i + 1; j < k; ++j) {
+        features.col(col) = a.col(order[static_cast<size_t>(i)]).cwiseProduct(a.col(order[static_cast<size_t>(j)]));
+        nonlinear[static_cast<size_t>(i)].push_back(col);
+        nonlinear[static_cast<size_t>(j)].push_back(col);
+        ++col;
+      }
+    const Matrix weightedFeatures = w.asDiagonal() * features;
+    const Matrix gram = features.transpose() * weightedFeatures;
+    const Vector y = a.col(m);
+    const Vector cross = weightedFeatures.transpose() * y;
+    const double yy = w.dot(y.cwiseProduct(y));
+    // Residual sum of squares of the fit on the columns `keep`.
+    auto rss = [&](const std::vector<Index>& keep) {
+      const Index q = static_cast<Index>(keep.size());
+      Matrix g(q, q);
+      Vector h(q);
+      for (Index r = 0; r < q; ++r) {
+        h(r) = cross(keep[static_cast<size_t>(r)]);
+        for (Index c = 0; c < q; ++c) g(r, c) = gram(keep[static_cast<size_t>(r)], keep[static_cast<size_t>(c)]);
+      }
+      // A small ridge relative to the diagonal keeps collinear features (a latent with few
+      // distinct values) from breaking the solve; it changes well-posed fits by ~1e-10.
+      g.diagonal().array() += 1e-10 * g.diagonal().maxCoeff();
+      const Vector beta = g.ldlt().solve(h);
+      return std::max(0.0, yy - h.dot(beta));
+    };
+    std::vector<Index> all(static_cast<size_t>(p));
+    for (Index c = 0; c < p; ++c) all[static_cast<size_t>(c)] = c;
+    const double full = rss(all);
+    const double df2 = total - static_cast<double>(p);
+    for (Index i = 0; i < k; ++i) {
+      const int j = order[static_cast<size_t>(i)];
+      const std::vector<Index>& drop = nonlinear[static_cast<size_t>(i)];
+      std::vector<Index> keep;
+      for (Index c = 0; c < p; ++c)
+        if (std::find(drop.begin(), drop.end(), c) == drop.end()) keep.push_back(c);
+      const double reduced = rss(keep);
+      const double df1 = static_cast<double>(drop.size());
+      const double gain = std::max(0.0, reduced - full);
+      const double f = full > 0.0 ? (gain / df1) / (full / df2) : std::numeric_limits<double>::infinity();
+      out.pValue(j, m) = fDistributionSurvival(f, df1, df2);
+      out.share(j, m) = gain / yy;
+    }
+  }
+  return out;
+}
+
+}  // namespace scorecrl
