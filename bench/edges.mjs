@@ -26,11 +26,11 @@ import { loadBackend } from '../dist/index.js';
 /** @typedef {import('../dist/index.js').LscaleStage} LscaleStage */
 /**
  * One seed's row of `perRun`.
- * @typedef {{ seed: number, defaultRule: LscaleResult['edgeRule'], mcc: number, shdAdaptive: number, shdNullLevel: number,
+ * @typedef {{ seed: number, defaultRule: LscaleResult['edgeRule'], mcc: number, scaleLoss: number, shdAdaptive: number, shdNullLevel: number,
  *   shdRegression: number, regressionOrderIsCausal: boolean, emptyGraphShd: number, fitSeconds: number, trueEdgeMargins: number[], nonEdgeMargins: number[],
  *   trueEdgeFrequencies?: number[], nonEdgeFrequencies?: number[], softEdges: number, orderIsCausal: boolean }} Run
  */
-/** @typedef {'mcc' | 'shdAdaptive' | 'shdNullLevel' | 'shdRegression' | 'emptyGraphShd' | 'fitSeconds'} RunNumber a numeric column of Run */
+/** @typedef {'mcc' | 'scaleLoss' | 'shdAdaptive' | 'shdNullLevel' | 'shdRegression' | 'emptyGraphShd' | 'fitSeconds'} RunNumber a numeric column of Run */
 
 const methods = (process.env.SCORECRL_BENCH_EDGES_METHODS ?? 'logistic-quadratic,classifier-mlp').split(',');
 // simulate checks the name.
@@ -125,6 +125,13 @@ for (const method of methods) {
     const defaultHard = hardOf(byDefault);
     const z0 = { data: z.data.subarray(0, N * n), shape: [N, n] };
     const mcc = crl.meanCorrelationCoefficient(z0, encode(x, defaultHard.encoder)).mcc;
+    // The paper's l_scale: the unit-row effective mixing encoder·decoder outside the diagonal
+    // (environment m+1 intervenes node m, so the decoder's columns are already in the latents' order).
+    const scaleLoss = crl.effectiveMixingError(
+      defaultHard.encoder,
+      sim.transform.decoder,
+      crl.allowedPattern({ data: new Float64Array(n * n), shape: [n, n] }, false),
+    ).offPatternSpectralNorm;
     let trueEdges = 0;
     for (const v of sim.graph.data) trueEdges += v;
     // Margins (decades above the non-edge level) of the true edges and of the non-edges j → m with j before m.
@@ -158,6 +165,7 @@ for (const method of methods) {
       seed,
       defaultRule: byDefault.edgeRule,
       mcc: round(mcc),
+      scaleLoss: round(scaleLoss),
       shdAdaptive: crl.compareGraphs(sim.graph, adaptive.graph).shd,
       shdNullLevel: crl.compareGraphs(sim.graph, nullLevel.graph).shd,
       shdRegression: crl.compareGraphs(sim.graph, regression.graph).shd,
@@ -186,6 +194,7 @@ for (const method of methods) {
     runs: runs.length,
     defaultRule: runs[0]?.defaultRule,
     mcc: summary('mcc'),
+    scaleLoss: summary('scaleLoss'),
     shd: {
       adaptive: summary('shdAdaptive'),
       nullLevel: summary('shdNullLevel'),

@@ -66,6 +66,10 @@ describe.each(BACKENDS)('LSCALE-I sweep trials (%s)', (name) => {
           expect(mat[k], `${intervention} ${seed} ${k}`).toEqual(fused[k]);
         expect(mat.mcc as number).toBeCloseTo(fused.mcc as number, 9);
         expect(mat.encoderError).toBeCloseTo(1 - (mat.mcc as number), 12);
+        // The paper's l_scale (hard) / l_pa (soft), from moments in the core and from samples here.
+        expect(mat.mixingLoss as number).toBeCloseTo(fused.mixingLoss as number, 6);
+        expect(fused.mixingLoss as number).toBeGreaterThanOrEqual(0);
+        expect(fused.mixingLoss as number).toBeLessThanOrEqual(Math.sqrt(4));
         checkSane(fused);
         if (intervention === 'hard') expect(fused.closureMcc as number).toBeLessThanOrEqual(1);
         wrong += fused.shd as number;

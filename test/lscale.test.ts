@@ -310,6 +310,14 @@ describe.each(BACKENDS)('lscale (%s)', (name) => {
     const mcc = b.meanCorrelationCoefficient(z0, { data: zHat, shape: [N, n] }).mcc;
     expect(trial.hard!.mcc).toBeCloseTo(mcc, 6);
     expect(trial.hard!.shd).toBe(b.compareGraphs(sim.graph, direct.hard!.graph).shd);
+    // l_scale: the effective mixing outside the diagonal; l_pa: outside the parents and the diagonal.
+    const empty = { data: new Float64Array(n * n), shape: [n, n] };
+    const scaleLoss = b.effectiveMixingError(direct.hard!.encoder, sim.transform.decoder, b.allowedPattern(empty, false));
+    expect(trial.hard!.mixingLoss).toBeCloseTo(scaleLoss.offPatternSpectralNorm, 6);
+    expect(trial.hard!.mixingLoss).toBeGreaterThan(0);
+    expect(trial.hard!.mixingLoss).toBeLessThan(Math.sqrt(n));
+    const parentsLoss = b.effectiveMixingError(direct.soft.encoder, sim.transform.decoder, b.allowedPattern(sim.graph, false));
+    expect(trial.soft.mixingLoss).toBeCloseTo(parentsLoss.offPatternSpectralNorm, 6);
   });
 
   it('async variants give the same results', async () => {

@@ -16,8 +16,10 @@ using namespace scorecrl;
 int main() {
   // scipy.stats.f.sf(f, d1, d2)
   const double cases[][4] = {
-      {2.5, 3, 100, 0.0638329599790865},  {10, 5, 50000, 1.4012163719216698e-09},
-      {0.5, 1, 10, 0.4956475043831199},   {40, 6, 1000, 9.321189267103019e-44},
+      {2.5, 3, 100, 0.0638329599790865},
+      {10, 5, 50000, 1.4012163719216698e-09},
+      {0.5, 1, 10, 0.4956475043831199},
+      {40, 6, 1000, 9.321189267103019e-44},
       {1.0, 20, 20, 0.5},
   };
   for (const auto& c : cases) CHECK_NEAR(fDistributionSurvival(c[0], c[1], c[2]) / c[3], 1.0, 1e-9);
@@ -63,7 +65,10 @@ int main() {
     const EdgeTests t = regressionEdgeTests(z, Vector(), {0, 1, 2, 3});
     CHECK(t.pValue(0, 1) < 1e-100);
     CHECK(t.share(0, 1) > 0.5);
-    CHECK(t.pValue(0, 2) > 1e-3);  // linear dependence is not tested
+    CHECK(t.pValue(0, 2) > 1e-3);         // the nonlinear test does not see a linear dependence
+    CHECK(t.totalPValue(0, 2) < 1e-100);  // the total test does
+    CHECK(t.totalShare(0, 2) > 0.05 && t.totalShare(0, 2) < 0.12);
+    CHECK(t.totalShare(0, 3) < 1e-3);
     CHECK(t.pValue(0, 3) > 1e-3);
     CHECK(t.pValue(1, 3) > 1e-3);
     CHECK(t.pValue(2, 3) > 1e-3);

@@ -61,10 +61,11 @@ function thresholdMargin(stage: LscaleStage | undefined): string {
   return `${m >= 0 ? '+' : ''}${m.toFixed(2)}`;
 }
 
-/** A p-value in two significant digits (below 1e-300 as '<1e-300'). */
+/** A p-value in two significant digits: 0.042, 2.2e-4; below 1e-300 as '<1e-300'. */
 function formatP(p: number): string {
   if (!Number.isFinite(p)) return 'n/a';
-  return p < 1e-300 ? '<1e-300' : p.toPrecision(2);
+  if (p < 1e-300) return '<1e-300';
+  return p < 1e-3 ? p.toExponential(1) : p.toPrecision(2);
 }
 
 function descending(values: Float64Array): number[] {
@@ -220,16 +221,22 @@ export async function fitLinear(crl: Backend, env: Environments, files: string[]
     const share = (v: (typeof evidence)[number]) =>
       v.frequency === undefined || !Number.isFinite(v.frequency) ? '' : ` (${Math.round(100 * v.frequency)}%)`;
     const refitsNote = refits ? `; in brackets the share of ${refits.completed} bootstrap refits holding the edge` : '';
-    if (pValues)
+    const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(2)}`;
+    if (pValues && hard)
       console.log(
-        `edge evidence (p-value of the test of nonlinear dependence; an edge below ${formatP(e.stage?.edgeThreshold ?? Number.NaN)} per pair` +
+        `edge evidence (p-value of the regression test; an edge below ${formatP(e.stage?.edgeThreshold ?? Number.NaN)} per pair` +
           `${refitsNote}): ` +
           evidence.map((v) => `${v.from} -> ${v.to} p=${formatP(v.pValue ?? Number.NaN)}${share(v)}`).join(', '),
+      );
+    else if (pValues)
+      console.log(
+        `edge evidence (p-value of the shift of the effect's distribution in the cause's environment, then the score margin in decades${refitsNote}): ` +
+          evidence.map((v) => `${v.from} -> ${v.to} p=${formatP(v.pValue ?? Number.NaN)} ${signed(v.margin)}${share(v)}`).join(', '),
       );
     else
       console.log(
         `edge evidence (decades above the non-edge level; threshold ${thresholdMargin(e.stage)}${refitsNote}): ` +
-          evidence.map((v) => `${v.from} -> ${v.to} ${v.margin >= 0 ? '+' : ''}${v.margin.toFixed(2)}${share(v)}`).join(', '),
+          evidence.map((v) => `${v.from} -> ${v.to} ${signed(v.margin)}${share(v)}`).join(', '),
       );
   }
   console.log('');

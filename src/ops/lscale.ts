@@ -36,14 +36,16 @@ export interface LscaleOptions {
    * decades above the non-edge level (median pair minimum), without a two-group split — for
    * learned score differences, whose hard-stage non-edges spread above that level;
    * 'absolute': edge j → m iff Rz_m[j][j] ≥ tolEdge (the reference's rule);
-   * 'regression' (hard stage, samples `{ x, dsx }` only; the soft stage as 'null-level'): the
-   * causal order from how each environment shifts the soft latents, then an F-test per pair j
+   * 'regression' (samples, or moments with `samples`; the hard stage needs samples `{ x, dsx }`):
+   * the causal order from how each environment shifts the soft latents. Soft stage: j → m for j
+   * before m when environment j+1 shifts latent m's mean or variance (test at `edgeLevel` over
+   * the n(n−1) pairs) or its score margin exceeds 0.6 decades. Hard stage: an F-test per pair j
    * before m, on the observational samples of the hard latents, of the nonlinear part of j's
    * influence on m given all latents before m; an edge when its p-value is below
-   * `edgeLevel` / (n(n−1)/2). A mechanism exactly linear in a parent is not seen by it (see
-   * docs/lscale.md#the-regression-rule).
-   * Default: 'regression' for learned score differences (see `LscaleData`) with samples and
-   * intervention 'hard'; 'null-level' for other learned ones; else 'adaptive'.
+   * `edgeLevel` / (n(n−1)/2), or when all of j's terms explain at least 3 % of m's variance (a
+   * linear mechanism; see docs/lscale.md#the-regression-rule).
+   * Default: 'regression' for learned score differences (see `LscaleData`) given with samples;
+   * 'null-level' for learned ones given as moments; else 'adaptive'.
    * With exact scores (statistics with exact zeros) 'null-level' decides as 'adaptive'.
    */
   edgeRule?: 'adaptive' | 'absolute' | 'null-level' | 'regression';
@@ -117,10 +119,12 @@ export interface LscaleStage {
   /** The non-edge level: median over pairs of min(statistic j → m, m → j), a non-edge in any DAG (NaN when undefined). */
   nullLevel?: number;
   /**
-   * 'regression' rule, hard stage: n×n, [j][m] = p-value of the test of j → m (NaN where not
-   * tested: j not before m in `order`). `edgeStatistic` then holds the share of m's variance that
-   * j's nonlinear terms explain, `edgeThreshold` the per-pair level, `edgeMargin` the decades by
-   * which the p-value lies below that level (an edge when positive).
+   * 'regression' rule. Hard stage: n×n, [j][m] = p-value of the test that decided j → m (NaN
+   * where not tested: j not before m in `order`); `edgeStatistic` then holds the share of m's
+   * variance all of j's terms explain, `edgeThreshold` the per-pair level, `edgeMargin` the decades by
+   * which the p-value lies below that level (an edge when positive). Soft stage (learned scores):
+   * [j][m] = p-value of the shift of latent m's mean or variance from environment 0 to j+1 (an
+   * ancestor's intervention shifts it); statistic, threshold and margin stay the score statistic's.
    */
   edgePValue?: NDArray;
   /** With `resamples`: n×n, [j][m] = share of the completed bootstrap refits whose graph of this stage holds j → m (soft and hard stages). */
@@ -247,12 +251,12 @@ const LSCALE_OPTIONS = optionNames<LscaleOptions>()([...LSCALE_FIT_OPTIONS, 'res
 
 /**
  * The edge rule in force: the one asked for; else, for learned score differences, 'regression'
- * when the hard stage runs on samples and 'null-level' otherwise; else 'adaptive'.
+ * with samples and 'null-level' with moments; else 'adaptive'.
  */
 function edgeRuleOf(data: LscaleData, options: LscaleOptions): LscaleResult['edgeRule'] {
   if (options.edgeRule !== undefined) return options.edgeRule;
   if (!learnedScores(data, 'lscale')) return 'adaptive';
-  return options?.intervention === 'hard' && (data as { x?: unknown }).x !== undefined ? 'regression' : 'null-level';
+  return (data as { x?: unknown }).x !== undefined ? 'regression' : 'null-level';
 }
 
 function lscaleInputs(data: LscaleData, options: LscaleOptions): OpIn<'lscale'> {
@@ -290,7 +294,7 @@ function stageOf(out: OpOut<'lscale'>, prefix: 'soft' | 'hard' | 'fullRank'): Ls
     stage.edgeMargin = margin;
     stage.nullLevel = need('nullLevel', out.numbers[`${prefix}.nullLevel`]);
   }
-  const pValue = prefix === 'hard' ? a['hard.edgePValue'] : undefined;
+  const pValue = prefix === 'hard' ? a['hard.edgePValue'] : prefix === 'soft' ? a['soft.edgePValue'] : undefined;
   if (pValue) stage.edgePValue = pValue;
   const frequency = a[`${prefix}.edgeFrequency`];
   if (frequency) stage.edgeFrequency = frequency;
@@ -353,6 +357,12 @@ export interface LscaleTrialStage {
   /** SHD between transitive closures. */
   closureShd: number;
   edges: number;
+  /**
+   * The paper's effective-mixing loss: spectral norm of the unit-row effective mixing
+   * encoder·decoder outside the allowed pattern — the identity for the hard stage (ℓ_scale, Table
+   * 6), parents and identity for the soft and full-rank stages (ℓ_pa, Table 7).
+   */
+  mixingLoss: number;
   graph: NDArray;
   order: number[];
 }
@@ -402,6 +412,7 @@ export function lscaleTrial(engine: Engine, spec: LscaleTrialSpec): LscaleTrialR
       shd: need('shd', out.numbers[`${p}.shd`]),
       closureShd: need('closureShd', out.numbers[`${p}.closureShd`]),
       edges: need('edges', out.numbers[`${p}.edges`]),
+      mixingLoss: need('mixingLoss', out.numbers[`${p}.mixingLoss`]),
       graph: need('graph', out.arrays[`${p}.graph`]),
       order: orderOf(need('order', out.arrays[`${p}.order`])),
     };

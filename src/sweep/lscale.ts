@@ -4,9 +4,10 @@
  * arrays, the data of `scorecrl simulate` for the same seed); other cells (learned estimators,
  * nonlinear latent models, a non-default decoder condition floor or variance change) run
  * materialised (`lscaleMaterialised`). Both report the metrics of `lscaleMetrics`: with soft
- * interventions the closure SHD, with hard ones the SHD of the DAG; `encoderError` = 1 − MCC.
- * The default edge rule is used (adaptive for exact and plug-in scores, null-level for learned
- * ones; docs/lscale.md, "Edge rules"); `tolEigv`/`tolOrth` are not used.
+ * interventions the closure SHD, with hard ones the SHD of the DAG; `encoderError` = 1 − MCC;
+ * `mixingLoss` is the paper's ℓ_scale (hard) or ℓ_pa (soft).
+ * The default edge rule is used (adaptive for exact and plug-in scores, regression for learned
+ * ones, which come with samples; docs/lscale.md, "Edge rules"); `tolEigv`/`tolOrth` are not used.
  */
 import type { Backend } from '../backend.js';
 import { fusedTrial, type Cell } from './config.js';
@@ -31,8 +32,8 @@ export function lscaleFusedMetrics(crl: Backend, cell: Cell, seed: number): Tria
     sampling: cell.sampling,
     intervention: cell.intervention,
   });
-  const soft = { graph: r.soft.graph, mcc: r.soft.mcc };
-  const hard = r.hard ? { graph: r.hard.graph, mcc: r.hard.mcc } : undefined;
+  const soft = { graph: r.soft.graph, mcc: r.soft.mcc, mixingLoss: r.soft.mixingLoss };
+  const hard = r.hard ? { graph: r.hard.graph, mcc: r.hard.mcc, mixingLoss: r.hard.mixingLoss } : undefined;
   return lscaleMetrics(crl, r.graph, soft, hard);
 }
 

@@ -68,6 +68,8 @@ export interface LscaleStageScores {
   /** n×n 0/1 estimated graph (latent m = environment m+1). */
   graph: NDArray;
   mcc: number;
+  /** ℓ_scale (hard stage) or ℓ_pa (soft stage): see `LscaleTrialStage.mixingLoss`. */
+  mixingLoss: number;
 }
 
 /**
@@ -90,6 +92,7 @@ export function lscaleMetrics(crl: Backend, truth: NDArray, soft: LscaleStageSco
     encoderError: 1 - mcc,
     correct: main.shd === 0,
     mcc,
+    mixingLoss: (hard ?? soft).mixingLoss,
     // Edges of the compared graphs: closures (soft) or the DAGs (hard).
     trueEdges: count(hard ? truth : truthClosure),
     estimatedEdges: count(hard ? hard.graph : softClosure),
@@ -120,7 +123,7 @@ function encode(x0: NDArray, encoder: NDArray): NDArray {
 
 /**
  * LSCALE-I trial on materialised data: lscale({ x, dsx }) (Gaussian plug-in: { x, scores }) with
- * the cell's intervention type and the default edge rule (null-level when the scores are learned);
+ * the cell's intervention type and the default edge rule ('regression' when the scores are learned);
  * MCC on the observational samples; metrics as `lscaleMetrics`.
  */
 export function lscaleMaterialised(crl: Backend, cell: Cell, seed: number): TrialMetrics {
@@ -132,8 +135,20 @@ export function lscaleMaterialised(crl: Backend, cell: Cell, seed: number): Tria
   const x0 = sliceFirst(sim.x!, 0);
   const z0 = sliceFirst(sim.z!, 0);
   const mcc = (encoder: NDArray) => crl.meanCorrelationCoefficient(z0, encode(x0, encoder)).mcc;
-  const soft = { graph: r.soft.graph, mcc: mcc(r.soft.encoder) };
-  const hard = r.hard ? { graph: r.hard.graph, mcc: mcc(r.hard.encoder) } : undefined;
+  // The true decoder's columns in the environments' labelling (latent m = node of environment m+1).
+  const node = interventionNodes(sim);
+  const [d, n] = sim.transform.decoder.shape as [number, number];
+  const decoder = { data: new Float64Array(d * n), shape: [d, n] };
+  for (let i = 0; i < d; i++) for (let m = 0; m < n; m++) decoder.data[i * n + m] = sim.transform.decoder.data[i * n + node[m]!]!;
+  const mixingLoss = (encoder: NDArray, allowed: NDArray) => crl.effectiveMixingError(encoder, decoder, allowed).offPatternSpectralNorm;
+  const soft = { graph: r.soft.graph, mcc: mcc(r.soft.encoder), mixingLoss: mixingLoss(r.soft.encoder, crl.allowedPattern(truth, false)) };
+  const hard = r.hard
+    ? {
+        graph: r.hard.graph,
+        mcc: mcc(r.hard.encoder),
+        mixingLoss: mixingLoss(r.hard.encoder, crl.allowedPattern({ data: new Float64Array(n * n), shape: [n, n] }, false)),
+      }
+    : undefined;
   crl.release(sim, dsx);
   return lscaleMetrics(crl, truth, soft, hard);
 }

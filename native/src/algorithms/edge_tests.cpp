@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <tuple>
+#include <utility>
 
 #include "scorecrl/runtime/ops.hpp"
 
@@ -81,6 +83,29 @@ Matrix interventionalShifts(const Matrix& encoder, const std::vector<Matrix>& co
   return shift;
 }
 
+Matrix interventionalShiftPValues(const Matrix& encoder, const std::vector<Matrix>& covariance,
+                                  const std::vector<Vector>& mean, double samples) {
+  const Index n = encoder.rows();
+  if (!(samples > 2.0))
+    throw Error(kFunction, "the shift tests need the number of samples per environment (more than 2)");
+  Matrix p = Matrix::Constant(n, n, std::numeric_limits<double>::quiet_NaN());
+  const double df = samples - 1.0;
+  for (Index j = 0; j < n; ++j)
+    for (Index m = 0; m < n; ++m) {
+      if (j == m) continue;
+      const Vector w = encoder.row(m).transpose();
+      const double v0 = w.dot(covariance[0] * w);
+      const double v1 = w.dot(covariance[static_cast<size_t>(j) + 1] * w);
+      const double upper = fDistributionSurvival(v1 / v0, df, df);
+      const double variance = 2.0 * std::min(upper, 1.0 - upper);
+      const double mu = mean.empty() ? 0.0 : w.dot(mean[static_cast<size_t>(j) + 1] - mean[0]);
+      const double z = std::abs(mu) / std::sqrt((v0 + v1) / samples);
+      const double location = std::erfc(z / std::sqrt(2.0));
+      p(j, m) = std::min(1.0, 2.0 * std::min(variance, location));
+    }
+  return p;
+}
+
 std::vector<int> interventionalOrder(const Matrix& shift) {
   const int n = static_cast<int>(shift.rows());
   if (n > kMaxOrderNodes)
@@ -124,6 +149,8 @@ EdgeTests regressionEdgeTests(const Matrix& latents, const Vector& weights, cons
   const double nan = std::numeric_limits<double>::quiet_NaN();
   out.pValue = Matrix::Constant(n, n, nan);
   out.share = Matrix::Constant(n, n, nan);
+  out.totalPValue = Matrix::Constant(n, n, nan);
+  out.totalShare = Matrix::Constant(n, n, nan);
   // Standardised latents (weighted moments).
   Matrix a(N, n);
   for (Index k = 0; k < n; ++k) {
@@ -145,10 +172,12 @@ EdgeTests regressionEdgeTests(const Matrix& latents, const Vector& weights, cons
                                  std::to_string(p) + " regression terms (latent " + std::to_string(m) + ")");
     Matrix features(N, p);
     std::vector<std::vector<Index>> nonlinear(static_cast<size_t>(k));
+    std::vector<Index> linear(static_cast<size_t>(k));
     features.col(0).setOnes();
     Index col = 1;
     for (Index i = 0; i < k; ++i) {
       const Vector z = a.col(order[static_cast<size_t>(i)]);
+      linear[static_cast<size_t>(i)] = col;
       features.col(col++) = z;
       for (Index f = 1; f < kPerLatent; ++f) nonlinear[static_cast<size_t>(i)].push_back(col + f - 1);
       features.col(col++) = z.cwiseProduct(z);
@@ -188,18 +217,22 @@ EdgeTests regressionEdgeTests(const Matrix& latents, const Vector& weights, cons
     for (Index c = 0; c < p; ++c) all[static_cast<size_t>(c)] = c;
     const double full = rss(all);
     const double df2 = total - static_cast<double>(p);
-    for (Index i = 0; i < k; ++i) {
-      const int j = order[static_cast<size_t>(i)];
-      const std::vector<Index>& drop = nonlinear[static_cast<size_t>(i)];
+    // F-test of the fit without the columns `drop` against the full fit: p-value and variance share.
+    auto test = [&](const std::vector<Index>& drop) {
       std::vector<Index> keep;
       for (Index c = 0; c < p; ++c)
         if (std::find(drop.begin(), drop.end(), c) == drop.end()) keep.push_back(c);
-      const double reduced = rss(keep);
+      const double gain = std::max(0.0, rss(keep) - full);
       const double df1 = static_cast<double>(drop.size());
-      const double gain = std::max(0.0, reduced - full);
       const double f = full > 0.0 ? (gain / df1) / (full / df2) : std::numeric_limits<double>::infinity();
-      out.pValue(j, m) = fDistributionSurvival(f, df1, df2);
-      out.share(j, m) = gain / yy;
+      return std::make_pair(fDistributionSurvival(f, df1, df2), gain / yy);
+    };
+    for (Index i = 0; i < k; ++i) {
+      const int j = order[static_cast<size_t>(i)];
+      std::vector<Index> drop = nonlinear[static_cast<size_t>(i)];
+      std::tie(out.pValue(j, m), out.share(j, m)) = test(drop);
+      drop.push_back(linear[static_cast<size_t>(i)]);
+      std::tie(out.totalPValue(j, m), out.totalShare(j, m)) = test(drop);
     }
   }
   return out;

@@ -23,6 +23,17 @@ constexpr const char* kFunction = "lscale";
 constexpr double kZeroLog = -12.0;
 constexpr double kMinGap = 0.5;
 constexpr double kNullMargin = 1.25;
+// Regression rule, soft stage: a pair j before m (in the interventional order) is also an edge
+// when its score statistic stands this many decades above the null level (chosen on seeds
+// 1000-1009, docs/lscale-accuracy.md).
+constexpr double kRegressionSoftMargin = 0.6;
+// Regression rule, causal order: a decade of score margin weighs as much as this many decades of
+// shift evidence (chosen on seeds 1000-1009 of the soft setting; 2 to 10 gave the same orders).
+constexpr double kMarginWeight = 3.0;
+// Regression rule, hard stage: an edge whose nonlinear part is not significant is still one when
+// all of j's terms explain at least this share of m's variance (significantly): a mechanism linear
+// in j. The unmixing's leakage stayed below 0.008 on seeds 1000-1019 (docs/lscale-accuracy.md).
+constexpr double kLinearShareFloor = 0.03;
 
 std::string str(Index v) { return std::to_string(static_cast<long long>(v)); }
 
@@ -277,6 +288,43 @@ LscaleStage stageWithEdges(const LscaleInput& in, const LscaleOptions& options, 
   return stage;
 }
 
+// The regression rule's soft graph (lscale.hpp): order from the interventional shifts of the soft
+// latents; j -> m for j before m when environment j+1 shifts latent m's mean or variance (test at
+// edgeLevel over the n(n-1) ordered pairs) or its score statistic's margin exceeds
+// kRegressionSoftMargin. The transitive closure is what the soft stage identifies.
+// The regression rule's causal order: the order against which the least evidence for "j is an
+// ancestor of m" is placed. Evidence for j -> m: the shift of soft latent m in environment j+1 as
+// a log-likelihood ratio in decades (N KL / ln 10), or kMarginWeight times the score margin
+// (decades above the null level), whichever is larger.
+std::vector<int> regressionOrder(const LscaleInput& in, const Matrix& enc, const Matrix& margin) {
+  const Index n = enc.rows();
+  Matrix evidence =
+      interventionalShifts(enc, in.covariance, in.mean) * (static_cast<double>(in.samples) / std::log(10.0));
+  for (Index j = 0; j < n; ++j)
+    for (Index m = 0; m < n; ++m) {
+      const double scoreEvidence = j != m && std::isfinite(margin(j, m)) ? kMarginWeight * margin(j, m) : 0.0;
+      evidence(j, m) = j == m ? 0.0 : std::max(evidence(j, m), scoreEvidence);
+    }
+  return interventionalOrder(evidence);
+}
+
+void regressionSoftEdges(const LscaleInput& in, const LscaleOptions& options, const Matrix& enc, LscaleStage& s) {
+  const Index n = enc.rows();
+  const std::vector<int> order = regressionOrder(in, enc, s.edgeMargin);
+  const Matrix p = interventionalShiftPValues(enc, in.covariance, in.mean, static_cast<double>(in.samples));
+  std::vector<Index> position(static_cast<size_t>(n));
+  for (Index t = 0; t < n; ++t) position[static_cast<size_t>(order[static_cast<size_t>(t)])] = t;
+  const double level = n > 1 ? options.edgeLevel / static_cast<double>(n * (n - 1)) : options.edgeLevel;
+  for (Index j = 0; j < n; ++j)
+    for (Index m = 0; m < n; ++m) {
+      const bool forward = j != m && position[static_cast<size_t>(j)] < position[static_cast<size_t>(m)];
+      s.rawGraph(j, m) = forward && (p(j, m) < level || s.edgeMargin(j, m) > kRegressionSoftMargin);
+    }
+  s.graph = s.rawGraph;
+  s.order = order;
+  s.edgePValue = p;
+}
+
 LscaleStage softStage(const LscaleInput& in, const LscaleOptions& options) {
   const Index n = static_cast<Index>(in.R.size());
   Matrix enc(n, n);
@@ -298,6 +346,7 @@ LscaleStage softStage(const LscaleInput& in, const LscaleOptions& options) {
   scaleDecoderColumns(in.basis, dec);
   enc = pseudoInverse(dec);
   LscaleStage s = stageWithEdges(in, options, dec, EdgeFallback::NullLevel);
+  if (options.edgeRule == EdgeRule::Regression && !s.exactStatistics) regressionSoftEdges(in, options, enc, s);
   s.encoder = enc * in.basis.transpose();
   s.decoder = in.basis * dec;
   canonicalSigns(s.encoder, s.decoder);
@@ -342,10 +391,12 @@ Matrix unmixInOrder(const LscaleInput& in, const Matrix& encSoft, const std::vec
 
 // The regression rule's hard stage (lscale.hpp): order from the interventional shifts of the
 // soft latents, unmixing in it, edges from the regression tests on the observational samples.
-LscaleStage regressionHardStage(const LscaleInput& in, const LscaleOptions& options, const Matrix& encSoft,
-                                const Context* context) {
+LscaleStage regressionHardStage(const LscaleInput& in, const LscaleOptions& options, const LscaleStage& soft,
+                                const Matrix& encSoft, const Context* context) {
   const Index n = static_cast<Index>(in.R.size());
-  const std::vector<int> order = interventionalOrder(interventionalShifts(encSoft, in.covariance, in.mean));
+  // The soft stage's order when it came from the same rule (its statistics were not exact).
+  const std::vector<int> order =
+      soft.edgePValue.size() > 0 ? soft.order : regressionOrder(in, encSoft, soft.edgeMargin);
   const Matrix enc = unmixInOrder(in, encSoft, order, nullptr, context);
   const Matrix dec = pseudoInverse(enc);
   const EdgeTests tests =
@@ -354,16 +405,19 @@ LscaleStage regressionHardStage(const LscaleInput& in, const LscaleOptions& opti
   const double level = pairs > 0 ? options.edgeLevel / pairs : options.edgeLevel;
   LscaleStage h;
   h.latentScoreDiffCov = latentCovariances(in.R, dec);
-  h.edgeStatistic = tests.share;
-  h.edgePValue = tests.pValue;
+  h.edgeStatistic = tests.totalShare;
+  h.edgePValue = Matrix::Constant(n, n, std::numeric_limits<double>::quiet_NaN());
   h.edgeThreshold = level;
   h.nullLevel = std::numeric_limits<double>::quiet_NaN();
   h.edgeMargin = Matrix::Constant(n, n, std::numeric_limits<double>::quiet_NaN());
   h.graph = Adjacency::Constant(n, n, false);
   for (Index j = 0; j < n; ++j)
     for (Index m = 0; m < n; ++m) {
-      const double p = tests.pValue(j, m);
-      if (std::isnan(p)) continue;
+      if (std::isnan(tests.pValue(j, m))) continue;
+      // The nonlinear test decides; a large enough total share (a linear mechanism) also makes an edge.
+      const bool linearEdge = tests.totalShare(j, m) >= kLinearShareFloor && tests.totalPValue(j, m) < level;
+      const double p = linearEdge && !(tests.pValue(j, m) < level) ? tests.totalPValue(j, m) : tests.pValue(j, m);
+      h.edgePValue(j, m) = p;
       h.graph(j, m) = p < level;
       // Decades of the p-value below the per-pair level (an edge when > 0).
       h.edgeMargin(j, m) = std::log10(level) - std::log10(std::max(p, 1e-300));
@@ -378,7 +432,7 @@ LscaleStage regressionHardStage(const LscaleInput& in, const LscaleOptions& opti
 
 LscaleStage hardStage(const LscaleInput& in, const LscaleOptions& options, const LscaleStage& soft,
                       const Matrix& encSoft, const Context* context) {
-  if (options.edgeRule == EdgeRule::Regression) return regressionHardStage(in, options, encSoft, context);
+  if (options.edgeRule == EdgeRule::Regression) return regressionHardStage(in, options, soft, encSoft, context);
   const Matrix enc =
       unmixInOrder(in, encSoft, soft.order, options.unmixing == Unmixing::SoftParents ? &soft.graph : nullptr, context);
   const Matrix dec = pseudoInverse(enc);
@@ -484,6 +538,10 @@ void checkInput(const LscaleInput& in, const LscaleOptions& options) {
   if (!(options.tolEigv >= 0.0) || !std::isfinite(options.tolEigv)) throw Error(kFunction, "'tolEigv' must be >= 0");
   if (!(options.edgeLevel > 0.0 && options.edgeLevel < 1.0))
     throw Error(kFunction, "'edgeLevel' must be a level between 0 and 1 (exclusive)");
+  if (options.edgeRule == EdgeRule::Regression && !(in.samples > 2))
+    throw Error(kFunction,
+                "edgeRule 'regression' tests shifts between environments and needs their sample count: "
+                "pass the samples 'x', or 'samples' with moments");
   if (options.hard && options.edgeRule == EdgeRule::Regression) {
     if (in.observational.rows() == 0 || in.observational.cols() != n)
       throw Error(kFunction,

@@ -42,7 +42,7 @@
 //   strings intervention, estimator ('gaussian' | 'exact'), edgeRule, unmixing, hardGraphFilter,
 //           sampling ('samples': the N x n normals simulate() draws, accumulated;
 //                     'wishart': the moments drawn from their exact distribution, O(n^2) draws)
-//   returns numbers <stage>.mcc, <stage>.shd, <stage>.closureShd, <stage>.edges,
+//   returns numbers <stage>.mcc, <stage>.shd, <stage>.closureShd, <stage>.edges, <stage>.mixingLoss,
 //   trueEdges; arrays graph (true, environment labelling), <stage>.graph, <stage>.order.
 #include <algorithm>
 #include <cmath>
@@ -345,8 +345,14 @@ OpResult opLscaleTrial(const OpArgs& args, const Context& context) {
   result.put("graph", truth.cast<double>());
   result.numbers["trueEdges"] = static_cast<double>(truth.count());
   const Adjacency truthClosure = transitiveClosure(truth);
+  // The paper's effective-mixing losses: l_scale (hard stage: nothing but the diagonal is
+  // allowed) and l_pa (soft stage: each latent may mix with its parents).
+  const Adjacency scaleOnly = allowedPattern(Adjacency::Constant(n, n, false), false);
+  const Adjacency parents = allowedPattern(truth, false);
   auto score = [&](const std::string& prefix, const LscaleStage& s) {
     result.numbers[prefix + ".mcc"] = mccFromMoments(s.encoder, decoderTrue, cz);
+    result.numbers[prefix + ".mixingLoss"] =
+        effectiveMixingError(s.encoder, decoderTrue, prefix == "hard" ? scaleOnly : parents).offPatternSpectralNorm;
     result.numbers[prefix + ".shd"] = compareGraphs(truth, s.graph).shd;
     result.numbers[prefix + ".closureShd"] = compareGraphs(truthClosure, transitiveClosure(s.graph)).shd;
     result.numbers[prefix + ".edges"] = static_cast<double>(s.graph.count());
@@ -394,8 +400,11 @@ OpSpec lscaleSpec() {
       .returnsNumber("resamples.completed", "with resamples: refits that ran to the end", Presence::Optional);
   stageOutputs(s, "soft", Presence::Required, true);
   stageOutputs(s, "hard", Presence::Optional, true);
-  s.returnsArray("hard.edgePValue", "n n", "'regression' rule: p-value of each edge test j -> m (NaN: not tested)",
-                 Presence::Optional);
+  s.returnsArray("soft.edgePValue", "n n",
+                 "'regression' rule: p-value of the shift of latent m in environment j+1 (NaN on the diagonal)",
+                 Presence::Optional)
+      .returnsArray("hard.edgePValue", "n n", "'regression' rule: p-value of each edge test j -> m (NaN: not tested)",
+                    Presence::Optional);
   for (const std::string stage : {"soft", "hard"})
     s.returnsArray(stage + ".edgeFrequency", "n n", "with resamples: share of refits holding each edge",
                    Presence::Optional);
@@ -449,6 +458,10 @@ OpSpec lscaleTrialSpec() {
     s.returnsNumber(stage + ".mcc", "mean correlation of latents", p)
         .returnsNumber(stage + ".shd", "SHD of the DAG", p)
         .returnsNumber(stage + ".closureShd", "SHD of the transitive closures", p)
+        .returnsNumber(stage + ".mixingLoss",
+                       "spectral norm of the unit-row effective mixing outside the identity (hard: l_scale) or "
+                       "the parents and identity (soft, full rank: l_pa)",
+                       p)
         .returnsNumber(stage + ".edges", "estimated edges", p)
         .returnsArray(stage + ".graph", "n n", "estimated graph", p)
         .returnsArray(stage + ".order", "n", "estimated order", p);

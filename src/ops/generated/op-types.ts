@@ -807,6 +807,8 @@ export interface LscaleOutputs {
     'hard.edgeStatistic'?: NDArray;
     /** n × n: decades above (+) or below (-) the threshold; NaN if undefined */
     'hard.edgeMargin'?: NDArray;
+    /** n × n: 'regression' rule: p-value of the shift of latent m in environment j+1 (NaN on the diagonal) */
+    'soft.edgePValue'?: NDArray;
     /** n × n: 'regression' rule: p-value of each edge test j -> m (NaN: not tested) */
     'hard.edgePValue'?: NDArray;
     /** n × n: with resamples: share of refits holding each edge */
@@ -922,6 +924,8 @@ export interface LscaleTrialOutputs {
     'soft.shd': number;
     /** SHD of the transitive closures */
     'soft.closureShd': number;
+    /** spectral norm of the unit-row effective mixing outside the identity (hard: l_scale) or the parents and identity (soft, full rank: l_pa) */
+    'soft.mixingLoss': number;
     /** estimated edges */
     'soft.edges': number;
     /** mean correlation of latents */
@@ -930,6 +934,8 @@ export interface LscaleTrialOutputs {
     'hard.shd'?: number;
     /** SHD of the transitive closures */
     'hard.closureShd'?: number;
+    /** spectral norm of the unit-row effective mixing outside the identity (hard: l_scale) or the parents and identity (soft, full rank: l_pa) */
+    'hard.mixingLoss'?: number;
     /** estimated edges */
     'hard.edges'?: number;
     /** mean correlation of latents */
@@ -938,6 +944,8 @@ export interface LscaleTrialOutputs {
     'fullRank.shd'?: number;
     /** SHD of the transitive closures */
     'fullRank.closureShd'?: number;
+    /** spectral norm of the unit-row effective mixing outside the identity (hard: l_scale) or the parents and identity (soft, full rank: l_pa) */
+    'fullRank.mixingLoss'?: number;
     /** estimated edges */
     'fullRank.edges'?: number;
   };

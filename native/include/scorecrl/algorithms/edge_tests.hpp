@@ -29,6 +29,12 @@ class Context;
 Matrix interventionalShifts(const Matrix& encoder, const std::vector<Matrix>& covariance,
                             const std::vector<Vector>& mean);
 
+// Tests of the same shifts: [j][m] = p-value of "latent m's mean and variance are the same in
+// environment j+1 as in environment 0" (two-sided F-test of the variances and z-test of the
+// means, on `samples` rows per environment; the smaller p-value, doubled, capped at 1). Diagonal NaN.
+Matrix interventionalShiftPValues(const Matrix& encoder, const std::vector<Matrix>& covariance,
+                                  const std::vector<Vector>& mean, double samples);
+
 // The order (oldest first) that minimises the total shift placed against it:
 // sum of shift(m, k) over the pairs where k comes before m (an intervention on m
 // would then move a latent that precedes it). Exact, by dynamic programming over
@@ -39,14 +45,19 @@ std::vector<int> interventionalOrder(const Matrix& shift);
 // position t of `order`, least squares of it on features of the latents before
 // it: per latent, a, a^2, a^3, max(a-1, 0), max(-a-1, 0), max(a, 0) of its
 // standardised value a; the product a_i a_j of each pair of them; an intercept.
-// For each earlier latent j, the fit without j's nonlinear terms (all but a_j,
-// with the products holding a_j) is compared to the full fit. The linear term
-// stays in both because the unmixing's residual leakage between latents is
-// linear (x = G z): it cannot be told from a linear edge, and a test of it
-// would report that leakage at any sample size.
+// For each earlier latent j two nested fits are compared to the full one (F-tests):
+//   nonlinear  without j's nonlinear terms (all but a_j, with the products holding
+//              a_j). The linear term stays because the unmixing's residual leakage
+//              between latents is linear (x = G z): a test of it would report that
+//              leakage at any sample size.
+//   total      without any of j's terms; `totalShare` is the share of m's variance
+//              they explain beyond the other latents. The rule lets it decide only
+//              above a floor the leakage does not reach (a linear mechanism).
 struct EdgeTests {
-  Matrix pValue;  // n x n, [j][m]: P(F > observed) under no nonlinear j -> m; NaN if not tested
-  Matrix share;   // n x n, [j][m]: variance share of m explained by j's nonlinear terms; NaN if not tested
+  Matrix pValue;       // n x n, [j][m]: p-value of the nonlinear test; NaN if not tested
+  Matrix share;        // n x n, [j][m]: variance share of m explained by j's nonlinear terms
+  Matrix totalPValue;  // n x n, [j][m]: p-value of the total test
+  Matrix totalShare;   // n x n, [j][m]: variance share of m explained by all of j's terms
 };
 // `latents`: N x n; `weights`: N row weights (bootstrap counts) or empty.
 EdgeTests regressionEdgeTests(const Matrix& latents, const Vector& weights, const std::vector<int>& order,

@@ -60,18 +60,22 @@
 //              soft rows lean slightly on later latents; their statistics
 //              then spread over a decade above the pair minima, and a split
 //              of the values falls inside that spread.
-//   Regression for learned score differences with samples (docs/lscale.md): the
-//              soft stage as NullLevel. The hard stage takes its causal order
-//              from how each environment shifts the soft latents
-//              (interventionalOrder in edge_tests.hpp) instead of the soft
-//              graph, unmixes in that order, and decides j -> m for j before m
-//              by an F-test, on the observational samples of its latents, of
-//              the nonlinear part of j's influence on m given all latents before
-//              m (regressionEdgeTests): an edge when the p-value is below
-//              edgeLevel / (n(n-1)/2) (Bonferroni over the pairs). A mechanism
-//              linear in a parent is not seen by it (the unmixing's leakage is
-//              linear too); the Gaussian plug-in with the Adaptive rule is the
-//              choice for linear models.
+//   Regression for learned score differences with samples (docs/lscale.md#the-regression-rule).
+//              Causal order (both stages): the order that places the least
+//              evidence against itself (interventionalOrder in edge_tests.hpp),
+//              the evidence for "j is an ancestor of m" being the larger of the
+//              shift of soft latent m in environment j+1 (N KL / ln 10) and 3 x
+//              the score margin of j -> m. Soft stage: j -> m for j before m when
+//              that shift is significant (edgeLevel over n(n-1) pairs) or the
+//              score margin exceeds 0.6 decades. Hard stage: unmixing in that
+//              order, then j -> m for j before m by an F-test, on the
+//              observational samples of its latents, of the nonlinear part of
+//              j's influence on m given all latents before m
+//              (regressionEdgeTests): an edge when the p-value is below
+//              edgeLevel / (n(n-1)/2), or when all of j's terms explain at least
+//              3 % of m's variance (significantly at that level): a linear
+//              mechanism, which the nonlinear test cannot see and the
+//              unmixing's (linear) leakage does not reach.
 // Every adaptive-statistic rule also reports each pair's margin: log10 of its
 // statistic minus log10 of the median pair minimum (decades above the
 // non-edge level), the evidence a user can judge an edge by.
