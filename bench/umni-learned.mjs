@@ -73,7 +73,16 @@ function score(z0, x, encoder, graph, truth, closures) {
 
 const results = {
   machine: { cores: os.cpus().length, model: os.cpus()[0]?.model, loadAverageAtStart: os.loadavg().map((l) => round(l, 2)) },
-  setting: { n, d, samples: N, ...OPTIONS, design: 'multi-node', latent: 'linear', varianceFactor: 0.25, seeds: `${SEED0}-${SEED0 + RUNS - 1}` },
+  setting: {
+    n,
+    d,
+    samples: N,
+    ...OPTIONS,
+    design: 'multi-node',
+    latent: 'linear',
+    varianceFactor: 0.25,
+    seeds: `${SEED0}-${SEED0 + RUNS - 1}`,
+  },
   /** @type {Record<string, object>} */
   cells: {},
 };
@@ -92,7 +101,9 @@ for (const intervention of /** @type {const} */ (['soft', 'hard'])) {
       const dsx = scores === 'exact' ? /** @type {NDArray} */ (sim.dsx) : crl.estimateScoreDifferences(x, { method: scores, seed }).dsx;
       try {
         const r = crl.umni({ x, dsx }, { ...OPTIONS, intervention });
-        const s = r.hard ? score(z0, x, r.hard.encoder, r.hard.graph, sim.graph, false) : score(z0, x, r.encoder, r.graphClosure, sim.graph, true);
+        const s = r.hard
+          ? score(z0, x, r.hard.encoder, r.hard.graph, sim.graph, false)
+          : score(z0, x, r.encoder, r.graphClosure, sim.graph, true);
         by[scores].mcc.push(s.mcc);
         by[scores].shd.push(s.shd);
       } catch (e) {
