@@ -235,6 +235,37 @@ describe('scorecrl fit --algorithm gscale', () => {
     for (const [a, b] of fit.edges as [string, string][]) expect(pos.get(a)!).toBeLessThan(pos.get(b)!);
   });
 
+  it('--init chooses the start: the linear start uses nothing of tanh and recovers the same latents', () => {
+    const dir = tmp();
+    const files = simulate(join(dir, 'data'));
+    const truth = JSON.parse(readFileSync(join(dir, 'data', 'truth.json'), 'utf8'));
+    const r = cli(['fit', ...files, '--algorithm', 'gscale', '--init', 'linear', '--json', '--no-progress']);
+    expect(r.code, r.stderr).toBe(0);
+    const fit = JSON.parse(r.stdout);
+    expect(fit.options.init).toBe('linear');
+    const z = trueLatents(truth.decoder, readRows(files[0]!));
+    for (let t = 0; t < 3; t++) {
+      const node = truth.interventions[t + 1][0];
+      expect(
+        absCorrelation(
+          fit.latentValues.map((row: number[]) => row[t]),
+          z.map((row) => row[node]!),
+        ),
+      ).toBeGreaterThan(0.99);
+    }
+    const text = cli(['fit', ...files, '--algorithm', 'gscale', '--init', 'random', '--max-iterations', '50', '--no-progress']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/algorithm gscale \(glm, random start\)/);
+    const mlpSpectral = cli(['fit', ...files, '--algorithm', 'gscale', '--family', 'mlp', '--init', 'spectral']);
+    expect(mlpSpectral.code).toBe(2);
+    expect(mlpSpectral.stderr).toMatch(
+      /--init spectral needs --family glm \(it solves x = tanh\(Uz\)\); use --init random or linear with mlp/,
+    );
+    const bogus = cli(['fit', ...files, '--algorithm', 'gscale', '--init', 'magic']);
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toMatch(/'magic' is invalid/);
+  });
+
   it('data and usage errors exit with code 2 and say what to change', () => {
     const dir = tmp();
     const files = simulate(join(dir, 'data'));

@@ -15,6 +15,8 @@ export interface FitFlags {
   scoreSpace?: 'x' | 'atanh';
   family: 'glm' | 'mlp';
   hidden: number;
+  /** gscale's start; default 'auto' (spectral for glm, random for mlp) */
+  init: 'auto' | 'spectral' | 'random' | 'linear';
   maxIterations?: number;
   edgeRule: 'threshold' | 'adaptive';
   edgeThreshold?: number;

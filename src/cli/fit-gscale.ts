@@ -19,7 +19,18 @@ import { describeEnvironments, graphEdges, latentName as name } from './fit-summ
 /** The `fit` flags GSCALE-I reads. */
 export type GscaleFitFlags = Pick<
   FitFlags,
-  'estimator' | 'scoreSpace' | 'family' | 'hidden' | 'maxIterations' | 'edgeRule' | 'edgeThreshold' | 'seed' | 'progress' | 'out' | 'json'
+  | 'estimator'
+  | 'scoreSpace'
+  | 'family'
+  | 'hidden'
+  | 'init'
+  | 'maxIterations'
+  | 'edgeRule'
+  | 'edgeThreshold'
+  | 'seed'
+  | 'progress'
+  | 'out'
+  | 'json'
 >;
 
 /** Checks the environments against GSCALE-I's design (2n interventional environments); throws DataError with the fix. */
@@ -78,6 +89,7 @@ export async function fitGscale(crl: Backend, env: Environments, files: string[]
       {
         family: flags.family,
         hidden: flags.hidden,
+        init: flags.init,
         seed: flags.seed,
         edgeRule: flags.edgeRule,
         ...(flags.edgeThreshold !== undefined ? { edgeThreshold: flags.edgeThreshold } : {}),
@@ -115,6 +127,7 @@ export async function fitGscale(crl: Backend, env: Environments, files: string[]
       algorithm: 'gscale',
       family: flags.family,
       hidden: flags.family === 'mlp' ? flags.hidden : undefined,
+      init: r.init,
       edgeRule: flags.edgeRule,
       threshold: r.threshold,
       seed: flags.seed,

@@ -137,6 +137,14 @@ export function registerFit(program: Command): void {
     )
     .addOption(new Option('--family <family>', 'gscale: autoencoder, glm x = tanh(U z) or mlp').choices(['glm', 'mlp']).default('glm'))
     .option('--hidden <h>', 'gscale (mlp): hidden width', integer('--hidden', 1, 4096), 32)
+    .addOption(
+      new Option(
+        '--init <start>',
+        'gscale: start of training (auto: spectral for glm, which solves x = tanh(Uz) in closed form; random and linear use nothing of tanh)',
+      )
+        .choices(['auto', 'spectral', 'random', 'linear'])
+        .default('auto'),
+    )
     .option('--max-iterations <k>', 'gscale: training iterations at most (default 20000)', integer('--max-iterations', 0))
     .addOption(
       new Option('--edge-rule <rule>', 'gscale: edge rule (adaptive: scale-free, data-driven)')
@@ -208,6 +216,8 @@ Examples:
             `(${algorithm} takes ${listing(spec.fit.estimators, 'or')})`,
         );
       }
+      if (algorithm === 'gscale' && flags.init === 'spectral' && flags.family === 'mlp')
+        throw new UsageError('--init spectral needs --family glm (it solves x = tanh(Uz)); use --init random or linear with mlp');
       // DataError and ConfigError end the command with exit 2 (main.ts maps codes to exit status).
       const env = loadEnvironments(files, { environmentColumn: flags.envColumn, observational: flags.observational });
       const method = FITS[algorithm];
