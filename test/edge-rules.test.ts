@@ -261,6 +261,39 @@ describe.each(BACKENDS)('LSCALE-I edge rules (%s)', (name) => {
   });
 });
 
+// The regression rule is computed by the same core on both backends: on the same score differences
+// they agree on the order, the graphs and the p-values.
+describe('the regression rule: native and WASM agree', () => {
+  it('same order, graphs, p-values and shares on the same data', async () => {
+    const [native, wasm] = await Promise.all(BACKENDS.map(backend));
+    const sim = native!.simulate({ n: 4, d: 10, samples: 20_000, seed: 4, latent: 'mlp', randomOrder: true, outputs: { dsx: false } });
+    const { dsx } = native!.estimateScoreDifferences(sim.x!, { method: 'logistic-quadratic', seed: 4 });
+    const data = { x: sim.x!, dsx: { data: dsx.data.slice(), shape: dsx.shape }, learned: true };
+    const a = native!.lscale(data, { intervention: 'hard' });
+    const b = wasm!.lscale(data, { intervention: 'hard' });
+    expect(b.edgeRule).toBe('regression');
+    for (const stage of ['soft', 'hard'] as const) {
+      expect(b[stage]!.order).toEqual(a[stage]!.order);
+      expect(Array.from(b[stage]!.graph.data)).toEqual(Array.from(a[stage]!.graph.data));
+      const pa = a[stage]!.edgePValue!.data;
+      const pb = b[stage]!.edgePValue!.data;
+      for (let i = 0; i < pa.length; i++) {
+        if (Number.isNaN(pa[i])) {
+          expect(Number.isNaN(pb[i])).toBe(true);
+          continue;
+        }
+        // Compared on the log scale (tiny p-values), to the rounding of two builds.
+        expect(Math.log10(Math.max(pb[i]!, 1e-300))).toBeCloseTo(Math.log10(Math.max(pa[i]!, 1e-300)), 4);
+      }
+    }
+    for (let i = 0; i < 16; i++)
+      if (!Number.isNaN(a.hard!.edgeStatistic!.data[i]))
+        expect(b.hard!.edgeStatistic!.data[i]).toBeCloseTo(a.hard!.edgeStatistic!.data[i]!, 8);
+    native!.release(sim, dsx);
+    await Promise.all([native!.close(), wasm!.close()]);
+  });
+});
+
 // `scorecrl fit` with a learned estimator applies the rule and reports each edge's evidence.
 describe('scorecrl fit: edge evidence', () => {
   const BIN = fileURLToPath(new URL('../bin/scorecrl.js', import.meta.url));
