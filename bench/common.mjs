@@ -3,6 +3,41 @@
 import { loadBackend } from '../dist/index.js';
 
 /** @typedef {import('../dist/index.js').Backend} Backend */
+/** @typedef {import('../dist/index.js').NDArray} NDArray */
+
+/**
+ * ẑ = x · encoderᵀ (N×n) for the first N rows of x (rows of d values) and an encoder (n×d).
+ * @param {NDArray} x
+ * @param {NDArray} encoder
+ * @param {number} N
+ */
+export function encodeRows(x, encoder, N) {
+  const [n, d] = /** @type {[number, number]} */ (encoder.shape);
+  const out = new Float64Array(N * n);
+  for (let i = 0; i < N; i++)
+    for (let k = 0; k < n; k++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += encoder.data[k * d + j] * x.data[i * d + j];
+      out[i * n + k] = s;
+    }
+  return { data: out, shape: [N, n] };
+}
+
+/**
+ * The true DAG in GSCALE-I's pair labels: latent i is the node that the i-th pair of
+ * environments intervenes (targets n×K, the first n columns one per pair).
+ * @param {{ graph: NDArray, targets: NDArray }} sim
+ */
+export function truthInPairLabels(sim) {
+  const [n, K] = /** @type {[number, number]} */ (sim.targets.shape);
+  const nodes = Array.from({ length: n }, (_, i) => {
+    for (let k = 0; k < n; k++) if (sim.targets.data[k * K + i] === 1) return k;
+    throw new Error(`pair ${i} has no target`);
+  });
+  const data = new Float64Array(n * n);
+  for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) data[a * n + b] = sim.graph.data[nodes[a] * n + nodes[b]];
+  return { data, shape: [n, n] };
+}
 
 /** @param {Iterable<number>} values */
 export function median(values) {

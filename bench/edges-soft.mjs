@@ -15,6 +15,7 @@
 // Prints one JSON object.
 import os from 'node:os';
 import { loadBackend } from '../dist/index.js';
+import { encodeRows } from './common.mjs';
 
 /** @typedef {import('../dist/index.js').NDArray} NDArray */
 
@@ -37,23 +38,6 @@ const stderr = (/** @type {number[]} */ values) => {
 const summary = (/** @type {number[]} */ values) => ({ mean: round(mean(values), 3), stderr: round(stderr(values), 3) });
 
 const crl = await loadBackend({ backend: 'native' });
-
-/**
- * ẑ = x0 · encoderᵀ (N×n) on the observational samples.
- * @param {NDArray} x
- * @param {NDArray} encoder
- * @param {number} N
- */
-function encode(x, encoder, N) {
-  const out = new Float64Array(N * n);
-  for (let i = 0; i < N; i++)
-    for (let k = 0; k < n; k++) {
-      let s = 0;
-      for (let j = 0; j < d; j++) s += encoder.data[k * d + j] * x.data[i * d + j];
-      out[i * n + k] = s;
-    }
-  return { data: out, shape: [N, n] };
-}
 
 const results = {
   machine: { cores: os.cpus().length, model: os.cpus()[0]?.model, loadAverageAtStart: os.loadavg().map((l) => round(l, 3)) },
@@ -109,7 +93,7 @@ for (const N of sizes) {
     ).offPatternSpectralNorm;
     runs.push({
       seed,
-      mcc: round(crl.meanCorrelationCoefficient(z0, encode(x, regression.soft.encoder, N)).mcc),
+      mcc: round(crl.meanCorrelationCoefficient(z0, encodeRows(x, regression.soft.encoder, N)).mcc),
       parentsLoss: round(parentsLoss),
       regression: closureShd(regression.soft.graph),
       nullLevel: closureShd(nullLevel.soft.graph),

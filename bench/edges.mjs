@@ -20,6 +20,7 @@
 // object.
 import os from 'node:os';
 import { loadBackend } from '../dist/index.js';
+import { encodeRows } from './common.mjs';
 
 /** @typedef {import('../dist/index.js').NDArray} NDArray */
 /** @typedef {import('../dist/index.js').LscaleResult} LscaleResult */
@@ -76,23 +77,6 @@ function isCausalOrder(order, graph) {
   return true;
 }
 
-/**
- * ẑ = x0 · encoderᵀ (N×n) on the observational samples.
- * @param {NDArray} x
- * @param {NDArray} encoder
- */
-function encode(x, encoder) {
-  const e = encoder.data;
-  const out = new Float64Array(N * n);
-  for (let i = 0; i < N; i++)
-    for (let k = 0; k < n; k++) {
-      let s = 0;
-      for (let j = 0; j < d; j++) s += e[k * d + j] * x.data[i * d + j];
-      out[i * n + k] = s;
-    }
-  return { data: out, shape: [N, n] };
-}
-
 const results = {
   machine: { cores: os.cpus().length, model: os.cpus()[0]?.model, loadAverageAtStart: os.loadavg().map((l) => round(l, 3)) },
   setting: { n, d, samples: N, latent, intervention: 'hard', factor: 5, randomOrder, resamples },
@@ -124,7 +108,7 @@ for (const method of methods) {
     const regression = hardOf(withRule('regression'));
     const defaultHard = hardOf(byDefault);
     const z0 = { data: z.data.subarray(0, N * n), shape: [N, n] };
-    const mcc = crl.meanCorrelationCoefficient(z0, encode(x, defaultHard.encoder)).mcc;
+    const mcc = crl.meanCorrelationCoefficient(z0, encodeRows(x, defaultHard.encoder, N)).mcc;
     // The paper's l_scale: the unit-row effective mixing encoder·decoder outside the diagonal
     // (environment m+1 intervenes node m, so the decoder's columns are already in the latents' order).
     const scaleLoss = crl.effectiveMixingError(

@@ -37,7 +37,7 @@
 import os from 'node:os';
 import { gscalePairs, loadBackend, sliceFirst } from '../dist/index.js';
 import { atanhData, atanhToX } from '../dist/sweep/gscale.js';
-import { round } from './common.mjs';
+import { round, truthInPairLabels } from './common.mjs';
 
 /** @typedef {import('../dist/index.js').Backend} Backend */
 /** @typedef {import('../dist/index.js').NDArray} NDArray */
@@ -106,18 +106,6 @@ function simulate(crl, { n, d, samples, seed, transform = 'tanh', exact = true }
     scaleDecoder: true,
     outputs: { z: true, x: true, dsx: exact },
   });
-}
-
-/** @param {Simulation} sim */
-function truthInPairLabels(sim) {
-  const [n, K] = sim.targets.shape;
-  const nodes = Array.from({ length: n }, (_, i) => {
-    for (let k = 0; k < n; k++) if (sim.targets.data[k * K + i] === 1) return k;
-    throw new Error(`pair ${i} has no target`);
-  });
-  const data = new Float64Array(n * n);
-  for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) data[a * n + b] = sim.graph.data[nodes[a] * n + nodes[b]];
-  return { data, shape: [n, n] };
 }
 
 /**

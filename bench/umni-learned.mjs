@@ -13,6 +13,7 @@
 // UMNI-CRL finds no candidate counts as failed. Prints one JSON object.
 import os from 'node:os';
 import { loadBackend } from '../dist/index.js';
+import { encodeRows } from './common.mjs';
 
 /** @typedef {import('../dist/index.js').NDArray} NDArray */
 
@@ -38,22 +39,6 @@ const se = (/** @type {number[]} */ v) => {
 const crl = await loadBackend({ backend: 'native' });
 
 /**
- * ẑ = x0 · encoderᵀ (N×n).
- * @param {NDArray} x
- * @param {NDArray} encoder
- */
-function encode(x, encoder) {
-  const out = new Float64Array(N * n);
-  for (let i = 0; i < N; i++)
-    for (let k = 0; k < n; k++) {
-      let s = 0;
-      for (let j = 0; j < d; j++) s += encoder.data[k * d + j] * x.data[i * d + j];
-      out[i * n + k] = s;
-    }
-  return { data: out, shape: [N, n] };
-}
-
-/**
  * MCC and SHD of an estimated encoder and graph, after matching estimated latents to true ones.
  * @param {NDArray} z0 true observational latents (N×n)
  * @param {NDArray} x x of the simulation (its first N rows are environment 0)
@@ -63,7 +48,7 @@ function encode(x, encoder) {
  * @param {boolean} closures compare transitive closures
  */
 function score(z0, x, encoder, graph, truth, closures) {
-  const m = crl.meanCorrelationCoefficient(z0, encode(x, encoder));
+  const m = crl.meanCorrelationCoefficient(z0, encodeRows(x, encoder, N));
   const relabelled = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) relabelled[i * n + j] = graph.data[m.matching[i] * n + m.matching[j]];
   const g = { data: relabelled, shape: [n, n] };

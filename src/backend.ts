@@ -215,6 +215,18 @@ export class Backend {
   meanCorrelationCoefficient(zTrue: NDArray, zEstimate: NDArray): { mcc: number; matching: number[]; perLatent: Float64Array } {
     return graphOps.meanCorrelationCoefficient(this.engine, zTrue, zEstimate);
   }
+  /**
+   * The DAG over identified latents from samples of every environment ((K+1)×M×n) and which
+   * environments intervene each latent (n×K): order from the interventional shifts, linear
+   * unmixing, an F-test per pair (docs/gscale.md#graphs-from-the-environments).
+   */
+  interventionalGraph(
+    latents: NDArray,
+    targets: NDArray,
+    options?: graphOps.InterventionalGraphOptions,
+  ): graphOps.InterventionalGraphResult {
+    return graphOps.interventionalGraph(this.engine, latents, targets, options);
+  }
   effectiveMixingError(encoder: NDArray, decoder: NDArray, allowed: NDArray, threshold?: number): graphOps.MixingError {
     return graphOps.effectiveMixingError(this.engine, encoder, decoder, allowed, threshold);
   }
@@ -263,6 +275,17 @@ export class Backend {
   /** ẑ (N×n) for x (N×d) under a trained GSCALE-I model. */
   gscaleEncode(model: gscaleOps.GscaleModel, x: NDArray): NDArray {
     return gscaleOps.gscaleEncode(this.engine, model, x);
+  }
+  /**
+   * GSCALE-I's graph from the samples of every environment ((2n+1)×M×d, GSCALE-I's layout): the
+   * data-based rule for learned score differences (see `interventionalGraph`).
+   */
+  gscaleEnvironmentGraph(
+    model: gscaleOps.GscaleModel,
+    x: NDArray,
+    options?: graphOps.InterventionalGraphOptions,
+  ): graphOps.InterventionalGraphResult {
+    return gscaleOps.gscaleEnvironmentGraph(this.engine, model, x, options);
   }
   /** x̂ (N×d) for z (N×n) under a trained GSCALE-I model. */
   gscaleDecode(model: gscaleOps.GscaleModel, z: NDArray): NDArray {

@@ -31,7 +31,7 @@ export type {
   LscaleTrialStage,
 } from './ops/lscale.js';
 export type { FiniteSampleData, FiniteSampleOptions, FiniteSampleResult } from './ops/finite-sample.js';
-export type { GraphComparison, MixingError } from './ops/graph.js';
+export type { GraphComparison, InterventionalGraphOptions, InterventionalGraphResult, MixingError } from './ops/graph.js';
 export type { ScoreDifferenceOptions, ScoreDifferenceResult, GaussianOptions, GaussianResult } from './ops/estimators.js';
 export type {
   LearnedMethodName,

@@ -233,6 +233,17 @@ describe('scorecrl fit --algorithm gscale', () => {
     // The graph is a DAG over the latents, consistent with the printed order.
     const pos = new Map<string, number>(fit.order.map((name: string, i: number) => [name, i]));
     for (const [a, b] of fit.edges as [string, string][]) expect(pos.get(a)!).toBeLessThan(pos.get(b)!);
+    // Learned scores: the graph comes from the samples of every environment, each edge with its p-value.
+    expect(fit.options.edgeRule).toBe('environments');
+    expect(fit.edgeEvidence.map((e: { from: string; to: string }) => [e.from, e.to])).toEqual(fit.edges);
+    for (const e of fit.edgeEvidence) expect(e.pValue).toBeLessThan(fit.options.threshold);
+    expect(r.stdout).toMatch(
+      /graph \(\d+ edges, environments rule: tests on 300 rows of each environment, an edge below p = 0\.0033 per pair\)/,
+    );
+    // The score statistic's rule on request.
+    const adaptive = cli(['fit', ...files, '--algorithm', 'gscale', '--edge-rule', 'adaptive', '--json', '--no-progress']);
+    expect(adaptive.code, adaptive.stderr).toBe(0);
+    expect(JSON.parse(adaptive.stdout).options.edgeRule).toBe('adaptive');
   });
 
   it('--init chooses the start: the linear start uses nothing of tanh and recovers the same latents', () => {

@@ -18,7 +18,8 @@ export interface FitFlags {
   /** gscale's start; default 'auto' (spectral for glm, random for mlp) */
   init: 'auto' | 'spectral' | 'random' | 'linear';
   maxIterations?: number;
-  edgeRule: 'threshold' | 'adaptive';
+  /** gscale's graph rule; undefined: 'environments' with a learned estimator, else 'adaptive' */
+  edgeRule?: 'threshold' | 'adaptive' | 'environments';
   edgeThreshold?: number;
   seed: number;
   progress: boolean;

@@ -73,6 +73,9 @@ export async function fitGscale(crl: Backend, env: Environments, files: string[]
     }
   }
   const progress = (stage: string) => progressPrinter(flags.progress, stage);
+  // Learned score differences carry an error the score statistic cannot see past: the graph then
+  // comes from the samples of every environment (docs/gscale.md#graphs-from-the-environments).
+  const edgeRule = flags.edgeRule ?? (flags.estimator === 'gaussian' ? 'adaptive' : 'environments');
   const started = performance.now();
   const { r } = await cancellableBySignals('fit', async (signal) => {
     const input = scoreSpace === 'atanh' ? atanhData(x) : x;
@@ -91,7 +94,7 @@ export async function fitGscale(crl: Backend, env: Environments, files: string[]
         hidden: flags.hidden,
         init: flags.init,
         seed: flags.seed,
-        edgeRule: flags.edgeRule,
+        edgeRule: edgeRule === 'environments' ? 'adaptive' : edgeRule,
         ...(flags.edgeThreshold !== undefined ? { edgeThreshold: flags.edgeThreshold } : {}),
         ...(flags.maxIterations !== undefined ? { maxIterations: flags.maxIterations } : {}),
         onProgress: progress(`training (${flags.family})`),
@@ -100,9 +103,23 @@ export async function fitGscale(crl: Backend, env: Environments, files: string[]
     );
     return { dsx, r };
   });
+  const environments = edgeRule === 'environments' ? crl.gscaleEnvironmentGraph(r.model, x) : undefined;
   const seconds = (performance.now() - started) / 1000;
-  const graph = r.graph!;
+  const graph = environments ? environments.graph : r.graph!;
+  const order = environments ? environments.order : r.order!;
   const edges = graphEdges(graph);
+  // The environments rule's evidence per edge: its test's p-value and the share of the child's variance.
+  const evidence: { from: string; to: string; pValue: number; share: number }[] = [];
+  if (environments)
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++)
+        if (graph.data[i * n + j] === 1)
+          evidence.push({
+            from: name(i),
+            to: name(j),
+            pValue: environments.pValue.data[i * n + j]!,
+            share: environments.share.data[i * n + j]!,
+          });
   const D = toRows(r.D);
   const latents = Array.from({ length: n }, (_, t) => ({
     latent: name(t),
@@ -128,15 +145,21 @@ export async function fitGscale(crl: Backend, env: Environments, files: string[]
       family: flags.family,
       hidden: flags.family === 'mlp' ? flags.hidden : undefined,
       init: r.init,
-      edgeRule: flags.edgeRule,
-      threshold: r.threshold,
+      edgeRule,
+      threshold: environments ? environments.level : r.threshold,
       seed: flags.seed,
     },
     latents: latents.map((l) => l.latent),
     note: 'latent z_t is the latent intervened by the t-th pair of environments, identified up to an invertible map of its own',
-    order: r.order!.map(name),
+    order: order.map(name),
     graph: toRows(graph),
     edges,
+    ...(environments
+      ? {
+          edgeEvidence: evidence,
+          edgePValue: toRows(environments.pValue),
+        }
+      : {}),
     perLatent: latents,
     D,
     Dobs: toRows(r.Dobs!),
@@ -175,9 +198,16 @@ export async function fitGscale(crl: Backend, env: Environments, files: string[]
       `(score term ${r.scoreTerm.toPrecision(4)}, reconstruction ${r.reconstruction.toPrecision(4)}), ${seconds.toFixed(1)} s`,
   );
   console.log(`causal order: ${result.order.join(', ')}`);
-  console.log(
-    `graph (${edges.length} edges, ${flags.edgeRule} rule, threshold ${r.threshold!.toPrecision(3)}): ${edges.length ? edges.map(([a, b]) => `${a} -> ${b}`).join(', ') : '(none)'}`,
-  );
+  if (environments) {
+    console.log(
+      `graph (${edges.length} edges, environments rule: tests on ${rows} rows of each environment, an edge below p = ${environments.level.toPrecision(2)} per pair): ` +
+        (evidence.length ? evidence.map((e) => `${e.from} -> ${e.to} p=${e.pValue.toExponential(1)}`).join(', ') : '(none)'),
+    );
+  } else {
+    console.log(
+      `graph (${edges.length} edges, ${edgeRule} rule, threshold ${r.threshold!.toPrecision(3)}): ${edges.length ? edges.map(([a, b]) => `${a} -> ${b}`).join(', ') : '(none)'}`,
+    );
+  }
   console.log('');
   const table = [
     ['latent', 'environments', 'D[t][t]', 'max off', 'parents'],

@@ -147,9 +147,11 @@ export function registerFit(program: Command): void {
     )
     .option('--max-iterations <k>', 'gscale: training iterations at most (default 20000)', integer('--max-iterations', 0))
     .addOption(
-      new Option('--edge-rule <rule>', 'gscale: edge rule (adaptive: scale-free, data-driven)')
-        .choices(['threshold', 'adaptive'])
-        .default('adaptive'),
+      new Option(
+        '--edge-rule <rule>',
+        'gscale: edge rule (environments: tests on the samples of every environment, the default with a learned estimator; ' +
+          'adaptive: scale-free threshold on the score statistic, the default otherwise; threshold)',
+      ).choices(['threshold', 'adaptive', 'environments']),
     )
     .option('--edge-threshold <x>', 'gscale: threshold of the threshold rule (default 0.02)', positiveNumber)
     .option('--seed <s>', 'seed of a learned estimator (gscale: also of a random start)', integer('--seed', 0), 0)

@@ -153,6 +153,67 @@ export function allowedPattern(engine: Engine, graph: NDArray, includeAncestors 
   }).arrays.allowed;
 }
 
+export interface InterventionalGraphOptions {
+  /** Family-wise level of the edge tests over the n(n−1)/2 pairs, in (0, 1). Default 0.01. */
+  edgeLevel?: number;
+  /** Share of a latent's variance above which a significant linear dependence is an edge. Default 0.03. */
+  linearShareFloor?: number;
+}
+
+export interface InterventionalGraphResult {
+  /** Causal order from how each environment shifts the latents, oldest first. */
+  order: number[];
+  /** n×n 0/1 DAG, [j][m] = edge j → m (only forward in `order`). */
+  graph: NDArray;
+  /** n×n p-value of the test that decided j → m (NaN where not tested: j not before m). */
+  pValue: NDArray;
+  /** n×n share of m's variance that all of j's terms explain beyond the latents before m. */
+  share: NDArray;
+  /** n×n decades of the p-value below the per-pair level (an edge when positive). */
+  margin: NDArray;
+  /** n×n linear unmixing W applied before the tests (unmixed latents = W · latents). */
+  unmixing: NDArray;
+  /** The per-pair level: edgeLevel / (n(n−1)/2). */
+  level: number;
+}
+
+/**
+ * The DAG over latents that are already identified (up to per-coordinate maps, with some residual
+ * mixing — e.g. GSCALE-I's), from samples of every environment: `latents` ((K+1)×M×n, the
+ * observational environment first) and `targets` (n×K, 1 where environment k+1 — a hard
+ * intervention — targets latent i; one or two per latent). The causal order comes from how each
+ * environment shifts the latents, a linear unmixing in that order removes residual mixing (with two
+ * interventions of different strength on a latent, in both directions), and an F-test per pair on
+ * the observational latents decides each edge (docs/gscale.md#graphs-from-the-environments).
+ */
+export function interventionalGraph(
+  engine: Engine,
+  latents: NDArray,
+  targets: NDArray,
+  options: InterventionalGraphOptions = {},
+): InterventionalGraphResult {
+  const fn = 'interventionalGraph';
+  checkArray(fn, 'latents', latents, 3);
+  checkArray(fn, 'targets', targets, 2);
+  const numbers: { edgeLevel?: number; linearShareFloor?: number } = {};
+  for (const key of ['edgeLevel', 'linearShareFloor'] as const) {
+    const v = options[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number') throw new TypeError(`${fn}: '${key}' must be a number, got ${String(v)}`);
+    numbers[key] = v;
+  }
+  const out = call(engine, fn, { arrays: { latents, targets }, numbers });
+  return {
+    order: indices(out.arrays.order),
+    graph: out.arrays.graph,
+    pValue: out.arrays.pValue,
+    share: out.arrays.share,
+    margin: out.arrays.margin,
+    unmixing: out.arrays.unmixing,
+    level: out.numbers.level,
+  };
+}
+
 /** sqrt(Σ(estimate − truth)² / Σ truth²) over all entries (e.g. score differences). */
 export function relativeRmse(engine: Engine, estimate: NDArray, truth: NDArray): number {
   const fn = 'relativeRmse';

@@ -2,6 +2,7 @@ import { call, callAsync, type OpArrays, type OpIn, type OpNumbers, type OpOut, 
 import type { AsyncOptions, Engine } from '../backend/engine.js';
 import type { NDArray } from '../types.js';
 import { checkArray, checkOptionNames, optionNames } from '../validate.js';
+import { type InterventionalGraphOptions, type InterventionalGraphResult, interventionalGraph } from './graph.js';
 
 /**
  * Autoencoder family:
@@ -285,6 +286,38 @@ function withData<A extends object>(base: ReturnType<typeof modelInputs>, arrays
 export function gscaleEncode(engine: Engine, model: GscaleModel, x: NDArray): NDArray {
   checkArray('gscaleEncode', 'x', x, 2);
   return call(engine, 'gscaleEncode', withData(modelInputs('gscaleEncode', model), { x })).arrays.z;
+}
+
+/**
+ * GSCALE-I's graph from the samples of every environment (for learned score differences, whose
+ * Dobs statistic carries their error): `x` ((2n+1)×M×d) in GSCALE-I's layout — the observational
+ * environment, then the first hard intervention on latents 0..n−1, then the second in the same
+ * order. Each environment is encoded with the trained model and `interventionalGraph` decides the
+ * order and the edges (docs/gscale.md#graphs-from-the-environments).
+ */
+export function gscaleEnvironmentGraph(
+  engine: Engine,
+  model: GscaleModel,
+  x: NDArray,
+  options: InterventionalGraphOptions = {},
+): InterventionalGraphResult {
+  const fn = 'gscaleEnvironmentGraph';
+  checkArray(fn, 'x', x, 3);
+  const [K1, M, d] = x.shape as [number, number, number];
+  const n = model.n;
+  if (K1 !== 2 * n + 1)
+    throw new RangeError(
+      `${fn}: 'x' must hold the observational environment and two hard interventions per latent, 2n + 1 = ${2 * n + 1} environments, got ${K1}`,
+    );
+  const latents = new Float64Array(K1 * M * n);
+  for (let k = 0; k < K1; k++)
+    latents.set(gscaleEncode(engine, model, { data: x.data.subarray(k * M * d, (k + 1) * M * d), shape: [M, d] }).data, k * M * n);
+  const targets = new Float64Array(n * 2 * n);
+  for (let i = 0; i < n; i++) {
+    targets[i * 2 * n + i] = 1;
+    targets[i * 2 * n + n + i] = 1;
+  }
+  return interventionalGraph(engine, { data: latents, shape: [K1, M, n] }, { data: targets, shape: [n, 2 * n] }, options);
 }
 
 /** x̂ (N×d) for the rows of z (N×n) under a trained model. */

@@ -4,7 +4,8 @@
  * autoencoder with the default options and compare with the truth. Transform 'tanh' uses the glm
  * family (spectral start; estimators run on atanh(x)), 'tanh-mlp' the mlp family (random start
  * seeded by the trial's seed; estimators run on x). Edges: the default threshold rule with exact
- * scores, the adaptive rule with estimated ones (as `scorecrl fit`).
+ * scores; with estimated ones the environments rule on the samples of every environment
+ * (`gscaleEnvironmentGraph`, as `scorecrl fit`; `shdScoreRule` keeps the adaptive rule's SHD).
  *
  * The two interventions on a node scale its noise variance by `factor` and `1 / factor`
  * (0.25 and 4 by default). Latent i and graph node i are the node of the i-th intervention pair;
@@ -73,7 +74,8 @@ export function gscaleTrialMetrics(crl: Backend, cell: Cell, seed: number): Tria
   const edgeRule = exact ? 'threshold' : 'adaptive';
   const r = crl.gscale({ x: x0, ...gscalePairs(dsx) }, glm ? { edgeRule } : { family: 'mlp', seed, edgeRule });
   const truth = relabelGraph(sim.graph, pairNodes(sim.targets));
-  const graph = crl.compareGraphs(truth, r.graph!);
+  const environments = exact ? undefined : crl.gscaleEnvironmentGraph(r.model, sim.x!).graph;
+  const graph = crl.compareGraphs(truth, environments ?? r.graph!);
   const { mcc } = crl.meanCorrelationCoefficient(sliceFirst(sim.z!, 0), r.latents);
   crl.release(sim, dsx);
   return {
@@ -86,5 +88,6 @@ export function gscaleTrialMetrics(crl: Backend, cell: Cell, seed: number): Tria
     iterations: r.iterations,
     converged: r.converged,
     loss: r.loss,
+    ...(environments ? { shdScoreRule: crl.compareGraphs(truth, r.graph!).shd } : {}),
   };
 }

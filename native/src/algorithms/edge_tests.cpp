@@ -14,6 +14,7 @@ namespace scorecrl {
 namespace {
 
 constexpr const char* kFunction = "lscale";
+constexpr const char* kGraphFunction = "interventionalGraph";
 constexpr int kMaxOrderNodes = 20;
 // Per-latent features: the linear one first (kept in both fits), then the nonlinear ones.
 constexpr Index kPerLatent = 6;
@@ -140,7 +141,7 @@ std::vector<int> interventionalOrder(const Matrix& shift) {
 }
 
 EdgeTests regressionEdgeTests(const Matrix& latents, const Vector& weights, const std::vector<int>& order,
-                              const Context* context) {
+                              const Context* context, const char* function) {
   const Index N = latents.rows(), n = latents.cols();
   const bool weighted = weights.size() > 0;
   const Vector w = weighted ? weights : Vector::Ones(N);
@@ -158,18 +159,18 @@ EdgeTests regressionEdgeTests(const Matrix& latents, const Vector& weights, cons
     const Vector centred = latents.col(k).array() - mu;
     const double var = w.dot(centred.cwiseProduct(centred)) / total;
     if (!(var > 0.0))
-      throw Error(kFunction, "latent " + std::to_string(k) + " has no variance in the observational samples");
+      throw Error(function, "latent " + std::to_string(k) + " has no variance in the observational samples");
     a.col(k) = centred / std::sqrt(var);
   }
   for (size_t t = 1; t < order.size(); ++t) {
-    if (context) context->checkCancelled(kFunction);
+    if (context) context->checkCancelled(function);
     const int m = order[t];
     const Index k = static_cast<Index>(t);  // latents before m
     // Columns: intercept, per earlier latent its kPerLatent features, then the pair products.
     const Index p = 1 + kPerLatent * k + k * (k - 1) / 2;
     if (static_cast<double>(p) + 1.0 >= total)
-      throw Error(kFunction, "the 'regression' edge rule needs more observational samples than its " +
-                                 std::to_string(p) + " regression terms (latent " + std::to_string(m) + ")");
+      throw Error(function, "the edge tests need more observational samples than their " + std::to_string(p) +
+                                " regression terms (latent " + std::to_string(m) + ")");
     Matrix features(N, p);
     std::vector<std::vector<Index>> nonlinear(static_cast<size_t>(k));
     std::vector<Index> linear(static_cast<size_t>(k));
@@ -235,6 +236,146 @@ EdgeTests regressionEdgeTests(const Matrix& latents, const Vector& weights, cons
       std::tie(out.totalPValue(j, m), out.totalShare(j, m)) = test(drop);
     }
   }
+  return out;
+}
+
+EdgeDecisionFromTests decideFromTests(const EdgeTests& tests, double level, double linearShareFloor) {
+  const Index n = tests.pValue.rows();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  EdgeDecisionFromTests out{Adjacency::Constant(n, n, false), Matrix::Constant(n, n, nan), Matrix::Constant(n, n, nan)};
+  for (Index j = 0; j < n; ++j)
+    for (Index m = 0; m < n; ++m) {
+      if (std::isnan(tests.pValue(j, m))) continue;
+      // The nonlinear test decides; a large enough total share (a linear mechanism) also makes an edge.
+      const bool linearEdge = tests.totalShare(j, m) >= linearShareFloor && tests.totalPValue(j, m) < level;
+      const double p = linearEdge && !(tests.pValue(j, m) < level) ? tests.totalPValue(j, m) : tests.pValue(j, m);
+      out.pValue(j, m) = p;
+      out.graph(j, m) = p < level;
+      out.margin(j, m) = std::log10(level) - std::log10(std::max(p, 1e-300));
+    }
+  return out;
+}
+
+namespace {
+
+struct Moments {
+  Vector mean;
+  Matrix covariance;
+  double rows = 0;
+};
+
+Moments momentsOf(const Matrix& z) {
+  Moments m;
+  m.rows = static_cast<double>(z.rows());
+  m.mean = z.colwise().mean().transpose();
+  const Matrix centred = z.rowwise() - m.mean.transpose();
+  m.covariance = centred.transpose() * centred / m.rows;
+  return m;
+}
+
+// KL(N(mu1, v1) || N(mu0, v0)) of a scalar.
+double gaussianShift(double v0, double v1, double mu) {
+  const double r = v1 / v0;
+  return 0.5 * (r - 1.0 - std::log(r) + mu * mu / v0);
+}
+
+}  // namespace
+
+InterventionalGraph interventionalGraph(const std::vector<Matrix>& latents, const Adjacency& targets, double edgeLevel,
+                                        double linearShareFloor, const Context* context) {
+  const Index K1 = static_cast<Index>(latents.size());
+  if (K1 < 2) throw Error(kGraphFunction, "needs the observational environment and at least one interventional one");
+  const Index n = latents[0].cols();
+  if (targets.rows() != n || targets.cols() != K1 - 1)
+    throw Error(kGraphFunction, "'targets' must be n x K = " + std::to_string(n) + " x " + std::to_string(K1 - 1));
+  std::vector<Moments> env;
+  for (Index k = 0; k < K1; ++k) {
+    if (latents[static_cast<size_t>(k)].cols() != n)
+      throw Error(kGraphFunction, "environment " + std::to_string(k) + " has latents of another dimension");
+    if (latents[static_cast<size_t>(k)].rows() < 3)
+      throw Error(kGraphFunction, "environment " + std::to_string(k) + " has fewer than 3 rows");
+    env.push_back(momentsOf(latents[static_cast<size_t>(k)]));
+  }
+  std::vector<std::vector<Index>> environmentsOf(static_cast<size_t>(n));
+  for (Index i = 0; i < n; ++i) {
+    for (Index e = 0; e < K1 - 1; ++e)
+      if (targets(i, e)) environmentsOf[static_cast<size_t>(i)].push_back(e + 1);
+    if (environmentsOf[static_cast<size_t>(i)].empty())
+      throw Error(kGraphFunction, "latent " + std::to_string(i) + " has no intervening environment in 'targets'");
+  }
+  InterventionalGraph out;
+  // 1. Order.
+  Matrix evidence = Matrix::Zero(n, n);
+  for (Index j = 0; j < n; ++j)
+    for (Index m = 0; m < n; ++m) {
+      if (j == m) continue;
+      for (Index e : environmentsOf[static_cast<size_t>(j)]) {
+        const Moments& a = env[0];
+        const Moments& b = env[static_cast<size_t>(e)];
+        if (!(a.covariance(m, m) > 0.0) || !(b.covariance(m, m) > 0.0))
+          throw Error(kGraphFunction, "latent " + std::to_string(m) + " has no variance in environment " +
+                                          std::to_string(a.covariance(m, m) > 0.0 ? e : 0));
+        const double shift = gaussianShift(a.covariance(m, m), b.covariance(m, m), b.mean(m) - a.mean(m));
+        evidence(j, m) = std::max(evidence(j, m), std::min(a.rows, b.rows) * shift / std::log(10.0));
+      }
+    }
+  out.order = interventionalOrder(evidence);
+  // 2. Unmixing, tracked as W on the environments' covariances.
+  Matrix W = Matrix::Identity(n, n);
+  for (Index t = 1; t < n; ++t) {
+    if (context) context->checkCancelled(kGraphFunction);
+    const int m = out.order[static_cast<size_t>(t)];
+    std::vector<Index> P(out.order.begin(), out.order.begin() + t);
+    const Index k = static_cast<Index>(P.size());
+    const std::vector<Index>& envs = environmentsOf[static_cast<size_t>(m)];
+    auto block = [&](Index e) { return Matrix(W * env[static_cast<size_t>(e)].covariance * W.transpose()); };
+    const Matrix Ca = block(envs[0]);
+    Vector ca(k), eps = Vector::Zero(k);
+    Matrix sigma(k, k);
+    for (Index i = 0; i < k; ++i) {
+      ca(i) = Ca(P[static_cast<size_t>(i)], m);
+      for (Index j = 0; j < k; ++j) sigma(i, j) = Ca(P[static_cast<size_t>(i)], P[static_cast<size_t>(j)]);
+    }
+    const double Va = Ca(m, m);
+    const Matrix plain = sigma;
+    if (envs.size() >= 2) {
+      const Matrix Cb = block(envs[1]);
+      const double Vb = Cb(m, m);
+      // Two strengths of the same intervention: the predecessors' covariance with m changes with
+      // m's variance only through their leakage of m (their own distribution is the same).
+      if (std::abs(Vb - Va) > 1e-3 * std::max(Va, Vb)) {
+        for (Index i = 0; i < k; ++i) eps(i) = (Cb(P[static_cast<size_t>(i)], m) - ca(i)) / (Vb - Va);
+        sigma -= eps * eps.transpose() * Va;
+      }
+    }
+    auto positive = [](const Eigen::LDLT<Matrix>& f, const Matrix& a) {
+      return f.info() == Eigen::Success && f.vectorD().minCoeff() > 1e-12 * a.diagonal().cwiseAbs().maxCoeff();
+    };
+    Eigen::LDLT<Matrix> ldlt(0.5 * (sigma + sigma.transpose()));
+    if (!positive(ldlt, sigma)) {
+      // The leakage estimate is too noisy to correct for here: the one-sided regression instead.
+      eps.setZero();
+      ldlt.compute(plain);
+    }
+    if (!positive(ldlt, plain))
+      throw Error(kGraphFunction,
+                  "the latents before latent " + std::to_string(m) + " are collinear in its environment " +
+                      std::to_string(envs[0]),
+                  ErrorCode::NoSolution);
+    const Vector beta = ldlt.solve(ca - eps * Va);
+    for (Index i = 0; i < k; ++i) W.row(m) -= beta(i) * W.row(P[static_cast<size_t>(i)]);
+    for (Index i = 0; i < k; ++i) W.row(P[static_cast<size_t>(i)]) -= eps(i) * W.row(m);
+  }
+  out.unmixing = W;
+  // 3. Tests on the unmixed observational latents.
+  const EdgeTests tests = regressionEdgeTests(latents[0] * W.transpose(), Vector(), out.order, context, kGraphFunction);
+  const double pairs = n > 1 ? static_cast<double>(n * (n - 1) / 2) : 1.0;
+  out.level = edgeLevel / pairs;
+  EdgeDecisionFromTests decision = decideFromTests(tests, out.level, linearShareFloor);
+  out.graph = std::move(decision.graph);
+  out.pValue = std::move(decision.pValue);
+  out.margin = std::move(decision.margin);
+  out.share = tests.totalShare;
   return out;
 }
 

@@ -30,10 +30,6 @@ constexpr double kRegressionSoftMargin = 0.6;
 // Regression rule, causal order: a decade of score margin weighs as much as this many decades of
 // shift evidence (chosen on seeds 1000-1009 of the soft setting; 2 to 10 gave the same orders).
 constexpr double kMarginWeight = 3.0;
-// Regression rule, hard stage: an edge whose nonlinear part is not significant is still one when
-// all of j's terms explain at least this share of m's variance (significantly): a mechanism linear
-// in j. The unmixing's leakage stayed below 0.008 on seeds 1000-1019 (docs/lscale-accuracy.md).
-constexpr double kLinearShareFloor = 0.03;
 
 std::string str(Index v) { return std::to_string(static_cast<long long>(v)); }
 
@@ -405,23 +401,13 @@ LscaleStage regressionHardStage(const LscaleInput& in, const LscaleOptions& opti
   const double level = pairs > 0 ? options.edgeLevel / pairs : options.edgeLevel;
   LscaleStage h;
   h.latentScoreDiffCov = latentCovariances(in.R, dec);
+  const EdgeDecisionFromTests decision = decideFromTests(tests, level, kLinearShareFloor);
   h.edgeStatistic = tests.totalShare;
-  h.edgePValue = Matrix::Constant(n, n, std::numeric_limits<double>::quiet_NaN());
+  h.edgePValue = decision.pValue;
   h.edgeThreshold = level;
   h.nullLevel = std::numeric_limits<double>::quiet_NaN();
-  h.edgeMargin = Matrix::Constant(n, n, std::numeric_limits<double>::quiet_NaN());
-  h.graph = Adjacency::Constant(n, n, false);
-  for (Index j = 0; j < n; ++j)
-    for (Index m = 0; m < n; ++m) {
-      if (std::isnan(tests.pValue(j, m))) continue;
-      // The nonlinear test decides; a large enough total share (a linear mechanism) also makes an edge.
-      const bool linearEdge = tests.totalShare(j, m) >= kLinearShareFloor && tests.totalPValue(j, m) < level;
-      const double p = linearEdge && !(tests.pValue(j, m) < level) ? tests.totalPValue(j, m) : tests.pValue(j, m);
-      h.edgePValue(j, m) = p;
-      h.graph(j, m) = p < level;
-      // Decades of the p-value below the per-pair level (an edge when > 0).
-      h.edgeMargin(j, m) = std::log10(level) - std::log10(std::max(p, 1e-300));
-    }
+  h.edgeMargin = decision.margin;
+  h.graph = decision.graph;
   h.rawGraph = h.graph;
   h.order = order;
   h.encoder = enc * in.basis.transpose();

@@ -18,8 +18,12 @@
 //                                          incorrectRatio, offPatternSpectralNorm; effective (n x n)
 // allowedPattern                           graph, number includeAncestors (0) -> allowed
 // relativeRmse                             estimate, truth (same shape, any rank) -> number rmse
+// interventionalGraph                      latents ((K+1) x M x n), targets (n x K), numbers edgeLevel,
+//                                          linearShareFloor -> order, graph, pValue, share, margin,
+//                                          unmixing; number level (edge_tests.hpp)
 #include <string>
 
+#include "scorecrl/algorithms/edge_tests.hpp"
 #include "scorecrl/evaluation/graph.hpp"
 #include "scorecrl/evaluation/metrics.hpp"
 #include "scorecrl/runtime/ops.hpp"
@@ -126,6 +130,29 @@ OpResult opAllowedPattern(const OpArgs& args, const Context&) {
   return r;
 }
 
+OpResult opInterventionalGraph(const OpArgs& args, const Context& context) {
+  const ArrayView& z = args.array("latents");
+  const int64_t K1 = z.shape[0], M = z.shape[1], n = z.shape[2];
+  const ConstMatrixMap t = args.matrix("targets");
+  if (t.rows() != n || t.cols() != K1 - 1)
+    args.fail("'targets' must be n x K = " + std::to_string(n) + " x " + std::to_string(K1 - 1) +
+              " (targets(i, k) = 1: environment k+1 intervenes latent i), got " + std::to_string(t.rows()) + " x " +
+              std::to_string(t.cols()));
+  std::vector<Matrix> latents;
+  for (int64_t k = 0; k < K1; ++k) latents.push_back(ConstMatrixMap(z.data + k * M * n, M, n));
+  const InterventionalGraph g = interventionalGraph(latents, t.array() != 0.0, args.number("edgeLevel"),
+                                                    args.number("linearShareFloor"), &context);
+  OpResult r;
+  r.putVector("order", g.order);
+  r.put("graph", g.graph.cast<double>());
+  r.put("pValue", g.pValue);
+  r.put("share", g.share);
+  r.put("margin", g.margin);
+  r.put("unmixing", g.unmixing);
+  r.numbers["level"] = g.level;
+  return r;
+}
+
 OpResult opRelativeRmse(const OpArgs& args, const Context&) {
   const ArrayView& estimate = args.array("estimate");
   const ArrayView& truth = args.array("truth");
@@ -208,4 +235,23 @@ SCORECRL_OP(OpSpec("relativeRmse", "Root-mean-square error relative to the truth
             opRelativeRmse);
 
 }  // namespace
+SCORECRL_OP(OpSpec("interventionalGraph",
+                   "The DAG over identified latents from samples of every environment: order from the "
+                   "interventional shifts, linear unmixing, regression edge tests.")
+                .array("latents", "K+1 M n", "latents of each environment's samples, the observational first")
+                .array("targets", "n K", "1 where environment k+1 (hard) intervenes latent i; one or two per latent")
+                .number("edgeLevel", 0.01, "family-wise level of the edge tests over the n(n-1)/2 pairs",
+                        Range::open(0, 1))
+                .number("linearShareFloor", kLinearShareFloor,
+                        "share of variance above which a significant linear dependence is an edge",
+                        Range::between(0, 1))
+                .returnsArray("order", "n", "causal order from the shifts")
+                .returnsArray("graph", "n n", "0/1 DAG (edges only forward in the order)")
+                .returnsArray("pValue", "n n", "the deciding test's p-value (NaN: not tested)")
+                .returnsArray("share", "n n", "share of m's variance explained by all of j's terms")
+                .returnsArray("margin", "n n", "decades of the p-value below the per-pair level")
+                .returnsArray("unmixing", "n n", "W: unmixed latents = W latents")
+                .returnsNumber("level", "per-pair level"),
+            opInterventionalGraph);
+
 }  // namespace scorecrl

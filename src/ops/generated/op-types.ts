@@ -564,6 +564,45 @@ export interface GscaleLossOutputs {
   strings: Record<string, never>;
 }
 
+/** Inputs of 'interventionalGraph': The DAG over identified latents from samples of every environment: order from the interventional shifts, linear unmixing, regression edge tests. */
+export interface InterventionalGraphInputs {
+  arrays: {
+    /** K+1 × M × n: latents of each environment's samples, the observational first. */
+    latents: NDArray;
+    /** n × K: 1 where environment k+1 (hard) intervenes latent i; one or two per latent. */
+    targets: NDArray;
+  };
+  numbers?: {
+    /** family-wise level of the edge tests over the n(n-1)/2 pairs. In (0, 1). Default 0.01. */
+    edgeLevel?: number;
+    /** share of variance above which a significant linear dependence is an edge. In [0, 1]. Default 0.03. */
+    linearShareFloor?: number;
+  };
+}
+
+/** Outputs of 'interventionalGraph'. */
+export interface InterventionalGraphOutputs {
+  arrays: {
+    /** n: causal order from the shifts */
+    order: NDArray;
+    /** n × n: 0/1 DAG (edges only forward in the order) */
+    graph: NDArray;
+    /** n × n: the deciding test's p-value (NaN: not tested) */
+    pValue: NDArray;
+    /** n × n: share of m's variance explained by all of j's terms */
+    share: NDArray;
+    /** n × n: decades of the p-value below the per-pair level */
+    margin: NDArray;
+    /** n × n: W: unmixed latents = W latents */
+    unmixing: NDArray;
+  };
+  numbers: {
+    /** per-pair level */
+    level: number;
+  };
+  strings: Record<string, never>;
+}
+
 /** Inputs of 'isDag': Whether a graph has no directed cycle. */
 export interface IsDagInputs {
   arrays: {
@@ -1788,6 +1827,7 @@ export interface OpTypes {
   gscaleEncode: { inputs: GscaleEncodeInputs; outputs: GscaleEncodeOutputs };
   gscaleLatentScoreDifferences: { inputs: GscaleLatentScoreDifferencesInputs; outputs: GscaleLatentScoreDifferencesOutputs };
   gscaleLoss: { inputs: GscaleLossInputs; outputs: GscaleLossOutputs };
+  interventionalGraph: { inputs: InterventionalGraphInputs; outputs: InterventionalGraphOutputs };
   isDag: { inputs: IsDagInputs; outputs: IsDagOutputs };
   learnedObjective: { inputs: LearnedObjectiveInputs; outputs: LearnedObjectiveOutputs };
   learnedScoreDifferences: { inputs: LearnedScoreDifferencesInputs; outputs: LearnedScoreDifferencesOutputs };

@@ -14,6 +14,7 @@
 #pragma once
 #include <vector>
 
+#include "scorecrl/evaluation/graph.hpp"
 #include "scorecrl/linalg/linalg.hpp"
 
 namespace scorecrl {
@@ -60,9 +61,49 @@ struct EdgeTests {
   Matrix totalShare;   // n x n, [j][m]: variance share of m explained by all of j's terms
 };
 // `latents`: N x n; `weights`: N row weights (bootstrap counts) or empty.
+// `function` names the caller in errors.
 EdgeTests regressionEdgeTests(const Matrix& latents, const Vector& weights, const std::vector<int>& order,
-                              const Context* context = nullptr);
+                              const Context* context = nullptr, const char* function = "lscale");
 
 double fDistributionSurvival(double f, double d1, double d2);
+
+// The share of a latent's variance above which a significant total dependence makes an edge even
+// without a nonlinear part (a linear mechanism): the unmixing's leakage stayed below 0.008 on
+// LSCALE-I's tuning seeds 1000-1019 (docs/lscale-accuracy.md).
+constexpr double kLinearShareFloor = 0.03;
+
+// The edge decision on EdgeTests at the per-pair level `level`: j -> m when the nonlinear test's
+// p-value is below it, or when all of j's terms explain at least `linearShareFloor` of m's variance
+// with a total p-value below it. pValue: the deciding test's p-value (NaN where not tested);
+// margin: log10(level) - log10(pValue), decades below the level (an edge when positive).
+struct EdgeDecisionFromTests {
+  Adjacency graph;
+  Matrix pValue;
+  Matrix margin;
+};
+EdgeDecisionFromTests decideFromTests(const EdgeTests& tests, double level, double linearShareFloor);
+
+// A graph over latents that are already identified (up to per-coordinate maps, with some residual
+// mixing), from samples of every environment: `latents[k]` (M_k x n) are the latents of
+// environment k (0 observational), `targets` (n x K) marks the environments that intervene each
+// latent (hard interventions; one or two per latent). Steps (docs/gscale.md#graphs-from-the-environments):
+//   1. order: interventionalOrder of the evidence max_e M N-KL(latent m: env e vs env 0) / ln 10
+//      over the environments e of latent j;
+//   2. unmixing in that order, linear: latent m minus its regression on the latents before it in
+//      m's environment (where m is independent of them); with two environments of different
+//      strength the leakage of m into those latents is solved for too (its covariance with them
+//      scales with m's variance, theirs does not) and removed;
+//   3. regressionEdgeTests on the unmixed observational latents, decided by decideFromTests.
+struct InterventionalGraph {
+  std::vector<int> order;
+  Adjacency graph;
+  Matrix pValue;     // n x n, the deciding test's p-value (NaN: not tested)
+  Matrix share;      // n x n, variance share of m explained by all of j's terms
+  Matrix margin;     // n x n, decades of the p-value below the per-pair level
+  Matrix unmixing;   // n x n, W: unmixed latents = W latents
+  double level = 0;  // per-pair level
+};
+InterventionalGraph interventionalGraph(const std::vector<Matrix>& latents, const Adjacency& targets, double edgeLevel,
+                                        double linearShareFloor, const Context* context = nullptr);
 
 }  // namespace scorecrl
