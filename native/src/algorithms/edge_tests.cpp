@@ -19,6 +19,12 @@ constexpr int kMaxOrderNodes = 20;
 // Per-latent features: the linear one first (kept in both fits), then the nonlinear ones.
 constexpr Index kPerLatent = 6;
 
+// KL(N(mu0 + mu, v1) || N(mu0, v0)) of a scalar: how far environment 1 moved a latent.
+double gaussianShift(double v0, double v1, double mu) {
+  const double r = v1 / v0;
+  return 0.5 * (r - 1.0 - std::log(r) + mu * mu / v0);
+}
+
 // log of the complete beta function.
 double logBeta(double a, double b) { return std::lgamma(a) + std::lgamma(b) - std::lgamma(a + b); }
 
@@ -78,8 +84,7 @@ Matrix interventionalShifts(const Matrix& encoder, const std::vector<Matrix>& co
       if (!(v0 > 0.0) || !(v1 > 0.0))
         throw Error(kFunction, "latent " + std::to_string(k) + " has no variance in environment " +
                                    std::to_string(v0 > 0.0 ? m + 1 : 0) + " (rank-deficient environment)");
-      const double r = v1 / v0;
-      shift(m, k) = 0.5 * (r - 1.0 - std::log(r) + mu * mu / v0);
+      shift(m, k) = gaussianShift(v0, v1, mu);
     }
   return shift;
 }
@@ -239,10 +244,13 @@ EdgeTests regressionEdgeTests(const Matrix& latents, const Vector& weights, cons
   return out;
 }
 
-EdgeDecisionFromTests decideFromTests(const EdgeTests& tests, double level, double linearShareFloor) {
+EdgeDecisionFromTests decideFromTests(const EdgeTests& tests, double edgeLevel, double linearShareFloor) {
   const Index n = tests.pValue.rows();
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  EdgeDecisionFromTests out{Adjacency::Constant(n, n, false), Matrix::Constant(n, n, nan), Matrix::Constant(n, n, nan)};
+  const double pairs = n > 1 ? static_cast<double>(n * (n - 1) / 2) : 1.0;
+  const double level = edgeLevel / pairs;
+  EdgeDecisionFromTests out{Adjacency::Constant(n, n, false), Matrix::Constant(n, n, nan), Matrix::Constant(n, n, nan),
+                            level};
   for (Index j = 0; j < n; ++j)
     for (Index m = 0; m < n; ++m) {
       if (std::isnan(tests.pValue(j, m))) continue;
@@ -271,12 +279,6 @@ Moments momentsOf(const Matrix& z) {
   const Matrix centred = z.rowwise() - m.mean.transpose();
   m.covariance = centred.transpose() * centred / m.rows;
   return m;
-}
-
-// KL(N(mu1, v1) || N(mu0, v0)) of a scalar.
-double gaussianShift(double v0, double v1, double mu) {
-  const double r = v1 / v0;
-  return 0.5 * (r - 1.0 - std::log(r) + mu * mu / v0);
 }
 
 }  // namespace
@@ -369,9 +371,8 @@ InterventionalGraph interventionalGraph(const std::vector<Matrix>& latents, cons
   out.unmixing = W;
   // 3. Tests on the unmixed observational latents.
   const EdgeTests tests = regressionEdgeTests(latents[0] * W.transpose(), Vector(), out.order, context, kGraphFunction);
-  const double pairs = n > 1 ? static_cast<double>(n * (n - 1) / 2) : 1.0;
-  out.level = edgeLevel / pairs;
-  EdgeDecisionFromTests decision = decideFromTests(tests, out.level, linearShareFloor);
+  EdgeDecisionFromTests decision = decideFromTests(tests, edgeLevel, linearShareFloor);
+  out.level = decision.level;
   out.graph = std::move(decision.graph);
   out.pValue = std::move(decision.pValue);
   out.margin = std::move(decision.margin);

@@ -284,10 +284,6 @@ LscaleStage stageWithEdges(const LscaleInput& in, const LscaleOptions& options, 
   return stage;
 }
 
-// The regression rule's soft graph (lscale.hpp): order from the interventional shifts of the soft
-// latents; j -> m for j before m when environment j+1 shifts latent m's mean or variance (test at
-// edgeLevel over the n(n-1) ordered pairs) or its score statistic's margin exceeds
-// kRegressionSoftMargin. The transitive closure is what the soft stage identifies.
 // The regression rule's causal order: the order against which the least evidence for "j is an
 // ancestor of m" is placed. Evidence for j -> m: the shift of soft latent m in environment j+1 as
 // a log-likelihood ratio in decades (N KL / ln 10), or kMarginWeight times the score margin
@@ -304,6 +300,10 @@ std::vector<int> regressionOrder(const LscaleInput& in, const Matrix& enc, const
   return interventionalOrder(evidence);
 }
 
+// The regression rule's soft graph (lscale.hpp): order from regressionOrder; j -> m for j before m
+// when environment j+1 shifts latent m's mean or variance (test at edgeLevel over the n(n-1)
+// ordered pairs) or its score statistic's margin exceeds kRegressionSoftMargin. The transitive
+// closure is what the soft stage identifies.
 void regressionSoftEdges(const LscaleInput& in, const LscaleOptions& options, const Matrix& enc, LscaleStage& s) {
   const Index n = enc.rows();
   const std::vector<int> order = regressionOrder(in, enc, s.edgeMargin);
@@ -389,7 +389,6 @@ Matrix unmixInOrder(const LscaleInput& in, const Matrix& encSoft, const std::vec
 // soft latents, unmixing in it, edges from the regression tests on the observational samples.
 LscaleStage regressionHardStage(const LscaleInput& in, const LscaleOptions& options, const LscaleStage& soft,
                                 const Matrix& encSoft, const Context* context) {
-  const Index n = static_cast<Index>(in.R.size());
   // The soft stage's order when it came from the same rule (its statistics were not exact).
   const std::vector<int> order =
       soft.edgePValue.size() > 0 ? soft.order : regressionOrder(in, encSoft, soft.edgeMargin);
@@ -397,14 +396,12 @@ LscaleStage regressionHardStage(const LscaleInput& in, const LscaleOptions& opti
   const Matrix dec = pseudoInverse(enc);
   const EdgeTests tests =
       regressionEdgeTests(in.observational * enc.transpose(), in.observationalWeights, order, context);
-  const double pairs = static_cast<double>(n * (n - 1) / 2);
-  const double level = pairs > 0 ? options.edgeLevel / pairs : options.edgeLevel;
+  const EdgeDecisionFromTests decision = decideFromTests(tests, options.edgeLevel, kLinearShareFloor);
   LscaleStage h;
   h.latentScoreDiffCov = latentCovariances(in.R, dec);
-  const EdgeDecisionFromTests decision = decideFromTests(tests, level, kLinearShareFloor);
   h.edgeStatistic = tests.totalShare;
   h.edgePValue = decision.pValue;
-  h.edgeThreshold = level;
+  h.edgeThreshold = decision.level;
   h.nullLevel = std::numeric_limits<double>::quiet_NaN();
   h.edgeMargin = decision.margin;
   h.graph = decision.graph;

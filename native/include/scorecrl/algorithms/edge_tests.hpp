@@ -72,16 +72,18 @@ double fDistributionSurvival(double f, double d1, double d2);
 // LSCALE-I's tuning seeds 1000-1019 (docs/lscale-accuracy.md).
 constexpr double kLinearShareFloor = 0.03;
 
-// The edge decision on EdgeTests at the per-pair level `level`: j -> m when the nonlinear test's
-// p-value is below it, or when all of j's terms explain at least `linearShareFloor` of m's variance
-// with a total p-value below it. pValue: the deciding test's p-value (NaN where not tested);
-// margin: log10(level) - log10(pValue), decades below the level (an edge when positive).
+// The edge decision on EdgeTests at the family-wise level `edgeLevel` over the n(n-1)/2 pairs
+// (Bonferroni: per-pair level edgeLevel / (n(n-1)/2)): j -> m when the nonlinear test's p-value
+// is below the per-pair level, or when all of j's terms explain at least `linearShareFloor` of m's
+// variance with a total p-value below it. pValue: the deciding test's p-value (NaN where not
+// tested); margin: log10(level) - log10(pValue), decades below the level (an edge when positive).
 struct EdgeDecisionFromTests {
   Adjacency graph;
   Matrix pValue;
   Matrix margin;
+  double level = 0;  // the per-pair level
 };
-EdgeDecisionFromTests decideFromTests(const EdgeTests& tests, double level, double linearShareFloor);
+EdgeDecisionFromTests decideFromTests(const EdgeTests& tests, double edgeLevel, double linearShareFloor);
 
 // A graph over latents that are already identified (up to per-coordinate maps, with some residual
 // mixing), from samples of every environment: `latents[k]` (M_k x n) are the latents of
