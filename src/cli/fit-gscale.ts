@@ -14,7 +14,7 @@ import { stackEnvironments, type Environments } from '../io/readers.js';
 import { toRows, type NDArray } from '../types.js';
 import { cancellableBySignals, progressPrinter } from './options.js';
 import type { FitFlags } from './fit-flags.js';
-import { describeEnvironments, graphEdges, latentName as name } from './fit-summary.js';
+import { describeEnvironments, formatP, graphEdges, latentName as name } from './fit-summary.js';
 
 /** The `fit` flags GSCALE-I reads. */
 export type GscaleFitFlags = Pick<
@@ -200,8 +200,8 @@ export async function fitGscale(crl: Backend, env: Environments, files: string[]
   console.log(`causal order: ${result.order.join(', ')}`);
   if (environments) {
     console.log(
-      `graph (${edges.length} edges, environments rule: tests on ${rows} rows of each environment, an edge below p = ${environments.level.toPrecision(2)} per pair): ` +
-        (evidence.length ? evidence.map((e) => `${e.from} -> ${e.to} p=${e.pValue.toExponential(1)}`).join(', ') : '(none)'),
+      `graph (${edges.length} edges, environments rule: tests on ${rows} rows of each environment, an edge below p = ${formatP(environments.level)} per pair): ` +
+        (evidence.length ? evidence.map((e) => `${e.from} -> ${e.to} p=${formatP(e.pValue)}`).join(', ') : '(none)'),
     );
   } else {
     console.log(

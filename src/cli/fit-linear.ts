@@ -13,6 +13,7 @@ import { stackEnvironments, type Environments } from '../io/readers.js';
 import { toRows, type NDArray } from '../types.js';
 import {
   describeEnvironments,
+  formatP,
   graphEdges,
   environmentMoments,
   latentName as name,
@@ -59,13 +60,6 @@ function thresholdMargin(stage: LscaleStage | undefined): string {
   if (t === undefined || level === undefined || !Number.isFinite(t) || !(level > 0)) return 'none';
   const m = Math.log10(t / level);
   return `${m >= 0 ? '+' : ''}${m.toFixed(2)}`;
-}
-
-/** A p-value in two significant digits: 0.042, 2.2e-4; below 1e-300 as '<1e-300'. */
-function formatP(p: number): string {
-  if (!Number.isFinite(p)) return 'n/a';
-  if (p < 1e-300) return '<1e-300';
-  return p < 1e-3 ? p.toExponential(1) : p.toPrecision(2);
 }
 
 function descending(values: Float64Array): number[] {

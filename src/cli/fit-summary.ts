@@ -51,6 +51,13 @@ export function environmentMoments(crl: Backend, env: Environments): Environment
 /** The latent names: z0, z1, ... */
 export const latentName = (t: number): string => `z${t}`;
 
+/** A p-value in two significant digits: 0.042, 2.2e-4; below 1e-300 as '<1e-300'. */
+export function formatP(p: number): string {
+  if (!Number.isFinite(p)) return 'n/a';
+  if (p < 1e-300) return '<1e-300';
+  return p < 1e-3 ? p.toExponential(1) : p.toPrecision(2);
+}
+
 /** The edges of an n×n 0/1 graph (edge i → j at [i][j]) as latent-name pairs, row by row. */
 export function graphEdges(graph: NDArray): [string, string][] {
   const n = graph.shape[0]!;
