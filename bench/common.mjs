@@ -24,6 +24,32 @@ export function encodeRows(x, encoder, N) {
 }
 
 /**
+ * The data of the paper's GSCALE-I Table 9: quadratic latent SCM (Erdős–Rényi 0.5, random order),
+ * two hard interventions per node (noise variance x0.25 and x4), x = tanh(T z) (or another
+ * transform) with T's columns scaled to max |entry| 1; z and x simulated, dsx when `exact`.
+ * @param {Backend} crl
+ * @param {{ n: number, d: number, samples: number, seed: number, transform?: import('../dist/index.js').TransformName,
+ *   exact?: boolean }} setting
+ */
+export function simulateTable9(crl, { n, d, samples, seed, transform = 'tanh', exact = true }) {
+  return crl.simulate({
+    n,
+    d,
+    samples,
+    seed,
+    latent: 'quadratic',
+    density: 0.5,
+    randomOrder: true,
+    design: 'two-hard-per-node',
+    intervention: 'hard',
+    varianceFactors: [0.25, 4],
+    transform,
+    scaleDecoder: true,
+    outputs: { z: true, x: true, dsx: exact },
+  });
+}
+
+/**
  * The true DAG in GSCALE-I's pair labels: latent i is the node that the i-th pair of
  * environments intervenes (targets n×K, the first n columns one per pair).
  * @param {{ graph: NDArray, targets: NDArray }} sim

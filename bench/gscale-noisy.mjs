@@ -14,7 +14,7 @@
 // (n = 5); seeds from --seed0 (default 0) are reported.
 import os from 'node:os';
 import { gscalePairs, loadBackend, sliceFirst } from '../dist/index.js';
-import { round, truthInPairLabels } from './common.mjs';
+import { round, simulateTable9, truthInPairLabels } from './common.mjs';
 
 /** @typedef {import('../dist/index.js').NDArray} NDArray */
 
@@ -53,21 +53,7 @@ for (const n of SIZES) {
   for (let seed = SEED0; seed < SEED0 + RUNS; seed++) {
     process.stderr.write(`gscale-noisy: n ${n} seed ${seed}\n`);
     const started = process.hrtime.bigint();
-    const sim = crl.simulate({
-      n,
-      d,
-      samples: N_SCORE,
-      seed,
-      latent: 'quadratic',
-      density: 0.5,
-      randomOrder: true,
-      design: 'two-hard-per-node',
-      intervention: 'hard',
-      varianceFactors: [0.25, 4],
-      transform: 'tanh',
-      scaleDecoder: true,
-      outputs: { z: true, x: true, dsx: false },
-    });
+    const sim = simulateTable9(crl, { n, d, samples: N_SCORE, seed, exact: false });
     const x = /** @type {NDArray} */ (sim.x);
     const points = { data: x.data.slice(0, ns * d), shape: [ns, d] };
     const { dsx } = crl.estimateScoreDifferences(x, { method: METHOD, seed, latents: n, at: points });

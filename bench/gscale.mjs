@@ -37,7 +37,7 @@
 import os from 'node:os';
 import { gscalePairs, loadBackend, sliceFirst } from '../dist/index.js';
 import { atanhData, atanhToX } from '../dist/sweep/gscale.js';
-import { round, truthInPairLabels } from './common.mjs';
+import { round, simulateTable9, truthInPairLabels } from './common.mjs';
 
 /** @typedef {import('../dist/index.js').Backend} Backend */
 /** @typedef {import('../dist/index.js').NDArray} NDArray */
@@ -86,29 +86,6 @@ const summary = (/** @type {number[]} */ v, digits = 4) => ({ mean: round(mean(v
 const load = () => os.loadavg().map((v) => round(v, 3));
 
 /**
- * @param {Backend} crl
- * @param {{ n: number, d: number, samples: number, seed: number, transform?: import('../dist/index.js').TransformName,
- *   exact?: boolean }} setting exact: simulate the exact score differences
- */
-function simulate(crl, { n, d, samples, seed, transform = 'tanh', exact = true }) {
-  return crl.simulate({
-    n,
-    d,
-    samples,
-    seed,
-    latent: 'quadratic',
-    density: 0.5,
-    randomOrder: true,
-    design: 'two-hard-per-node',
-    intervention: 'hard',
-    varianceFactors: [0.25, 4],
-    transform,
-    scaleDecoder: true,
-    outputs: { z: true, x: true, dsx: exact },
-  });
-}
-
-/**
  * SHD of the closest DAG of {j -> i : statistic[i][j] > t}.
  * @param {Backend} crl
  * @param {NDArray} statistic
@@ -132,7 +109,7 @@ function thresholdShd(crl, statistic, truth, t) {
 function run(crl, setting, seed, options = {}, adaptiveRule = true) {
   const { n, estimator, space = 'atanh', transform = 'tanh' } = setting;
   const thresholds = estimator ? THRESHOLDS_ESTIMATED : THRESHOLDS;
-  const sim = simulate(crl, { ...setting, seed, transform, exact: !estimator });
+  const sim = simulateTable9(crl, { ...setting, seed, transform, exact: !estimator });
   // simulate asks for z and x, and for dsx unless an estimator is given (which sets dsx below).
   const x = /** @type {NDArray} */ (sim.x);
   const x0 = sliceFirst(x, 0);
@@ -314,7 +291,7 @@ if (PARTS.includes('mlp')) {
 }
 if (PARTS.includes('speed')) {
   const wasm = await loadBackend({ backend: 'wasm' });
-  const sim = simulate(native, { ...N5, seed: 0 });
+  const sim = simulateTable9(native, { ...N5, seed: 0 });
   // simulate asks for z, x and (by default) dsx.
   const data = { x: sliceFirst(/** @type {NDArray} */ (sim.x), 0), ...gscalePairs(/** @type {NDArray} */ (sim.dsx)) };
   const timed = (/** @type {Backend} */ crl, /** @type {GscaleOptions} */ options) => {
