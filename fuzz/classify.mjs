@@ -9,9 +9,9 @@
  * is not detached), else an "invalid result".
  *
  * CLI: exit 0 is a result, exit 2 with a message and no stack trace a named
- * error, exit 1 with a message a "failed" run (a documented code, but not
- * the one for bad input); a signal, another code, or a stack trace in the
- * output is a crash.
+ * error (and exit 3, merge's "trials are missing", which names them), exit 1
+ * with a message a "failed" run (a documented code, but not the one for bad
+ * input); a signal, another code, or a stack trace in the output is a crash.
  */
 
 /**
@@ -140,7 +140,7 @@ export function sameResult(a, b) {
 
 const STACK = /^\s+at .+(:\d+:\d+\)?|\(native\)|\(<anonymous>\))$/m;
 /** @type {Set<number | null>} exit codes the CLI documents (null: killed by a signal) */
-const DOCUMENTED = new Set([0, 1, 2, 130, 143]);
+const DOCUMENTED = new Set([0, 1, 2, 3, 130, 143]);
 
 /**
  * A finished CLI process: exit code / signal and its output.
@@ -164,7 +164,7 @@ export function classifyCli({ code, signal, stdout, stderr, timedOut, rssKilled 
     return r;
   }
   if (!firstError.trim()) return { class: 'unnamed-error', detail: `exit ${code} with no message` };
-  if (code === 2) return { class: 'named-error', detail: firstError.slice(0, 200) };
+  if (code === 2 || code === 3) return { class: 'named-error', detail: firstError.slice(0, 200) };
   if (code === 1) return { class: 'failed', detail: `exit 1: ${firstError.slice(0, 200)}` };
   return { class: 'crash', detail: `exit ${code} without a signal: ${firstError.slice(0, 200)}` };
 }

@@ -71,7 +71,7 @@ describe('sweeps never lose or wipe data', () => {
     const dir = tmp();
     const r = join(dir, 'r');
     expect(cli(['sweep', ...TINY, '--shard', '1/2', '-o', r]).code).toBe(0);
-    expect(cli(['merge', r]).code).toBe(0);
+    expect(cli(['merge', r, '--allow-partial']).code).toBe(0);
     expect(trialLines(join(r, 'trials.jsonl'))).toHaveLength(20);
     const whole = cli(['sweep', ...TINY, '-o', r]);
     expect(whole.code, whole.stderr).toBe(0);
@@ -504,7 +504,7 @@ describe('merge in the library', () => {
     expect(cli(['sweep', ...TINY, '--shard', '1/2', '-o', a]).code).toBe(0);
     expect(cli(['sweep', ...TINY, '--shard', '2/2', '-o', a]).code).toBe(0);
     const out = join(dir, 'merged.jsonl');
-    expect(mergeFiles([join(a, 'trials-shard-1-of-2.jsonl')], out).trials).toBe(20);
+    expect(mergeFiles([join(a, 'trials-shard-1-of-2.jsonl')], out, { allowPartial: true }).trials).toBe(20);
     // The second merge names only shard 2: shard 1's trials stay, from the output itself.
     const s = mergeFiles([join(a, 'trials-shard-2-of-2.jsonl')], out);
     expect(s.trials).toBe(40);

@@ -233,9 +233,18 @@ describe('running, resuming, sharding, merging', () => {
     // Merging the whole run with the merged shards: all duplicates.
     expect(mergeFiles([whole, merged], join(dir, 'm2.jsonl')).duplicates).toBe(24);
 
-    // Missing shard: reported, and the merged file resumes into the full sweep.
+    // Missing shard: reported by name; nothing is written unless a partial merge is allowed,
+    // and the partial file resumes into the full sweep.
     const partial = join(dir, 'partial.jsonl');
-    expect(mergeFiles(shards.slice(0, 2), partial).missing).toBe(8);
+    const refused = mergeFiles(shards.slice(0, 2), partial);
+    expect(refused).toMatchObject({
+      missing: 8,
+      written: false,
+      shardCount: 3,
+      missingShards: [{ index: 3, count: 3, missing: 8, planned: 8 }],
+    });
+    expect(existsSync(partial)).toBe(false);
+    expect(mergeFiles(shards.slice(0, 2), partial, { allowPartial: true })).toMatchObject({ missing: 8, written: true });
     const resumed = await runSweep({ config, file: partial, workers: 0, inlineTrial: inline });
     expect(resumed.ran).toBe(8);
     expect(outcomes(partial)).toEqual(outcomes(whole));

@@ -4,6 +4,8 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 /** Bad usage or input: flags, data, config, paths, sizes past the memory limit. */
 export const EXIT_USAGE = 2;
+/** The inputs were valid but incomplete: `merge` found trials missing (and was not given --allow-partial). */
+export const EXIT_INCOMPLETE = 3;
 export const EXIT_SIGINT = 130;
 export const EXIT_SIGTERM = 143;
 

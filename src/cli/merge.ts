@@ -1,9 +1,16 @@
 import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ConfigError } from '../sweep/config.js';
-import { expandInputs, mergeFiles } from '../sweep/merge.js';
+import { expandInputs, type MergeSummary, mergeFiles } from '../sweep/merge.js';
+import { EXIT_INCOMPLETE, ExitCode } from './exit.js';
 import { asUsage } from './options.js';
+
+interface MergeFlags {
+  output?: string;
+  allowPartial?: boolean;
+  rerun?: string;
+}
 
 export function registerMerge(program: Command): void {
   program
@@ -11,6 +18,11 @@ export function registerMerge(program: Command): void {
     .description('combine result files of one sweep (shards, partial runs) into one; idempotent, detects duplicates and config mismatches')
     .argument('<inputs...>', 'result files (.jsonl) or directories holding them')
     .option('-o, --output <file>', 'merged file (default: <dir>/trials.jsonl when the first input is a directory)')
+    .option('--allow-partial', 'write the merged file even when trials are missing (exit 0; the missing shards are still named)')
+    .option(
+      '--rerun <command>',
+      "the command that reruns missing shards, printed when trials are missing; '{shards}' becomes their list, e.g. 'sbatch --array={shards} sweep.sbatch'",
+    )
     .addHelpText(
       'after',
       `
@@ -20,12 +32,17 @@ metrics may differ by 1e-9 relative, as between the native and WASM cores,
 discrete ones such as SHD and 'correct' must be equal). An existing output is
 merged too, never dropped, and is replaced atomically. The output is a
 complete result file: 'scorecrl report' reads it, and 'scorecrl sweep' with the
-same settings resumes it (filling trials that no shard ran).
+same settings resumes it.
 
-Example:
-  scorecrl merge results              # results/trials-shard-*.jsonl -> results/trials.jsonl`,
+When trials of the sweep are missing (a shard that failed, was cancelled or
+never ran), nothing is written and merge exits 3, naming the shards that lack
+trials and how to rerun them; --allow-partial writes what there is.
+
+Examples:
+  scorecrl merge results              # results/trials-shard-*.jsonl -> results/trials.jsonl
+  scorecrl merge results --rerun 'bash slurm/submit.sh {shards}'`,
     )
-    .action(async (inputs: string[], flags: { output?: string }) => {
+    .action(async (inputs: string[], flags: MergeFlags) => {
       const summary = await asUsage(() => {
         expandInputs(inputs);
         let output = flags.output;
@@ -37,9 +54,11 @@ Example:
           output = join(first, 'trials.jsonl');
         }
         // The output, when it exists, is merged too (mergeFiles adds it if not listed).
-        return mergeFiles(expandInputs(inputs), output);
+        return mergeFiles(expandInputs(inputs), output, { allowPartial: flags.allowPartial });
       });
       for (const w of summary.warnings) process.stderr.write(`warning: ${w}\n`);
+      if (!summary.written)
+        throw new ExitCode(EXIT_INCOMPLETE, `merge: ${describeMissing(summary)}; nothing was written\n${howToRerun(summary, flags.rerun)}`);
       console.log(
         `merged ${summary.inputs.length} file(s)${summary.shards.length ? ` (shards ${summary.shards.join(', ')})` : ''} ` +
           `into ${summary.output}: ${summary.trials}/${summary.planned} trials of sweep ${summary.sweepId}` +
@@ -47,10 +66,57 @@ Example:
           (summary.replaced ? `, ${summary.replaced} failed trials superseded by successful re-runs` : '') +
           (summary.errors ? `, ${summary.errors} failed` : ''),
       );
-      if (summary.missing > 0) {
-        console.log(
-          `${summary.missing} trials are missing: run the missing shards, or 'scorecrl sweep' with the same settings and -o on this directory`,
-        );
-      }
+      if (summary.missing > 0)
+        process.stderr.write(`warning: ${describeMissing(summary)} (--allow-partial)\n${howToRerun(summary, flags.rerun)}\n`);
     });
+}
+
+/** Shards named one by one in the message (the rest are counted). */
+const NAMED_SHARDS = 8;
+
+/** Sorted shard indices as a Slurm array list: 1-3,5,9-10. */
+export function ranges(indices: number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < indices.length; ) {
+    let j = i;
+    while (j + 1 < indices.length && indices[j + 1] === indices[j]! + 1) j++;
+    parts.push(j === i ? `${indices[i]}` : `${indices[i]}-${indices[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
+/** "900 of 3600 trials of sweep … are missing: shard 2/4 lacks all its 900 trials, …". */
+function describeMissing(summary: MergeSummary): string {
+  const shards = summary.missingShards.map(
+    (s) =>
+      `shard ${s.index}/${s.count} lacks ${s.missing === s.planned ? `all its ${s.planned}` : `${s.missing} of its ${s.planned}`} trials`,
+  );
+  return (
+    `${summary.missing} of the ${summary.planned} trials of sweep ${summary.sweepId} are missing` +
+    (shards.length ? `: ${shards.join(', ')}` : '')
+  );
+}
+
+/** What reruns the missing trials: the --rerun command with the shard list, else the generic sweep command. */
+function howToRerun(summary: MergeSummary, rerun: string | undefined): string {
+  const folder = dirname(summary.output);
+  const list = ranges(summary.missingShards.map((s) => s.index));
+  if (summary.missingShards.length === 0) {
+    return (
+      `fill them in: merge what there is with --allow-partial, then run 'scorecrl sweep' with the sweep's settings and -o ${folder} ` +
+      '(it resumes the merged file and runs only the missing trials)'
+    );
+  }
+  if (rerun) return `rerun the missing shards (${list}): ${rerun.replaceAll('{shards}', list)}\nthen merge again`;
+  const count = summary.missingShards[0]!.count;
+  return (
+    `rerun the missing shards with the sweep's settings (each resumes its own file): ` +
+    summary.missingShards
+      .slice(0, NAMED_SHARDS)
+      .map((s) => `scorecrl sweep … --shard ${s.index}/${count} -o ${folder}`)
+      .join('; ') +
+    (summary.missingShards.length > NAMED_SHARDS ? `; … (shards ${list})` : '') +
+    '\nthen merge again'
+  );
 }

@@ -17,11 +17,14 @@
  * metrics equal, continuous ones within 1e-9, so native and WebAssembly shards
  * combine; a duplicate, dropped) unless one of them is an error and the other
  * a success (the success is kept). Any other disagreement is a conflict and
- * nothing is written.
+ * nothing is written. Trials of the plan that no input holds are counted, per
+ * shard when the inputs are shards of one count N (a shard whose file is
+ * missing altogether is named too); unless `allowPartial`, a merge with
+ * missing trials writes nothing (`written: false`).
  */
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { cellKey, ConfigError, configFromJson, expandCells, type SweepConfig, sweepId, trialSeed } from './config.js';
+import { cellKey, ConfigError, configFromJson, expandCells, shardSize, type SweepConfig, sweepId, trialSeed } from './config.js';
 import { outputTarget, withPath, writeFileAtomic } from '../io/files.js';
 import { acquireLock, lockHolder } from '../io/lock.js';
 import { readResults, sameOutcome, type SweepHeader, type TrialRecord } from './store.js';
@@ -42,7 +45,28 @@ export interface MergeSummary {
   errors: number;
   /** Shards the inputs came from ('k/N'), if any. */
   shards: string[];
+  /** The shard count N of the inputs, when every shard input has the same one (else null). */
+  shardCount: number | null;
+  /** With `shardCount`: the shards missing trials, by index (a shard with no file at all is here too). */
+  missingShards: MissingShard[];
+  /** False when trials are missing and `allowPartial` was not given: nothing was written. */
+  written: boolean;
   warnings: string[];
+}
+
+/** A shard k/N that lacks trials after a merge. */
+export interface MissingShard {
+  index: number;
+  count: number;
+  /** Its trials that no input holds. */
+  missing: number;
+  /** Its trials in the plan. */
+  planned: number;
+}
+
+export interface MergeOptions {
+  /** Write the merged file even when trials are missing (default false: then nothing is written). */
+  allowPartial?: boolean;
 }
 
 /** Expands directories to the .jsonl files inside them (sorted); `exclude` leaves one file out. */
@@ -96,7 +120,7 @@ function describeDifference(a: SweepHeader['config'], b: SweepHeader['config']):
   return diffs.length ? diffs.join('; ') : 'same settings (different scorecrl versions?)';
 }
 
-export function mergeFiles(inputs: string[], output: string): MergeSummary {
+export function mergeFiles(inputs: string[], output: string, options: MergeOptions = {}): MergeSummary {
   if (inputs.length === 0) throw new ConfigError('merge: give at least one result file or directory');
   const folder = dirname(output);
   if (!existsSync(folder)) throw new ConfigError(`merge: the folder of --output ${output} does not exist`);
@@ -106,13 +130,13 @@ export function mergeFiles(inputs: string[], output: string): MergeSummary {
   }
   const lock = acquireLock(target);
   try {
-    return mergeLocked(inputs, output, target);
+    return mergeLocked(inputs, output, target, options.allowPartial ?? false);
   } finally {
     lock.release();
   }
 }
 
-function mergeLocked(inputs: string[], output: string, target: string): MergeSummary {
+function mergeLocked(inputs: string[], output: string, target: string, allowPartial: boolean): MergeSummary {
   const warnings: string[] = [];
   // The existing output is an input too: what it holds is kept.
   const paths = existsSync(target) ? dedupe([...inputs, output]) : dedupe(inputs);
@@ -200,29 +224,44 @@ function mergeLocked(inputs: string[], output: string, target: string): MergeSum
     );
   }
   const records = [...chosen.values()].map((c) => c.record).sort((a, b) => position(a) - position(b));
-  const created = files.map((f) => f.read.header!.created).sort()[0]!;
-  const header: SweepHeader = { ...header0, shard: null, trials: planned, created };
-  const text = `${[header, ...records].map((r) => JSON.stringify(r)).join('\n')}\n`;
-  writeFileAtomic(target, text);
-  const shards = [
-    ...new Set(
-      files
-        .map((f) => f.read.header!.shard)
-        .filter((s) => s)
-        .map((s) => `${s!.index}/${s!.count}`),
-    ),
-  ];
+  const shardHeaders = files.map((f) => f.read.header!.shard).filter((s) => s !== null && s.count > 1);
+  const shards = [...new Set(shardHeaders.map((s) => `${s!.index}/${s!.count}`))];
+  const counts = new Set(shardHeaders.map((s) => s!.count));
+  const shardCount = counts.size === 1 ? [...counts][0]! : null;
+  const missing = planned - records.length;
+  const missingShards = missing > 0 && shardCount !== null ? shardsLacking(records.map(position), planned, shardCount) : [];
+  const written = missing === 0 || allowPartial;
+  if (written) {
+    const created = files.map((f) => f.read.header!.created).sort()[0]!;
+    const header: SweepHeader = { ...header0, shard: null, trials: planned, created };
+    writeFileAtomic(target, `${[header, ...records].map((r) => JSON.stringify(r)).join('\n')}\n`);
+  }
   return {
     output,
     sweepId: header0.sweepId,
     inputs: files.map((f) => f.path),
     trials: records.length,
-    missing: planned - records.length,
+    missing,
     planned,
     duplicates,
     replaced,
     errors: records.filter((r) => r.status === 'error').length,
     shards,
+    shardCount,
+    missingShards,
+    written,
     warnings,
   };
+}
+
+/** The shards k/`count` (plan position p belongs to shard p mod count + 1) that lack some of their trials. */
+function shardsLacking(present: number[], planned: number, count: number): MissingShard[] {
+  const held = new Array<number>(count).fill(0);
+  for (const p of present) held[p % count]!++;
+  const out: MissingShard[] = [];
+  for (let index = 1; index <= count; index++) {
+    const size = shardSize(planned, { index, count });
+    if (held[index - 1]! < size) out.push({ index, count, missing: size - held[index - 1]!, planned: size });
+  }
+  return out;
 }
