@@ -7,9 +7,11 @@ import { describeFileError, isFileSystemError } from '../io/files.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, ExitCode } from './exit.js';
 import { registerFit } from './fit.js';
 import { registerInfo } from './info.js';
+import { registerK8s } from './k8s.js';
 import { registerMerge } from './merge.js';
 import { registerReport } from './report.js';
 import { registerSimulate } from './simulate.js';
+import { registerSlurm } from './slurm.js';
 import { registerSweep } from './sweep.js';
 
 /** Values of --backend (and SCORECRL_BACKEND). */
@@ -60,6 +62,8 @@ export function buildProgram(): Command {
   registerMerge(program);
   registerFit(program);
   registerSimulate(program);
+  registerSlurm(program);
+  registerK8s(program);
   return program;
 }
 

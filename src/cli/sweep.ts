@@ -100,15 +100,13 @@ export function resultFile(out: string, shard?: Shard): string {
   return shard && shard.count > 1 ? join(out, `trials-shard-${shard.index}-of-${shard.count}.jsonl`) : join(out, 'trials.jsonl');
 }
 
-export function registerSweep(program: Command): void {
-  program
-    .command('sweep')
-    .description(
-      'run a grid of seeded simulated trials in parallel (default: the NeurIPS 2024 sample-complexity experiment, 3 600 trials), ' +
-        'resumable, and print the table',
-    )
+/**
+ * The options that make a sweep's config (--config, --runs, --seed, --quick and the grid flags), read by
+ * `resolveConfig`; `sweep`, `slurm init` and `k8s init` take the same ones.
+ */
+export function addConfigOptions(command: Command): Command {
+  return command
     .option('-c, --config <file>', 'JSON sweep config ({ seed, runs, grid }); flags below override it')
-    .option('-o, --out <dir>', 'output directory (results file trials.jsonl + report)', 'scorecrl-sweep')
     .option('--runs <k>', 'runs per cell (default 100)', integer('--runs', 1, 1_000_000))
     .option('--seed <s>', 'sweep seed (default 0)', integer('--seed', 0))
     .option('--quick', `${QUICK_RUNS} runs per cell instead of 100`)
@@ -143,7 +141,18 @@ export function registerSweep(program: Command): void {
     )
     .option('--algorithm <list>', 'finite-sample, lscale (LSCALE-I), umni or gscale', stringList)
     .option('--tol-eigv <list>', 'eigenvalue tolerance of the finite-sample algorithm', numberList)
-    .option('--tol-orth <list>', 'orthogonality tolerance of the finite-sample algorithm', numberList)
+    .option('--tol-orth <list>', 'orthogonality tolerance of the finite-sample algorithm', numberList);
+}
+
+export function registerSweep(program: Command): void {
+  const command = program
+    .command('sweep')
+    .description(
+      'run a grid of seeded simulated trials in parallel (default: the NeurIPS 2024 sample-complexity experiment, 3 600 trials), ' +
+        'resumable, and print the table',
+    );
+  addConfigOptions(command)
+    .option('-o, --out <dir>', 'output directory (results file trials.jsonl + report)', 'scorecrl-sweep')
     .option('-w, --workers <k>', `worker threads (default: one per core, here ${defaultWorkers()})`, integer('--workers', 1, 256))
     .option('--shard <k/N>', 'run only shard k of N (1 <= k <= N) of the trials, e.g. for a job array')
     .option('--retry-errors', 'run again the trials recorded with an error')
