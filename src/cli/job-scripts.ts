@@ -5,13 +5,14 @@
  * into a script, and the files written (never over an existing one unless
  * --force).
  */
-import { InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { chmodSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { makeDirectory, writeFileAtomic } from '../io/files.js';
 import { ConfigError, configToJson, countTrials, expandCells, type SweepConfig, sweepId } from '../sweep/config.js';
 import { MAX_TRIALS_PER_RUN } from '../sweep/run.js';
-import { resolveConfig, type SweepFlags } from './sweep.js';
+import { integer } from './options.js';
+import { addConfigOptions, resolveConfig, type SweepFlags } from './sweep.js';
 
 /** The sweep a set of job scripts runs: its config, id and size, split in `shards`. */
 export interface ShardedSweep {
@@ -22,6 +23,15 @@ export interface ShardedSweep {
   shards: number;
   /** Trials of the largest shard (shard 1). */
   perShard: number;
+}
+
+/** `<engine> init` under `parent`: --shards (up to `maxShards`) and the sweep's config options; the engine adds its own. */
+export function initCommand(parent: Command, description: string, shardsHelp: string, maxShards: number): Command {
+  const init = parent
+    .command('init')
+    .description(description)
+    .requiredOption('--shards <N>', shardsHelp, integer('--shards', 1, maxShards));
+  return addConfigOptions(init);
 }
 
 /** Resolves the sweep flags and checks the split: every shard gets a trial, none more than one process runs. */

@@ -16,6 +16,7 @@ import { ConfigError } from '../sweep/config.js';
 import {
   configText,
   describeSplit,
+  initCommand,
   invokedAs,
   matching,
   type ShardedSweep,
@@ -25,7 +26,7 @@ import {
   writeScripts,
 } from './job-scripts.js';
 import { asUsage, integer, packageVersion } from './options.js';
-import { addConfigOptions, type SweepFlags } from './sweep.js';
+import type { SweepFlags } from './sweep.js';
 
 /** A Kubernetes object name (DNS label; room left for the -sweep/-results suffixes and pod hashes). */
 const K8S_NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
@@ -35,49 +36,43 @@ const K8S_QUANTITY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/;
 const IMAGE = /^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/;
 const ACCESS_MODES = ['ReadWriteMany', 'ReadWriteOnce'] as const;
 
-export interface K8sFlags extends Partial<SweepFlags> {
-  shards: number;
-  dir: string;
+/** The settings that go into the manifests as given. */
+interface K8sSettings {
   name: string;
-  image: string;
   cpus: number;
   memory: string;
-  parallelism?: number;
   storage: string;
   storageClass?: string;
   accessMode: string;
   grace: number;
+}
+
+export interface K8sFlags extends Partial<SweepFlags>, K8sSettings {
+  shards: number;
+  dir: string;
+  image?: string;
+  parallelism?: number;
   force?: boolean;
 }
 
-export interface K8sPlan {
+/** Everything the manifests are rendered from. */
+export interface K8sPlan extends K8sSettings {
   sweep: ShardedSweep;
   dir: string;
-  name: string;
   image: string;
-  cpus: number;
-  memory: string;
   parallelism: number;
-  storage: string;
-  storageClass?: string;
-  accessMode: string;
-  grace: number;
   /** Where the results go inside the pods. */
   out: string;
   command: string;
 }
 
 export function registerK8s(program: Command): void {
-  const k8s = program.command('k8s').description('run a sweep on Kubernetes: an Indexed Job of shards and a merge Job');
-  const init = k8s
-    .command('init')
-    .description('write the manifests (sweep.yaml: config, volume, Indexed Job; merge.yaml) for a sweep split into shards')
-    .requiredOption(
-      '--shards <N>',
-      'pods of the Indexed Job (completions): the sweep is split into N shards',
-      integer('--shards', 1, 100_000),
-    );
-  addConfigOptions(init)
+  initCommand(
+    program.command('k8s').description('run a sweep on Kubernetes: an Indexed Job of shards and a merge Job'),
+    'write the manifests (sweep.yaml: config, volume, Indexed Job; merge.yaml) for a sweep split into shards',
+    'pods of the Indexed Job (completions): the sweep is split into N shards',
+    100_000,
+  )
     .option('-d, --dir <folder>', 'where the manifests go', 'k8s')
     .option(
       '--name <name>',
@@ -135,19 +130,14 @@ export function k8sPlan(flags: K8sFlags): K8sPlan {
   const sweep = shardedSweep(flags, flags.shards);
   const parallelism = flags.parallelism ?? flags.shards;
   if (parallelism > flags.shards) throw new ConfigError(`--parallelism ${parallelism}: more than the ${flags.shards} shards`);
+  const { name, cpus, memory, storage, storageClass, accessMode, grace } = flags;
   return {
+    ...{ name, cpus, memory, storage, storageClass, accessMode, grace },
     sweep,
     dir: scriptPath('--dir', flags.dir, true),
-    name: flags.name,
     image: flags.image ?? `scorecrl:${packageVersion()}`,
-    cpus: flags.cpus,
-    memory: flags.memory,
     parallelism,
-    storage: flags.storage,
-    storageClass: flags.storageClass,
-    accessMode: flags.accessMode,
-    grace: flags.grace,
-    out: `/results/${flags.name}`,
+    out: `/results/${name}`,
     command: invokedAs(),
   };
 }
@@ -155,7 +145,7 @@ export function k8sPlan(flags: K8sFlags): K8sPlan {
 /** A YAML scalar: strings double-quoted (JSON's escapes are YAML's). */
 const y = (value: string | number) => (typeof value === 'number' ? String(value) : JSON.stringify(value));
 
-/** Text indented by `spaces` (for a YAML block scalar). */
+/** Text indented by `spaces` (for a YAML block). */
 const indent = (text: string, spaces: number) =>
   text
     .trimEnd()
@@ -166,20 +156,85 @@ const indent = (text: string, spaces: number) =>
 export function renderK8s(plan: K8sPlan): { name: string; text: string }[] {
   const { sweep, name } = plan;
   const N = sweep.shards;
-  const labels = indent(`app.kubernetes.io/name: scorecrl\nscorecrl/sweep: ${y(sweep.id)}`, 8);
-  const metaLabels = indent(`app.kubernetes.io/name: scorecrl\nscorecrl/sweep: ${y(sweep.id)}`, 4);
+  const labelLines = `app.kubernetes.io/name: scorecrl\nscorecrl/sweep: ${y(sweep.id)}`;
   const written = `# Written by: ${plan.command}\n# (run it again with --force to change the settings)`;
   const rerun = `kubectl delete job ${name}-sweep ${name}-merge --ignore-not-found && kubectl apply -f ${join(plan.dir, 'sweep.yaml')}`;
-  const volume = `      volumes:
-        - name: results
-          persistentVolumeClaim:
-            claimName: ${name}-results`;
-  const container = (command: string) => `          image: ${y(plan.image)}
+  const metadata = (object: string) => `metadata:\n  name: ${object}\n  labels:\n${indent(labelLines, 4)}`;
+  /** A Job of one container of the image running `command` under /bin/sh, with the results volume (plus `volumes`). */
+  const job = (o: {
+    object: string;
+    spec: string;
+    pod: string;
+    container: string;
+    command: string;
+    rest: string;
+    volumes?: string;
+  }) => `apiVersion: batch/v1
+kind: Job
+${metadata(o.object)}
+spec:
+${indent(o.spec, 2)}
+  template:
+    metadata:
+      labels:
+${indent(labelLines, 8)}
+    spec:
+${indent(o.pod, 6)}
+      containers:
+        - name: ${o.container}
+          image: ${y(plan.image)}
           imagePullPolicy: IfNotPresent
           command: ["/bin/sh", "-c"]
           args:
             - >-
-${indent(command, 14)}`;
+${indent(o.command, 14)}
+${indent(o.rest, 10)}
+      volumes:
+        - name: results
+          persistentVolumeClaim:
+            claimName: ${name}-results
+${o.volumes ? `${indent(o.volumes, 8)}\n` : ''}`;
+
+  const sweepJob = job({
+    object: `${name}-sweep`,
+    spec: `completionMode: Indexed
+completions: ${N}
+parallelism: ${plan.parallelism}
+backoffLimit: ${Math.max(6, 2 * N)}
+podFailurePolicy:
+  rules:
+    # Evicted or preempted pods are replaced without counting as failures.
+    - action: Ignore
+      onPodConditions:
+        - type: DisruptionTarget
+          status: "True"
+    # A usage error (a bad config) will not get better by retrying.
+    - action: FailJob
+      onExitCodes:
+        containerName: sweep
+        operator: In
+        values: [2]`,
+    pod: `restartPolicy: Never\nterminationGracePeriodSeconds: ${plan.grace}`,
+    container: 'sweep',
+    command: `exec scorecrl sweep --config /config/sweep.json --out ${plan.out} --shard "$((JOB_COMPLETION_INDEX + 1))/$SHARDS" --workers ${plan.cpus} --progress lines --progress-interval 30`,
+    rest: `env:
+  - name: SHARDS
+    value: ${y(String(N))}
+resources:
+  requests:
+    cpu: ${y(String(plan.cpus))}
+    memory: ${y(plan.memory)}
+  limits:
+    cpu: ${y(String(plan.cpus))}
+    memory: ${y(plan.memory)}
+volumeMounts:
+  - name: config
+    mountPath: /config
+    readOnly: true
+  - name: results
+    mountPath: /results`,
+    volumes: `- name: config\n  configMap:\n    name: ${name}-config`,
+  });
 
   const sweepYaml = `# scorecrl ${describeSplit(sweep)},
 # as a Kubernetes Indexed Job: pod k (JOB_COMPLETION_INDEX, from 0) runs shard
@@ -198,81 +253,21 @@ ${written}
 #   ${rerun}
 apiVersion: v1
 kind: ConfigMap
-metadata:
-  name: ${name}-config
-  labels:
-${metaLabels}
+${metadata(`${name}-config`)}
 data:
   sweep.json: |
 ${indent(configText(sweep), 4)}
 ---
 apiVersion: v1
 kind: PersistentVolumeClaim
-metadata:
-  name: ${name}-results
-  labels:
-${metaLabels}
+${metadata(`${name}-results`)}
 spec:
   accessModes: [${y(plan.accessMode)}]${plan.storageClass ? `\n  storageClassName: ${y(plan.storageClass)}` : ''}
   resources:
     requests:
       storage: ${y(plan.storage)}
 ---
-apiVersion: batch/v1
-kind: Job
-metadata:
-  name: ${name}-sweep
-  labels:
-${metaLabels}
-spec:
-  completionMode: Indexed
-  completions: ${N}
-  parallelism: ${plan.parallelism}
-  backoffLimit: ${Math.max(6, 2 * N)}
-  podFailurePolicy:
-    rules:
-      # Evicted or preempted pods are replaced without counting as failures.
-      - action: Ignore
-        onPodConditions:
-          - type: DisruptionTarget
-            status: "True"
-      # A usage error (a bad config) will not get better by retrying.
-      - action: FailJob
-        onExitCodes:
-          containerName: sweep
-          operator: In
-          values: [2]
-  template:
-    metadata:
-      labels:
-${labels}
-    spec:
-      restartPolicy: Never
-      terminationGracePeriodSeconds: ${plan.grace}
-      containers:
-        - name: sweep
-${container(`exec scorecrl sweep --config /config/sweep.json --out ${plan.out} --shard "$((JOB_COMPLETION_INDEX + 1))/$SHARDS" --workers ${plan.cpus} --progress lines --progress-interval 30`)}
-          env:
-            - name: SHARDS
-              value: ${y(String(N))}
-          resources:
-            requests:
-              cpu: ${y(String(plan.cpus))}
-              memory: ${y(plan.memory)}
-            limits:
-              cpu: ${y(String(plan.cpus))}
-              memory: ${y(plan.memory)}
-          volumeMounts:
-            - name: config
-              mountPath: /config
-              readOnly: true
-            - name: results
-              mountPath: /results
-${volume}
-        - name: config
-          configMap:
-            name: ${name}-config
-`;
+${sweepJob}`;
 
   const mergeYaml = `# Merges the ${N} shard files of scorecrl ${describeSplit(sweep)}
 # into ${plan.out}/trials.jsonl on the volume ${name}-results and writes the report beside it.
@@ -280,34 +275,22 @@ ${volume}
 # (exit 3) naming the shards and the command that runs them again.
 ${written}
 #   kubectl apply -f ${join(plan.dir, 'merge.yaml')} && kubectl logs -f job/${name}-merge
-apiVersion: batch/v1
-kind: Job
-metadata:
-  name: ${name}-merge
-  labels:
-${metaLabels}
-spec:
-  backoffLimit: 0
-  template:
-    metadata:
-      labels:
-${labels}
-    spec:
-      restartPolicy: Never
-      containers:
-        - name: merge
-${container(`scorecrl merge ${plan.out} --rerun ${shellQuote(rerun)} && exec scorecrl report ${plan.out}`)}
-          resources:
-            requests:
-              cpu: "1"
-              memory: ${y(plan.memory)}
-            limits:
-              memory: ${y(plan.memory)}
-          volumeMounts:
-            - name: results
-              mountPath: /results
-${volume}
-`;
+${job({
+  object: `${name}-merge`,
+  spec: 'backoffLimit: 0',
+  pod: 'restartPolicy: Never',
+  container: 'merge',
+  command: `scorecrl merge ${plan.out} --rerun ${shellQuote(rerun)} && exec scorecrl report ${plan.out}`,
+  rest: `resources:
+  requests:
+    cpu: "1"
+    memory: ${y(plan.memory)}
+  limits:
+    memory: ${y(plan.memory)}
+volumeMounts:
+  - name: results
+    mountPath: /results`,
+})}`;
   return [
     { name: 'sweep.yaml', text: sweepYaml },
     { name: 'merge.yaml', text: mergeYaml },

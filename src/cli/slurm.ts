@@ -26,6 +26,7 @@ import {
   collect,
   configText,
   describeSplit,
+  initCommand,
   invokedAs,
   matching,
   type ShardedSweep,
@@ -35,7 +36,7 @@ import {
   writeScripts,
 } from './job-scripts.js';
 import { asUsage, integer } from './options.js';
-import { addConfigOptions, type SweepFlags } from './sweep.js';
+import type { SweepFlags } from './sweep.js';
 
 /** Seconds before the time limit at which Slurm sends SIGTERM to a task (--signal=TERM@…). */
 const TERM_NOTICE = 60;
@@ -46,10 +47,8 @@ const SLURM_MEMORY = /^\d+[KMGT]?$/i;
 /** A partition, account, QOS or job name. */
 const SLURM_NAME = /^[A-Za-z0-9_.:+-]+$/;
 
-export interface SlurmFlags extends Partial<SweepFlags> {
-  shards: number;
-  dir: string;
-  out: string;
+/** The settings that go into the scripts as given. */
+interface SlurmSettings {
   cpus: number;
   memPerCpu: string;
   time: string;
@@ -58,15 +57,21 @@ export interface SlurmFlags extends Partial<SweepFlags> {
   qos?: string;
   name: string;
   maxRunning?: number;
-  sbatch?: string[];
   mergeTime: string;
   mergeMem: string;
+}
+
+export interface SlurmFlags extends Partial<SweepFlags>, SlurmSettings {
+  shards: number;
+  dir: string;
+  out: string;
+  sbatch?: string[];
   node: string;
   force?: boolean;
 }
 
 /** Everything the scripts are rendered from (paths absolute). */
-export interface SlurmPlan {
+export interface SlurmPlan extends SlurmSettings {
   sweep: ShardedSweep;
   dir: string;
   out: string;
@@ -74,27 +79,17 @@ export interface SlurmPlan {
   config: string;
   node: string;
   scorecrl: string;
-  cpus: number;
-  memPerCpu: string;
-  time: string;
-  partition?: string;
-  account?: string;
-  qos?: string;
-  name: string;
-  maxRunning?: number;
   sbatch: string[];
-  mergeTime: string;
-  mergeMem: string;
   command: string;
 }
 
 export function registerSlurm(program: Command): void {
-  const slurm = program.command('slurm').description('run a sweep on a Slurm cluster: job scripts for a job array of shards and a merge');
-  const init = slurm
-    .command('init')
-    .description('write the job scripts (sweep.sbatch, merge.sbatch, submit.sh) and the sweep config for a Slurm job array')
-    .requiredOption('--shards <N>', 'array tasks: the sweep is split into N shards, one per task', integer('--shards', 1, 1_000_000));
-  addConfigOptions(init)
+  initCommand(
+    program.command('slurm').description('run a sweep on a Slurm cluster: job scripts for a job array of shards and a merge'),
+    'write the job scripts (sweep.sbatch, merge.sbatch, submit.sh) and the sweep config for a Slurm job array',
+    'array tasks: the sweep is split into N shards, one per task',
+    1_000_000,
+  )
     .option('-d, --dir <folder>', 'where the scripts, the config and logs/ go', 'slurm')
     .option('-o, --out <dir>', 'results folder on a file system every node sees (shard files, merged trials.jsonl, report)', 'results')
     .option('--cpus <k>', 'CPUs per task (= worker threads); at most the CPUs of one node', integer('--cpus', 1, 1024), 4)
@@ -148,7 +143,9 @@ export function slurmPlan(flags: SlurmFlags): SlurmPlan {
     throw new ConfigError(`--max-running ${flags.maxRunning}: more than the ${flags.shards} tasks of the array`);
   }
   const dir = scriptPath('--dir', flags.dir);
+  const { cpus, memPerCpu, time, partition, account, qos, name, maxRunning, mergeTime, mergeMem } = flags;
   return {
+    ...{ cpus, memPerCpu, time, partition, account, qos, name, maxRunning, mergeTime, mergeMem },
     sweep,
     dir,
     out: scriptPath('--out', flags.out),
@@ -156,17 +153,7 @@ export function slurmPlan(flags: SlurmFlags): SlurmPlan {
     config: join(dir, 'sweep.json'),
     node: scriptPath('--node', flags.node),
     scorecrl: scriptPath('scorecrl', join(packageRoot, 'bin', 'scorecrl.js')),
-    cpus: flags.cpus,
-    memPerCpu: flags.memPerCpu,
-    time: flags.time,
-    partition: flags.partition,
-    account: flags.account,
-    qos: flags.qos,
-    name: flags.name,
-    maxRunning: flags.maxRunning,
     sbatch: flags.sbatch ?? [],
-    mergeTime: flags.mergeTime,
-    mergeMem: flags.mergeMem,
     command: invokedAs(),
   };
 }
