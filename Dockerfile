@@ -25,10 +25,11 @@ RUN npm run build:ts \
 FROM ${RUNTIME_IMAGE}
 WORKDIR /app
 COPY --from=build /tmp/scorecrl-*.tgz /tmp/
-# --ignore-scripts: the tarball's prebuild is loaded as it is, nothing is compiled.
+# --ignore-scripts: the tarball's prebuild is loaded as it is, nothing is compiled;
+# the build fails here if the native core does not load.
 RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund /tmp/scorecrl-*.tgz \
  && rm /tmp/scorecrl-*.tgz \
- && node node_modules/scorecrl/bin/scorecrl.js info
+ && SCORECRL_BACKEND=native node node_modules/scorecrl/bin/scorecrl.js info
 ENV PATH=/app/node_modules/.bin:$PATH
 ENTRYPOINT ["scorecrl"]
 CMD ["--help"]

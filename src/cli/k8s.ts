@@ -117,7 +117,7 @@ volume.
     .action(async (flags: K8sFlags) => {
       const plan = await asUsage(() => k8sPlan(flags));
       const files = await asUsage(() => writeScripts(plan.dir, renderK8s(plan), flags.force ?? false));
-      console.log(`${describeSplit(plan.sweep)}; ${plan.cpus} CPUs per pod, ${plan.parallelism} pods at once`);
+      console.log(`${describeSplit(plan.sweep)}; ${plan.cpus} CPU${plan.cpus === 1 ? '' : 's'} per pod, ${plan.parallelism} at once`);
       console.log(`wrote ${files.join(', ')}`);
       console.log(`the image ${plan.image} must be where the cluster pulls from (push it, or kind load / minikube image load)`);
       console.log(`run:   kubectl apply -f ${join(plan.dir, 'sweep.yaml')}`);

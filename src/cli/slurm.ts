@@ -129,7 +129,7 @@ system the compute nodes see.
       const plan = await asUsage(() => slurmPlan(flags));
       const files = await asUsage(() => writeScripts(plan.dir, renderSlurm(plan), flags.force ?? false));
       await asUsage(() => makeDirectory(plan.logs));
-      console.log(`${describeSplit(plan.sweep)}; ${plan.cpus} CPUs per task`);
+      console.log(`${describeSplit(plan.sweep)}; ${plan.cpus} CPU${plan.cpus === 1 ? '' : 's'} per task`);
       console.log(`wrote ${files.join(', ')}`);
       console.log(`queue it:     bash ${join(plan.dir, 'submit.sh')}`);
       console.log(`rerun shards: bash ${join(plan.dir, 'submit.sh')} 3,7   (resume their files, then merge again)`);
