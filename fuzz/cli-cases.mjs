@@ -485,6 +485,47 @@ function cases() {
   );
   bad(['merge']);
   bad(['merge', '$F/s'], { s: text('x') }, 'first input is a file, no -o');
+
+  // --- slurm init, k8s init (scripts and manifests written into the case folder)
+  const TINY_GRID = ['--nd', '2x2', '--samples', '60', '--runs', '2'];
+  const slurmBase = ['slurm', 'init', ...TINY_GRID, '--shards', '2', '-d', '$F/slurm', '-o', '$F/results'];
+  odd(slurmBase);
+  const slurmFlags = {
+    '--shards': ['0', '-1', 'x', '1000000000', '3'],
+    '--cpus': ['0', 'x', '1.5'],
+    '--mem-per-cpu': ['1 G', 'lots', '-1G'],
+    '--time': ['2h', '1:2:3:4', ''],
+    '--partition': ['a b', 'x;rm -rf /', ''],
+    '--account': ["a'b"],
+    '--max-running': ['0', '3'],
+    '--sbatch': ['constraint', '--x=$(id)', '--a b'],
+    '--node': ['/no such/node'],
+    '-o': ['$F/with space'],
+  };
+  for (const [flag, values] of Object.entries(slurmFlags))
+    for (const v of values) bad(withFlag(slurmBase, flag, v), {}, `slurm init ${flag} ${v}`);
+  bad(slurmBase, { slurm: text('x\n') }, 'slurm init: --dir is a file');
+  bad(slurmBase, { 'slurm/submit.sh': text('mine\n') }, 'slurm init over an existing script (no --force)');
+  bad(['slurm', 'init', '--shards', '2', '--config', '$F/c.json', '-d', '$F/slurm'], { 'c.json': text('{ not json') });
+  bad(['slurm', 'init', ...TINY_GRID]);
+  bad(['slurm']);
+  const k8sBase = ['k8s', 'init', ...TINY_GRID, '--shards', '2', '-d', '$F/k8s'];
+  odd(k8sBase);
+  const k8sFlags = {
+    '--shards': ['0', '3'],
+    '--name': ['Upper', '-x', 'a'.repeat(60), 'a_b'],
+    '--image': ['a b', "x'y", ''],
+    '--memory': ['2GB', 'x'],
+    '--storage': ['lots'],
+    '--storage-class': ['A B'],
+    '--access-mode': ['ReadOnlyMany'],
+    '--parallelism': ['0', '3'],
+    '--grace': ['0', 'x'],
+    '-d': ['$F/with space'],
+  };
+  for (const [flag, values] of Object.entries(k8sFlags))
+    for (const v of values) bad(withFlag(k8sBase, flag, v), {}, `k8s init ${flag} ${v}`);
+  bad(k8sBase, { k8s: text('x\n') }, 'k8s init: --dir is a file');
   return out;
 }
 

@@ -187,6 +187,8 @@ describe('scorecrl slurm init', () => {
       [['--shards', '41'], /--shards 41: the sweep has only 40 trials/],
       [['--shards', '4', '--max-running', '5'], /--max-running 5: more than the 4 tasks/],
       [['--shards', '4', '-o', 'my results'], /--out .*my results: use a path of letters/],
+      [['--shards', '4', '--sbatch=--x=$(id)'], /--sbatch: '--x=\$\(id\)' is not valid/],
+      [['--shards', '4', '--config', '/dev/zero'], /--config: \/dev\/zero is not a regular file/],
       [['--shards', '4', '--nd', '2x1'], /--nd 2x1: d \(1\) must be >= n \(2\)/],
       [[], /required option '--shards <N>'/],
     ] as const) {

@@ -107,7 +107,7 @@ export function registerSlurm(program: Command): void {
     .option(
       '--sbatch <option>',
       "another sbatch option for the array and the merge, repeatable (e.g. --sbatch=--constraint=avx2 --sbatch='--mail-type=END')",
-      collect(matching('--sbatch', /^--?[A-Za-z][^\s'"\\]*$/, '--constraint=avx2')),
+      collect(matching('--sbatch', /^--?[A-Za-z][A-Za-z0-9-]*(=[A-Za-z0-9_.,:=@%/+&|*![\]-]*)?$/, '--constraint=avx2')),
     )
     .option('--merge-time <limit>', 'time limit of the merge job', matching('--merge-time', SLURM_TIME, '00:30:00'), '00:30:00')
     .option('--merge-mem <size>', 'memory of the merge job', matching('--merge-mem', SLURM_MEMORY, '4G'), '4G')

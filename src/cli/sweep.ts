@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   applyGrid,
@@ -75,6 +75,8 @@ export function resolveConfig(flags: Partial<SweepFlags>): SweepConfig {
   let config = defaultConfig();
   if (flags.config) {
     if (!existsSync(flags.config)) throw new ConfigError(`--config: ${flags.config} does not exist`);
+    // A device or pipe (/dev/zero) could be read forever: a config is a regular file.
+    if (!statSync(flags.config).isFile()) throw new ConfigError(`--config: ${flags.config} is not a regular file`);
     let json: unknown;
     try {
       json = JSON.parse(readFileSync(flags.config, 'utf8'));
