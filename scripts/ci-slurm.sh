@@ -45,7 +45,7 @@ work=$(mktemp -d /tmp/scorecrl-slurm.XXXXXX)
 pids=()
 cleanup() {
   local status=$?
-  if [ -n "${SLURM_CONF:-}" ]; then scancel --user=root >/dev/null 2>&1 || true; fi
+  if [ -n "${SLURM_CONF:-}" ]; then timeout 10 scancel --user=root >/dev/null 2>&1 || true; fi
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   [ -f "$work/munge/munged.pid" ] && kill "$(cat "$work/munge/munged.pid")" 2>/dev/null || true
   if [ "$status" != 0 ]; then
