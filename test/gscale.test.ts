@@ -72,6 +72,9 @@ function gscaleData(sim: Simulation) {
   return { x: sliceFirst(sim.x!, 0), ...gscalePairs(sim.dsx!) };
 }
 
+// A small tanh-MLP problem that the direction term solves in a few seconds.
+const MLP_ITERATIONS = 3000;
+const MLP_MCC = 0.95;
 const SIM = { n: 3, d: 12, samples: 200, latent: 'quadratic', design: 'two-hard-per-node', transform: 'tanh' } as const;
 const latentsByBackend: Record<string, Float64Array> = {};
 
@@ -90,14 +93,16 @@ describe.each(BACKENDS)('gscale on %s', (name) => {
     const dsxPairs = randomArray([n, N, d], 12, 2);
 
     it.each([
-      ['glm', 0],
-      ['mlp', 5],
-    ] as const)('%s family', async (family, hidden) => {
+      ['glm', 0, 'mean-abs'],
+      ['glm', 0, 'direction'],
+      ['mlp', 5, 'mean-abs'],
+      ['mlp', 5, 'direction'],
+    ] as const)('%s family (hidden %i), %s score term', async (family, hidden, scoreLoss) => {
       const crl = await get();
       const count = family === 'glm' ? d * n : 5 * d + 5 + 25 + 5 + n * 5 + n + 5 * n + 5 + 25 + 5 + d * 5 + d;
       const parameters = randomArray([count], family === 'glm' ? 5 : 6, 0.8).data;
       const model: GscaleModel = { family, n, d, hidden, clampEpsilon: 1e-12, parameters };
-      const options = { targetScale: 0.7, reconstructionWeight: 0.6 };
+      const options = { targetScale: 0.7, reconstructionWeight: 0.6, scoreLoss };
       const at = crl.gscaleLoss(model, { x, dsxPairs }, options);
       expect(at.gradient!.length).toBe(count);
       expect(at.loss).toBeCloseTo(at.scoreTerm + 0.6 * at.reconstruction, 12);
@@ -245,6 +250,69 @@ describe.each(BACKENDS)('gscale on %s', (name) => {
     expect(r.loss).toBeLessThan(0.5 * r.history.loss[0]!);
     expect(r.decode(r.latents).shape).toEqual([150, 4]);
     expect(r.encode(data.x).shape).toEqual([150, 2]);
+  });
+
+  it('mlp family with the direction term recovers the latents of a tanh-MLP transform', async () => {
+    const crl = await get();
+    const sim = crl.simulate({
+      n: 2,
+      d: 4,
+      samples: 200,
+      seed: 7,
+      latent: 'quadratic',
+      design: 'two-hard-per-node',
+      transform: 'tanh-mlp',
+    });
+    const data = gscaleData(sim);
+    const r = crl.gscale(data, { family: 'mlp', hidden: 16, maxIterations: MLP_ITERATIONS, seed: 1 });
+    expect(labelledMcc(sim, r.latents)).toBeGreaterThan(MLP_MCC);
+  });
+
+  it('mlp minibatches: seeded, and a batch of all rows is the full batch', async () => {
+    const crl = await get();
+    const sim = crl.simulate({
+      n: 2,
+      d: 4,
+      samples: 120,
+      seed: 5,
+      latent: 'quadratic',
+      design: 'two-hard-per-node',
+      transform: 'tanh-mlp',
+    });
+    const data = gscaleData(sim);
+    const options = { family: 'mlp', hidden: 6, maxIterations: 60, seed: 3, patience: 1000, retries: 0 } as const;
+    const batched = crl.gscale(data, { ...options, batchSize: 32 });
+    expect(crl.gscale(data, { ...options, batchSize: 32 }).model.parameters).toEqual(batched.model.parameters);
+    const full = crl.gscale(data, { ...options, batchSize: 0 });
+    expect(crl.gscale(data, { ...options, batchSize: 500 }).model.parameters).toEqual(full.model.parameters);
+    expect(batched.model.parameters).not.toEqual(full.model.parameters);
+    expect(batched.iterations).toBe(60);
+    // Each recorded loss is over all rows (once per pass: 4 iterations of 32 rows cover 120).
+    expect(batched.loss).toBeLessThan(batched.history.loss[0]!);
+    expect(() => crl.gscale(data, { ...options, batchSize: 1 })).toThrow(/'batchSize' must be 0 \(all rows\) or at least 2/);
+  });
+
+  it('retries: a run above retryScore trains again from the next seed and keeps the lower loss', async () => {
+    const crl = await get();
+    const sim = crl.simulate({
+      n: 2,
+      d: 4,
+      samples: 100,
+      seed: 5,
+      latent: 'quadratic',
+      design: 'two-hard-per-node',
+      transform: 'tanh-mlp',
+    });
+    const data = gscaleData(sim);
+    const options = { family: 'mlp', hidden: 6, maxIterations: 20, patience: 1000, retries: 0 } as const;
+    const first = crl.gscale(data, { ...options, seed: 3 });
+    const second = crl.gscale(data, { ...options, seed: 4 });
+    const retried = crl.gscale(data, { ...options, seed: 3, retries: 1, retryScore: 0 });
+    expect(retried.iterations).toBe(40);
+    expect(retried.loss).toBe(Math.min(first.loss, second.loss));
+    // Below the threshold nothing is retried.
+    expect(crl.gscale(data, { ...options, seed: 3, retries: 1, retryScore: 1e9 }).iterations).toBe(20);
+    expect(() => crl.gscale(data, { ...options, retryScore: -1 })).toThrow(/'retryScore' must be a number >= 0/);
   });
 
   it('reports progress and can be cancelled', async () => {

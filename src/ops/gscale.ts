@@ -36,11 +36,19 @@ export interface GscaleOptions {
   hidden?: number;
   /** c: the target of D's diagonal (fixes each latent's scale). Default 1. */
   targetScale?: number;
+  /**
+   * The score term of the loss. 'mean-abs': the paper's Σ_ij |D(i, j) − c δ_ij|. 'direction': for
+   * each pair and sample, the share of the latent score difference outside the pair's coordinate,
+   * 1 − dsz_i(t)_i² / ‖dsz_i(t)‖², averaged over samples and summed over pairs, plus
+   * 0.01 · Σ_i log(D(i, i) / c)² to pin the scale; every sample counts the same however large its
+   * score difference. Default 'auto': mean-abs for glm, direction for mlp.
+   */
+  scoreLoss?: 'auto' | 'mean-abs' | 'direction';
   /** λ on the reconstruction term (1/N) Σ ||x̂ − x||². Default: glm 1, mlp 100. */
   reconstructionWeight?: number;
   /** Default 'adam'. */
   optimizer?: 'adam' | 'rmsprop';
-  /** Initial step size. Default: glm 1e-3 (spectral start, or after realignment) or 2e-2; mlp 5e-3. */
+  /** Initial step size. Default: glm 1e-3 (spectral start, or after realignment) or 2e-2; mlp 1e-2 (5e-3 with scoreLoss 'mean-abs'). */
   learningRate?: number;
   /** Iterations of the full loss at most (after any warm-up and restart probes). Default 20000. */
   maxIterations?: number;
@@ -79,6 +87,20 @@ export interface GscaleOptions {
   restarts?: number;
   /** Iterations of each restart's probe. Default 500. */
   restartIterations?: number;
+  /**
+   * Rows per iteration. 0: all rows (full batch). Otherwise each iteration's gradient uses the next
+   * batchSize rows of a seeded shuffle, and the plateau schedule sees the loss on all rows once per
+   * pass over them. Default: mlp 256 (so an iteration costs about the same at any N), glm 0.
+   */
+  batchSize?: number;
+  /**
+   * After training, while the score term exceeds `retryScore` per pair, train again from the next
+   * seeded random start (seed + restarts + 1, …) and keep the lowest loss, at most this many times.
+   * Default: 2 for the direction score term from a random start (the mlp default), else 0.
+   */
+  retries?: number;
+  /** Per-pair score term above which a run counts as a poor basin and is retried. Default 0.1. */
+  retryScore?: number;
   /**
    * Transform-agnostic path: iterations of reconstruction-only training (score term off, same
    * plateau schedule, ends early on a plateau) before the full loss. Default: glm with the
@@ -159,6 +181,7 @@ const OPTION_KEYS = optionNames<GscaleOptions>()([
   'family',
   'hidden',
   'targetScale',
+  'scoreLoss',
   'reconstructionWeight',
   'optimizer',
   'learningRate',
@@ -175,6 +198,9 @@ const OPTION_KEYS = optionNames<GscaleOptions>()([
   'historyEvery',
   'restarts',
   'restartIterations',
+  'batchSize',
+  'retries',
+  'retryScore',
   'warmupIterations',
   'realign',
   'warmupLearningRate',
@@ -237,6 +263,7 @@ function optionInputs(fn: string, options: GscaleOptions): { numbers: OpNumbers<
   choice('optimizer', ['adam', 'rmsprop']);
   choice('init', ['auto', 'spectral', 'random', 'linear']);
   choice('edgeRule', ['threshold', 'adaptive']);
+  choice('scoreLoss', ['auto', 'mean-abs', 'direction']);
   if (options.init === 'spectral' && options.family === 'mlp') {
     throw new RangeError(`${fn}: 'init' = 'spectral' needs the glm family; use 'random' (or 'auto') for mlp`);
   }
@@ -248,12 +275,16 @@ function optionInputs(fn: string, options: GscaleOptions): { numbers: OpNumbers<
   integer('historyEvery', 1);
   integer('restarts', 0);
   integer('restartIterations', 1);
+  integer('batchSize', 0);
+  integer('retries', 0);
+  if (o.batchSize === 1) throw new RangeError(`${fn}: 'batchSize' must be 0 (all rows) or at least 2, got 1`);
   integer('warmupIterations', 0);
   if (o.realign !== undefined) {
     if (typeof o.realign !== 'boolean') throw new RangeError(`${fn}: 'realign' must be true or false, got ${String(o.realign)}`);
     numbers.realign = o.realign ? 1 : 0;
   }
   real('targetScale', (v) => v > 0, 'a positive number');
+  real('retryScore', (v) => v >= 0, 'a number >= 0');
   real('reconstructionWeight', (v) => v >= 0, 'a number >= 0');
   real('learningRate', (v) => v > 0, 'a positive number');
   real('warmupLearningRate', (v) => v > 0, 'a positive number');
@@ -342,13 +373,18 @@ export function gscaleLoss(
   engine: Engine,
   model: GscaleModel,
   input: Pick<GscaleInput, 'x' | 'dsxPairs'>,
-  options: { targetScale?: number; reconstructionWeight?: number; gradient?: boolean } = {},
+  options: Pick<GscaleOptions, 'targetScale' | 'reconstructionWeight' | 'scoreLoss'> & { gradient?: boolean } = {},
 ): { loss: number; scoreTerm: number; reconstruction: number; D: NDArray; gradient?: Float64Array } {
   const arrays = checkInput('gscaleLoss', { x: input.x, dsxPairs: input.dsxPairs });
   const base = modelInputs('gscaleLoss', model);
-  const opts = optionInputs('gscaleLoss', { targetScale: options.targetScale, reconstructionWeight: options.reconstructionWeight });
+  const opts = optionInputs('gscaleLoss', {
+    targetScale: options.targetScale,
+    reconstructionWeight: options.reconstructionWeight,
+    scoreLoss: options.scoreLoss,
+  });
   const numbers = { ...base.numbers, ...opts.numbers, gradient: options.gradient === false ? 0 : 1 };
-  const out = call(engine, 'gscaleLoss', { numbers, strings: base.strings, arrays: { ...base.arrays, ...arrays } });
+  const strings = { ...base.strings, ...(opts.strings.scoreLoss ? { scoreLoss: opts.strings.scoreLoss } : {}) };
+  const out = call(engine, 'gscaleLoss', { numbers, strings, arrays: { ...base.arrays, ...arrays } });
   const result: { loss: number; scoreTerm: number; reconstruction: number; D: NDArray; gradient?: Float64Array } = {
     loss: out.numbers.loss,
     scoreTerm: out.numbers.scoreTerm,

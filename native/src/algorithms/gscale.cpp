@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "scorecrl/algorithms/lscale.hpp"
+#include "scorecrl/linalg/gemm.hpp"
 #include "scorecrl/runtime/error.hpp"
 #include "scorecrl/runtime/limits.hpp"
 #include "scorecrl/runtime/ops.hpp"
@@ -166,24 +167,93 @@ Matrix blockMeanAbs(const Matrix& s, Index K) {
 
 double signOf(double v) { return v > 0 ? 1.0 : (v < 0 ? -1.0 : 0.0); }
 
-// dL/dS for L = sum_kj |D(k, j) - c δ_kj|: sign(D - cI)(k, j) sign(S) / N.
-Matrix scoreTermGradient(const Matrix& s, const Matrix& D, double c) {
-  const Index K = D.rows(), N = s.rows() / K;
-  Matrix g(s.rows(), s.cols());
+// Weight of the scale pin of the direction term: small, it only keeps the
+// latents' scale from drifting (the direction term does not see it).
+constexpr double kDirectionScaleWeight = 0.01;
+
+// The score term of the loss and its gradient dL/dS with respect to the
+// stacked latent score differences S ((K·N) x n, block k = pair k), with
+// D(k, j) = mean over block k of |S(., j)|.
+//  MeanAbs:   sum_kj |D(k, j) - c δ_kj|  (the paper's loss).
+//  Direction: sum_k mean_t (1 - S_tk^2 / |S_t|^2), the share of each sample's
+//             difference outside its own coordinate, plus
+//             kDirectionScaleWeight * sum_k log(D(k, k) / c)^2 to pin the
+//             scale. Each sample counts the same whatever the size of its
+//             score difference (near a saturated transform those sizes
+//             span orders of magnitude, and the mean of |.| follows a few).
+struct ScoreTerm {
+  double value = 0;
+  Matrix D;
+};
+ScoreTerm scoreTerm(const Matrix& s, Index K, double c, GscaleScoreLoss kind, Matrix* gradient) {
+  const Index N = s.rows() / K, n = s.cols();
+  ScoreTerm out;
+  out.D = blockMeanAbs(s, K);
+  if (gradient) gradient->resize(s.rows(), n);
+  const double invN = 1.0 / static_cast<double>(N);
   for (Index k = 0; k < K; ++k) {
-    RowVector outer(D.cols());
-    for (Index j = 0; j < D.cols(); ++j) outer(j) = signOf(D(k, j) - (k == j ? c : 0.0)) / static_cast<double>(N);
-    g.middleRows(k * N, N) =
-        s.middleRows(k * N, N).unaryExpr([](double v) { return signOf(v); }).array().rowwise() * outer.array();
+    const auto block = s.middleRows(k * N, N);
+    if (kind == GscaleScoreLoss::MeanAbs) {
+      RowVector outer(n);
+      for (Index j = 0; j < n; ++j) {
+        const double gap = out.D(k, j) - (k == j ? c : 0.0);
+        out.value += std::abs(gap);
+        outer(j) = signOf(gap) * invN;
+      }
+      if (gradient)
+        gradient->middleRows(k * N, N) =
+            block.unaryExpr([](double v) { return signOf(v); }).array().rowwise() * outer.array();
+      continue;
+    }
+    // Direction.
+    const double diagonal = std::max(out.D(k, k), std::numeric_limits<double>::min());
+    const double logScale = std::log(diagonal / c);
+    out.value += kDirectionScaleWeight * logScale * logScale;
+    const double pin = kDirectionScaleWeight * 2.0 * logScale / diagonal * invN;
+    for (Index t = 0; t < N; ++t) {
+      const double q = block.row(t).squaredNorm();
+      const double own = block(t, k);
+      if (!(q > 0)) {
+        out.value += invN;  // no signal at this sample: counts as all outside
+        if (gradient) gradient->row(k * N + t).setZero();
+        continue;
+      }
+      out.value += (1.0 - own * own / q) * invN;
+      if (!gradient) continue;
+      const double q2 = q * q;
+      auto g = gradient->row(k * N + t);
+      g = block.row(t) * (2.0 * own * own / q2 * invN);
+      g(k) = -2.0 * own * (q - own * own) / q2 * invN + pin * signOf(own);
+    }
   }
-  return g;
+  return out;
 }
 
-double scoreTermValue(const Matrix& D, double c) {
-  double total = 0;
-  for (Index i = 0; i < D.rows(); ++i)
-    for (Index j = 0; j < D.cols(); ++j) total += std::abs(D(i, j) - (i == j ? c : 0.0));
-  return total;
+// Products of the mlp family go through scorecrl::gemm (Eigen's own kernels)
+// even when the core is built on OpenBLAS: a training step is a few dozen
+// small products, and OpenBLAS's threads make those several times slower in
+// wall time whenever the cores are shared (5x measured with two jobs on two
+// cores; see gemm.hpp). Operands are row-major and contiguous.
+template <typename A, typename B, typename C>
+void multiplyInto(const A& a, bool ta, const B& b, bool tb, double beta, C&& c) {
+  const Index m = ta ? a.cols() : a.rows(), k = ta ? a.rows() : a.cols(), n = tb ? b.rows() : b.cols();
+  gemm(ta, tb, m, n, k, 1.0, a.data(), a.cols(), b.data(), b.cols(), beta, c.data(), c.cols());
+}
+// op(a) op(b) as a new matrix.
+template <typename A, typename B>
+Matrix multiply(const A& a, bool ta, const B& b, bool tb) {
+  Matrix c((ta ? a.cols() : a.rows()), (tb ? b.rows() : b.cols()));
+  multiplyInto(a, ta, b, tb, 0.0, c);
+  return c;
+}
+constexpr bool kT = true, kN = false;  // transpose / as stored
+
+// tanh(X W^T + 1 b^T): one dense layer.
+template <typename X>
+Matrix tanhLayer(const X& x, const ConstMatrixMap& w, const Eigen::Map<const RowVector>& b) {
+  Matrix a = multiply(x, kN, w, kT);
+  a.rowwise() += b;
+  return a.array().tanh().matrix();
 }
 
 // Forward pass of the Mlp decoder, keeping what the reverse passes need.
@@ -193,14 +263,12 @@ struct DecoderPass {
   Matrix out;     // N x d
 };
 DecoderPass mlpDecode(const MlpLayout& L, const Vector& theta, const Matrix& z) {
+  using B = MlpLayout;
   DecoderPass p;
-  p.H1 =
-      ((z * L.mat(theta, MlpLayout::D1).transpose()).rowwise() + L.row(theta, MlpLayout::f1)).array().tanh().matrix();
-  p.H2 = ((p.H1 * L.mat(theta, MlpLayout::D2).transpose()).rowwise() + L.row(theta, MlpLayout::f2))
-             .array()
-             .tanh()
-             .matrix();
-  p.out = (p.H2 * L.mat(theta, MlpLayout::D3).transpose()).rowwise() + L.row(theta, MlpLayout::f3);
+  p.H1 = tanhLayer(z, L.mat(theta, B::D1), L.row(theta, B::f1));
+  p.H2 = tanhLayer(p.H1, L.mat(theta, B::D2), L.row(theta, B::f2));
+  p.out = multiply(p.H2, kN, L.mat(theta, B::D3), kT);
+  p.out.rowwise() += L.row(theta, B::f3);
   p.R1 = (1.0 - p.H1.array().square()).matrix();
   p.R2 = (1.0 - p.H2.array().square()).matrix();
   return p;
@@ -211,14 +279,12 @@ struct EncoderPass {
   Matrix z;
 };
 EncoderPass mlpEncode(const MlpLayout& L, const Vector& theta, const ConstMatrixMap& x) {
+  using B = MlpLayout;
   EncoderPass p;
-  p.K1 =
-      ((x * L.mat(theta, MlpLayout::E1).transpose()).rowwise() + L.row(theta, MlpLayout::e1)).array().tanh().matrix();
-  p.K2 = ((p.K1 * L.mat(theta, MlpLayout::E2).transpose()).rowwise() + L.row(theta, MlpLayout::e2))
-             .array()
-             .tanh()
-             .matrix();
-  p.z = (p.K2 * L.mat(theta, MlpLayout::E3).transpose()).rowwise() + L.row(theta, MlpLayout::e3);
+  p.K1 = tanhLayer(x, L.mat(theta, B::E1), L.row(theta, B::e1));
+  p.K2 = tanhLayer(p.K1, L.mat(theta, B::E2), L.row(theta, B::e2));
+  p.z = multiply(p.K2, kN, L.mat(theta, B::E3), kT);
+  p.z.rowwise() += L.row(theta, B::e3);
   return p;
 }
 
@@ -228,12 +294,13 @@ struct ReversePass {
 };
 ReversePass mlpReverse(const MlpLayout& L, const Vector& theta, const DecoderPass& dec, const ConstMatrixMap& G,
                        Index K) {
+  using B = MlpLayout;
   ReversePass r;
-  r.Q2.noalias() = G * L.mat(theta, MlpLayout::D3);
+  r.Q2 = multiply(G, kN, L.mat(theta, B::D3), kN);
   r.P2 = tiledProduct(ConstMatrixMap(r.Q2.data(), r.Q2.rows(), r.Q2.cols()), dec.R2, K);
-  r.Q1.noalias() = r.P2 * L.mat(theta, MlpLayout::D2);
+  r.Q1 = multiply(r.P2, kN, L.mat(theta, B::D2), kN);
   r.P1 = tiledProduct(ConstMatrixMap(r.Q1.data(), r.Q1.rows(), r.Q1.cols()), dec.R1, K);
-  r.S.noalias() = r.P1 * L.mat(theta, MlpLayout::D1);
+  r.S = multiply(r.P1, kN, L.mat(theta, B::D1), kN);
   return r;
 }
 
@@ -244,7 +311,7 @@ struct GlmWorkspace {
 
 // kappa weighs the score term (0 during the reconstruction-only warm-up).
 GscaleLoss glmLoss(const GscaleModel& model, const GlmInput& in, const GscaleData& data, double c, double lambda,
-                   Vector* gradient, GlmWorkspace& ws, double kappa) {
+                   GscaleScoreLoss kind, Vector* gradient, GlmWorkspace& ws, double kappa) {
   const Index N = data.x.rows(), d = model.d, n = model.n, K = data.n;
   ConstMatrixMap U(model.theta.data(), d, n);
   const Matrix& A = in.a;
@@ -262,14 +329,14 @@ GscaleLoss glmLoss(const GscaleModel& model, const GlmInput& in, const GscaleDat
     ws.S.middleRows(k * N, N).noalias() = ws.Gw.middleRows(k * N, N) * U;  // J^T dsx for pair k
   }
   GscaleLoss out;
-  out.D = blockMeanAbs(ws.S, K);
-  out.scoreTerm = scoreTermValue(out.D, c);
+  ScoreTerm term = scoreTerm(ws.S, K, c, kind, gradient ? &ws.Sg : nullptr);
+  out.D = std::move(term.D);
+  out.scoreTerm = term.value;
   out.reconstruction = (ws.Xh - data.x).squaredNorm() / static_cast<double>(N);
   out.total = (kappa == 1.0 ? out.scoreTerm : kappa * out.scoreTerm) + lambda * out.reconstruction;
   if (!gradient) return out;
 
-  ws.Sg = scoreTermGradient(ws.S, out.D, c);  // (KN) x n
-  if (kappa != 1.0) ws.Sg *= kappa;
+  if (kappa != 1.0) ws.Sg *= kappa;  // ws.Sg: dL/dS ((KN) x n), from scoreTerm
   Matrix dU;
   dU.noalias() = ws.Gw.transpose() * ws.Sg;  // d x n (direct)
   ws.dW.setZero(N, d);
@@ -307,8 +374,8 @@ GscaleLoss glmLoss(const GscaleModel& model, const GlmInput& in, const GscaleDat
   return out;
 }
 
-GscaleLoss mlpLoss(const GscaleModel& model, const GscaleData& data, double c, double lambda, Vector* gradient,
-                   double kappa) {
+GscaleLoss mlpLoss(const GscaleModel& model, const GscaleData& data, double c, double lambda, GscaleScoreLoss kind,
+                   Vector* gradient, double kappa) {
   const Index N = data.x.rows(), K = data.n;
   const MlpLayout L(model.n, model.d, model.hidden);
   const Vector& th = model.theta;
@@ -317,8 +384,10 @@ GscaleLoss mlpLoss(const GscaleModel& model, const GscaleData& data, double c, d
   ConstMatrixMap G(data.pairs, K * N, model.d);
   const ReversePass rev = mlpReverse(L, th, dec, G, K);
   GscaleLoss out;
-  out.D = blockMeanAbs(rev.S, K);
-  out.scoreTerm = scoreTermValue(out.D, c);
+  Matrix Sg;
+  ScoreTerm term = scoreTerm(rev.S, K, c, kind, gradient ? &Sg : nullptr);
+  out.D = std::move(term.D);
+  out.scoreTerm = term.value;
   const Matrix residual = dec.out - data.x;
   out.reconstruction = residual.squaredNorm() / static_cast<double>(N);
   out.total = (kappa == 1.0 ? out.scoreTerm : kappa * out.scoreTerm) + lambda * out.reconstruction;
@@ -327,41 +396,40 @@ GscaleLoss mlpLoss(const GscaleModel& model, const GscaleData& data, double c, d
   using B = MlpLayout;
   gradient->setZero(th.size());
   Vector& g = *gradient;
-  Matrix Sg = scoreTermGradient(rev.S, out.D, c);
   if (kappa != 1.0) Sg *= kappa;
   // Through the reverse pass S = P1 D1, P1 = Q1 ⊙ R1, Q1 = P2 D2, P2 = Q2 ⊙ R2, Q2 = G D3.
-  L.mat(g, B::D1).noalias() += rev.P1.transpose() * Sg;
-  Matrix dP1 = Sg * L.mat(th, B::D1).transpose();
-  Matrix dR1 = blockSum(dP1.cwiseProduct(rev.Q1), K);
+  multiplyInto(rev.P1, kT, Sg, kN, 1.0, L.mat(g, B::D1));
+  const Matrix dP1 = multiply(Sg, kN, L.mat(th, B::D1), kT);
+  const Matrix dR1 = blockSum(dP1.cwiseProduct(rev.Q1), K);
   const Matrix dQ1 = tiledProduct(ConstMatrixMap(dP1.data(), dP1.rows(), dP1.cols()), dec.R1, K);
-  L.mat(g, B::D2).noalias() += rev.P2.transpose() * dQ1;
-  Matrix dP2 = dQ1 * L.mat(th, B::D2).transpose();
-  Matrix dR2 = blockSum(dP2.cwiseProduct(rev.Q2), K);
+  multiplyInto(rev.P2, kT, dQ1, kN, 1.0, L.mat(g, B::D2));
+  const Matrix dP2 = multiply(dQ1, kN, L.mat(th, B::D2), kT);
+  const Matrix dR2 = blockSum(dP2.cwiseProduct(rev.Q2), K);
   const Matrix dQ2 = tiledProduct(ConstMatrixMap(dP2.data(), dP2.rows(), dP2.cols()), dec.R2, K);
-  L.mat(g, B::D3).noalias() += G.transpose() * dQ2;
+  multiplyInto(G, kT, dQ2, kN, 1.0, L.mat(g, B::D3));
   // R = 1 - H^2: dH = -2 H ⊙ dR; then the forward decoder with the reconstruction term.
   Matrix dH1 = -2.0 * dR1.cwiseProduct(dec.H1);
   Matrix dH2 = -2.0 * dR2.cwiseProduct(dec.H2);
   const Matrix dXh = (2.0 * lambda / static_cast<double>(N)) * residual;
-  L.mat(g, B::D3).noalias() += dXh.transpose() * dec.H2;
+  multiplyInto(dXh, kT, dec.H2, kN, 1.0, L.mat(g, B::D3));
   L.row(g, B::f3) += dXh.colwise().sum();
-  dH2.noalias() += dXh * L.mat(th, B::D3);
+  multiplyInto(dXh, kN, L.mat(th, B::D3), kN, 1.0, dH2);
   const Matrix dA2 = dH2.cwiseProduct(dec.R2);
-  L.mat(g, B::D2).noalias() += dA2.transpose() * dec.H1;
+  multiplyInto(dA2, kT, dec.H1, kN, 1.0, L.mat(g, B::D2));
   L.row(g, B::f2) += dA2.colwise().sum();
-  dH1.noalias() += dA2 * L.mat(th, B::D2);
+  multiplyInto(dA2, kN, L.mat(th, B::D2), kN, 1.0, dH1);
   const Matrix dA1 = dH1.cwiseProduct(dec.R1);
-  L.mat(g, B::D1).noalias() += dA1.transpose() * enc.z;
+  multiplyInto(dA1, kT, enc.z, kN, 1.0, L.mat(g, B::D1));
   L.row(g, B::f1) += dA1.colwise().sum();
-  const Matrix dZ = dA1 * L.mat(th, B::D1);
+  const Matrix dZ = multiply(dA1, kN, L.mat(th, B::D1), kN);
   // Encoder.
-  L.mat(g, B::E3).noalias() += dZ.transpose() * enc.K2;
+  multiplyInto(dZ, kT, enc.K2, kN, 1.0, L.mat(g, B::E3));
   L.row(g, B::e3) += dZ.colwise().sum();
-  const Matrix dB2 = (dZ * L.mat(th, B::E3)).cwiseProduct((1.0 - enc.K2.array().square()).matrix());
-  L.mat(g, B::E2).noalias() += dB2.transpose() * enc.K1;
+  const Matrix dB2 = multiply(dZ, kN, L.mat(th, B::E3), kN).cwiseProduct((1.0 - enc.K2.array().square()).matrix());
+  multiplyInto(dB2, kT, enc.K1, kN, 1.0, L.mat(g, B::E2));
   L.row(g, B::e2) += dB2.colwise().sum();
-  const Matrix dB1 = (dB2 * L.mat(th, B::E2)).cwiseProduct((1.0 - enc.K1.array().square()).matrix());
-  L.mat(g, B::E1).noalias() += dB1.transpose() * data.x;
+  const Matrix dB1 = multiply(dB2, kN, L.mat(th, B::E2), kN).cwiseProduct((1.0 - enc.K1.array().square()).matrix());
+  multiplyInto(dB1, kT, data.x, kN, 1.0, L.mat(g, B::E1));
   L.row(g, B::e1) += dB1.colwise().sum();
   return out;
 }
@@ -369,16 +437,17 @@ GscaleLoss mlpLoss(const GscaleModel& model, const GscaleData& data, double c, d
 // Loss evaluations with per-data caches (atanh(x) for Glm).
 class Objective {
  public:
-  Objective(const GscaleData& data, const GscaleModel& shape) : data_(data) {
+  Objective(const GscaleData& data, const GscaleModel& shape, GscaleScoreLoss kind) : data_(data), kind_(kind) {
     if (shape.family == GscaleFamily::Glm) glmIn_ = glmInput(data.x, shape.clampEpsilon);
   }
   GscaleLoss operator()(const GscaleModel& model, double c, double lambda, Vector* gradient, double kappa = 1.0) const {
-    return model.family == GscaleFamily::Glm ? glmLoss(model, glmIn_, data_, c, lambda, gradient, glm_, kappa)
-                                             : mlpLoss(model, data_, c, lambda, gradient, kappa);
+    return model.family == GscaleFamily::Glm ? glmLoss(model, glmIn_, data_, c, lambda, kind_, gradient, glm_, kappa)
+                                             : mlpLoss(model, data_, c, lambda, kind_, gradient, kappa);
   }
 
  private:
   const GscaleData& data_;
+  GscaleScoreLoss kind_;
   GlmInput glmIn_;
   mutable GlmWorkspace glm_;
 };
@@ -448,6 +517,10 @@ Matrix GscaleModel::pullBack(const ConstMatrixMap& z, const double* v, Index K) 
   return mlpReverse(L, theta, dec, V, K).S;
 }
 
+// The mlp family's default minibatch: an iteration then costs about the same
+// at any N (full batches at N = 2000 cost ten times those at N = 200).
+constexpr int kMlpBatchSize = 256;
+
 GscaleOptions resolveGscaleOptions(GscaleOptions o) {
   const std::string f = "gscale";
   if (o.family == GscaleFamily::Mlp && (o.hidden < 1 || o.hidden > 4096))
@@ -458,6 +531,8 @@ GscaleOptions resolveGscaleOptions(GscaleOptions o) {
     o.reconstructionWeight = o.family == GscaleFamily::Glm ? 1.0 : 100.0;
   if (!(o.reconstructionWeight >= 0) || !std::isfinite(o.reconstructionWeight))
     throw Error(f, "'reconstructionWeight' must be >= 0, got " + std::to_string(o.reconstructionWeight));
+  if (o.scoreLoss == GscaleScoreLoss::Auto)
+    o.scoreLoss = o.family == GscaleFamily::Glm ? GscaleScoreLoss::MeanAbs : GscaleScoreLoss::Direction;
   if (o.init == GscaleInit::Auto) o.init = o.family == GscaleFamily::Glm ? GscaleInit::Spectral : GscaleInit::Random;
   if (o.init == GscaleInit::Spectral && o.family != GscaleFamily::Glm)
     throw Error(f, "'init' = 'spectral' needs the glm family; use 'random' (or 'auto') for mlp");
@@ -470,8 +545,8 @@ GscaleOptions resolveGscaleOptions(GscaleOptions o) {
     // After a realigned start training only refines (as after the spectral start).
     if (o.family == GscaleFamily::Glm)
       o.learningRate = o.init == GscaleInit::Spectral || o.realign ? 1e-3 : 2e-2;
-    else
-      o.learningRate = 5e-3;
+    else  // the direction term's gradient is scale-free and tolerates a larger step
+      o.learningRate = o.scoreLoss == GscaleScoreLoss::Direction ? 1e-2 : 5e-3;
   }
   if (o.warmupLearningRate < 0) o.warmupLearningRate = o.family == GscaleFamily::Glm ? 2e-2 : 5e-3;
   if (!(o.warmupLearningRate > 0) || !std::isfinite(o.warmupLearningRate))
@@ -494,6 +569,12 @@ GscaleOptions resolveGscaleOptions(GscaleOptions o) {
     throw Error(f, "'restarts' must be between 0 and 1000, got " + std::to_string(o.restarts));
   if (o.restartIterations < 1)
     throw Error(f, "'restartIterations' must be at least 1, got " + std::to_string(o.restartIterations));
+  if (o.batchSize < 0) o.batchSize = o.family == GscaleFamily::Mlp ? kMlpBatchSize : 0;
+  if (o.retries < 0) o.retries = o.scoreLoss == GscaleScoreLoss::Direction && o.init == GscaleInit::Random ? 2 : 0;
+  if (o.retries > 1000) throw Error(f, "'retries' must be between 0 and 1000, got " + std::to_string(o.retries));
+  if (!(o.retryScore >= 0) || !std::isfinite(o.retryScore))
+    throw Error(f, "'retryScore' must be a number >= 0, got " + std::to_string(o.retryScore));
+  if (o.batchSize == 1) throw Error(f, "'batchSize' must be 0 (all rows) or at least 2, got 1");
   return o;
 }
 
@@ -510,7 +591,9 @@ void validateGscaleData(const std::string& function, const GscaleData& data) {
 }
 
 GscaleLoss gscaleLoss(const GscaleModel& model, const GscaleData& data, double targetScale, double reconstructionWeight,
-                      Vector* gradient) {
+                      GscaleScoreLoss scoreLoss, Vector* gradient) {
+  if (scoreLoss == GscaleScoreLoss::Auto)
+    scoreLoss = model.family == GscaleFamily::Glm ? GscaleScoreLoss::MeanAbs : GscaleScoreLoss::Direction;
   model.validate("gscaleLoss");
   validateGscaleData("gscaleLoss", data);
   if (!(targetScale > 0) || !std::isfinite(targetScale))
@@ -521,7 +604,7 @@ GscaleLoss gscaleLoss(const GscaleModel& model, const GscaleData& data, double t
     throw Error("gscaleLoss", "the data (n = " + std::to_string(data.n) + ", d = " + std::to_string(data.x.cols()) +
                                   ") do not match the model (n = " + std::to_string(model.n) +
                                   ", d = " + std::to_string(model.d) + ")");
-  return Objective(data, model)(model, targetScale, reconstructionWeight, gradient);
+  return Objective(data, model, scoreLoss)(model, targetScale, reconstructionWeight, gradient);
 }
 
 namespace {
@@ -739,20 +822,13 @@ GscaleModel gscaleRandomInit(GscaleFamily family, int n, int d, int hidden, uint
   return model;
 }
 
-GscaleGraph gscaleGraph(const Matrix& Dobs, const Matrix& latents, GscaleEdgeRule rule, double edgeThreshold) {
-  const Index n = Dobs.rows();
-  if (Dobs.cols() != n || latents.cols() != n)
-    throw Error("gscaleGraph", "'Dobs' must be n x n and 'latents' N x n with the same n");
-  Vector sd(n);
-  for (Index j = 0; j < n; ++j) {
-    const double mean = latents.col(j).mean();
-    sd(j) = std::sqrt((latents.col(j).array() - mean).square().mean());
-  }
+namespace {
+
+// The graph from a scale-free statistic S (edge j -> i read from S(i, j)).
+GscaleGraph graphFromStatistic(Matrix statistic, GscaleEdgeRule rule, double edgeThreshold) {
+  const Index n = statistic.rows();
   GscaleGraph out;
-  out.statistic = Matrix::Zero(n, n);
-  for (Index i = 0; i < n; ++i)
-    for (Index j = 0; j < n; ++j)
-      if (j != i) out.statistic(i, j) = Dobs(i, j) * sd(j);
+  out.statistic = std::move(statistic);
   out.rawGraph = Adjacency::Constant(n, n, false);
   if (rule == GscaleEdgeRule::Adaptive) {
     // decideEdges reads edge j -> m from Rz_m(j, j); with an identity decoder
@@ -773,6 +849,45 @@ GscaleGraph gscaleGraph(const Matrix& Dobs, const Matrix& latents, GscaleEdgeRul
   out.graph = closest.dag;
   out.order = closest.order;
   return out;
+}
+
+// share(k, j) = mean over the rows t of block k of |S(t, j)| / ||S(t, .)||:
+// where pair (or environment) k's latent score differences point, each
+// sample counted the same (rows that are exactly zero count as nothing).
+Matrix blockMeanShare(const Matrix& s, Index K) {
+  const Index N = s.rows() / K;
+  Matrix share = Matrix::Zero(K, s.cols());
+  for (Index k = 0; k < K; ++k)
+    for (Index t = 0; t < N; ++t) {
+      const double norm = s.row(k * N + t).norm();
+      if (norm > 0) share.row(k) += s.row(k * N + t).cwiseAbs() / norm;
+    }
+  return share / static_cast<double>(N);
+}
+
+// With the direction score term the edge statistic is the share of the
+// observational differences in each coordinate; a trained model leaves a
+// share of the pairs' differences off their own coordinate too (its misfit),
+// and non-edges carry about that much. Edges must exceed this multiple of the
+// pairs' mean off-diagonal share (chosen on data seeds 100-102, n = 5).
+constexpr double kMisfitFactor = 1.5;
+
+}  // namespace
+
+GscaleGraph gscaleGraph(const Matrix& Dobs, const Matrix& latents, GscaleEdgeRule rule, double edgeThreshold) {
+  const Index n = Dobs.rows();
+  if (Dobs.cols() != n || latents.cols() != n)
+    throw Error("gscaleGraph", "'Dobs' must be n x n and 'latents' N x n with the same n");
+  Vector sd(n);
+  for (Index j = 0; j < n; ++j) {
+    const double mean = latents.col(j).mean();
+    sd(j) = std::sqrt((latents.col(j).array() - mean).square().mean());
+  }
+  Matrix statistic = Matrix::Zero(n, n);
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < n; ++j)
+      if (j != i) statistic(i, j) = Dobs(i, j) * sd(j);
+  return graphFromStatistic(std::move(statistic), rule, edgeThreshold);
 }
 
 GscaleResult gscale(const GscaleData& data, const GscaleOptions& rawOptions, const Context* context) {
@@ -810,7 +925,7 @@ GscaleResult gscale(const GscaleData& data, const GscaleOptions& rawOptions, con
                : gscaleRandomInit(o.family, static_cast<int>(n), d, o.hidden, seed, o.clampEpsilon);
   };
   GscaleModel model = start(o.init, o.seed);
-  const Objective objective(data, model);
+  const Objective objective(data, model, o.scoreLoss);
 
   // Restarts: the start and `restarts` seeded random starts (seeds seed + 1,
   // ...) each train for restartIterations; the one with the lowest training
@@ -828,6 +943,35 @@ GscaleResult gscale(const GscaleData& data, const GscaleOptions& rawOptions, con
   };
   // Trains `model` for at most `limit` iterations under the plateau
   // schedule and leaves the best parameters seen in it.
+  // Minibatches (batchSize < N): each iteration's gradient comes from the
+  // next batchSize rows of a seeded shuffle; at the end of each pass over the
+  // rows (an epoch) the schedule sees the loss on all rows, counting the
+  // epoch's iterations towards its patience.
+  const Index batch = o.batchSize > 0 && o.batchSize < N ? o.batchSize : N;
+  const Index epoch = (N + batch - 1) / batch;
+  Generator batchRng(o.seed ^ 0x6261746368ULL);  // "batch": its own stream, apart from the random start's
+  std::vector<int64_t> rowOrder(static_cast<size_t>(N));
+  for (Index t = 0; t < N; ++t) rowOrder[static_cast<size_t>(t)] = t;
+  Index cursor = N;  // exhausted: the first batch reshuffles
+  Matrix batchX(batch < N ? batch : 0, d);
+  std::vector<double> batchPairs(batch < N ? static_cast<size_t>(n * batch * d) : 0);
+  const GscaleData batchData{ConstMatrixMap(batchX.data(), batchX.rows(), d), batchPairs.data(), nullptr, n};
+  const auto nextBatch = [&]() {
+    if (cursor + batch > N) {
+      batchRng.shuffle(rowOrder);
+      cursor = 0;
+    }
+    for (Index r = 0; r < batch; ++r) {
+      const Index t = rowOrder[static_cast<size_t>(cursor + r)];
+      batchX.row(r) = data.x.row(t);
+      for (Index k = 0; k < n; ++k)
+        std::copy_n(data.pairs + (k * N + t) * d, d, batchPairs.data() + (k * batch + r) * d);
+    }
+    cursor += batch;
+  };
+
+  // Trains `model` for at most `limit` iterations under the plateau
+  // schedule and leaves the best parameters seen in it.
   const auto train = [&](GscaleModel& m, int limit, double kappa, double rate) {  // kappa: weight of the score term
     const Index P = m.theta.size();
     Vector grad(P), m1 = Vector::Zero(P), m2 = Vector::Zero(P);
@@ -840,7 +984,21 @@ GscaleResult gscale(const GscaleData& data, const GscaleOptions& rawOptions, con
     GscaleLoss loss;
     for (; it < limit; ++it, ++total) {
       if (context && total % 16 == 0) context->checkCancelled("gscale");
-      loss = objective(m, o.targetScale, o.reconstructionWeight, &grad, kappa);
+      // The schedule, the history and the progress see the loss on all rows:
+      // every iteration, or with minibatches once per pass (at its start).
+      bool checkpoint = true;
+      int step = 1;  // iterations the checkpoint stands for
+      if (batch < N) {
+        checkpoint = it % epoch == 0;
+        step = static_cast<int>(epoch);
+        if (checkpoint) loss = objective(m, o.targetScale, o.reconstructionWeight, nullptr, kappa);
+        nextBatch();
+        const GscaleLoss part =
+            Objective(batchData, m, o.scoreLoss)(m, o.targetScale, o.reconstructionWeight, &grad, kappa);
+        if (!std::isfinite(part.total)) loss.total = part.total;
+      } else {
+        loss = objective(m, o.targetScale, o.reconstructionWeight, &grad, kappa);
+      }
       if (!std::isfinite(loss.total) || !grad.allFinite())
         throw Error("gscale",
                     "the loss became non-finite at iteration " + std::to_string(total) +
@@ -849,23 +1007,25 @@ GscaleResult gscale(const GscaleData& data, const GscaleOptions& rawOptions, con
       if (total % o.historyEvery == 0)
         history.push_back({double(total), loss.total, loss.scoreTerm, loss.reconstruction, lr});
       if (context && total % progressEvery == 0)
-        context->progress(static_cast<double>(total) / static_cast<double>(budget),
+        context->progress(std::min(static_cast<double>(total) / static_cast<double>(budget), 0.999),
                           "gscale: iteration " + std::to_string(total) + ", loss " + std::to_string(loss.total));
-      if (loss.total < best) {
-        if (loss.total < best * (1.0 - o.tolerance))
-          sinceBest = 0;
-        else
-          ++sinceBest;
-        best = loss.total;
-        bestTheta = m.theta;
-      } else {
-        ++sinceBest;
+      if (checkpoint) {
+        if (loss.total < best) {
+          if (loss.total < best * (1.0 - o.tolerance))
+            sinceBest = 0;
+          else
+            sinceBest += step;
+          best = loss.total;
+          bestTheta = m.theta;
+        } else {
+          sinceBest += step;
+        }
       }
-      if (loss.total <= stopLoss) {
+      if (checkpoint && loss.total <= stopLoss) {
         phase.converged = true;
         break;
       }
-      if (sinceBest >= o.patience) {
+      if (checkpoint && sinceBest >= o.patience) {
         sinceBest = 0;
         if (++decaysDone > o.decays) {
           phase.converged = true;
@@ -916,7 +1076,22 @@ GscaleResult gscale(const GscaleData& data, const GscaleOptions& rawOptions, con
     }
     model = std::move(winner);
   }
-  const Phase main = train(model, o.maxIterations, 1.0, o.learningRate);
+  Phase main = train(model, o.maxIterations, 1.0, o.learningRate);
+  // Retries: a model whose score term is still above retryScore per pair
+  // ended in a poor basin (early losses do not tell those apart, so probing
+  // starts briefly does not help); train again from the next seeded random
+  // starts and keep the lowest loss.
+  for (int r = 1; r <= o.retries; ++r) {
+    const GscaleLoss now = objective(model, o.targetScale, o.reconstructionWeight, nullptr);
+    if (now.scoreTerm <= o.retryScore * static_cast<double>(n)) break;
+    GscaleModel candidate = start(GscaleInit::Random, o.seed + static_cast<uint64_t>(o.restarts + r));
+    prepare(candidate);
+    const Phase again = train(candidate, o.maxIterations, 1.0, o.learningRate);
+    if (objective(candidate, o.targetScale, o.reconstructionWeight, nullptr).total < now.total) {
+      model = std::move(candidate);
+      main = again;
+    }
+  }
   result.converged = main.converged;
   const int it = total;
   const double lr = main.lr;
@@ -932,8 +1107,19 @@ GscaleResult gscale(const GscaleData& data, const GscaleOptions& rawOptions, con
   const ConstMatrixMap z(result.latents.data(), N, n);
   result.D = result.finalLoss.D;
   if (data.obs) {
-    result.Dobs = blockMeanAbs(model.pullBack(z, data.obs, n), n);
-    GscaleGraph graph = gscaleGraph(result.Dobs, result.latents, o.edgeRule, o.edgeThreshold);
+    const Matrix observational = model.pullBack(z, data.obs, n);
+    result.Dobs = blockMeanAbs(observational, n);
+    GscaleGraph graph;
+    if (o.scoreLoss == GscaleScoreLoss::Direction) {
+      Matrix statistic = blockMeanShare(observational, n);
+      statistic.diagonal().setZero();
+      Matrix misfit = blockMeanShare(model.pullBack(z, data.pairs, n), n);
+      misfit.diagonal().setZero();
+      const double floor = n > 1 ? kMisfitFactor * misfit.sum() / static_cast<double>(n * (n - 1)) : 0.0;
+      graph = graphFromStatistic(std::move(statistic), o.edgeRule, std::max(o.edgeThreshold, floor));
+    } else {
+      graph = gscaleGraph(result.Dobs, result.latents, o.edgeRule, o.edgeThreshold);
+    }
     result.statistic = std::move(graph.statistic);
     result.threshold = graph.threshold;
     result.rawGraph = std::move(graph.rawGraph);

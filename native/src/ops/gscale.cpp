@@ -79,6 +79,17 @@ void putModel(OpResult& result, const GscaleModel& model) {
   result.strings["family"] = model.family == GscaleFamily::Glm ? "glm" : "mlp";
 }
 
+GscaleScoreLoss scoreLossOf(const OpArgs& args) {
+  const std::string v = args.string("scoreLoss");
+  return v == "mean-abs"    ? GscaleScoreLoss::MeanAbs
+         : v == "direction" ? GscaleScoreLoss::Direction
+                            : GscaleScoreLoss::Auto;
+}
+
+const char* kScoreLossHelp =
+    "score term: 'mean-abs' (the paper's sum |D - cI|), 'direction' (per-sample share outside the pair's "
+    "coordinate); auto = mean-abs for glm, direction for mlp";
+
 void putAdjacency(OpResult& result, const std::string& name, const Adjacency& a) { result.put(name, a.cast<double>()); }
 
 OpResult opGscale(const OpArgs& args, const Context& context) {
@@ -87,6 +98,7 @@ OpResult opGscale(const OpArgs& args, const Context& context) {
   o.family = familyOf(args);
   o.hidden = static_cast<int>(args.integer("hidden"));
   o.targetScale = args.number("targetScale");
+  o.scoreLoss = scoreLossOf(args);
   o.reconstructionWeight = args.number("reconstructionWeight");
   o.optimizer = args.string("optimizer") == "adam" ? GscaleOptimizer::Adam : GscaleOptimizer::RmsProp;
   o.learningRate = args.number("learningRate");
@@ -107,6 +119,9 @@ OpResult opGscale(const OpArgs& args, const Context& context) {
   o.historyEvery = static_cast<int>(args.integer("historyEvery"));
   o.restarts = static_cast<int>(args.integer("restarts"));
   o.restartIterations = static_cast<int>(args.integer("restartIterations"));
+  o.batchSize = static_cast<int>(args.integer("batchSize"));
+  o.retries = static_cast<int>(args.integer("retries"));
+  o.retryScore = args.number("retryScore");
   o.warmupIterations = static_cast<int>(args.integer("warmupIterations"));
   o.realign = static_cast<int>(args.integer("realign"));
   o.warmupLearningRate = args.number("warmupLearningRate");
@@ -188,8 +203,9 @@ OpResult opGscaleLoss(const OpArgs& args, const Context&) {
               ") must match the model (n = " + std::to_string(model.n) + ", d = " + std::to_string(model.d) + ")");
   Vector gradient;
   const bool wantGradient = args.flag("gradient");
-  const GscaleLoss loss = gscaleLoss(model, data.data(), args.number("targetScale"),
-                                     args.number("reconstructionWeight"), wantGradient ? &gradient : nullptr);
+  const GscaleLoss loss =
+      gscaleLoss(model, data.data(), args.number("targetScale"), args.number("reconstructionWeight"), scoreLossOf(args),
+                 wantGradient ? &gradient : nullptr);
   OpResult result;
   result.numbers["loss"] = loss.total;
   result.numbers["scoreTerm"] = loss.scoreTerm;
@@ -224,6 +240,7 @@ OpSpec gscaleSpec() {
       .choice("family", {"glm", "mlp"}, "glm", "autoencoder family")
       .integer("hidden", o.hidden, 1, 4096, "mlp family: hidden width")
       .number("targetScale", o.targetScale, "target c of the diagonal of D")
+      .choice("scoreLoss", {"auto", "mean-abs", "direction"}, "auto", kScoreLossHelp)
       .number("reconstructionWeight", o.reconstructionWeight, "weight of the reconstruction term")
       .choice("optimizer", {"adam", "rmsprop"}, "adam", "optimiser")
       .number("learningRate", o.learningRate, "step size (< 0: the family's default)")
@@ -242,6 +259,12 @@ OpSpec gscaleSpec() {
       .integer("historyEvery", o.historyEvery, 1, 100000000, "record the loss every this many iterations")
       .integer("restarts", o.restarts, 0, 1000, "extra random starts probed; the lowest training loss is kept")
       .integer("restartIterations", o.restartIterations, 1, 100000000, "iterations of each restart probe")
+      .integer("batchSize", o.batchSize, -1, 100000000,
+               "rows per iteration (0: all rows; -1: the family's default, mlp 256, glm all)")
+      .integer("retries", o.retries, -1, 1000,
+               "new random starts while the score term exceeds retryScore per pair (-1: 2 for the direction term "
+               "from a random start, else 0)")
+      .number("retryScore", o.retryScore, "per-pair score term above which training is retried")
       .integer("warmupIterations", o.warmupIterations, -1, 100000000,
                "reconstruction-only warm-up iterations (-1: the family's default)")
       .integer("realign", o.realign, -1, 1,
@@ -293,6 +316,7 @@ SCORECRL_OP(OpSpec("gscaleLoss", "GSCALE-I loss terms, D and the hand-derived gr
                 .array("x", "N d", "observational samples")
                 .array("dsxPairs", "n N d", kPairs)
                 .number("targetScale", 1.0, "target c of the diagonal of D")
+                .choice("scoreLoss", {"auto", "mean-abs", "direction"}, "auto", kScoreLossHelp)
                 .number("reconstructionWeight", 1.0, "weight of the reconstruction term")
                 .flag("gradient", true, "return the gradient")
                 .returnsNumber("loss", "total loss")

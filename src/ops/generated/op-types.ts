@@ -336,6 +336,12 @@ export interface GscaleInputs {
     restarts?: number;
     /** iterations of each restart probe. In [1, 100000000]. Default 500. */
     restartIterations?: number;
+    /** rows per iteration (0: all rows; -1: the family's default, mlp 256, glm all) In [-1, 100000000]. Default -1. */
+    batchSize?: number;
+    /** new random starts while the score term exceeds retryScore per pair (-1: 2 for the direction term from a random start, else 0) In [-1, 1000]. Default -1. */
+    retries?: number;
+    /** per-pair score term above which training is retried. Default 0.1. */
+    retryScore?: number;
     /** reconstruction-only warm-up iterations (-1: the family's default) In [-1, 100000000]. Default -1. */
     warmupIterations?: number;
     /** realign the latents by the pair rule after the warm-up (-1: family default) In [-1, 1]. Default -1. */
@@ -346,6 +352,8 @@ export interface GscaleInputs {
   strings?: {
     /** autoencoder family. One of 'glm', 'mlp'. Default "glm". */
     family?: 'glm' | 'mlp';
+    /** score term: 'mean-abs' (the paper's sum |D - cI|), 'direction' (per-sample share outside the pair's coordinate); auto = mean-abs for glm, direction for mlp. One of 'auto', 'mean-abs', 'direction'. Default "auto". */
+    scoreLoss?: 'auto' | 'mean-abs' | 'direction';
     /** optimiser. One of 'adam', 'rmsprop'. Default "adam". */
     optimizer?: 'adam' | 'rmsprop';
     /** start: 'spectral' (glm, specific to x = tanh(Uz)), 'random', 'linear' (from the data's linear structure) One of 'auto', 'spectral', 'random', 'linear'. Default "auto". */
@@ -542,6 +550,8 @@ export interface GscaleLossInputs {
   strings?: {
     /** autoencoder family. One of 'glm', 'mlp'. Default "glm". */
     family?: 'glm' | 'mlp';
+    /** score term: 'mean-abs' (the paper's sum |D - cI|), 'direction' (per-sample share outside the pair's coordinate); auto = mean-abs for glm, direction for mlp. One of 'auto', 'mean-abs', 'direction'. Default "auto". */
+    scoreLoss?: 'auto' | 'mean-abs' | 'direction';
   };
 }
 
