@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Backend } from '../src/backend.js';
 import { gscalePairs, type GscaleModel } from '../src/ops/gscale.js';
 import type { Simulation } from '../src/ops/simulate.js';
 import { sliceFirst, type NDArray } from '../src/types.js';
@@ -66,6 +67,11 @@ function labelledMcc(sim: Simulation, latents: NDArray): number {
   const z0 = sliceFirst(sim.z!, 0);
   const nodes = pairNodes(sim);
   return nodes.reduce((s, node, i) => s + absCorrelation(latents, i, z0, node), 0) / nodes.length;
+}
+
+/** A two-node tanh-MLP problem (d = 4, two hard interventions per node). */
+function tanhMlpSim(crl: Backend, samples: number, seed: number): Simulation {
+  return crl.simulate({ n: 2, d: 4, samples, seed, latent: 'quadratic', design: 'two-hard-per-node', transform: 'tanh-mlp' });
 }
 
 function gscaleData(sim: Simulation) {
@@ -234,15 +240,7 @@ describe.each(BACKENDS)('gscale on %s', (name) => {
 
   it('mlp family: training lowers the loss and encode/decode have the documented shapes', async () => {
     const crl = await get();
-    const sim = crl.simulate({
-      n: 2,
-      d: 4,
-      samples: 150,
-      seed: 5,
-      latent: 'quadratic',
-      design: 'two-hard-per-node',
-      transform: 'tanh-mlp',
-    });
+    const sim = tanhMlpSim(crl, 150, 5);
     const data = gscaleData(sim);
     const r = crl.gscale(data, { family: 'mlp', hidden: 8, maxIterations: 400, seed: 2 });
     expect(r.init).toBe('random');
@@ -254,15 +252,7 @@ describe.each(BACKENDS)('gscale on %s', (name) => {
 
   it('mlp family with the direction term recovers the latents of a tanh-MLP transform', async () => {
     const crl = await get();
-    const sim = crl.simulate({
-      n: 2,
-      d: 4,
-      samples: 200,
-      seed: 7,
-      latent: 'quadratic',
-      design: 'two-hard-per-node',
-      transform: 'tanh-mlp',
-    });
+    const sim = tanhMlpSim(crl, 200, 7);
     const data = gscaleData(sim);
     const r = crl.gscale(data, { family: 'mlp', hidden: 16, maxIterations: MLP_ITERATIONS, seed: 1 });
     expect(labelledMcc(sim, r.latents)).toBeGreaterThan(MLP_MCC);
@@ -270,15 +260,7 @@ describe.each(BACKENDS)('gscale on %s', (name) => {
 
   it('mlp minibatches: seeded, and a batch of all rows is the full batch', async () => {
     const crl = await get();
-    const sim = crl.simulate({
-      n: 2,
-      d: 4,
-      samples: 120,
-      seed: 5,
-      latent: 'quadratic',
-      design: 'two-hard-per-node',
-      transform: 'tanh-mlp',
-    });
+    const sim = tanhMlpSim(crl, 120, 5);
     const data = gscaleData(sim);
     const options = { family: 'mlp', hidden: 6, maxIterations: 60, seed: 3, patience: 1000, retries: 0 } as const;
     const batched = crl.gscale(data, { ...options, batchSize: 32 });
@@ -294,15 +276,7 @@ describe.each(BACKENDS)('gscale on %s', (name) => {
 
   it('retries: a run above retryScore trains again from the next seed and keeps the lower loss', async () => {
     const crl = await get();
-    const sim = crl.simulate({
-      n: 2,
-      d: 4,
-      samples: 100,
-      seed: 5,
-      latent: 'quadratic',
-      design: 'two-hard-per-node',
-      transform: 'tanh-mlp',
-    });
+    const sim = tanhMlpSim(crl, 100, 5);
     const data = gscaleData(sim);
     const options = { family: 'mlp', hidden: 6, maxIterations: 20, patience: 1000, retries: 0 } as const;
     const first = crl.gscale(data, { ...options, seed: 3 });
