@@ -320,6 +320,12 @@ describe('scorecrl CLI', () => {
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(message);
     }
+    // A usage error prints the error and a one-line pointer to the command's help, not the help itself.
+    const unknown = cli(['sweep', '--bogus']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown option '--bogus'\n\(run 'scorecrl sweep --help' for the usage\)\n$/);
+    expect(unknown.stdout + unknown.stderr).not.toMatch(/Usage:/);
+    expect(cli(['slurm', 'init', '--bogus']).stderr).toMatch(/\(run 'scorecrl slurm init --help' for the usage\)/);
     // Resuming into a directory of another sweep.
     const out = join(tmp(), 'a');
     expect(cli(['sweep', '--nd', '2x2', '--samples', '100', '--runs', '2', '-o', out, '--no-report']).code).toBe(0);

@@ -47,7 +47,6 @@ export function buildProgram(): Command {
     .addOption(
       new Option('--backend <name>', 'core backend (default: SCORECRL_BACKEND or auto)').choices(BACKEND_CHOICES as unknown as string[]),
     )
-    .showHelpAfterError()
     .exitOverride()
     .hook('preAction', () => {
       // An unknown SCORECRL_BACKEND is a usage error before any work, like an unknown --backend.
@@ -64,7 +63,14 @@ export function buildProgram(): Command {
   registerSimulate(program);
   registerSlurm(program);
   registerK8s(program);
+  hintAfterUsageErrors(program, 'scorecrl');
   return program;
+}
+
+/** After a usage error each command prints one line naming its help, not the whole help text. */
+function hintAfterUsageErrors(command: Command, path: string): void {
+  command.showHelpAfterError(`(run '${path} --help' for the usage)`);
+  for (const sub of command.commands) hintAfterUsageErrors(sub, `${path} ${sub.name()}`);
 }
 
 /** Runs the CLI and returns the exit code (errors go to stderr). */
