@@ -99,6 +99,8 @@ describe('sweep config and plan', () => {
     const config = smallConfig({ estimator: ['gaussian', 'exact'], tolOrth: [0.1, 0.2] });
     expect(sweepId(configFromJson(configToJson(config)))).toBe(sweepId(config));
     expect(planTrials(config)).toHaveLength(4 * 4 * 6);
+    // An editor's "$schema" pointer is accepted and does not change the sweep.
+    expect(sweepId(configFromJson({ $schema: 'https://example.org/sweep.schema.json', ...configToJson(config) }))).toBe(sweepId(config));
   });
 
   it('rejects bad configs with messages naming the field', () => {
@@ -108,6 +110,7 @@ describe('sweep config and plan', () => {
     expect(() => configFromJson({ runs: 0 })).toThrow(/runs must be/);
     expect(() => configFromJson({ grid: { colour: 1 } })).toThrow(/unknown grid field 'colour'/);
     expect(() => configFromJson({ extra: 1 })).toThrow(ConfigError);
+    expect(() => configFromJson({ $schema: 3 })).toThrow(/\$schema: expected a string/);
     expect(() => parseShard('0/3')).toThrow(/numbered from 1/);
     expect(() => parseShard('2-3')).toThrow(/k\/N/);
   });

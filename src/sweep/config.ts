@@ -255,7 +255,8 @@ export function parseNd(text: string): [number, number] {
 // ---------------------------------------------------------------------------
 // Building a config from a JSON object and from flags
 
-const TOP_LEVEL = new Set(['seed', 'runs', 'grid', 'name', 'description']);
+// '$schema': an editor's pointer to a JSON Schema for the file; like name and description, it does not change the sweep.
+const TOP_LEVEL = new Set(['seed', 'runs', 'grid', 'name', 'description', '$schema']);
 
 function checkSeed(where: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
@@ -328,6 +329,9 @@ export function configFromJson(json: unknown, where = 'config'): SweepConfig {
   const obj = json as Record<string, unknown>;
   for (const key of Object.keys(obj)) {
     if (!TOP_LEVEL.has(key)) throw new ConfigError(`${where}: unknown field '${key}' (known: ${[...TOP_LEVEL].join(', ')})`);
+  }
+  if (obj.$schema !== undefined && typeof obj.$schema !== 'string') {
+    throw new ConfigError(`${where}.$schema: expected a string (a JSON Schema's URL or path), got ${JSON.stringify(obj.$schema)}`);
   }
   let config = defaultConfig();
   if (obj.seed !== undefined) config.seed = checkSeed(`${where}.seed`, obj.seed);
