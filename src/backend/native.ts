@@ -131,7 +131,8 @@ export function loadNativeEngine(root: string = packageRoot): NativeEngine {
       `the native scorecrl addon could not be loaded on ${process.platform}-${process.arch} ` +
         `(Node ${process.versions.node}, N-API ${process.versions.napi}): ${reason}\n` +
         `Paths tried:\n${tried}\n` +
-        `Build it with \`npm run build:native\` (needs a C++17 compiler and Python), ` +
+        `Build it with \`npm rebuild scorecrl\` in the project that installed it (\`npm run build:native\` in a ` +
+        `scorecrl checkout; either needs a C++17 compiler, make and Python), ` +
         `or use the WebAssembly backend: SCORECRL_BACKEND=wasm or loadBackend({ backend: 'wasm' }).`,
       undefined,
       'unsupported',
