@@ -53,6 +53,11 @@ describe('readers', () => {
       return join(dir, name);
     };
     expect(readCsv(write('ok.csv', 'a,b\n1,2\n3,4e-1\n'))).toMatchObject({ columns: ['a', 'b'], rows: 2 });
+    // .tsv is split on tabs (a comma inside a cell is then an error, not a column).
+    const tsv = readCsv(write('ok.tsv', 'a\tb\n1\t2\n3\t4e-1\n'));
+    expect(tsv).toMatchObject({ columns: ['a', 'b'], rows: 2 });
+    expect(Array.from(tsv.data)).toEqual([1, 2, 3, 0.4]);
+    expect(() => readCsv(write('comma.tsv', 'a\tb\n1,5\t2\n'))).toThrow(/comma.tsv: line 2, column 'a': '1,5' is not a finite number/);
     expect(() => readCsv(write('text.csv', 'a,b\n1,2\n3,abc\n'))).toThrow(/text.csv: line 3, column 'b': 'abc' is not a finite number/);
     expect(() => readCsv(write('nan.csv', 'a,b\n1,NaN\n'))).toThrow(/nan.csv: line 2, column 'b': missing value or NaN/);
     expect(() => readCsv(write('empty.csv', 'a,b\n1,\n'))).toThrow(/missing value or NaN/);

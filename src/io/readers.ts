@@ -141,7 +141,8 @@ export function readCsv(path: string, environmentColumn?: string): Table {
   try {
     records = parse(
       withPath(path, 'read', () => readFileSync(path, 'utf8')),
-      { skip_empty_lines: true, trim: true, relax_column_count: true },
+      // .tsv files are tab-separated; .csv and .txt comma-separated.
+      { skip_empty_lines: true, trim: true, relax_column_count: true, delimiter: extname(path).toLowerCase() === '.tsv' ? '\t' : ',' },
     ) as string[][];
   } catch (error) {
     if (error instanceof Error && error.name === 'FileError') throw error;
