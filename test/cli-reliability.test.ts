@@ -110,6 +110,14 @@ describe('sweeps never lose or wipe data', () => {
     expect(m.code).toBe(2);
     expect(m.stderr).toMatch(/not a scorecrl result file/);
     expect(readFileSync(file, 'utf8')).toBe('hello world\nsomething of mine\n');
+    // --out, as every command names it, and --output, its earlier name, are the same flag.
+    const copies = ['--out', '--output'].map((flag) => {
+      const copy = join(dir, `copy${flag}.jsonl`);
+      expect(cli(['merge', join(src, 'trials.jsonl'), flag, copy]).code).toBe(0);
+      return readFileSync(copy, 'utf8');
+    });
+    expect(copies[0]).toMatch(/"type":"trial"/);
+    expect(copies[1]).toBe(copies[0]);
     // A complete line that is not JSON inside a result file is kept on resume (only a cut-off last line is cut).
     const noted = join(dir, 'noted');
     expect(cli(['sweep', ...TINY, '--shard', '1/2', '-o', noted]).code).toBe(0);

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConfigError } from '../sweep/config.js';
@@ -7,6 +7,7 @@ import { EXIT_INCOMPLETE, ExitCode } from './exit.js';
 import { asUsage } from './options.js';
 
 interface MergeFlags {
+  out?: string;
   output?: string;
   allowPartial?: boolean;
   rerun?: string;
@@ -17,7 +18,9 @@ export function registerMerge(program: Command): void {
     .command('merge')
     .description('combine result files of one sweep (shards, partial runs) into one; idempotent, detects duplicates and config mismatches')
     .argument('<inputs...>', 'result files (.jsonl) or directories holding them')
-    .option('-o, --output <file>', 'merged file (default: <dir>/trials.jsonl when the first input is a directory)')
+    .option('-o, --out <file>', 'merged file (default: <dir>/trials.jsonl when the first input is a directory)')
+    // --output: the flag's earlier name, still accepted (every other command says --out).
+    .addOption(new Option('--output <file>').hideHelp())
     .option('--allow-partial', 'write the merged file even when trials are missing (exit 0; the missing shards are still named)')
     .option(
       '--rerun <command>',
@@ -45,11 +48,11 @@ Examples:
     .action(async (inputs: string[], flags: MergeFlags) => {
       const summary = await asUsage(() => {
         expandInputs(inputs);
-        let output = flags.output;
+        let output = flags.out ?? flags.output;
         if (!output) {
           const first = inputs[0]!;
           if (!existsSync(first) || !statSync(first).isDirectory()) {
-            throw new ConfigError('merge: give --output <file> (or a directory as the first input)');
+            throw new ConfigError('merge: give --out <file> (or a directory as the first input)');
           }
           output = join(first, 'trials.jsonl');
         }

@@ -123,10 +123,10 @@ function describeDifference(a: SweepHeader['config'], b: SweepHeader['config']):
 export function mergeFiles(inputs: string[], output: string, options: MergeOptions = {}): MergeSummary {
   if (inputs.length === 0) throw new ConfigError('merge: give at least one result file or directory');
   const folder = dirname(output);
-  if (!existsSync(folder)) throw new ConfigError(`merge: the folder of --output ${output} does not exist`);
+  if (!existsSync(folder)) throw new ConfigError(`merge: the folder of --out ${output} does not exist`);
   const target = outputTarget(output, folder);
   if (existsSync(target) && !statSync(target).isFile()) {
-    throw new ConfigError(`merge: --output ${output} exists and is not a regular file; it is left untouched (give a file path)`);
+    throw new ConfigError(`merge: --out ${output} exists and is not a regular file; it is left untouched (give a file path)`);
   }
   const lock = acquireLock(target);
   try {
@@ -145,7 +145,7 @@ function mergeLocked(inputs: string[], output: string, target: string, allowPart
     if (!f.read.header) {
       throw new ConfigError(
         f.path === output
-          ? `merge: ${output} exists and is not a scorecrl result file (no sweep header); it is left untouched: use another --output, or move it away`
+          ? `merge: ${output} exists and is not a scorecrl result file (no sweep header); it is left untouched: use another --out, or move it away`
           : `merge: ${f.path} has no sweep header (is it a scorecrl sweep result file?)`,
       );
     }
